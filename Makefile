@@ -1,0 +1,51 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app app
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: run test install install-test browser-deps bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-test: requirements.txt requirements-test.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-test.txt
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+## make run: install, migrate, seed demo data on first run, serve on http://127.0.0.1:5000
+run: install
+	$(FLASK) db upgrade
+	@if [ ! -f instance/.demo-seeded ]; then $(FLASK) cme seed-demo && touch instance/.demo-seeded; fi
+	@echo "Serving on http://127.0.0.1:5000 (mail is written to instance/outbox/ unless MAIL_SERVER is set)"
+	@$(FLASK) cme send-mail --loop --interval 5 & worker=$$!; trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
+		$(FLASK) run --host 127.0.0.1 --port 5000
+
+## make test: install what the tests need, then run the whole suite
+test: install-test browser-deps
+	$(BIN)/pytest
+
+browser-deps:
+	@if [ ! -x $(CHROMIUM) ] || ! command -v pdftoppm >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "Installing Debian's chromium and poppler-utils for the browser and PDF tests..."; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null; \
+		else \
+			echo "The browser tests need $(CHROMIUM) and pdftoppm: run 'sudo apt-get install chromium poppler-utils' first." >&2; exit 1; \
+		fi; \
+	fi
+
+bench: install-test
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache

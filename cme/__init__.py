@@ -1,0 +1,130 @@
+"""The cme application factory."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, render_template
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from config import ProductionConfig, config_for_environment, development_secret_key
+from cme.extensions import csrf, db, login_manager, migrate
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    config_class = config_for_environment()
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        static_folder="static",
+        instance_path=(config or {}).get("INSTANCE_PATH", config_class.INSTANCE_PATH),
+    )
+    app.config.from_object(config_class)
+    if config:
+        app.config.update(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    if config_class is ProductionConfig:
+        ProductionConfig.check(app.config)
+    elif not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = development_secret_key(Path(app.instance_path))
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_error_pages(app)
+    _register_template_helpers(app)
+
+    from cme.cli import cme_cli
+
+    app.cli.add_command(cme_cli)
+    logging.getLogger("cme").setLevel(logging.INFO)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, compare_type=True, render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message_category = "info"
+
+    from cme import models  # noqa: F401  (registers every table on db.metadata)
+    from cme.accounts.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        if not user_id.isdigit():
+            return None
+        return db.session.get(User, int(user_id))
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """WAL for concurrent readers, foreign keys enforced, and a wait instead of 'database is locked'."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.close()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from cme.accounts.views import admin_bp, bp as accounts_bp
+    from cme.activities.views import bp as activities_bp, organize_bp
+    from cme.credit.views import bp as credit_bp
+    from cme.registration.views import bp as registration_bp
+
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(activities_bp)
+    app.register_blueprint(organize_bp)
+    app.register_blueprint(registration_bp)
+    app.register_blueprint(credit_bp)
+
+
+def _register_error_pages(app: Flask) -> None:
+    from flask_wtf.csrf import CSRFError
+
+    messages = {
+        400: ("Bad request", "The request could not be understood. Please go back and try again."),
+        403: ("Not allowed", "Your account does not have access to this page."),
+        404: ("Page not found", "We could not find that page. It may have moved or never existed."),
+        405: ("Method not allowed", "That action is not available on this page."),
+        500: ("Something went wrong", "An unexpected error happened on our side. Nothing you entered was saved; please try again."),
+    }
+
+    def render_error(code: int, detail: str | None = None):
+        title, text = messages[code]
+        return render_template("errors/error.html", code=code, title=title, text=detail or text), code
+
+    for code in messages:
+        app.register_error_handler(code, lambda e, code=code: render_error(code))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        return render_error(400, "This form expired or was sent from another site. Please reload the page and try again.")
+
+    @app.errorhandler(500)
+    def server_error(_error):
+        db.session.rollback()
+        return render_error(500)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from cme.timeutil import format_local
+
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.filters["local"] = format_local
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def inject_globals() -> dict[str, Any]:
+        return {"provider_name": app.config["CME_PROVIDER_NAME"]}

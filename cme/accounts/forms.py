@@ -1,0 +1,98 @@
+"""Account forms. Cross-field checks live in validate_<field> methods."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp, ValidationError
+
+from cme.accounts.models import DEGREES, US_STATES, Profession, Role
+from cme.accounts.npi import is_valid_npi
+from cme.timeutil import is_valid_zone, zone_choices
+
+MIN_PASSWORD_LENGTH = 10
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _none_if_blank(value):
+    value = _strip(value)
+    return value or None
+
+
+def validate_npi(_form, field) -> None:
+    if field.data and not is_valid_npi(field.data):
+        raise ValidationError("This is not a valid NPI: it must be 10 digits starting with 1 or 2, and its check digit must match.")
+
+
+def validate_zone(_form, field) -> None:
+    if not is_valid_zone(field.data):
+        raise ValidationError("Choose a time zone from the list.")
+
+
+class ProfessionalIdentityMixin:
+    """Who the provider is professionally: used on sign-up and the profile."""
+
+    full_name = StringField("Full name (as it should appear on certificates)",
+                            validators=[DataRequired(), Length(max=200)], filters=[_strip])
+    degree = SelectField("Degree / credentials", choices=[("", "Choose…")] + [(d, d) for d in DEGREES],
+                         validators=[DataRequired(message="Choose your degree or credentials.")])
+    profession = SelectField("Profession", choices=Profession.choices(), default=Profession.PHYSICIAN.value)
+    specialty = StringField("Specialty", validators=[Optional(), Length(max=120)], filters=[_strip])
+    npi = StringField("NPI (optional)", validators=[Optional(), validate_npi], filters=[_none_if_blank],
+                      description="Your 10-digit National Provider Identifier, reported with your credit.")
+    licence_state = SelectField("Licence state", choices=[("", "—")] + [(s, s) for s in US_STATES],
+                                validators=[Optional()], filters=[_none_if_blank])
+    licence_number = StringField("Licence number", validators=[Optional(), Length(max=40)], filters=[_none_if_blank])
+    time_zone = SelectField("Home time zone", choices=zone_choices(), default="America/New_York",
+                            validators=[validate_zone], description="Webcast times are also shown in this zone.")
+
+    def validate_licence_number(self, field) -> None:
+        if field.data and not self.licence_state.data:
+            raise ValidationError("Choose the state that issued this licence.")
+
+
+class SignUpForm(ProfessionalIdentityMixin, FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)], filters=[_strip])
+    password = PasswordField("Password", validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
+                             description=f"At least {MIN_PASSWORD_LENGTH} characters.")
+    confirm = PasswordField("Repeat password", validators=[DataRequired(), EqualTo("password", "The passwords do not match.")])
+    submit = SubmitField("Create account")
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Email()], filters=[_strip])
+    password = PasswordField("Password", validators=[DataRequired()])
+    remember = BooleanField("Keep me logged in on this device")
+    submit = SubmitField("Log in")
+
+
+class ProfileForm(ProfessionalIdentityMixin, FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)], filters=[_strip])
+    submit = SubmitField("Save profile")
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired()])
+    password = PasswordField("New password", validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
+                             description=f"At least {MIN_PASSWORD_LENGTH} characters.")
+    confirm = PasswordField("Repeat new password", validators=[DataRequired(), EqualTo("password", "The passwords do not match.")])
+    submit = SubmitField("Change password")
+
+
+class PasswordResetRequestForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Email()], filters=[_strip])
+    submit = SubmitField("Send reset link")
+
+
+class PasswordResetForm(FlaskForm):
+    password = PasswordField("New password", validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
+                             description=f"At least {MIN_PASSWORD_LENGTH} characters.")
+    confirm = PasswordField("Repeat new password", validators=[DataRequired(), EqualTo("password", "The passwords do not match.")])
+    submit = SubmitField("Set new password")
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=Role.choices())
+    submit = SubmitField("Change role")

@@ -1,0 +1,109 @@
+"""Users: who they are professionally, and what they may do here."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, String
+from sqlalchemy.orm import Mapped, mapped_column, validates
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from cme.enums import LabeledEnum, check_in
+from cme.extensions import db
+from cme.timeutil import UTCDateTime, now_utc
+
+
+class Role(LabeledEnum):
+    PROVIDER = "provider", "Provider"
+    ORGANIZER = "organizer", "Organizer"
+    ADMIN = "admin", "Administrator"
+
+
+class Profession(LabeledEnum):
+    PHYSICIAN = "physician", "Physician"
+    PHYSICIAN_ASSISTANT = "physician_assistant", "Physician assistant"
+    NURSE_PRACTITIONER = "nurse_practitioner", "Nurse practitioner"
+    NURSE = "nurse", "Nurse"
+    PHARMACIST = "pharmacist", "Pharmacist"
+    OTHER = "other", "Other healthcare professional"
+
+
+DEGREES = ["MD", "DO", "MBBS", "PhD", "PA-C", "NP", "APRN", "DNP", "RN", "BSN", "MSN", "LPN",
+           "PharmD", "RPh", "MPH", "Other"]
+
+US_STATES = [
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS",
+    "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC",
+    "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY",
+    "AS", "GU", "MP", "PR", "VI",
+]
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(check_in("role", Role), name="role"),
+        CheckConstraint(check_in("profession", Profession), name="profession"),
+        # Emails are stored lower-cased, so the unique constraint is case-insensitive.
+        CheckConstraint("email = lower(email)", name="email_lowercase"),
+        CheckConstraint("npi IS NULL OR length(npi) = 10", name="npi_length"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    full_name: Mapped[str] = mapped_column(String(200))
+    degree: Mapped[str] = mapped_column(String(40), default="")
+    profession: Mapped[str] = mapped_column(String(40), default=Profession.PHYSICIAN.value)
+    specialty: Mapped[str] = mapped_column(String(120), default="")
+    npi: Mapped[Optional[str]] = mapped_column(String(10))
+    licence_state: Mapped[Optional[str]] = mapped_column(String(2))
+    licence_number: Mapped[Optional[str]] = mapped_column(String(40))
+    time_zone: Mapped[str] = mapped_column(String(64), default="America/New_York")
+    role: Mapped[str] = mapped_column(String(20), default=Role.PROVIDER.value)
+    is_active_account: Mapped[bool] = mapped_column(default=True)
+    created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    password_changed_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    @validates("email")
+    def _normalise_email(self, _key: str, value: str) -> str:
+        return normalise_email(value)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+        self.password_changed_dt = now_utc()
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.is_active_account
+
+    @property
+    def is_organizer(self) -> bool:
+        return self.role in (Role.ORGANIZER, Role.ADMIN)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_physician(self) -> bool:
+        return self.profession == Profession.PHYSICIAN
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.full_name}, {self.degree}" if self.degree else self.full_name
+
+    @property
+    def profession_label(self) -> str:
+        return Profession(self.profession).label
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email} {self.role}>"
+
+
+def normalise_email(value: str) -> str:
+    return (value or "").strip().lower()

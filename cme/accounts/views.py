@@ -1,0 +1,172 @@
+"""Sign-up, log-in, log-out, profile, passwords; and the admin's user list."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import func, select
+
+from cme.accounts import service
+from cme.accounts.forms import (
+    LoginForm, PasswordChangeForm, PasswordResetForm, PasswordResetRequestForm, ProfileForm, RoleForm, SignUpForm,
+)
+from cme.accounts.models import User
+from cme.accounts.permissions import admin_required
+from cme.extensions import db
+
+bp = Blueprint("accounts", __name__, url_prefix="/account")
+admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def safe_next(target: str | None, default: str = "activities.catalog") -> str:
+    """Only same-site paths are followed after log-in (no open redirects)."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//") \
+                and "\\" not in target:
+            return target
+    return url_for(default)
+
+
+def _field_error(form, error: service.AccountError) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, str(error)]
+    else:
+        flash(str(error), "error")
+
+
+def _profile_data(form) -> dict:
+    return {name: getattr(form, name).data for name in service.PROFILE_FIELDS}
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup():
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")))
+    form = SignUpForm()
+    if form.validate_on_submit():
+        try:
+            user = service.create_user(form.email.data, form.password.data, **_profile_data(form))
+        except service.AccountError as error:
+            _field_error(form, error)
+        else:
+            db.session.commit()
+            login_user(user)
+            flash(f"Welcome, {user.full_name}. Your account is ready.", "success")
+            return redirect(safe_next(request.args.get("next")))
+    return render_template("accounts/signup.html", form=form), 200 if request.method == "GET" else 422
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = service.authenticate(form.email.data, form.password.data)
+        if user is not None:
+            login_user(user, remember=form.remember.data)
+            flash("You are logged in.", "success")
+            return redirect(safe_next(request.args.get("next")))
+        form.password.errors = ["The email or password is not correct."]
+    return render_template("accounts/login.html", form=form), 200 if request.method == "GET" else 422
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    flash("You are logged out.", "info")
+    return redirect(url_for("activities.catalog"))
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    form = ProfileForm(obj=current_user)
+    if form.validate_on_submit():
+        try:
+            service.update_profile(current_user, email=form.email.data, **_profile_data(form))
+        except service.AccountError as error:
+            _field_error(form, error)
+        else:
+            db.session.commit()
+            flash("Your profile is saved.", "success")
+            return redirect(url_for("accounts.profile"))
+    return render_template("accounts/profile.html", form=form), 200 if request.method == "GET" else 422
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            service.change_password(current_user, form.current_password.data, form.password.data)
+        except service.AccountError as error:
+            _field_error(form, error)
+        else:
+            db.session.commit()
+            login_user(current_user)  # refresh the session after the credential change
+            flash("Your password is changed.", "success")
+            return redirect(url_for("accounts.profile"))
+    return render_template("accounts/password.html", form=form), 200 if request.method == "GET" else 422
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+def request_reset():
+    form = PasswordResetRequestForm()
+    if form.validate_on_submit():
+        service.request_password_reset(form.email.data)
+        db.session.commit()
+        flash("If an account uses that email, a reset link is on its way. It works once, for a limited time.", "info")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset_request.html", form=form), 200 if request.method == "GET" else 422
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    try:
+        service.user_for_reset_token(token)
+    except service.AccountError as error:
+        flash(str(error), "error")
+        return redirect(url_for("accounts.request_reset"))
+    form = PasswordResetForm()
+    if form.validate_on_submit():
+        user = service.reset_password(token, form.password.data)
+        db.session.commit()
+        login_user(user)
+        flash("Your new password is set and you are logged in.", "success")
+        return redirect(url_for("activities.catalog"))
+    return render_template("accounts/reset_password.html", form=form), 200 if request.method == "GET" else 422
+
+
+@admin_bp.get("/users")
+@admin_required
+def users():
+    query = request.args.get("q", "").strip()
+    stmt = select(User).order_by(User.full_name)
+    if query:
+        pattern = f"%{query.lower()}%"
+        stmt = stmt.where(func.lower(User.full_name).like(pattern) | User.email.like(pattern))
+    page = db.paginate(stmt, per_page=50, error_out=False)
+    return render_template("admin/users.html", page=page, query=query, role_form=RoleForm())
+
+
+@admin_bp.post("/users/<int:user_id>/role")
+@admin_required
+def change_role(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = RoleForm()
+    if form.validate_on_submit():
+        if user.id == current_user.id and form.role.data != user.role:
+            flash("You cannot change your own role; ask another administrator.", "error")
+        else:
+            service.set_role(user, form.role.data)
+            db.session.commit()
+            flash(f"{user.full_name} is now {user.role}.", "success")
+    else:
+        flash("Choose a valid role.", "error")
+    return redirect(url_for("admin.users"))

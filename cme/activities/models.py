@@ -1,0 +1,280 @@
+"""Activities (live meetings and webcasts), their agenda, faculty, disclosures and credit."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Optional
+
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Numeric, String, Table, Text, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from cme.enums import LabeledEnum, check_in
+from cme.extensions import db
+from cme.timeutil import UTCDateTime, now_utc
+
+if TYPE_CHECKING:
+    from cme.accounts.models import User
+
+
+class ActivityFormat(LabeledEnum):
+    LIVE_MEETING = "live_meeting", "Live meeting"
+    LIVE_WEBCAST = "live_webcast", "Live webcast"
+    ON_DEMAND_WEBCAST = "on_demand_webcast", "On-demand webcast"
+
+
+class ActivityStatus(LabeledEnum):
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class CreditType(LabeledEnum):
+    AMA_PRA_1 = "ama_pra_1", "AMA PRA Category 1 Credit™"
+    ANCC = "ancc", "ANCC contact hours"
+    ACPE = "acpe", "ACPE contact hours"
+    AAPA_1 = "aapa_1", "AAPA Category 1 CME credit"
+    ABIM_MOC = "abim_moc", "ABIM MOC points"
+    PARTICIPATION = "participation", "Certificate of participation (hours)"
+
+
+class FacultyRole(LabeledEnum):
+    FACULTY = "faculty", "Faculty"
+    PLANNER = "planner", "Planner"
+    REVIEWER = "reviewer", "Reviewer"
+
+
+class RelationshipType(LabeledEnum):
+    CONSULTANT = "consultant", "Consultant"
+    ADVISORY_BOARD = "advisory_board", "Advisory board"
+    SPEAKERS_BUREAU = "speakers_bureau", "Speakers bureau"
+    RESEARCH_GRANT = "research_grant", "Grant/research support"
+    STOCK = "stock", "Stock shareholder"
+    EMPLOYEE = "employee", "Employee"
+    ROYALTIES = "royalties", "Royalties/patent holder"
+    OTHER = "other", "Other financial relationship"
+
+
+# A quarter-step amount: 0.25, 0.5, 1.75 ... (portable across SQLite and PostgreSQL).
+QUARTER_STEP_SQL = "{col} * 4 = CAST({col} * 4 AS INTEGER)"
+
+activity_organizers = Table(
+    "activity_organizers",
+    db.metadata,
+    Column("activity_id", ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Activity(db.Model):
+    __tablename__ = "activities"
+    __table_args__ = (
+        CheckConstraint(check_in("format", ActivityFormat), name="format"),
+        CheckConstraint(check_in("status", ActivityStatus), name="status"),
+        CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_non_negative"),
+        CheckConstraint("end_dt > start_dt", name="ends_after_start"),
+        CheckConstraint("schedule_sequence >= 0", name="sequence_non_negative"),
+        CheckConstraint(
+            "registration_closes_dt IS NULL OR registration_opens_dt IS NULL "
+            "OR registration_closes_dt > registration_opens_dt",
+            name="registration_window",
+        ),
+        CheckConstraint(
+            "available_until_dt IS NULL OR available_from_dt IS NULL OR available_until_dt > available_from_dt",
+            name="availability_window",
+        ),
+        Index("ix_activities_status_start_dt", "status", "start_dt"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
+    format: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default=ActivityStatus.DRAFT.value)
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    learning_objectives: Mapped[str] = mapped_column(Text, default="")  # one per line
+    target_audience: Mapped[str] = mapped_column(Text, default="")
+    specialty: Mapped[str] = mapped_column(String(120), default="", index=True)
+    topics: Mapped[str] = mapped_column(String(500), default="")  # comma-separated
+    time_zone: Mapped[str] = mapped_column(String(64))
+    # For live activities the scheduled span; for on-demand webcasts the release date and end of availability.
+    start_dt: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_dt: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Live meeting venue.
+    venue_name: Mapped[Optional[str]] = mapped_column(String(200))
+    street_address: Mapped[Optional[str]] = mapped_column(String(300))
+    city: Mapped[Optional[str]] = mapped_column(String(120))
+    state: Mapped[Optional[str]] = mapped_column(String(2))
+    postal_code: Mapped[Optional[str]] = mapped_column(String(10))
+    # Webcasts.
+    join_url: Mapped[Optional[str]] = mapped_column(String(500))
+    access_notes: Mapped[str] = mapped_column(Text, default="")
+    available_from_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    available_until_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    capacity: Mapped[Optional[int]]
+    registration_opens_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    registration_closes_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    claim_deadline_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    accreditation_statement: Mapped[str] = mapped_column(Text, default="")
+    # Bumped on every schedule change, so calendar clients replace what they hold.
+    schedule_sequence: Mapped[int] = mapped_column(default=0)
+    created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    updated_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+    published_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    cancelled_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    organizers: Mapped[list[User]] = relationship(secondary=activity_organizers, lazy="selectin")
+    sessions: Mapped[list[ActivitySession]] = relationship(
+        back_populates="activity", cascade="all, delete-orphan", order_by="ActivitySession.start_dt"
+    )
+    faculty: Mapped[list[Faculty]] = relationship(
+        back_populates="activity", cascade="all, delete-orphan", order_by="Faculty.position"
+    )
+    credit_designations: Mapped[list[CreditDesignation]] = relationship(
+        back_populates="activity", cascade="all, delete-orphan", order_by="CreditDesignation.credit_type"
+    )
+
+    @property
+    def format_label(self) -> str:
+        return ActivityFormat(self.format).label
+
+    @property
+    def is_live_meeting(self) -> bool:
+        return self.format == ActivityFormat.LIVE_MEETING
+
+    @property
+    def is_webcast(self) -> bool:
+        return self.format in (ActivityFormat.LIVE_WEBCAST, ActivityFormat.ON_DEMAND_WEBCAST)
+
+    @property
+    def is_on_demand(self) -> bool:
+        return self.format == ActivityFormat.ON_DEMAND_WEBCAST
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == ActivityStatus.PUBLISHED
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == ActivityStatus.CANCELLED
+
+    @property
+    def location_line(self) -> str:
+        if not self.is_live_meeting:
+            return "Online"
+        parts = [self.venue_name, self.city and self.state and f"{self.city}, {self.state}"]
+        return " · ".join(p for p in parts if p) or "Venue to be announced"
+
+    @property
+    def full_address(self) -> str:
+        city_line = " ".join(p for p in [f"{self.city}," if self.city else None, self.state, self.postal_code] if p)
+        return ", ".join(p for p in [self.venue_name, self.street_address, city_line] if p)
+
+    def __repr__(self) -> str:
+        return f"<Activity {self.id} {self.title!r} {self.status}>"
+
+
+class ActivitySession(db.Model):
+    """An agenda item of an activity."""
+
+    __tablename__ = "activity_sessions"
+    __table_args__ = (CheckConstraint("end_dt > start_dt", name="ends_after_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    start_dt: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_dt: Mapped[datetime] = mapped_column(UTCDateTime)
+    room: Mapped[str] = mapped_column(String(120), default="")
+    speakers: Mapped[str] = mapped_column(String(500), default="")
+
+    activity: Mapped[Activity] = relationship(back_populates="sessions")
+
+    @property
+    def hours(self) -> Decimal:
+        return Decimal((self.end_dt - self.start_dt).total_seconds()) / Decimal(3600)
+
+
+class Faculty(db.Model):
+    """A person who controls content of an activity: faculty, planner or reviewer.
+
+    `disclosure_received_dt` is when their disclosure came in; NULL means none on
+    file. A disclosure on file with no `Disclosure` rows means "no relevant
+    financial relationships".
+    """
+
+    __tablename__ = "faculty"
+    __table_args__ = (CheckConstraint(check_in("role", FacultyRole), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"), index=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    degree: Mapped[str] = mapped_column(String(60), default="")
+    affiliation: Mapped[str] = mapped_column(String(300), default="")
+    role: Mapped[str] = mapped_column(String(20), default=FacultyRole.FACULTY.value)
+    position: Mapped[int] = mapped_column(default=0)
+    disclosure_received_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    activity: Mapped[Activity] = relationship(back_populates="faculty")
+    disclosures: Mapped[list[Disclosure]] = relationship(
+        back_populates="faculty", cascade="all, delete-orphan", order_by="Disclosure.company"
+    )
+
+    @property
+    def role_label(self) -> str:
+        return FacultyRole(self.role).label
+
+    @property
+    def has_disclosure_on_file(self) -> bool:
+        return self.disclosure_received_dt is not None
+
+    @property
+    def has_no_relationships(self) -> bool:
+        return self.has_disclosure_on_file and not self.disclosures
+
+    @property
+    def unmitigated(self) -> list[Disclosure]:
+        return [d for d in self.disclosures if not d.mitigated]
+
+
+class Disclosure(db.Model):
+    """One financial relationship with an ineligible company, in the past 24 months."""
+
+    __tablename__ = "disclosures"
+    __table_args__ = (CheckConstraint(check_in("relationship_type", RelationshipType), name="relationship_type"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    faculty_id: Mapped[int] = mapped_column(ForeignKey("faculty.id", ondelete="CASCADE"), index=True)
+    company: Mapped[str] = mapped_column(String(200))
+    relationship_type: Mapped[str] = mapped_column(String(30))
+    mitigated: Mapped[bool] = mapped_column(default=False)
+
+    faculty: Mapped[Faculty] = relationship(back_populates="disclosures")
+
+    @property
+    def relationship_label(self) -> str:
+        return RelationshipType(self.relationship_type).label
+
+
+class CreditDesignation(db.Model):
+    __tablename__ = "credit_designations"
+    __table_args__ = (
+        CheckConstraint(check_in("credit_type", CreditType), name="credit_type"),
+        CheckConstraint("max_amount > 0", name="max_amount_positive"),
+        CheckConstraint(QUARTER_STEP_SQL.format(col="max_amount"), name="max_amount_quarter_step"),
+        UniqueConstraint("activity_id", "credit_type"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"))
+    credit_type: Mapped[str] = mapped_column(String(20))
+    max_amount: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+
+    activity: Mapped[Activity] = relationship(back_populates="credit_designations")
+
+    @property
+    def credit_type_label(self) -> str:
+        return CreditType(self.credit_type).label

@@ -1,0 +1,71 @@
+"""`flask cme ...` commands."""
+from __future__ import annotations
+
+import time
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from cme.accounts.models import Role
+from cme.extensions import db
+
+
+@click.group("cme")
+def cme_cli() -> None:
+    """CME administration commands."""
+
+
+@cme_cli.command("create-user")
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.PROVIDER.value, show_default=True)
+@click.option("--name", "full_name", default=None, help="Full name (defaults to the email).")
+@click.option("--degree", default="", help="Degree / credentials, e.g. MD.")
+@click.option("--password", default=None, help="Password; prompted for when omitted.")
+@with_appcontext
+def create_user_command(email: str, role: str, full_name: str | None, degree: str, password: str | None) -> None:
+    """Create an account from the shell."""
+    from cme.accounts.forms import MIN_PASSWORD_LENGTH
+    from cme.accounts.service import AccountError, create_user
+
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise click.ClickException(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.")
+    try:
+        user = create_user(email, password, role=role, full_name=full_name or email, degree=degree)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"Created {user.role} {user.email} (id {user.id}).")
+
+
+@cme_cli.command("send-mail")
+@click.option("--loop", is_flag=True, help="Keep running, polling the outbox.")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between polls with --loop.")
+@click.option("--limit", default=100, show_default=True, help="Messages claimed per batch.")
+@with_appcontext
+def send_mail_command(loop: bool, interval: float, limit: int) -> None:
+    """Deliver due messages from the outbox (SMTP, or .eml files when MAIL_SERVER is unset)."""
+    from cme.mail.service import deliver_pending
+
+    target = current_app.config["MAIL_SERVER"] or current_app.config["MAIL_OUTBOX_DIR"]
+    while True:
+        report = deliver_pending(limit=limit)
+        if report.sent or report.retrying or report.failed or not loop:
+            click.echo(f"Mail to {target}: {report}.")
+        if not loop:
+            break
+        db.session.remove()
+        time.sleep(interval)
+
+
+@cme_cli.command("seed-demo")
+@with_appcontext
+def seed_demo_command() -> None:
+    """Create the demo catalog and demo accounts (idempotent)."""
+    from cme.demo import seed_demo
+
+    summary = seed_demo()
+    db.session.commit()
+    click.echo(summary)

@@ -1,0 +1,5 @@
+"""Demo data (filled in below)."""
+
+
+def seed_demo() -> str:
+    return "nothing yet"

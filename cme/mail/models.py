@@ -1,0 +1,40 @@
+"""The transactional outbox: mail is a row written with the change that caused it."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import CheckConstraint, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cme.enums import LabeledEnum, check_in
+from cme.extensions import db
+from cme.timeutil import UTCDateTime, now_utc
+
+
+class OutboxStatus(LabeledEnum):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class OutboxMessage(db.Model):
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        CheckConstraint(check_in("status", OutboxStatus), name="status"),
+        CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+        Index("ix_outbox_messages_status_next_attempt_dt", "status", "next_attempt_dt"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(50), default="")  # e.g. password_reset, registration_confirmed
+    # The complete RFC 5322 message, composed when queued, so delivery only transmits.
+    raw_message: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    last_error: Mapped[Optional[str]] = mapped_column(Text)
+    created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    sent_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)

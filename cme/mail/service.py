@@ -1,0 +1,217 @@
+"""Compose mail into the outbox, and deliver what is due.
+
+Queueing only adds an `OutboxMessage` to the current session, so the message
+commits (or rolls back) with the change that caused it. Delivery claims due
+rows (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so several workers never take the
+same row; every backend: a conditional UPDATE that sets a short lease), sends
+outside any transaction, then records the outcome with exponential backoff.
+"""
+from __future__ import annotations
+
+import logging
+import smtplib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email import policy
+from email.message import EmailMessage
+from email.parser import Parser
+from email.utils import formataddr, make_msgid, parseaddr
+from pathlib import Path
+from typing import Any, Protocol
+
+from flask import current_app, render_template
+from sqlalchemy import select, update
+
+from cme.extensions import db
+from cme.mail.models import OutboxMessage, OutboxStatus
+from cme.timeutil import now_utc
+
+log = logging.getLogger("cme.mail")
+
+CLAIM_LEASE = timedelta(minutes=5)
+MAX_BACKOFF = timedelta(hours=6)
+
+
+# ---------------------------------------------------------------- composing
+
+def compose(recipient: str, subject: str, text: str, html: str | None = None, *, sender: str | None = None,
+            recipient_name: str | None = None) -> EmailMessage:
+    """A multipart/alternative message (text, and html when given)."""
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["From"] = sender or current_app.config["MAIL_DEFAULT_SENDER"]
+    msg["To"] = formataddr((recipient_name, recipient)) if recipient_name else recipient
+    msg["Subject"] = subject
+    msg["Message-ID"] = make_msgid(domain=parseaddr(msg["From"])[1].partition("@")[2] or "cme.local")
+    msg["Date"] = now_utc().strftime("%a, %d %b %Y %H:%M:%S +0000")
+    msg.set_content(text)
+    if html:
+        msg.add_alternative(html, subtype="html")
+    return msg
+
+
+def render_mail(template: str, **context: Any) -> tuple[str, str]:
+    """Render templates/mail/<template>.txt and .html with the same context."""
+    context.setdefault("base_url", current_app.config["CME_BASE_URL"].rstrip("/"))
+    return (render_template(f"mail/{template}.txt", **context), render_template(f"mail/{template}.html", **context))
+
+
+def queue_message(msg: EmailMessage, *, kind: str = "") -> OutboxMessage:
+    """Add a composed message to the outbox in the current transaction."""
+    recipient = parseaddr(str(msg["To"]))[1]
+    row = OutboxMessage(recipient=recipient, subject=str(msg["Subject"])[:300], kind=kind,
+                        raw_message=msg.as_string(policy=policy.SMTP))
+    db.session.add(row)
+    return row
+
+
+def queue_mail(recipient: str, subject: str, template: str, *, kind: str, recipient_name: str | None = None,
+               **context: Any) -> OutboxMessage:
+    text, html = render_mail(template, subject=subject, **context)
+    return queue_message(compose(recipient, subject, text, html, recipient_name=recipient_name), kind=kind)
+
+
+# ---------------------------------------------------------------- delivering
+
+class Transport(Protocol):
+    def send(self, message: OutboxMessage) -> None: ...
+    def close(self) -> None: ...
+
+
+class SMTPTransport:
+    """Delivers over one SMTP connection, opened on first use."""
+
+    def __init__(self, config: dict[str, Any]):
+        self.config = config
+        self.connection: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        c = self.config
+        cls = smtplib.SMTP_SSL if c.get("MAIL_USE_SSL") else smtplib.SMTP
+        conn = cls(c["MAIL_SERVER"], c.get("MAIL_PORT", 25), timeout=c.get("MAIL_TIMEOUT", 30))
+        if c.get("MAIL_USE_TLS"):
+            conn.starttls()
+        if c.get("MAIL_USERNAME"):
+            conn.login(c["MAIL_USERNAME"], c.get("MAIL_PASSWORD") or "")
+        return conn
+
+    def send(self, message: OutboxMessage) -> None:
+        if self.connection is None:
+            self.connection = self._connect()
+        parsed = Parser(policy=policy.SMTP).parsestr(message.raw_message)
+        sender = parseaddr(str(parsed["From"]))[1]
+        try:
+            self.connection.send_message(parsed, from_addr=sender, to_addrs=[message.recipient])
+        except (smtplib.SMTPServerDisconnected, OSError):
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self.connection is not None:
+            try:
+                self.connection.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+            self.connection = None
+
+
+class FileTransport:
+    """With no SMTP server configured: one .eml file per message, for a local user to open."""
+
+    def __init__(self, directory: str | Path):
+        self.directory = Path(directory)
+
+    def send(self, message: OutboxMessage) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        stamp = now_utc().strftime("%Y%m%dT%H%M%S")
+        path = self.directory / f"{stamp}-{message.id:06d}-{message.kind or 'mail'}.eml"
+        path.write_text(message.raw_message, encoding="utf-8")
+
+    def close(self) -> None:
+        pass
+
+
+def transport_from_config(config: dict[str, Any]) -> Transport:
+    if config.get("MAIL_SERVER"):
+        return SMTPTransport(config)
+    return FileTransport(config["MAIL_OUTBOX_DIR"])
+
+
+@dataclass
+class DeliveryReport:
+    sent: list[int] = field(default_factory=list)
+    retrying: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"sent {len(self.sent)}, will retry {len(self.retrying)}, given up {len(self.failed)}"
+
+
+def backoff(attempts: int, base_seconds: int) -> timedelta:
+    """60 s, 2 min, 4 min, ... capped at six hours (for a base of 60 s)."""
+    return min(timedelta(seconds=base_seconds * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+def claim_due(*, now: datetime, limit: int) -> list[int]:
+    """Claim up to `limit` due messages for this worker and commit the claim."""
+    candidates = db.session.scalars(
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_dt <= now)
+        .order_by(OutboxMessage.next_attempt_dt, OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    claimed = []
+    for message_id in candidates:
+        result = db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING,
+                   OutboxMessage.next_attempt_dt <= now)
+            .values(next_attempt_dt=now + CLAIM_LEASE)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            claimed.append(message_id)
+    db.session.commit()
+    return claimed
+
+
+def deliver_pending(*, now: datetime | None = None, limit: int = 100, transport: Transport | None = None) -> DeliveryReport:
+    """Send every due message once; failures are rescheduled with backoff, or given up after MAIL_MAX_ATTEMPTS."""
+    config = current_app.config
+    now = now or now_utc()
+    transport = transport or transport_from_config(config)
+    report = DeliveryReport()
+    try:
+        for message_id in claim_due(now=now, limit=limit):
+            message = db.session.get(OutboxMessage, message_id)
+            try:
+                transport.send(message)
+            except (smtplib.SMTPException, OSError) as error:
+                message.attempts += 1
+                message.last_error = f"{type(error).__name__}: {error}"[:2000]
+                if _is_permanent(error) or message.attempts >= config["MAIL_MAX_ATTEMPTS"]:
+                    message.status = OutboxStatus.FAILED
+                    report.failed.append(message.id)
+                    log.error("mail %s to %s failed permanently: %s", message.id, message.recipient, error)
+                else:
+                    message.next_attempt_dt = now + backoff(message.attempts, config["MAIL_RETRY_BASE_SECONDS"])
+                    report.retrying.append(message.id)
+                    log.warning("mail %s to %s failed, retry at %s: %s", message.id, message.recipient,
+                                message.next_attempt_dt, error)
+            else:
+                message.attempts += 1
+                message.status = OutboxStatus.SENT
+                message.sent_dt = now_utc()
+                message.last_error = None
+                report.sent.append(message.id)
+            db.session.commit()
+    finally:
+        transport.close()
+    return report
+
+
+def _is_permanent(error: Exception) -> bool:
+    """5xx replies to the recipient mean the address will never work; everything else is worth retrying."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(500 <= code < 600 for code, _ in error.recipients.values())
+    return isinstance(error, smtplib.SMTPResponseException) and 550 <= error.smtp_code < 560

@@ -1,0 +1,87 @@
+"""Registrations: who holds a seat (or a waitlist place) at an activity."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import TYPE_CHECKING, Optional
+
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from cme.enums import LabeledEnum, check_in
+from cme.extensions import db
+from cme.timeutil import UTCDateTime, now_utc
+
+if TYPE_CHECKING:
+    from cme.accounts.models import User
+    from cme.activities.models import Activity, ActivitySession
+
+
+class RegistrationStatus(LabeledEnum):
+    CONFIRMED = "confirmed", "Confirmed"
+    WAITLISTED = "waitlisted", "Waitlisted"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+registration_sessions = Table(
+    "registration_sessions",
+    db.metadata,
+    Column("registration_id", ForeignKey("registrations.id", ondelete="CASCADE"), primary_key=True),
+    Column("session_id", ForeignKey("activity_sessions.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+def new_checkin_code() -> str:
+    """An unguessable code (128 bits) identifying a registration at the door."""
+    return secrets.token_urlsafe(16)
+
+
+class Registration(db.Model):
+    __tablename__ = "registrations"
+    __table_args__ = (
+        CheckConstraint(check_in("status", RegistrationStatus), name="status"),
+        CheckConstraint(
+            "(status = 'waitlisted' AND waitlist_position IS NOT NULL AND waitlist_position > 0) "
+            "OR (status <> 'waitlisted' AND waitlist_position IS NULL)",
+            name="waitlist_position",
+        ),
+        # At most one active (non-cancelled) registration per user and activity.
+        Index(
+            "uq_registrations_active_user_activity",
+            "user_id",
+            "activity_id",
+            unique=True,
+            sqlite_where=text("status <> 'cancelled'"),
+            postgresql_where=text("status <> 'cancelled'"),
+        ),
+        Index("ix_registrations_activity_status", "activity_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20))
+    waitlist_position: Mapped[Optional[int]]
+    checkin_code: Mapped[str] = mapped_column(String(32), unique=True, default=new_checkin_code)
+    # What the registrant told us (snapshot of identity at registration time, plus needs).
+    full_name: Mapped[str] = mapped_column(String(200), default="")
+    degree: Mapped[str] = mapped_column(String(40), default="")
+    profession: Mapped[str] = mapped_column(String(40), default="")
+    npi: Mapped[Optional[str]] = mapped_column(String(10))
+    licence_state: Mapped[Optional[str]] = mapped_column(String(2))
+    licence_number: Mapped[Optional[str]] = mapped_column(String(40))
+    dietary_needs: Mapped[str] = mapped_column(Text, default="")
+    accessibility_needs: Mapped[str] = mapped_column(Text, default="")
+    attested_professional: Mapped[bool] = mapped_column(default=False)
+    registered_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    confirmed_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    cancelled_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    updated_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+
+    user: Mapped[User] = relationship()
+    activity: Mapped[Activity] = relationship()
+    sessions: Mapped[list[ActivitySession]] = relationship(secondary=registration_sessions)
+
+    @property
+    def status_label(self) -> str:
+        return RegistrationStatus(self.status).label

@@ -1,0 +1,119 @@
+"""Time: every stored instant is aware UTC; zones are IANA names read with zoneinfo."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo, available_timezones
+
+from sqlalchemy import DateTime
+from sqlalchemy.types import TypeDecorator
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp that only accepts aware datetimes and always returns aware UTC.
+
+    PostgreSQL stores `timestamptz`; SQLite stores naive UTC text, which this
+    type turns back into aware values on the way out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r} given to a UTCDateTime column")
+        value = value.astimezone(timezone.utc)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+@lru_cache(maxsize=None)
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+@lru_cache(maxsize=1)
+def all_zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def is_valid_zone(name: str | None) -> bool:
+    return bool(name) and name in all_zone_names()
+
+
+# The zones a US provider is most likely to want, first in pickers.
+US_ZONES: list[tuple[str, str]] = [
+    ("America/New_York", "Eastern (New York)"),
+    ("America/Chicago", "Central (Chicago)"),
+    ("America/Denver", "Mountain (Denver)"),
+    ("America/Phoenix", "Mountain, no DST (Phoenix)"),
+    ("America/Los_Angeles", "Pacific (Los Angeles)"),
+    ("America/Anchorage", "Alaska (Anchorage)"),
+    ("Pacific/Honolulu", "Hawaii (Honolulu)"),
+    ("America/Puerto_Rico", "Atlantic (Puerto Rico)"),
+]
+
+
+def zone_choices() -> list[tuple[str, str]]:
+    """US zones first, then every other IANA zone by name."""
+    us = {name for name, _ in US_ZONES}
+    rest = sorted(n for n in all_zone_names() if n not in us and "/" in n and not n.startswith(("Etc/", "SystemV/")))
+    return US_ZONES + [(n, n.replace("_", " ")) for n in rest]
+
+
+class NonExistentLocalTime(ValueError):
+    """The wall-clock time falls in a DST gap (e.g. 02:30 on a spring-forward night)."""
+
+
+class AmbiguousLocalTime(ValueError):
+    """The wall-clock time happens twice (the repeated hour on a fall-back night)."""
+
+
+def local_to_utc(naive: datetime, zone_name: str, *, fold: int | None = None) -> datetime:
+    """Interpret a naive wall-clock time in `zone_name` and return aware UTC.
+
+    Raises NonExistentLocalTime inside a DST gap, and AmbiguousLocalTime in a
+    repeated hour unless `fold` (0 = first, 1 = second occurrence) is given.
+    """
+    tz = zone(zone_name)
+    first = naive.replace(tzinfo=tz, fold=0)
+    second = naive.replace(tzinfo=tz, fold=1)
+    # Round-tripping through UTC exposes gaps: the time changes.
+    if first.astimezone(timezone.utc).astimezone(tz).replace(tzinfo=None) != naive and \
+            second.astimezone(timezone.utc).astimezone(tz).replace(tzinfo=None) != naive:
+        raise NonExistentLocalTime(f"{naive:%Y-%m-%d %H:%M} does not exist in {zone_name} (clocks skip it)")
+    if first.utcoffset() != second.utcoffset():
+        if fold is None:
+            raise AmbiguousLocalTime(f"{naive:%Y-%m-%d %H:%M} happens twice in {zone_name} (clocks go back)")
+        return naive.replace(tzinfo=tz, fold=fold).astimezone(timezone.utc)
+    return first.astimezone(timezone.utc)
+
+
+def utc_to_local(instant: datetime, zone_name: str) -> datetime:
+    return instant.astimezone(zone(zone_name))
+
+
+def format_local(instant: datetime | None, zone_name: str, fmt: str = "%a %b %-d, %Y %-I:%M %p %Z") -> str:
+    if instant is None:
+        return ""
+    return utc_to_local(instant, zone_name).strftime(fmt)
+
+
+__all__ = [
+    "UTCDateTime", "now_utc", "zone", "is_valid_zone", "zone_choices", "local_to_utc", "utc_to_local",
+    "format_local", "NonExistentLocalTime", "AmbiguousLocalTime",
+]

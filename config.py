@@ -1,0 +1,96 @@
+"""Configuration: defaults, overridden by the environment.
+
+`Config` is the development default (SQLite under instance/, a generated
+secret key kept under instance/). `ProductionConfig` refuses to start without
+a real SECRET_KEY and sets secure cookie flags. Select it with CME_ENV=production.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("CME_INSTANCE_PATH", BASE_DIR / "instance"))
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _database_url(url: str | None) -> str:
+    """Default to SQLite under instance/; make postgresql:// URLs use psycopg 3."""
+    if not url:
+        return f"sqlite:///{INSTANCE_DIR / 'cme.sqlite3'}"
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def development_secret_key(instance_dir: Path = INSTANCE_DIR) -> str:
+    """A random key generated once and kept in instance/secret_key."""
+    path = instance_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+class Config:
+    ENV_NAME = "development"
+    INSTANCE_PATH = str(INSTANCE_DIR)
+    SECRET_KEY = os.environ.get("SECRET_KEY")  # filled in by create_app when absent
+    SQLALCHEMY_DATABASE_URI = _database_url(os.environ.get("DATABASE_URL"))
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+
+    # Mail: with no MAIL_SERVER, `flask cme send-mail` writes .eml files to MAIL_OUTBOX_DIR.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS")
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL")
+    MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "30"))
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "CME Foundation <cme@example.org>")
+    MAIL_OUTBOX_DIR = os.environ.get("MAIL_OUTBOX_DIR") or str(INSTANCE_DIR / "outbox")
+    MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "8"))
+    MAIL_RETRY_BASE_SECONDS = int(os.environ.get("MAIL_RETRY_BASE_SECONDS", "60"))
+
+    # Absolute links in mail and calendar feeds.
+    CME_BASE_URL = os.environ.get("CME_BASE_URL", "http://127.0.0.1:5000")
+    CME_PROVIDER_NAME = os.environ.get("CME_PROVIDER_NAME", "The Liver Education Foundation")
+    PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE", "3600"))
+
+    WTF_CSRF_TIME_LIMIT = None  # tie CSRF tokens to the session, not the clock
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+    @staticmethod
+    def check(config: dict) -> None:
+        key = config.get("SECRET_KEY") or ""
+        if len(key) < 32 or key in {"dev", "changeme", "secret"}:
+            raise RuntimeError(
+                "SECRET_KEY must be set to a random value of at least 32 characters in production "
+                "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')."
+            )
+
+
+def config_for_environment() -> type[Config]:
+    return ProductionConfig if os.environ.get("CME_ENV") == "production" else Config

@@ -1,0 +1,240 @@
+"""Fixtures: a real database (SQLite, and PostgreSQL when CME_TEST_DATABASE_URL is set), a real SMTP
+server on loopback, factories and an auth helper.
+
+The schema comes from the Alembic migrations, built once per backend per run; each test then starts
+from empty tables.
+"""
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from flask import Flask
+from flask.testing import FlaskClient
+
+from cme import create_app
+from cme.extensions import db as _db
+
+POSTGRES_URL = os.environ.get("CME_TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+TEST_PASSWORD = "correct horse battery"
+
+
+def _pg_url(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+
+
+def base_config(database_url: str, instance: Path, **extra) -> dict:
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-0123456789abcdef0123456789",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "INSTANCE_PATH": str(instance),
+        "WTF_CSRF_ENABLED": False,
+        "MAIL_SERVER": None,
+        "MAIL_OUTBOX_DIR": str(instance / "outbox"),
+        "CME_BASE_URL": "http://cme.test",
+        "MAIL_RETRY_BASE_SECONDS": 60,
+    }
+    config.update(extra)
+    return config
+
+
+def migrate_database(database_url: str, instance: Path) -> None:
+    """Build the schema with the Alembic migrations (never with create_all)."""
+    from flask_migrate import upgrade
+
+    app = create_app(base_config(database_url, instance))
+    with app.app_context():
+        upgrade()
+        _db.engine.dispose()
+
+
+def reset_postgres_schema(url: str) -> None:
+    engine = sa.create_engine(_pg_url(url), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+    except sa.exc.OperationalError as error:
+        pytest.exit(f"CME_TEST_DATABASE_URL is set to {url} but PostgreSQL is unreachable: {error}", returncode=3)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, tmp_path_factory) -> str:
+    """A migrated database per backend, shared by the run; tests empty its tables after themselves."""
+    instance = tmp_path_factory.mktemp(f"migrate-{request.param}")
+    if request.param == "postgresql":
+        reset_postgres_schema(POSTGRES_URL)
+        url = _pg_url(POSTGRES_URL)
+    else:
+        url = f"sqlite:///{instance / 'test.sqlite3'}"
+    migrate_database(url, instance)
+    return url
+
+
+def empty_all_tables() -> None:
+    tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
+    if _db.engine.dialect.name == "postgresql":
+        _db.session.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    else:
+        for name in tables:
+            _db.session.execute(sa.text(f"DELETE FROM {name}"))
+    _db.session.commit()
+
+
+@pytest.fixture
+def app_config(database_url, tmp_path) -> dict:
+    """Override in a test module (or parametrize) to change settings before the app is built."""
+    return base_config(database_url, tmp_path / "instance")
+
+
+@pytest.fixture
+def app(app_config) -> Iterator[Flask]:
+    app = create_app(app_config)
+    with app.app_context():
+        yield app
+        _db.session.remove()
+        empty_all_tables()
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+@pytest.fixture
+def client(app) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def backend(database_url) -> str:
+    return "postgresql" if database_url.startswith("postgresql") else "sqlite"
+
+
+# ---------------------------------------------------------------- factories
+
+@pytest.fixture
+def make_user(db) -> Callable:
+    from cme.accounts.service import create_user
+
+    counter = iter(range(1, 10_000))
+
+    def make(email: str | None = None, *, role: str = "provider", password: str = TEST_PASSWORD, **profile):
+        n = next(counter)
+        profile.setdefault("full_name", f"Test User {n}")
+        profile.setdefault("degree", "MD")
+        user = create_user(email or f"user{n}@example.org", password, role=role, **profile)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_activity(db) -> Callable:
+    from cme.activities.models import Activity, CreditDesignation
+    from cme.timeutil import now_utc
+
+    def make(*, organizers=(), credits: dict[str, str] | None = None, **fields):
+        start = fields.pop("start_dt", now_utc().replace(microsecond=0) + timedelta(days=14))
+        fields.setdefault("title", "Hepatitis C elimination update")
+        fields.setdefault("format", "live_meeting")
+        fields.setdefault("status", "published")
+        fields.setdefault("time_zone", "America/New_York")
+        fields.setdefault("end_dt", start + timedelta(hours=3))
+        if fields["format"] == "live_meeting":
+            fields.setdefault("venue_name", "Hilton Midtown")
+            fields.setdefault("city", "New York")
+            fields.setdefault("state", "NY")
+        activity = Activity(start_dt=start, organizers=list(organizers), **fields)
+        for credit_type, amount in (credits if credits is not None else {"ama_pra_1": "3.00"}).items():
+            activity.credit_designations.append(CreditDesignation(credit_type=credit_type, max_amount=Decimal(amount)))
+        db.session.add(activity)
+        db.session.commit()
+        return activity
+
+    return make
+
+
+class AuthActions:
+    def __init__(self, client: FlaskClient):
+        self.client = client
+
+    def login(self, email: str, password: str = TEST_PASSWORD, **kwargs):
+        return self.client.post("/account/login", data={"email": email, "password": password}, **kwargs)
+
+    def logout(self):
+        return self.client.post("/account/logout")
+
+
+@pytest.fixture
+def auth(client) -> AuthActions:
+    return AuthActions(client)
+
+
+# ---------------------------------------------------------------- SMTP on loopback
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class RecordingHandler:
+    """An aiosmtpd handler that keeps what arrives; `refuse_first` answers the first N DATA with 451."""
+
+    refuse_first: int = 0
+    messages: list[EmailMessage] = field(default_factory=list)
+    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    refused: int = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refused < self.refuse_first:
+            self.refused += 1
+            return "451 4.3.0 Temporary failure, try again later"
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        self.messages.append(message_from_bytes(envelope.original_content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Callable[..., tuple[RecordingHandler, int]]]:
+    """Start real SMTP servers on loopback: smtp_server(refuse_first=0) -> (handler, port)."""
+    controllers: list[Controller] = []
+
+    def start(refuse_first: int = 0) -> tuple[RecordingHandler, int]:
+        handler = RecordingHandler(refuse_first=refuse_first)
+        port = free_port()
+        controller = Controller(handler, hostname="127.0.0.1", port=port)
+        controller.start()
+        controllers.append(controller)
+        return handler, port
+
+    yield start
+    for controller in controllers:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp(smtp_server, app) -> RecordingHandler:
+    """One accepting SMTP server, wired into the app's MAIL_* settings."""
+    handler, port = smtp_server()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+    return handler
