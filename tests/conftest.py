@@ -45,6 +45,7 @@ def base_config(database_url: str, instance: Path, **extra) -> dict:
         "MAIL_OUTBOX_DIR": str(instance / "outbox"),
         "CME_BASE_URL": "http://cme.test",
         "MAIL_RETRY_BASE_SECONDS": 60,
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast in tests; the default (scrypt) is tested on its own
     }
     config.update(extra)
     return config

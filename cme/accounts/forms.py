@@ -7,18 +7,17 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, R
 
 from cme.accounts.models import DEGREES, US_STATES, Profession, Role
 from cme.accounts.npi import is_valid_npi
-from cme.timeutil import is_valid_zone, zone_choices
+from cme.formtools import none_if_blank, select_choices, strip
+from cme.timeutil import US_ZONES, is_valid_zone, zone_choices
 
 MIN_PASSWORD_LENGTH = 10
 
+PASSWORD_RULES = [DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200,
+                                         message=f"Use at least {MIN_PASSWORD_LENGTH} characters (and at most 200).")]
 
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-def _none_if_blank(value):
-    value = _strip(value)
-    return value or None
+_US = {name for name, _ in US_ZONES}
+TIME_ZONE_CHOICES = (select_choices(US_ZONES, optgroup="United States")
+                     + select_choices([c for c in zone_choices() if c[0] not in _US], optgroup="Other time zones"))
 
 
 def validate_npi(_form, field) -> None:
@@ -35,17 +34,17 @@ class ProfessionalIdentityMixin:
     """Who the provider is professionally: used on sign-up and the profile."""
 
     full_name = StringField("Full name (as it should appear on certificates)",
-                            validators=[DataRequired(), Length(max=200)], filters=[_strip])
-    degree = SelectField("Degree / credentials", choices=[("", "Choose…")] + [(d, d) for d in DEGREES],
+                            validators=[DataRequired(), Length(max=200)], filters=[strip])
+    degree = SelectField("Degree / credentials", choices=select_choices([("", "Choose…")] + [(d, d) for d in DEGREES]),
                          validators=[DataRequired(message="Choose your degree or credentials.")])
-    profession = SelectField("Profession", choices=Profession.choices(), default=Profession.PHYSICIAN.value)
-    specialty = StringField("Specialty", validators=[Optional(), Length(max=120)], filters=[_strip])
-    npi = StringField("NPI (optional)", validators=[Optional(), validate_npi], filters=[_none_if_blank],
+    profession = SelectField("Profession", choices=select_choices(Profession.choices()), default=Profession.PHYSICIAN.value)
+    specialty = StringField("Specialty", validators=[Optional(), Length(max=120)], filters=[strip])
+    npi = StringField("NPI (optional)", validators=[Optional(), validate_npi], filters=[none_if_blank],
                       description="Your 10-digit National Provider Identifier, reported with your credit.")
-    licence_state = SelectField("Licence state", choices=[("", "—")] + [(s, s) for s in US_STATES],
-                                validators=[Optional()], filters=[_none_if_blank])
-    licence_number = StringField("Licence number", validators=[Optional(), Length(max=40)], filters=[_none_if_blank])
-    time_zone = SelectField("Home time zone", choices=zone_choices(), default="America/New_York",
+    licence_state = SelectField("Licence state", choices=select_choices([("", "—")] + [(s, s) for s in US_STATES]),
+                                validators=[Optional()], filters=[none_if_blank])
+    licence_number = StringField("Licence number", validators=[Optional(), Length(max=40)], filters=[none_if_blank])
+    time_zone = SelectField("Home time zone", choices=TIME_ZONE_CHOICES, default="America/New_York",
                             validators=[validate_zone], description="Webcast times are also shown in this zone.")
 
     def validate_licence_number(self, field) -> None:
@@ -54,45 +53,45 @@ class ProfessionalIdentityMixin:
 
 
 class SignUpForm(ProfessionalIdentityMixin, FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)], filters=[_strip])
-    password = PasswordField("Password", validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)], filters=[strip])
+    password = PasswordField("Password", validators=PASSWORD_RULES,
                              description=f"At least {MIN_PASSWORD_LENGTH} characters.")
     confirm = PasswordField("Repeat password", validators=[DataRequired(), EqualTo("password", "The passwords do not match.")])
     submit = SubmitField("Create account")
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email()], filters=[_strip])
+    email = EmailField("Email", validators=[DataRequired(), Email()], filters=[strip])
     password = PasswordField("Password", validators=[DataRequired()])
     remember = BooleanField("Keep me logged in on this device")
     submit = SubmitField("Log in")
 
 
 class ProfileForm(ProfessionalIdentityMixin, FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)], filters=[_strip])
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)], filters=[strip])
     submit = SubmitField("Save profile")
 
 
 class PasswordChangeForm(FlaskForm):
     current_password = PasswordField("Current password", validators=[DataRequired()])
-    password = PasswordField("New password", validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
+    password = PasswordField("New password", validators=PASSWORD_RULES,
                              description=f"At least {MIN_PASSWORD_LENGTH} characters.")
     confirm = PasswordField("Repeat new password", validators=[DataRequired(), EqualTo("password", "The passwords do not match.")])
     submit = SubmitField("Change password")
 
 
 class PasswordResetRequestForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email()], filters=[_strip])
+    email = EmailField("Email", validators=[DataRequired(), Email()], filters=[strip])
     submit = SubmitField("Send reset link")
 
 
 class PasswordResetForm(FlaskForm):
-    password = PasswordField("New password", validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
+    password = PasswordField("New password", validators=PASSWORD_RULES,
                              description=f"At least {MIN_PASSWORD_LENGTH} characters.")
     confirm = PasswordField("Repeat new password", validators=[DataRequired(), EqualTo("password", "The passwords do not match.")])
     submit = SubmitField("Set new password")
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=Role.choices())
+    role = SelectField("Role", choices=select_choices(Role.choices()))
     submit = SubmitField("Change role")

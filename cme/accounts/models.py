@@ -70,8 +70,8 @@ class User(UserMixin, db.Model):
     def _normalise_email(self, _key: str, value: str) -> str:
         return normalise_email(value)
 
-    def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+    def set_password(self, password: str, *, method: str = "scrypt") -> None:
+        self.password_hash = generate_password_hash(password, method=method)
         self.password_changed_dt = now_utc()
 
     def check_password(self, password: str) -> bool:

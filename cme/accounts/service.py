@@ -18,10 +18,14 @@ from cme.urls import absolute_url
 PROFILE_FIELDS = ("full_name", "degree", "profession", "specialty", "npi", "licence_state", "licence_number", "time_zone")
 
 
-@lru_cache(maxsize=1)
-def _dummy_hash() -> str:
+@lru_cache(maxsize=4)
+def _dummy_hash(method: str) -> str:
     """Checked when the email is unknown, so a login takes as long whether or not the account exists."""
-    return generate_password_hash("not-a-real-password")
+    return generate_password_hash("not-a-real-password", method=method)
+
+
+def _set_password(user: User, password: str) -> None:
+    user.set_password(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
 class AccountError(Exception):
@@ -43,7 +47,7 @@ def create_user(email: str, password: str, *, role: Role | str = Role.PROVIDER, 
     if unknown:
         raise TypeError(f"unknown profile fields: {sorted(unknown)}")
     user = User(email=email, role=Role(role).value, full_name=profile.pop("full_name", "") or email, **profile)
-    user.set_password(password)
+    _set_password(user, password)
     db.session.add(user)
     db.session.flush()
     return user
@@ -52,7 +56,7 @@ def create_user(email: str, password: str, *, role: Role | str = Role.PROVIDER, 
 def authenticate(email: str, password: str) -> User | None:
     user = find_user_by_email(email)
     if user is None:
-        check_password_hash(_dummy_hash(), password)
+        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
         return None
     if not user.check_password(password) or not user.is_active:
         return None
@@ -76,7 +80,7 @@ def update_profile(user: User, *, email: str, **profile: Any) -> User:
 def change_password(user: User, current_password: str, new_password: str) -> None:
     if not user.check_password(current_password):
         raise AccountError("Your current password is not correct.", field="current_password")
-    user.set_password(new_password)
+    _set_password(user, new_password)
     db.session.flush()
 
 
@@ -129,7 +133,7 @@ def user_for_reset_token(token: str) -> User:
 
 def reset_password(token: str, new_password: str) -> User:
     user = user_for_reset_token(token)
-    user.set_password(new_password)
+    _set_password(user, new_password)
     db.session.flush()
     return user
 

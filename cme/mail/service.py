@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from email.parser import Parser
-from email.utils import formataddr, make_msgid, parseaddr
+from email.headerregistry import Address
+from email.utils import make_msgid, parseaddr
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -39,7 +40,7 @@ def compose(recipient: str, subject: str, text: str, html: str | None = None, *,
     """A multipart/alternative message (text, and html when given)."""
     msg = EmailMessage(policy=policy.SMTP)
     msg["From"] = sender or current_app.config["MAIL_DEFAULT_SENDER"]
-    msg["To"] = formataddr((recipient_name, recipient)) if recipient_name else recipient
+    msg["To"] = Address(display_name=recipient_name or "", addr_spec=recipient)
     msg["Subject"] = subject
     msg["Message-ID"] = make_msgid(domain=parseaddr(msg["From"])[1].partition("@")[2] or "cme.local")
     msg["Date"] = now_utc().strftime("%a, %d %b %Y %H:%M:%S +0000")

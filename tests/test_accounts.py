@@ -1,0 +1,251 @@
+"""Accounts: sign-up, log-in with next, log-out, profile, passwords, reset by mail, roles, CLI."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from flask import url_for
+from sqlalchemy import func, select
+
+from cme.accounts.models import User
+from cme.accounts.npi import make_npi
+from cme.mail.models import OutboxMessage
+from cme.mail.service import deliver_pending
+from cme.timeutil import now_utc
+from tests.conftest import TEST_PASSWORD
+
+VALID_NPI = make_npi("123456789")
+
+SIGNUP = {
+    "email": "Jane.Doe@Clinic.org",
+    "password": "long enough password",
+    "confirm": "long enough password",
+    "full_name": "Jane Doe",
+    "degree": "NP",
+    "profession": "nurse_practitioner",
+    "specialty": "Hepatology",
+    "npi": VALID_NPI,
+    "licence_state": "CA",
+    "licence_number": "NP 12345",
+    "time_zone": "America/Los_Angeles",
+}
+
+
+def count_users(db) -> int:
+    return db.session.scalar(select(func.count()).select_from(User))
+
+
+def test_sign_up_creates_a_hashed_account_and_logs_in(client, db):
+    response = client.post("/account/signup", data=SIGNUP)
+    assert response.status_code == 302
+    user = db.session.scalar(select(User))
+    assert user.email == "jane.doe@clinic.org"
+    assert user.profession == "nurse_practitioner" and user.npi == VALID_NPI and user.time_zone == "America/Los_Angeles"
+    assert user.password_hash != SIGNUP["password"] and user.password_hash.startswith("pbkdf2:sha256:1000$")
+    assert user.check_password(SIGNUP["password"])
+    page = client.get("/").get_data(as_text=True)
+    assert "Jane Doe" in page and "Log out" in page
+
+
+def test_passwords_are_hashed_with_scrypt_by_default(app, db):
+    from cme.accounts.service import create_user
+
+    app.config["PASSWORD_HASH_METHOD"] = "scrypt"
+    user = create_user("s@example.org", "a secret of length", full_name="S")
+    assert user.password_hash.startswith("scrypt:") and user.check_password("a secret of length")
+
+
+@pytest.mark.parametrize("changes, field, message", [
+    ({"npi": "1234567890"}, "npi", "not a valid NPI"),
+    ({"confirm": "something else entirely"}, "confirm", "do not match"),
+    ({"password": "short", "confirm": "short"}, "password", "at least 10"),
+    ({"email": "not-an-email"}, "email", "Invalid email"),
+    ({"time_zone": "Mars/Olympus_Mons"}, "time_zone", "Not a valid choice"),
+    ({"licence_state": ""}, "licence_number", "Choose the state"),
+    ({"full_name": "  "}, "full_name", "required"),
+])
+def test_sign_up_errors_re_render_with_the_field_error_and_keep_what_was_typed(client, db, changes, field, message):
+    response = client.post("/account/signup", data={**SIGNUP, **changes})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert message in page
+    assert f'id="{field}-error"' in page
+    assert 'value="Hepatology"' in page and 'value="NP 12345"' in page  # typed values survive
+    assert 'value="long enough password"' not in page  # passwords are never echoed back
+    assert count_users(db) == 0
+
+
+def test_sign_up_refuses_an_email_that_exists_in_another_case(client, db, make_user):
+    make_user("jane.doe@clinic.org")
+    response = client.post("/account/signup", data=SIGNUP)
+    assert response.status_code == 422
+    assert "already exists" in response.get_data(as_text=True)
+    assert count_users(db) == 1
+
+
+def test_login_follows_next_back_to_the_page_that_asked(client, make_user, auth):
+    make_user("ada@example.org")
+    response = client.get("/my/schedule")
+    assert response.status_code == 302 and "/account/login?next=" in response.location
+    response = auth.login("ADA@example.org", follow_redirects=False, query_string={"next": "/my/schedule"})
+    assert response.status_code == 302 and response.location == "/my/schedule"
+    assert client.get("/my/schedule").status_code == 200
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"])
+def test_login_never_redirects_off_site(client, make_user, auth, target):
+    make_user("ada@example.org")
+    response = auth.login("ada@example.org", query_string={"next": target})
+    assert response.status_code == 302 and response.location == "/activities/"
+
+
+def test_wrong_password_is_refused_with_one_message_and_keeps_the_email(client, make_user, auth):
+    make_user("ada@example.org")
+    response = auth.login("ada@example.org", "wrong password!")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "The email or password is not correct." in page and 'value="ada@example.org"' in page
+    unknown = auth.login("nobody@example.org", "wrong password!")
+    assert "The email or password is not correct." in unknown.get_data(as_text=True)
+
+
+def test_logout_is_a_post_and_ends_the_session(client, make_user, auth):
+    make_user("ada@example.org")
+    auth.login("ada@example.org")
+    assert client.get("/account/logout").status_code == 405
+    assert auth.logout().status_code == 302
+    assert client.get("/account/profile").status_code == 302
+
+
+def test_profile_edit_saves_and_validates(client, db, make_user, auth):
+    user = make_user("ada@example.org", full_name="Ada Lovelace")
+    make_user("taken@example.org")
+    auth.login("ada@example.org")
+    form = {**SIGNUP, "email": "ada@example.org", "full_name": "Ada King", "degree": "DO", "profession": "physician"}
+    assert client.post("/account/profile", data=form).status_code == 302
+    db.session.refresh(user)
+    assert (user.full_name, user.degree, user.time_zone) == ("Ada King", "DO", "America/Los_Angeles")
+    response = client.post("/account/profile", data={**form, "email": "TAKEN@example.org", "full_name": "Ada Byron"})
+    assert response.status_code == 422 and "Another account already uses this email." in response.get_data(as_text=True)
+    assert 'value="Ada Byron"' in response.get_data(as_text=True)
+    db.session.refresh(user)
+    assert user.full_name == "Ada King" and user.email == "ada@example.org"
+
+
+def test_password_change_needs_the_current_password(client, db, make_user, auth):
+    user = make_user("ada@example.org")
+    auth.login("ada@example.org")
+    bad = client.post("/account/password", data={"current_password": "nope nope nope", "password": "a brand new secret",
+                                                 "confirm": "a brand new secret"})
+    assert bad.status_code == 422 and "current password is not correct" in bad.get_data(as_text=True)
+    good = client.post("/account/password", data={"current_password": TEST_PASSWORD, "password": "a brand new secret",
+                                                  "confirm": "a brand new secret"})
+    assert good.status_code == 302
+    db.session.refresh(user)
+    assert user.check_password("a brand new secret") and not user.check_password(TEST_PASSWORD)
+
+
+def _reset_link(message) -> str:
+    body = message.get_body(("plain",)).get_content()
+    return re.search(r"http://cme\.test(/account/reset/\S+)", body).group(1)
+
+
+def test_password_reset_by_an_emailed_single_use_link(app, client, db, make_user, smtp):
+    user = make_user("ada@example.org", full_name="Ada Lovelace")
+    response = client.post("/account/reset", data={"email": "Ada@Example.org"})
+    assert response.status_code == 302
+    assert deliver_pending().sent
+    [message] = smtp.messages
+    assert message["To"].addresses[0].addr_spec == "ada@example.org" and message["Subject"] == "Reset your password"
+    assert message.get_body(("html",)) is not None
+    path = _reset_link(message)
+    assert client.get(path).status_code == 200
+    assert client.post(path, data={"password": "new password here", "confirm": "new password here"}).status_code == 302
+    db.session.refresh(user)
+    assert user.check_password("new password here")
+    # The same link does not work twice.
+    again = client.post(path, data={"password": "third password!", "confirm": "third password!"}, follow_redirects=True)
+    assert "already been used" in again.get_data(as_text=True)
+    db.session.refresh(user)
+    assert user.check_password("new password here")
+
+
+def test_password_reset_links_expire(app, client, make_user):
+    from cme.accounts.service import make_reset_token
+
+    user = make_user("ada@example.org")
+    token = make_reset_token(user)
+    app.config["PASSWORD_RESET_MAX_AGE"] = -1
+    response = client.get(f"/account/reset/{token}", follow_redirects=True)
+    assert "has expired" in response.get_data(as_text=True)
+    forged = client.get(f"/account/reset/{token[:-3]}abc", follow_redirects=True)
+    assert "not valid" in forged.get_data(as_text=True)
+
+
+def test_password_reset_for_an_unknown_email_says_the_same_and_sends_nothing(client, db):
+    response = client.post("/account/reset", data={"email": "nobody@example.org"}, follow_redirects=True)
+    assert "If an account uses that email" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+@pytest.mark.parametrize("path", ["/organize/", "/admin/users"])
+def test_providers_get_403_on_organizer_and_admin_pages(client, make_user, auth, path):
+    make_user("provider@example.org")
+    auth.login("provider@example.org")
+    response = client.get(path)
+    assert response.status_code == 403
+    assert "Not allowed" in response.get_data(as_text=True)
+
+
+def test_organizers_reach_organize_but_not_admin(client, make_user, auth):
+    make_user("org@example.org", role="organizer")
+    auth.login("org@example.org")
+    assert client.get("/organize/").status_code == 200
+    assert client.get("/admin/users").status_code == 403
+
+
+def test_admins_reach_everything_and_can_change_roles(client, db, make_user, auth):
+    make_user("admin@example.org", role="admin")
+    other = make_user("someone@example.org")
+    auth.login("admin@example.org")
+    assert client.get("/organize/").status_code == 200
+    assert "someone@example.org" in client.get("/admin/users?q=SOMEONE").get_data(as_text=True)
+    assert client.post(f"/admin/users/{other.id}/role", data={"role": "organizer"}).status_code == 302
+    db.session.refresh(other)
+    assert other.role == "organizer"
+    assert client.post("/admin/users/999999/role", data={"role": "organizer"}).status_code == 404
+
+
+def test_provider_cannot_change_roles(client, db, make_user, auth):
+    provider = make_user("provider@example.org")
+    auth.login("provider@example.org")
+    assert client.post(f"/admin/users/{provider.id}/role", data={"role": "admin"}).status_code == 403
+    db.session.refresh(provider)
+    assert provider.role == "provider"
+
+
+def test_logged_out_visitors_are_sent_to_log_in_from_organizer_pages(client):
+    response = client.get("/organize/")
+    assert response.status_code == 302 and response.location.startswith("/account/login?next=")
+
+
+def test_create_user_command(app, db):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["cme", "create-user", "--role", "organizer", "--name", "Olive Organizer",
+                                 "--password", "organizer-pass-1", "Olive@Example.org"])
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(select(User).where(User.email == "olive@example.org"))
+    assert user.role == "organizer" and user.check_password("organizer-pass-1")
+    again = runner.invoke(args=["cme", "create-user", "--password", "organizer-pass-1", "olive@example.org"])
+    assert again.exit_code != 0 and "already exists" in again.output
+    short = runner.invoke(args=["cme", "create-user", "--password", "short", "x@example.org"])
+    assert short.exit_code != 0 and "at least 10" in short.output
+
+
+def test_create_user_command_prompts_for_the_password(app, db):
+    result = app.test_cli_runner().invoke(args=["cme", "create-user", "p@example.org"],
+                                          input="prompted-pass-1\nprompted-pass-1\n")
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(select(User).where(User.email == "p@example.org"))
+    assert user.role == "provider" and user.check_password("prompted-pass-1")
