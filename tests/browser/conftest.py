@@ -1,0 +1,100 @@
+"""Browser harness: the app served on a free loopback port with a fresh, migrated SQLite database and a
+real SMTP server, driven through Playwright in Debian's headless Chromium."""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask import Flask
+from playwright.sync_api import Browser, Page, sync_playwright
+from werkzeug.serving import make_server
+
+from cme import create_app
+from cme.extensions import db
+from tests.conftest import RecordingHandler, base_config, free_port, migrate_database
+
+CHROMIUM = os.environ.get("CME_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+
+@dataclass
+class LiveServer:
+    app: Flask
+    url: str
+    smtp: RecordingHandler
+
+    def mail_to(self, address: str):
+        """Deliver the outbox (as `flask cme send-mail` does) and return the messages that reached `address`."""
+        from cme.mail.service import deliver_pending
+
+        with self.app.app_context():
+            deliver_pending()
+            db.session.remove()
+        return [m for m in self.smtp.messages if any(a.addr_spec == address for a in m["To"].addresses)]
+
+    def create_user(self, email: str, password: str = "browser-pass-123", **fields):
+        from cme.accounts.service import create_user
+
+        with self.app.app_context():
+            fields.setdefault("full_name", "Browser User")
+            fields.setdefault("degree", "MD")
+            user = create_user(email, password, **fields)
+            db.session.commit()
+            user_id = user.id
+            db.session.remove()
+        return user_id
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory) -> Iterator[LiveServer]:
+    instance = tmp_path_factory.mktemp("browser-instance")
+    database_url = f"sqlite:///{instance / 'browser.sqlite3'}"
+    migrate_database(database_url, instance)
+
+    handler = RecordingHandler()
+    smtp_port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+
+    port = free_port()
+    app = create_app(base_config(
+        database_url, instance, WTF_CSRF_ENABLED=True, TESTING=False, MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_port,
+        CME_BASE_URL=f"http://127.0.0.1:{port}",
+    ))
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield LiveServer(app=app, url=f"http://127.0.0.1:{port}", smtp=handler)
+    server.shutdown()
+    thread.join()
+    controller.stop()
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (apt-get install chromium).")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: LiveServer, request) -> Iterator[Page]:
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
+    context.close()

@@ -1,0 +1,101 @@
+"""First browser flows: sign up, log in, log out, password reset through real mail, 403 for providers."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.browser
+
+
+def test_sign_up_then_log_out_then_log_in(page: Page, live_server):
+    page.goto("/")
+    page.get_by_role("link", name="Sign up").click()
+    page.get_by_label("Email").fill("nina.nurse@example.org")
+    page.get_by_label("Password", exact=True).fill("a good long password")
+    page.get_by_label("Repeat password").fill("a good long password")
+    page.get_by_label("Full name").fill("Nina Nurse")
+    page.get_by_label("Degree / credentials").select_option("RN")
+    page.get_by_label("Profession").select_option("nurse")
+    page.get_by_label("Home time zone").select_option("America/Chicago")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_text("Welcome, Nina Nurse.")).to_be_visible()
+    expect(page.get_by_role("link", name="Nina Nurse")).to_be_visible()
+
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_text("You are logged out.")).to_be_visible()
+    expect(page.get_by_role("link", name="Log in")).to_be_visible()
+
+    page.get_by_role("link", name="Log in").click()
+    page.get_by_label("Email").fill("nina.nurse@example.org")
+    page.get_by_label("Password").fill("a good long password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_text("You are logged in.")).to_be_visible()
+
+
+def test_sign_up_errors_keep_what_was_typed(page: Page, live_server):
+    page.goto("/account/signup")
+    page.get_by_label("Email").fill("paul.pa@example.org")
+    page.get_by_label("Password", exact=True).fill("a good long password")
+    page.get_by_label("Repeat password").fill("a different password")
+    page.get_by_label("Full name").fill("Paul Assistant")
+    page.get_by_label("Degree / credentials").select_option("PA-C")
+    page.get_by_label("NPI (optional)").fill("1234567890")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_text("Please correct the highlighted fields.")).to_be_visible()
+    expect(page.get_by_text("The passwords do not match.")).to_be_visible()
+    expect(page.get_by_text("This is not a valid NPI")).to_be_visible()
+    expect(page.get_by_label("Full name")).to_have_value("Paul Assistant")
+    expect(page.get_by_label("Email")).to_have_value("paul.pa@example.org")
+    expect(page.get_by_label("Degree / credentials")).to_have_value("PA-C")
+
+
+def test_log_in_returns_to_the_page_that_asked(page: Page, live_server):
+    live_server.create_user("rita@example.org", full_name="Rita Returning")
+    page.goto("/my/credit")
+    expect(page).to_have_url(re.compile(r"/account/login\?next="))
+    page.get_by_label("Email").fill("rita@example.org")
+    page.get_by_label("Password").fill("browser-pass-123")
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/my/credit$"))
+    expect(page.get_by_role("heading", name="My credit")).to_be_visible()
+
+
+def test_reset_a_forgotten_password_through_the_mail_that_arrives(page: Page, live_server):
+    live_server.create_user("forgetful@example.org", full_name="Fran Forgetful")
+    page.goto("/account/login")
+    page.get_by_role("link", name="Forgot your password?").click()
+    page.get_by_label("Email").fill("forgetful@example.org")
+    page.get_by_role("button", name="Send reset link").click()
+    expect(page.get_by_text("a reset link is on its way")).to_be_visible()
+
+    [mail] = live_server.mail_to("forgetful@example.org")
+    link = re.search(r"https?://\S+/account/reset/\S+", mail.get_body(("plain",)).get_content()).group(0)
+    page.goto(link)
+    page.get_by_label("New password", exact=True).fill("my brand new password")
+    page.get_by_label("Repeat new password").fill("my brand new password")
+    page.get_by_role("button", name="Set new password").click()
+    expect(page.get_by_text("Your new password is set")).to_be_visible()
+
+    page.get_by_role("button", name="Log out").click()
+    page.goto("/account/login")
+    page.get_by_label("Email").fill("forgetful@example.org")
+    page.get_by_label("Password").fill("my brand new password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_text("You are logged in.")).to_be_visible()
+
+    page.goto(link)  # a used link is refused
+    expect(page.get_by_text("already been used")).to_be_visible()
+
+
+def test_a_provider_gets_403_on_an_organizer_page(page: Page, live_server):
+    live_server.create_user("plain.provider@example.org")
+    page.goto("/account/login")
+    page.get_by_label("Email").fill("plain.provider@example.org")
+    page.get_by_label("Password").fill("browser-pass-123")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("link", name="Organize")).to_have_count(0)
+    response = page.goto("/organize/")
+    assert response.status == 403
+    expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
