@@ -239,3 +239,14 @@ def smtp(smtp_server, app) -> RecordingHandler:
     handler, port = smtp_server()
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
     return handler
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Print how many tests ran on each database, for the record."""
+    counts: dict[str, int] = {}
+    for report in terminalreporter.stats.get("passed", []):
+        for backend in BACKENDS:
+            if f"[{backend}" in report.nodeid or f"-{backend}]" in report.nodeid or f"-{backend}-" in report.nodeid:
+                counts[backend] = counts.get(backend, 0) + 1
+    if counts:
+        terminalreporter.write_line("passed per database: " + ", ".join(f"{k} {v}" for k, v in counts.items()))

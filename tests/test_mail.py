@@ -180,3 +180,19 @@ def test_two_workers_never_send_the_same_message(app, db, make_user, smtp, backe
     assert len(sent_ids) == len(set(sent_ids)) == 40
     assert sorted(m["Subject"] for m in smtp.messages) == sorted(f"Message {n}" for n in range(40))
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "sent")) == 40
+
+
+def test_workers_claim_with_skip_locked_on_postgresql(app, db, backend):
+    """Several workers on PostgreSQL skip rows another worker holds instead of waiting or double-sending."""
+    from sqlalchemy.dialects import postgresql
+
+    from cme.mail import service
+
+    statements = []
+    sa.event.listen(db.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    service.claim_due(now=now_utc(), limit=5)
+    select_sql = next(s for s in statements if s.lstrip().upper().startswith("SELECT"))
+    if backend == "postgresql":
+        assert "FOR UPDATE SKIP LOCKED" in select_sql
+    compiled = str(sa.select(OutboxMessage.id).with_for_update(skip_locked=True).compile(dialect=postgresql.dialect()))
+    assert "SKIP LOCKED" in compiled
