@@ -77,7 +77,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from cme.accounts.views import admin_bp, bp as accounts_bp
-    from cme.activities.views import bp as activities_bp, organize_bp
+    from cme.activities.organize_views import bp as organize_bp
+    from cme.activities.views import bp as activities_bp
     from cme.credit.views import bp as credit_bp
     from cme.registration.views import bp as registration_bp
 
@@ -124,6 +125,8 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["local"] = format_local
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+
+    app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
 
     @app.context_processor
     def inject_globals() -> dict[str, Any]:

@@ -119,6 +119,7 @@ class Activity(db.Model):
     accreditation_statement: Mapped[str] = mapped_column(Text, default="")
     # Bumped on every schedule change, so calendar clients replace what they hold.
     schedule_sequence: Mapped[int] = mapped_column(default=0)
+    schedule_changed_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     updated_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
     published_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)

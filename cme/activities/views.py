@@ -1,36 +1,65 @@
-"""The public catalog and the organizer's dashboard."""
+"""The public catalog: list with filters, month view, and the activity page."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+import re
+from datetime import date
+
+from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user
 
-from cme.accounts.permissions import organizer_required
 from cme.activities import service
-from cme.activities.models import ActivityFormat
-from cme.extensions import db
+from cme.activities.forms import CatalogFilterForm
+from cme.activities.statements import designation_statement_html
+from cme.formtools import select_choices
+from cme.timeutil import now_utc, utc_to_local
 
 bp = Blueprint("activities", __name__)
-organize_bp = Blueprint("organize", __name__, url_prefix="/organize")
 
-FORMAT_FILTERS = {
-    "": "All formats",
-    ActivityFormat.LIVE_MEETING.value: "Live meetings",
-    "webcast": "Webcasts",
-    ActivityFormat.LIVE_WEBCAST.value: "Live webcasts",
-    ActivityFormat.ON_DEMAND_WEBCAST.value: "On-demand webcasts",
-}
+
+def viewer_zone() -> str:
+    return current_user.time_zone if current_user.is_authenticated else service.DEFAULT_ZONE
+
+
+def _filters() -> tuple[CatalogFilterForm, service.CatalogFilters]:
+    form = CatalogFilterForm(request.args)
+    specialties = service.specialty_choices()
+    form.specialty.choices = select_choices([("", "Any specialty or topic")] + [(s, s) for s in specialties])
+    form.validate()
+    valid = lambda f: f.data if not f.errors else None  # noqa: E731  (bad values are ignored, and shown as errors)
+    filters = service.CatalogFilters(
+        q=valid(form.q) or "", format=valid(form.format) or "", specialty=valid(form.specialty) or "",
+        credit_type=valid(form.credit_type) or "", date_from=valid(form.date_from), date_to=valid(form.date_to),
+        when=valid(form.when) or "upcoming", zone_name=viewer_zone())
+    return form, filters
 
 
 @bp.get("/")
 @bp.get("/activities/")
 def catalog():
-    fmt = request.args.get("format", "")
-    if fmt not in FORMAT_FILTERS:
-        fmt = ""
-    page = db.paginate(service.upcoming_catalog_query(fmt=fmt or None), per_page=20, error_out=False)
-    seats_taken = service.confirmed_counts([a.id for a in page.items])
-    return render_template("activities/catalog.html", page=page, fmt=fmt, format_filters=FORMAT_FILTERS,
-                           seats_taken=seats_taken)
+    form, filters = _filters()
+    page_number = request.args.get("page", 1, type=int)
+    page, seats_taken = service.catalog_page(filters, page=max(page_number, 1))
+    now = now_utc()
+    seat_states = {a.id: service.seat_state(a, seats_taken.get(a.id, 0), now=now) for a in page.items}
+    return render_template("activities/catalog.html", page=page, form=form, filters=filters, seat_states=seat_states)
+
+
+MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+@bp.get("/activities/calendar")
+def month():
+    form, filters = _filters()
+    match = MONTH.match(request.args.get("month", ""))
+    today = utc_to_local(now_utc(), viewer_zone()).date()
+    year, month_number = (int(match[1]), int(match[2])) if match else (today.year, today.month)
+    if not (1 <= month_number <= 12 and 1900 < year < 3000):
+        abort(404)
+    view = service.month_view(year, month_number, filters)
+    seat_states = {a.id: service.seat_state(a, view.seats_taken.get(a.id, 0))
+                   for week in view.weeks for day in week for a, _ in day.entries}
+    return render_template("activities/month.html", view=view, form=form, filters=filters, today=today,
+                           seat_states=seat_states)
 
 
 @bp.get("/activities/<int:activity_id>")
@@ -39,14 +68,34 @@ def detail(activity_id: int, slug: str | None = None):
     activity = service.public_activity(activity_id)
     if activity is None:
         abort(404)
-    seats_taken = service.confirmed_counts([activity.id]).get(activity.id, 0)
-    viewer_zone = current_user.time_zone if current_user.is_authenticated else None
-    return render_template("activities/detail.html", activity=activity, seats_taken=seats_taken, viewer_zone=viewer_zone)
+    confirmed = service.confirmed_counts([activity.id]).get(activity.id, 0)
+    provider = current_app.config["CME_PROVIDER_NAME"]
+    statements = [(d, designation_statement_html(d.credit_type, d.max_amount, provider=provider,
+                                                 activity_format=activity.format))
+                  for d in activity.credit_designations]
+    zone_name = viewer_zone() if current_user.is_authenticated else None
+    return render_template("activities/detail.html", activity=activity, seat_state=service.seat_state(activity, confirmed),
+                           confirmed=confirmed, statements=statements, viewer_zone=zone_name,
+                           agenda=agenda_by_day(activity, activity.time_zone),
+                           viewer_agenda=agenda_by_day(activity, zone_name) if zone_name and activity.is_webcast
+                           and zone_name != activity.time_zone else None)
 
 
-@organize_bp.get("/")
-@organizer_required
-def dashboard():
-    page = db.paginate(service.organizer_activities_query(current_user), per_page=50, error_out=False)
-    counts = service.registration_counts([a.id for a in page.items])
-    return render_template("organize/dashboard.html", page=page, counts=counts)
+def agenda_by_day(activity, zone_name: str) -> list[tuple[date, list]]:
+    """Sessions grouped by their local day in `zone_name`."""
+    days: dict[date, list] = {}
+    for session in activity.sessions:
+        days.setdefault(utc_to_local(session.start_dt, zone_name).date(), []).append(session)
+    return sorted(days.items())
+
+
+@bp.app_template_filter("slugify")
+def slugify(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]
+
+
+@bp.app_template_filter("credit")
+def credit_filter(amount) -> str:
+    from cme.activities.statements import format_amount
+
+    return format_amount(amount)

@@ -1,0 +1,216 @@
+"""Activity forms: the catalog filters, and the organizer's activity, agenda, faculty and credit forms.
+
+Times are typed as local wall-clock time in the activity's zone; the forms turn them into aware UTC
+(`*_utc` attributes after validation) and reject times inside a DST gap, or in a repeated hour unless
+the organizer said which occurrence they mean.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField, DateField, DateTimeLocalField, DecimalField, IntegerField, SelectField, StringField, TextAreaField,
+    URLField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, URL, ValidationError
+
+from cme.accounts.models import US_STATES
+from cme.activities.models import ActivityFormat, CreditType, FacultyRole, RelationshipType
+from cme.formtools import none_if_blank, select_choices, strip
+from cme.timeutil import AmbiguousLocalTime, NonExistentLocalTime, is_valid_zone, local_to_utc, zone_choices
+
+LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+
+FOLD_CHOICES = select_choices([
+    ("", "Ask me"),
+    ("0", "the first time (still daylight saving time)"),
+    ("1", "the second time (after clocks go back)"),
+])
+
+
+def _to_utc(form, field, zone_name: str) -> datetime | None:
+    """Convert a local DateTimeLocalField to UTC, adding a field error on DST gaps and ambiguity."""
+    if field.data is None or not is_valid_zone(zone_name):
+        return None
+    fold = form.fold.data if hasattr(form, "fold") else ""
+    try:
+        return local_to_utc(field.data, zone_name, fold=int(fold) if fold in ("0", "1") else None)
+    except NonExistentLocalTime as error:
+        field.errors.append(f"{error}. Choose a time outside the skipped hour.")
+    except AmbiguousLocalTime as error:
+        field.errors.append(f"{error}. Say below which occurrence you mean.")
+    return None
+
+
+class CatalogFilterForm(FlaskForm):
+    """GET filters of the catalog, the month view and the public feed."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField("Search", filters=[strip], validators=[Optional(), Length(max=200)])
+    format = SelectField("Format", choices=select_choices([
+        ("", "All formats"), (ActivityFormat.LIVE_MEETING.value, "Live meetings"), ("webcast", "All webcasts"),
+        (ActivityFormat.LIVE_WEBCAST.value, "Live webcasts"), (ActivityFormat.ON_DEMAND_WEBCAST.value, "On-demand webcasts"),
+    ]), default="", validators=[Optional()])
+    specialty = SelectField("Specialty or topic", choices=[], default="", validators=[Optional()], validate_choice=False)
+    credit_type = SelectField("Credit type", choices=select_choices([("", "Any credit")] + CreditType.choices()),
+                              default="", validators=[Optional()])
+    date_from = DateField("From", validators=[Optional()])
+    date_to = DateField("To", validators=[Optional()])
+    when = SelectField("Show", choices=select_choices([("upcoming", "Upcoming"), ("past", "Past")]), default="upcoming",
+                       validators=[Optional()])
+
+    def validate_date_to(self, field) -> None:
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError("The end date is before the start date.")
+
+
+class ActivityForm(FlaskForm):
+    format = SelectField("Format", choices=select_choices(ActivityFormat.choices()), default=ActivityFormat.LIVE_MEETING.value)
+    title = StringField("Title", validators=[DataRequired(), Length(max=300)], filters=[strip])
+    summary = TextAreaField("Summary (one or two sentences for the catalog)", validators=[Optional(), Length(max=1000)],
+                            filters=[strip])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=20_000)], filters=[strip])
+    learning_objectives = TextAreaField("Learning objectives (one per line)", validators=[Optional(), Length(max=5000)],
+                                        filters=[strip])
+    target_audience = TextAreaField("Target audience", validators=[Optional(), Length(max=2000)], filters=[strip])
+    specialty = StringField("Specialty", validators=[Optional(), Length(max=120)], filters=[strip])
+    topics = StringField("Topics (comma-separated)", validators=[Optional(), Length(max=500)], filters=[strip])
+    time_zone = SelectField("Time zone of the activity", choices=select_choices(zone_choices()), default="America/New_York")
+    start_local = DateTimeLocalField("Starts (local time)", format=LOCAL_FORMAT, validators=[InputRequired("Enter the start.")],
+                                     description="For on-demand webcasts: when it becomes available.")
+    end_local = DateTimeLocalField("Ends (local time)", format=LOCAL_FORMAT, validators=[InputRequired("Enter the end.")],
+                                   description="For on-demand webcasts: when availability ends.")
+    fold = SelectField("If a time falls in the repeated hour when clocks go back, it means", choices=FOLD_CHOICES,
+                       default="", validators=[Optional()])
+    venue_name = StringField("Venue", validators=[Optional(), Length(max=200)], filters=[none_if_blank])
+    street_address = StringField("Street address", validators=[Optional(), Length(max=300)], filters=[none_if_blank])
+    city = StringField("City", validators=[Optional(), Length(max=120)], filters=[none_if_blank])
+    state = SelectField("State", choices=select_choices([("", "—")] + [(s, s) for s in US_STATES]), default="",
+                        validators=[Optional()], filters=[none_if_blank])
+    postal_code = StringField("ZIP code", validators=[Optional(), Length(max=10)], filters=[none_if_blank])
+    join_url = URLField("Webcast join link", validators=[Optional(), URL(message="Enter a full https:// link.")],
+                        filters=[none_if_blank], description="Shown to confirmed registrants shortly before the start.")
+    access_notes = TextAreaField("Webcast access notes", validators=[Optional(), Length(max=2000)], filters=[strip])
+    capacity = IntegerField("Capacity (blank for unlimited)", validators=[Optional(), NumberRange(min=0, message="Capacity cannot be negative.")])
+    registration_opens_local = DateTimeLocalField("Registration opens (local time)", format=LOCAL_FORMAT, validators=[Optional()])
+    registration_closes_local = DateTimeLocalField("Registration closes (local time)", format=LOCAL_FORMAT, validators=[Optional()])
+    claim_deadline_local = DateTimeLocalField("Credit claim deadline (local time)", format=LOCAL_FORMAT, validators=[Optional()])
+    accreditation_statement = TextAreaField("Accreditation statement", validators=[Optional(), Length(max=3000)], filters=[strip])
+
+    start_utc: datetime | None = None
+    end_utc: datetime | None = None
+
+    def validate_time_zone(self, field) -> None:
+        if not is_valid_zone(field.data):
+            raise ValidationError("Choose a time zone from the list.")
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        zone_name = self.time_zone.data
+        self.start_utc = _to_utc(self, self.start_local, zone_name)
+        self.end_utc = _to_utc(self, self.end_local, zone_name)
+        self.registration_opens_utc = _to_utc(self, self.registration_opens_local, zone_name)
+        self.registration_closes_utc = _to_utc(self, self.registration_closes_local, zone_name)
+        self.claim_deadline_utc = _to_utc(self, self.claim_deadline_local, zone_name)
+        if self.start_utc and self.end_utc and self.end_utc <= self.start_utc:
+            self.end_local.errors.append("The end must be after the start.")
+        if self.registration_opens_utc and self.registration_closes_utc and \
+                self.registration_closes_utc <= self.registration_opens_utc:
+            self.registration_closes_local.errors.append("Registration must close after it opens.")
+        if self.registration_closes_utc and self.end_utc and self.registration_closes_utc > self.end_utc:
+            self.registration_closes_local.errors.append("Registration must close by the end of the activity.")
+        if self.claim_deadline_utc and self.end_utc and self.claim_deadline_utc < self.end_utc:
+            self.claim_deadline_local.errors.append("The claim deadline must be after the activity ends.")
+        if self.format.data == ActivityFormat.LIVE_MEETING:
+            for field, message in ((self.venue_name, "Enter the venue."), (self.city, "Enter the city."),
+                                   (self.state, "Choose the state.")):
+                if not field.data:
+                    field.errors.append(message)
+        elif self.format.data == ActivityFormat.LIVE_WEBCAST and not self.join_url.data:
+            self.join_url.errors.append("A live webcast needs its join link.")
+        return valid and not any(f.errors for f in self)
+
+    def activity_fields(self) -> dict:
+        """Plain values for the service (times already in UTC)."""
+        names = ("format", "title", "summary", "description", "learning_objectives", "target_audience", "specialty",
+                 "topics", "time_zone", "venue_name", "street_address", "city", "state", "postal_code", "join_url",
+                 "access_notes", "capacity", "accreditation_statement")
+        values = {name: getattr(self, name).data for name in names}
+        values.update(start_dt=self.start_utc, end_dt=self.end_utc, registration_opens_dt=self.registration_opens_utc,
+                      registration_closes_dt=self.registration_closes_utc, claim_deadline_dt=self.claim_deadline_utc)
+        for name in ("summary", "description", "learning_objectives", "target_audience", "specialty", "topics",
+                     "access_notes", "accreditation_statement"):
+            values[name] = values[name] or ""
+        return values
+
+
+class SessionForm(FlaskForm):
+    """An agenda item; times are local to the activity's zone (given by the view)."""
+
+    title = StringField("Session title", validators=[DataRequired(), Length(max=300)], filters=[strip])
+    start_local = DateTimeLocalField("Starts (local time)", format=LOCAL_FORMAT, validators=[InputRequired("Enter the start.")])
+    end_local = DateTimeLocalField("Ends (local time)", format=LOCAL_FORMAT, validators=[InputRequired("Enter the end.")])
+    fold = SelectField("If a time falls in the repeated hour when clocks go back, it means", choices=FOLD_CHOICES,
+                       default="", validators=[Optional()])
+    room = StringField("Room", validators=[Optional(), Length(max=120)], filters=[strip])
+    speakers = StringField("Speakers", validators=[Optional(), Length(max=500)], filters=[strip])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=5000)], filters=[strip])
+
+    def __init__(self, *args, zone_name: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.zone_name = zone_name
+        self.start_utc: datetime | None = None
+        self.end_utc: datetime | None = None
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        self.start_utc = _to_utc(self, self.start_local, self.zone_name)
+        self.end_utc = _to_utc(self, self.end_local, self.zone_name)
+        if self.start_utc and self.end_utc and self.end_utc <= self.start_utc:
+            self.end_local.errors.append("The end must be after the start.")
+        return valid and not any(f.errors for f in self)
+
+    def session_fields(self) -> dict:
+        return {"title": self.title.data, "start_dt": self.start_utc, "end_dt": self.end_utc, "room": self.room.data or "",
+                "speakers": self.speakers.data or "", "description": self.description.data or ""}
+
+
+class FacultyForm(FlaskForm):
+    full_name = StringField("Name", validators=[DataRequired(), Length(max=200)], filters=[strip])
+    degree = StringField("Degrees", validators=[Optional(), Length(max=60)], filters=[strip])
+    affiliation = StringField("Affiliation", validators=[Optional(), Length(max=300)], filters=[strip])
+    role = SelectField("Role", choices=select_choices(FacultyRole.choices()), default=FacultyRole.FACULTY.value)
+    disclosure_received = BooleanField("Disclosure received (covering the past 24 months)")
+
+
+class DisclosureForm(FlaskForm):
+    company = StringField("Ineligible company (name only, no logos or product names)",
+                          validators=[DataRequired(), Length(max=200)], filters=[strip])
+    relationship_type = SelectField("Nature of the relationship", choices=select_choices(RelationshipType.choices()))
+    mitigated = BooleanField("This relationship has been mitigated")
+
+
+class DesignationForm(FlaskForm):
+    credit_type = SelectField("Credit type", choices=select_choices(CreditType.choices()))
+    max_amount = DecimalField("Maximum credit", places=2, validators=[InputRequired("Enter the amount.")],
+                              description="In steps of 0.25.")
+
+    def validate_max_amount(self, field) -> None:
+        try:
+            amount = Decimal(field.data)
+        except (InvalidOperation, TypeError):
+            raise ValidationError("Enter a number such as 1.5.") from None
+        if amount <= 0:
+            raise ValidationError("The amount must be more than zero.")
+        if amount > 999:
+            raise ValidationError("The amount is too large.")
+        if (amount * 4) % 1 != 0:
+            raise ValidationError("Credit is designated in steps of 0.25 (e.g. 1.25, 1.5, 1.75).")
+
+
+class ConfirmForm(FlaskForm):
+    """A bare CSRF-protected form for action buttons (publish, cancel, delete...)."""

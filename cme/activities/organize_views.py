@@ -1,0 +1,315 @@
+"""The organizer's pages: dashboard, activity create/edit, agenda, faculty and disclosures, credit, lifecycle."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from cme.accounts.permissions import organizer_required
+from cme.activities import service
+from cme.activities.forms import ActivityForm, ConfirmForm, DesignationForm, DisclosureForm, FacultyForm, SessionForm
+from cme.activities.models import Activity, ActivitySession, CreditDesignation, Disclosure, Faculty
+from cme.extensions import db
+
+bp = Blueprint("organize", __name__, url_prefix="/organize")
+
+
+def managed(activity_id: int) -> Activity:
+    """The activity, if the current user organizes it (or is an admin): 404 if unknown, 403 if not theirs."""
+    activity = db.get_or_404(Activity, activity_id)
+    if not service.can_manage(current_user, activity):
+        abort(403)
+    return activity
+
+
+def child_of(model, child_id: int, activity: Activity, attribute: str = "activity_id"):
+    child = db.get_or_404(model, child_id)
+    owner_id = child.faculty.activity_id if model is Disclosure else getattr(child, attribute)
+    if owner_id != activity.id:
+        abort(404)
+    return child
+
+
+def attach_error(form, error: service.ActivityError) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, str(error)]
+    else:
+        flash(str(error), "error")
+
+
+def to_manage(activity: Activity, anchor: str | None = None):
+    return redirect(url_for("organize.manage", activity_id=activity.id, _anchor=anchor))
+
+
+def _manage_page(activity: Activity, status: int = 200, *, disclosure_form: DisclosureForm | None = None,
+                 disclosure_for: int | None = None, **forms):
+    """The manage page; a form that failed validation is passed in so it re-renders with its errors and input."""
+    forms.setdefault("session_form", SessionForm(zone_name=activity.time_zone, formdata=None))
+    forms.setdefault("faculty_form", FacultyForm(formdata=None))
+    forms.setdefault("designation_form", DesignationForm(formdata=None))
+    forms["disclosure_forms"] = {p.id: DisclosureForm(prefix=f"d{p.id}", formdata=None) for p in activity.faculty}
+    if disclosure_form is not None:
+        forms["disclosure_forms"][disclosure_for] = disclosure_form
+    counts = service.registration_counts([activity.id])[activity.id]
+    return render_template("organize/manage.html", activity=activity, problems=service.publication_problems(activity),
+                           counts=counts, hours=service.scheduled_hours(activity), confirm_form=ConfirmForm(),
+                           **forms), status
+
+
+@bp.get("/")
+@organizer_required
+def dashboard():
+    page = db.paginate(service.organizer_activities_query(current_user), per_page=50, error_out=False)
+    counts = service.registration_counts([a.id for a in page.items])
+    return render_template("organize/dashboard.html", page=page, counts=counts, next_dates=service.next_dates(page.items))
+
+
+@bp.route("/activities/new", methods=["GET", "POST"])
+@organizer_required
+def create():
+    form = ActivityForm()
+    if form.validate_on_submit():
+        activity = service.create_activity(current_user, form.activity_fields(),
+                                           default_accreditation=current_app.config["CME_ACCREDITATION_STATEMENT"])
+        db.session.commit()
+        flash("Draft created. Add the agenda, faculty with disclosures and credit, then publish.", "success")
+        return to_manage(activity)
+    if request.method == "GET":
+        form.accreditation_statement.data = current_app.config["CME_ACCREDITATION_STATEMENT"]
+    return render_template("organize/activity_form.html", form=form, activity=None), 200 if request.method == "GET" else 422
+
+
+@bp.get("/activities/<int:activity_id>")
+@organizer_required
+def manage(activity_id: int):
+    return _manage_page(managed(activity_id))
+
+
+@bp.route("/activities/<int:activity_id>/edit", methods=["GET", "POST"])
+@organizer_required
+def edit(activity_id: int):
+    activity = managed(activity_id)
+    form = ActivityForm(obj=activity)
+    if request.method == "GET":
+        for name in ("start", "end", "registration_opens", "registration_closes", "claim_deadline"):
+            getattr(form, f"{name}_local").data = service.shift_to_local(getattr(activity, f"{name}_dt"), activity.time_zone)
+    elif form.validate_on_submit():
+        try:
+            notified = service.update_activity(activity, form.activity_fields())
+        except service.ActivityError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            flash("Saved." + (" The schedule changed: registrants are being told." if notified else ""), "success")
+            return to_manage(activity)
+    return render_template("organize/activity_form.html", form=form, activity=activity), 200 if request.method == "GET" else 422
+
+
+def act(activity: Activity, action: Callable[[], Any], message: str | Callable[[Any], str], anchor: str | None = None):
+    """Run one service action behind a CSRF-checked button, then flash and go back to the manage page."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        result = action()
+    except service.ActivityError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        for problem in error.problems:
+            flash(problem, "warning")
+        return to_manage(activity, anchor)
+    db.session.commit()
+    flash(message(result) if callable(message) else message, "success")
+    return to_manage(activity, anchor)
+
+
+@bp.post("/activities/<int:activity_id>/publish")
+@organizer_required
+def publish(activity_id: int):
+    activity = managed(activity_id)
+    return act(activity, lambda: service.publish(activity), "Published: the activity is in the catalog.")
+
+
+@bp.post("/activities/<int:activity_id>/unpublish")
+@organizer_required
+def unpublish(activity_id: int):
+    activity = managed(activity_id)
+    return act(activity, lambda: service.unpublish(activity), "Unpublished: the activity is a draft again.")
+
+
+@bp.post("/activities/<int:activity_id>/cancel")
+@organizer_required
+def cancel(activity_id: int):
+    activity = managed(activity_id)
+    return act(activity, lambda: service.cancel(activity), lambda told: f"Cancelled. {told} registrant(s) are being told.")
+
+
+@bp.post("/activities/<int:activity_id>/duplicate")
+@organizer_required
+def duplicate(activity_id: int):
+    activity = managed(activity_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    copy = service.duplicate(activity, current_user)
+    db.session.commit()
+    flash("This is a draft copy. Change its dates, then publish it.", "success")
+    return to_manage(copy)
+
+
+# ---------------------------------------------------------------- agenda
+
+@bp.post("/activities/<int:activity_id>/sessions")
+@organizer_required
+def add_session(activity_id: int):
+    activity = managed(activity_id)
+    form = SessionForm(zone_name=activity.time_zone)
+    if form.validate_on_submit():
+        try:
+            service.add_session(activity, form.session_fields())
+        except service.ActivityError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            flash("Session added.", "success")
+            return to_manage(activity, "agenda")
+    return _manage_page(activity, 422, session_form=form)
+
+
+@bp.route("/activities/<int:activity_id>/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@organizer_required
+def edit_session(activity_id: int, session_id: int):
+    activity = managed(activity_id)
+    session = child_of(ActivitySession, session_id, activity)
+    form = SessionForm(obj=session, zone_name=activity.time_zone)
+    if request.method == "GET":
+        form.start_local.data = service.shift_to_local(session.start_dt, activity.time_zone)
+        form.end_local.data = service.shift_to_local(session.end_dt, activity.time_zone)
+    elif form.validate_on_submit():
+        try:
+            service.update_session(session, form.session_fields())
+        except service.ActivityError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            flash("Session saved.", "success")
+            return to_manage(activity, "agenda")
+    return render_template("organize/session_form.html", form=form, activity=activity, session=session), \
+        200 if request.method == "GET" else 422
+
+
+@bp.post("/activities/<int:activity_id>/sessions/<int:session_id>/delete")
+@organizer_required
+def delete_session(activity_id: int, session_id: int):
+    activity = managed(activity_id)
+    session = child_of(ActivitySession, session_id, activity)
+    return act(activity, lambda: service.delete_session(session), "Session removed.", "agenda")
+
+
+# ---------------------------------------------------------------- faculty and disclosures
+
+def _faculty_fields(form: FacultyForm) -> dict:
+    return {"full_name": form.full_name.data, "degree": form.degree.data, "affiliation": form.affiliation.data,
+            "role": form.role.data, "disclosure_received": form.disclosure_received.data}
+
+
+@bp.post("/activities/<int:activity_id>/faculty")
+@organizer_required
+def add_faculty(activity_id: int):
+    activity = managed(activity_id)
+    form = FacultyForm()
+    if form.validate_on_submit():
+        service.add_faculty(activity, **_faculty_fields(form))
+        db.session.commit()
+        flash(f"{form.full_name.data} added.", "success")
+        return to_manage(activity, "faculty")
+    return _manage_page(activity, 422, faculty_form=form)
+
+
+@bp.route("/activities/<int:activity_id>/faculty/<int:faculty_id>/edit", methods=["GET", "POST"])
+@organizer_required
+def edit_faculty(activity_id: int, faculty_id: int):
+    activity = managed(activity_id)
+    person = child_of(Faculty, faculty_id, activity)
+    form = FacultyForm(obj=person)
+    if request.method == "GET":
+        form.disclosure_received.data = person.has_disclosure_on_file
+    elif form.validate_on_submit():
+        service.update_faculty(person, **_faculty_fields(form))
+        db.session.commit()
+        flash(f"{person.full_name} saved.", "success")
+        return to_manage(activity, "faculty")
+    return render_template("organize/faculty_form.html", form=form, activity=activity, person=person), \
+        200 if request.method == "GET" else 422
+
+
+@bp.post("/activities/<int:activity_id>/faculty/<int:faculty_id>/delete")
+@organizer_required
+def delete_faculty(activity_id: int, faculty_id: int):
+    activity = managed(activity_id)
+    person = child_of(Faculty, faculty_id, activity)
+    return act(activity, lambda: service.delete_faculty(person), f"{person.full_name} removed.", "faculty")
+
+
+@bp.post("/activities/<int:activity_id>/faculty/<int:faculty_id>/disclosures")
+@organizer_required
+def add_disclosure(activity_id: int, faculty_id: int):
+    activity = managed(activity_id)
+    person = child_of(Faculty, faculty_id, activity)
+    form = DisclosureForm(prefix=f"d{person.id}")
+    if form.validate_on_submit():
+        service.add_disclosure(person, company=form.company.data, relationship_type=form.relationship_type.data,
+                               mitigated=form.mitigated.data)
+        db.session.commit()
+        flash(f"Relationship recorded for {person.full_name}.", "success")
+        return to_manage(activity, f"faculty-{person.id}")
+    return _manage_page(activity, 422, disclosure_form=form, disclosure_for=person.id)
+
+
+@bp.post("/activities/<int:activity_id>/disclosures/<int:disclosure_id>/mitigated")
+@organizer_required
+def toggle_mitigated(activity_id: int, disclosure_id: int):
+    activity = managed(activity_id)
+    disclosure = child_of(Disclosure, disclosure_id, activity)
+    mitigated = request.form.get("mitigated") == "1"
+    return act(activity, lambda: service.set_mitigated(disclosure, mitigated),
+               "Marked as mitigated." if mitigated else "Marked as not mitigated.", "faculty")
+
+
+@bp.post("/activities/<int:activity_id>/disclosures/<int:disclosure_id>/delete")
+@organizer_required
+def delete_disclosure(activity_id: int, disclosure_id: int):
+    activity = managed(activity_id)
+    disclosure = child_of(Disclosure, disclosure_id, activity)
+    return act(activity, lambda: service.delete_disclosure(disclosure), "Relationship removed.", "faculty")
+
+
+# ---------------------------------------------------------------- credit
+
+@bp.post("/activities/<int:activity_id>/designations")
+@organizer_required
+def set_designation(activity_id: int):
+    activity = managed(activity_id)
+    form = DesignationForm()
+    if form.validate_on_submit():
+        try:
+            service.set_designation(activity, form.credit_type.data, form.max_amount.data)
+        except service.ActivityError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            flash("Credit designation saved.", "success")
+            return to_manage(activity, "credit")
+    return _manage_page(activity, 422, designation_form=form)
+
+
+@bp.post("/activities/<int:activity_id>/designations/<int:designation_id>/delete")
+@organizer_required
+def delete_designation(activity_id: int, designation_id: int):
+    activity = managed(activity_id)
+    designation = child_of(CreditDesignation, designation_id, activity)
+    return act(activity, lambda: service.delete_designation(designation), "Designation removed.", "credit")

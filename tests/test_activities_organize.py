@@ -1,0 +1,435 @@
+"""Organizer management: create/edit with local times and DST rules, agenda, faculty and disclosures,
+credit, publish rules, lifecycle (publish, unpublish, duplicate, cancel), notices, permissions."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from cme.activities import service
+from cme.activities.models import Activity, ActivitySession, Faculty
+from cme.mail.models import OutboxMessage
+from cme.registration.models import Registration
+
+DENVER_MEETING = {
+    "format": "live_meeting",
+    "title": "Rocky Mountain Liver Symposium",
+    "summary": "A day on MASLD, HCC and transplant.",
+    "description": "Talks and cases.",
+    "learning_objectives": "Stage fibrosis\nChoose therapy",
+    "target_audience": "Hepatologists and primary care",
+    "specialty": "Hepatology",
+    "topics": "MASLD, HCC",
+    "time_zone": "America/Denver",
+    "start_local": "2027-06-10T08:00",
+    "end_local": "2027-06-10T17:00",
+    "fold": "",
+    "venue_name": "Denver Convention Center",
+    "street_address": "700 14th St",
+    "city": "Denver",
+    "state": "CO",
+    "postal_code": "80202",
+    "capacity": "120",
+    "accreditation_statement": "Accredited by ACCME.",
+}
+
+
+@pytest.fixture
+def organizer(make_user, auth):
+    user = make_user("org@example.org", role="organizer", full_name="Olga Organizer")
+    auth.login("org@example.org")
+    return user
+
+
+def create(client, **changes):
+    return client.post("/organize/activities/new", data={**DENVER_MEETING, **changes})
+
+
+def activity_count(db) -> int:
+    return db.session.scalar(select(func.count()).select_from(Activity))
+
+
+def publishable(make_activity, organizer, **fields) -> Activity:
+    """A draft with everything publishing needs."""
+    activity = make_activity(status="draft", organizers=[organizer], **fields)
+    service.add_faculty(activity, full_name="Dr Faculty", degree="MD", affiliation="U", role="faculty",
+                        disclosure_received=True)
+    return activity
+
+
+def test_organizer_creates_a_draft_with_local_times_stored_as_utc(client, db, organizer):
+    response = create(client)
+    assert response.status_code == 302
+    activity = db.session.scalar(select(Activity))
+    assert response.location == f"/organize/activities/{activity.id}"
+    assert activity.status == "draft" and activity.organizers == [organizer]
+    # 08:00 MDT (UTC-6) in June
+    assert activity.start_dt == datetime(2027, 6, 10, 14, 0, tzinfo=timezone.utc)
+    assert activity.end_dt == datetime(2027, 6, 10, 23, 0, tzinfo=timezone.utc)
+    assert activity.capacity == 120 and activity.city == "Denver"
+
+
+@pytest.mark.parametrize("changes, field, message", [
+    ({"end_local": "2027-06-10T07:00"}, "end_local", "The end must be after the start."),
+    ({"time_zone": "America/New_York", "start_local": "2027-03-14T02:30", "end_local": "2027-03-14T05:00"},
+     "start_local", "does not exist in America/New_York"),
+    ({"time_zone": "America/New_York", "start_local": "2026-11-01T01:30", "end_local": "2026-11-01T05:00"},
+     "start_local", "happens twice in America/New_York"),
+    ({"venue_name": "", "city": ""}, "venue_name", "Enter the venue."),
+    ({"format": "live_webcast", "join_url": ""}, "join_url", "A live webcast needs its join link."),
+    ({"capacity": "-5"}, "capacity", "Capacity cannot be negative."),
+    ({"time_zone": "Nowhere/Land"}, "time_zone", "Not a valid choice"),
+    ({"registration_opens_local": "2027-06-01T09:00", "registration_closes_local": "2027-05-01T09:00"},
+     "registration_closes_local", "Registration must close after it opens."),
+    ({"start_local": "not a date"}, "start_local", "Not a valid datetime value"),
+])
+def test_create_form_rejections_keep_what_was_typed_and_save_nothing(client, db, organizer, changes, field, message):
+    response = create(client, **changes)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert message in page and f'id="{field}-error"' in page
+    assert 'value="Rocky Mountain Liver Symposium"' in page
+    assert "A day on MASLD, HCC and transplant." in page
+    assert activity_count(db) == 0
+
+
+def test_an_ambiguous_time_is_accepted_once_the_organizer_says_which(client, db, organizer):
+    first = create(client, time_zone="America/New_York", start_local="2026-11-01T01:30",
+                   end_local="2026-11-01T05:00", fold="0")
+    assert first.status_code == 302
+    activity = db.session.scalar(select(Activity))
+    assert activity.start_dt == datetime(2026, 11, 1, 5, 30, tzinfo=timezone.utc)  # 01:30 EDT
+    second = create(client, time_zone="America/New_York", start_local="2026-11-01T01:30",
+                    end_local="2026-11-01T05:00", fold="1", title="Second")
+    assert second.status_code == 302
+    other = db.session.scalar(select(Activity).where(Activity.title == "Second"))
+    assert other.start_dt == datetime(2026, 11, 1, 6, 30, tzinfo=timezone.utc)  # 01:30 EST
+
+
+def test_edit_form_shows_local_times_and_saves(client, db, organizer):
+    create(client)
+    activity = db.session.scalar(select(Activity))
+    page = client.get(f"/organize/activities/{activity.id}/edit").get_data(as_text=True)
+    assert 'value="2027-06-10T08:00"' in page and 'value="2027-06-10T17:00"' in page
+    response = client.post(f"/organize/activities/{activity.id}/edit", data={**DENVER_MEETING, "title": "Renamed"})
+    assert response.status_code == 302
+    db.session.refresh(activity)
+    assert activity.title == "Renamed" and activity.schedule_sequence == 0
+
+
+def add_session(client, activity, **changes):
+    data = {"title": "Opening", "start_local": "2027-06-10T08:00", "end_local": "2027-06-10T09:30", "fold": "",
+            "room": "Hall A", "speakers": "Dr A", "description": ""}
+    return client.post(f"/organize/activities/{activity.id}/sessions", data={**data, **changes})
+
+
+def test_agenda_sessions_are_added_in_local_time_and_must_fall_within_the_activity(client, db, organizer):
+    create(client)
+    activity = db.session.scalar(select(Activity))
+    assert add_session(client, activity).status_code == 302
+    assert add_session(client, activity, title="Keynote", start_local="2027-06-10T10:00",
+                       end_local="2027-06-10T11:00").status_code == 302
+    sessions = db.session.scalars(select(ActivitySession).order_by(ActivitySession.start_dt)).all()
+    assert [s.title for s in sessions] == ["Opening", "Keynote"]
+    assert sessions[0].start_dt == datetime(2027, 6, 10, 14, 0, tzinfo=timezone.utc)
+    outside = add_session(client, activity, title="Dinner", start_local="2027-06-10T18:00", end_local="2027-06-10T20:00")
+    assert outside.status_code == 422
+    page = outside.get_data(as_text=True)
+    assert "must fall within the activity" in page and 'value="Dinner"' in page
+    backwards = add_session(client, activity, title="Backwards", start_local="2027-06-10T12:00",
+                            end_local="2027-06-10T11:00")
+    assert "The end must be after the start." in backwards.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(ActivitySession)) == 2
+
+
+def test_session_in_a_dst_gap_is_refused(client, db, organizer):
+    create(client, time_zone="America/Chicago", start_local="2027-03-13T08:00", end_local="2027-03-14T17:00")
+    activity = db.session.scalar(select(Activity))
+    response = add_session(client, activity, start_local="2027-03-14T02:15", end_local="2027-03-14T04:00")
+    assert response.status_code == 422 and "does not exist in America/Chicago" in response.get_data(as_text=True)
+
+
+def test_editing_times_that_would_strand_sessions_is_refused(client, db, organizer):
+    create(client)
+    activity = db.session.scalar(select(Activity))
+    add_session(client, activity, start_local="2027-06-10T15:00", end_local="2027-06-10T16:00")
+    response = client.post(f"/organize/activities/{activity.id}/edit", data={**DENVER_MEETING, "end_local": "2027-06-10T12:00"})
+    assert response.status_code == 422 and "would fall outside these times" in response.get_data(as_text=True)
+    db.session.refresh(activity)
+    assert activity.end_dt == datetime(2027, 6, 10, 23, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("amount, message", [("1.3", "steps of 0.25"), ("0", "more than zero"), ("abc", "Not a valid decimal")])
+def test_credit_amounts_must_be_quarter_steps(client, db, organizer, amount, message):
+    create(client)
+    activity = db.session.scalar(select(Activity))
+    response = client.post(f"/organize/activities/{activity.id}/designations",
+                           data={"credit_type": "ancc", "max_amount": amount})
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert activity.credit_designations == []
+
+
+def test_ama_credit_cannot_exceed_scheduled_hours(client, db, organizer):
+    create(client)  # 9 hours, no sessions
+    activity = db.session.scalar(select(Activity))
+    too_much = client.post(f"/organize/activities/{activity.id}/designations", data={"credit_type": "ama_pra_1", "max_amount": "9.25"})
+    assert too_much.status_code == 422 and "cannot exceed the scheduled hours" in too_much.get_data(as_text=True)
+    ok = client.post(f"/organize/activities/{activity.id}/designations", data={"credit_type": "ama_pra_1", "max_amount": "9"})
+    assert ok.status_code == 302
+    # With an agenda, the hours are the sessions' total: 1.5 h. A draft may be inconsistent while it is
+    # being built, but it says so and cannot be published.
+    assert add_session(client, activity).status_code == 302
+    db.session.refresh(activity)
+    assert service.scheduled_hours(activity) == Decimal("1.5")
+    assert "AMA credit cannot exceed the scheduled hours of instruction (1.5 h)." in \
+        client.get(f"/organize/activities/{activity.id}").get_data(as_text=True)
+    client.post(f"/organize/activities/{activity.id}/designations", data={"credit_type": "ama_pra_1", "max_amount": "1.5"})
+    db.session.refresh(activity)
+    assert [d.max_amount for d in activity.credit_designations] == [Decimal("1.50")]
+    assert not any("AMA" in p for p in service.publication_problems(activity))
+
+
+def test_a_published_activity_cannot_lose_the_hours_its_ama_credit_needs(db, make_activity, organizer):
+    activity = make_activity(organizers=[organizer], credits={"ama_pra_1": "3"})  # 3-hour span
+    with pytest.raises(service.ActivityError, match="cannot exceed the scheduled hours"):
+        service.add_session(activity, {"title": "Short", "start_dt": activity.start_dt,
+                                       "end_dt": activity.start_dt + timedelta(hours=1), "room": "", "speakers": "",
+                                       "description": ""})
+    db.session.rollback()
+
+
+def test_on_demand_webcasts_are_not_limited_by_scheduled_hours(db, make_activity, organizer):
+    start = datetime(2027, 1, 1, tzinfo=timezone.utc)
+    activity = make_activity(format="on_demand_webcast", start_dt=start, end_dt=start + timedelta(hours=1), credits={})
+    assert service.set_designation(activity, "ama_pra_1", Decimal("2")).max_amount == Decimal("2")
+
+
+def test_publishing_is_refused_with_the_list_of_what_is_missing(client, db, organizer):
+    create(client)
+    activity = db.session.scalar(select(Activity))
+    client.post(f"/organize/activities/{activity.id}/faculty", data={"full_name": "Dr No Disclosure", "role": "planner"})
+    response = client.post(f"/organize/activities/{activity.id}/publish", follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "cannot be published yet" in page
+    assert "Add at least one credit designation." in page
+    assert "Dr No Disclosure (planner) has no disclosure on file." in page
+    db.session.refresh(activity)
+    assert activity.status == "draft"
+
+    person = db.session.scalar(select(Faculty))
+    client.post(f"/organize/activities/{activity.id}/faculty/{person.id}/disclosures",
+                data={f"d{person.id}-company": "Gilead Sciences", f"d{person.id}-relationship_type": "consultant"})
+    client.post(f"/organize/activities/{activity.id}/designations", data={"credit_type": "ama_pra_1", "max_amount": "6"})
+    page = client.post(f"/organize/activities/{activity.id}/publish", follow_redirects=True).get_data(as_text=True)
+    assert "relationship with Gilead Sciences (consultant) has not been mitigated" in page
+    db.session.refresh(activity)
+    assert activity.status == "draft"
+
+    [disclosure] = person.disclosures
+    client.post(f"/organize/activities/{activity.id}/disclosures/{disclosure.id}/mitigated", data={"mitigated": "1"})
+    page = client.post(f"/organize/activities/{activity.id}/publish", follow_redirects=True).get_data(as_text=True)
+    assert "Published" in page
+    db.session.refresh(activity)
+    assert activity.status == "published" and activity.published_dt is not None
+
+
+def test_an_activity_without_anyone_in_a_content_role_cannot_be_published(db, make_activity, organizer):
+    activity = make_activity(status="draft", organizers=[organizer])
+    with pytest.raises(service.ActivityError) as caught:
+        service.publish(activity)
+    assert any("Add the people who control content" in p for p in caught.value.problems)
+
+
+def test_organizers_see_and_change_only_their_own_activities(client, db, make_user, make_activity, organizer):
+    other_org = make_user("other@example.org", role="organizer")
+    mine = make_activity(title="Mine", organizers=[organizer])
+    theirs = make_activity(title="Theirs", organizers=[other_org])
+    dashboard = client.get("/organize/").get_data(as_text=True)
+    assert "Mine" in dashboard and "Theirs" not in dashboard
+    assert client.get(f"/organize/activities/{mine.id}").status_code == 200
+    assert client.get(f"/organize/activities/{theirs.id}").status_code == 403
+    assert client.post(f"/organize/activities/{theirs.id}/cancel").status_code == 403
+    assert client.post(f"/organize/activities/{theirs.id}/edit", data={**DENVER_MEETING, "title": "Hijacked"}).status_code == 403
+    db.session.refresh(theirs)
+    assert theirs.title == "Theirs" and theirs.status == "published"
+
+
+def test_admins_see_and_manage_every_activity(client, make_user, make_activity, auth):
+    org = make_user("o@example.org", role="organizer")
+    activity = make_activity(title="Someone else's", organizers=[org])
+    make_user("admin@example.org", role="admin")
+    auth.login("admin@example.org")
+    assert "Someone else&#39;s" in client.get("/organize/").get_data(as_text=True)
+    assert client.get(f"/organize/activities/{activity.id}").status_code == 200
+
+
+def organize_urls(app, activity_id: int) -> list[tuple[str, str]]:
+    urls = []
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("organize."):
+            continue
+        path = rule.rule.replace("<int:activity_id>", str(activity_id))
+        path = re.sub(r"<int:[a-z_]+>", "1", path)
+        for method in sorted((rule.methods or set()) & {"GET", "POST"}):
+            urls.append((method, path))
+    return urls
+
+
+def test_providers_get_403_on_every_organizer_view(app, client, make_user, make_activity, auth):
+    activity = make_activity()
+    make_user("provider@example.org")
+    auth.login("provider@example.org")
+    urls = organize_urls(app, activity.id)
+    assert len(urls) >= 20
+    for method, path in urls:
+        response = client.open(path, method=method)
+        assert response.status_code == 403, (method, path)
+
+
+def test_bad_ids_on_organizer_pages_are_404(client, db, make_activity, organizer):
+    mine = make_activity(organizers=[organizer])
+    other = make_activity(organizers=[organizer])
+    session = ActivitySession(activity=other, title="S", start_dt=other.start_dt, end_dt=other.start_dt + timedelta(hours=1))
+    db.session.add(session)
+    db.session.commit()
+    assert client.get("/organize/activities/999999").status_code == 404
+    assert client.get(f"/organize/activities/{mine.id}/sessions/{session.id}/edit").status_code == 404
+    assert client.post(f"/organize/activities/{mine.id}/sessions/{session.id}/delete").status_code == 404
+    assert client.post(f"/organize/activities/{mine.id}/faculty/999999/delete").status_code == 404
+    assert client.post(f"/organize/activities/{mine.id}/designations/999999/delete").status_code == 404
+
+
+def register(db, activity, user, status="confirmed", position=None):
+    registration = Registration(user=user, activity=activity, status=status, waitlist_position=position)
+    db.session.add(registration)
+    db.session.commit()
+    return registration
+
+
+def outbox(db, kind=None):
+    stmt = select(OutboxMessage).order_by(OutboxMessage.id)
+    if kind:
+        stmt = stmt.where(OutboxMessage.kind == kind)
+    return db.session.scalars(stmt).all()
+
+
+def test_changing_the_schedule_of_a_published_activity_bumps_the_sequence_and_tells_registrants(
+        client, db, make_user, make_activity, organizer):
+    activity = make_activity(organizers=[organizer], time_zone="America/Denver", credits={"ama_pra_1": "1"},
+                             start_dt=datetime(2027, 6, 10, 14, tzinfo=timezone.utc),
+                             end_dt=datetime(2027, 6, 10, 23, tzinfo=timezone.utc))
+    register(db, activity, make_user("a@example.org"))
+    register(db, activity, make_user("b@example.org"), "waitlisted", 1)
+    register(db, activity, make_user("c@example.org"), "cancelled")
+    # A change that is not about time: no notice, no sequence bump.
+    client.post(f"/organize/activities/{activity.id}/edit", data={**DENVER_MEETING, "title": "New title"})
+    db.session.refresh(activity)
+    assert activity.schedule_sequence == 0 and outbox(db) == []
+    # Moving it by an hour.
+    response = client.post(f"/organize/activities/{activity.id}/edit",
+                           data={**DENVER_MEETING, "title": "New title", "start_local": "2027-06-10T09:00"})
+    assert response.status_code == 302
+    db.session.refresh(activity)
+    assert activity.schedule_sequence == 1 and activity.schedule_changed_dt is not None
+    notices = outbox(db, "schedule_changed")
+    assert sorted(n.recipient for n in notices) == ["a@example.org", "b@example.org"]
+    assert "9:00 AM MDT" in notices[0].raw_message or "9:00 AM MDT" in _decoded(notices[0])
+    # Agenda changes are schedule changes too.
+    add_session(client, activity, start_local="2027-06-10T09:00", end_local="2027-06-10T10:00")
+    db.session.refresh(activity)
+    assert activity.schedule_sequence == 2 and len(outbox(db, "schedule_changed")) == 4
+
+
+def _decoded(row: OutboxMessage) -> str:
+    from email import message_from_string, policy
+
+    return message_from_string(row.raw_message, policy=policy.default).get_body(("plain",)).get_content()
+
+
+def test_draft_schedule_changes_send_nothing(client, db, organizer):
+    create(client)
+    activity = db.session.scalar(select(Activity))
+    add_session(client, activity)
+    db.session.refresh(activity)
+    assert activity.schedule_sequence == 0 and outbox(db) == []
+
+
+def test_cancelling_tells_every_registrant_and_bumps_the_sequence(client, db, make_user, make_activity, organizer):
+    activity = make_activity(organizers=[organizer])
+    register(db, activity, make_user("a@example.org"))
+    register(db, activity, make_user("b@example.org"), "waitlisted", 1)
+    page = client.post(f"/organize/activities/{activity.id}/cancel", follow_redirects=True).get_data(as_text=True)
+    assert "2 registrant(s) are being told" in page
+    db.session.refresh(activity)
+    assert activity.status == "cancelled" and activity.cancelled_dt and activity.schedule_sequence == 1
+    assert sorted(n.recipient for n in outbox(db, "activity_cancelled")) == ["a@example.org", "b@example.org"]
+    assert "has been cancelled" in _decoded(outbox(db)[0])
+    again = client.post(f"/organize/activities/{activity.id}/cancel", follow_redirects=True).get_data(as_text=True)
+    assert "already cancelled" in again and len(outbox(db)) == 2
+
+
+def test_unpublishing_is_refused_once_people_registered(client, db, make_user, make_activity, organizer):
+    activity = make_activity(organizers=[organizer])
+    register(db, activity, make_user("a@example.org"))
+    page = client.post(f"/organize/activities/{activity.id}/unpublish", follow_redirects=True).get_data(as_text=True)
+    assert "cancel it instead" in page
+    empty = make_activity(organizers=[organizer])
+    client.post(f"/organize/activities/{empty.id}/unpublish")
+    db.session.refresh(empty)
+    assert empty.status == "draft"
+
+
+def test_duplicate_copies_content_agenda_faculty_and_credit_as_a_new_draft(client, db, make_activity, organizer):
+    activity = publishable(make_activity, organizer, credits={"ama_pra_1": "2", "ancc": "2"})
+    service.add_disclosure(activity.faculty[0], company="AbbVie", relationship_type="consultant", mitigated=True)
+    service.add_session(activity, {"title": "One", "start_dt": activity.start_dt,
+                                   "end_dt": activity.start_dt + timedelta(hours=2), "room": "", "speakers": "",
+                                   "description": ""})
+    db.session.commit()
+    response = client.post(f"/organize/activities/{activity.id}/duplicate")
+    copy = db.session.scalar(select(Activity).where(Activity.id != activity.id))
+    assert response.location == f"/organize/activities/{copy.id}"
+    assert copy.status == "draft" and copy.title == f"Copy of {activity.title}" and copy.uuid != activity.uuid
+    assert [s.title for s in copy.sessions] == ["One"] and copy.sessions[0].uuid != activity.sessions[0].uuid
+    assert [d.company for d in copy.faculty[0].disclosures] == ["AbbVie"]
+    assert sorted(d.credit_type for d in copy.credit_designations) == ["ama_pra_1", "ancc"]
+    assert organizer in copy.organizers
+
+
+def test_dashboard_lists_counts_and_next_dates(client, db, make_user, make_activity, organizer):
+    activity = make_activity(title="Counted", organizers=[organizer], capacity=10,
+                             start_dt=datetime(2030, 5, 1, 16, tzinfo=timezone.utc),
+                             end_dt=datetime(2030, 5, 1, 20, tzinfo=timezone.utc))
+    register(db, activity, make_user("a@example.org"))
+    register(db, activity, make_user("b@example.org"))
+    register(db, activity, make_user("c@example.org"), "waitlisted", 1)
+    page = client.get("/organize/").get_data(as_text=True)
+    row = page[page.index("Counted"):]
+    assert "Wed May 1, 2030 12:00 PM EDT" in row
+    assert re.search(r'<td class="num">2 / 10</td>\s*<td class="num">1</td>', row)
+
+
+def test_faculty_and_disclosures_are_managed_from_the_page(client, db, make_activity, organizer):
+    activity = make_activity(status="draft", organizers=[organizer])
+    client.post(f"/organize/activities/{activity.id}/faculty",
+                data={"full_name": "Dr Jane Smith", "degree": "MD, PhD", "affiliation": "UCSF", "role": "faculty",
+                      "disclosure_received": "y"})
+    person = db.session.scalar(select(Faculty))
+    assert person.has_no_relationships
+    bad = client.post(f"/organize/activities/{activity.id}/faculty/{person.id}/disclosures",
+                      data={f"d{person.id}-company": "", f"d{person.id}-relationship_type": "consultant"})
+    assert bad.status_code == 422 and "This field is required." in bad.get_data(as_text=True)
+    client.post(f"/organize/activities/{activity.id}/faculty/{person.id}/disclosures",
+                data={f"d{person.id}-company": "Madrigal Pharmaceuticals", f"d{person.id}-relationship_type": "advisory_board",
+                      f"d{person.id}-mitigated": "y"})
+    db.session.refresh(person)
+    assert [(d.company, d.relationship_type, d.mitigated) for d in person.disclosures] == [
+        ("Madrigal Pharmaceuticals", "advisory_board", True)]
+    edit = client.post(f"/organize/activities/{activity.id}/faculty/{person.id}/edit",
+                       data={"full_name": "Dr Jane Smith-Jones", "degree": "MD", "affiliation": "UCSF", "role": "planner"})
+    assert edit.status_code == 302
+    db.session.refresh(person)
+    assert person.full_name == "Dr Jane Smith-Jones" and person.role == "planner" and not person.has_disclosure_on_file
