@@ -154,3 +154,12 @@ def test_user_text_is_escaped_in_pages(client, make_activity):
 def test_cancelled_activities_show_a_banner(client, make_activity):
     activity = make_activity(status="cancelled")
     assert "Cancelled." in client.get(f"/activities/{activity.id}").get_data(as_text=True)
+
+
+def test_form_fields_never_render_python_none_as_attribute_values(client):
+    for path in ("/account/signup", "/account/login", "/activities/"):
+        page = client.get(path).get_data(as_text=True)
+        assert '="None"' not in page, path
+    signup = client.get("/account/signup").get_data(as_text=True)
+    assert re.search(r'<input[^>]*id="email"[^>]*required', signup)
+    assert not re.search(r'<input[^>]*id="specialty"[^>]*required', signup)

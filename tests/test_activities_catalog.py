@@ -1,0 +1,268 @@
+"""The public catalog: listing, filters, cards, pagination, the month view, and the activity page."""
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from cme.activities import service
+from cme.activities.models import ActivitySession, Disclosure, Faculty
+from cme.registration.models import Registration
+from cme.timeutil import now_utc
+
+NOW = now_utc().replace(microsecond=0)
+
+
+def at(days: float, hour: int = 15) -> datetime:
+    return (NOW + timedelta(days=days)).replace(hour=hour, minute=0, second=0)
+
+
+@contextmanager
+def count_queries(db):
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+
+
+def titles(page: str) -> list[str]:
+    return re.findall(r'<h2><a href="/activities/\d+[^"]*">([^<]+)</a></h2>', page)
+
+
+def card(page: str, title: str) -> str:
+    return next(c for c in re.findall(r'<li class="card">(.*?)\n  </li>', page, re.S) if f">{title}</a>" in c)
+
+
+def test_catalog_lists_upcoming_published_activities_soonest_first(client, make_activity):
+    make_activity(title="Later", start_dt=at(20))
+    make_activity(title="Sooner", start_dt=at(3))
+    make_activity(title="Draft", status="draft", start_dt=at(4))
+    make_activity(title="Over", start_dt=at(-10))
+    make_activity(title="Called off", status="cancelled", start_dt=at(5))
+    for path in ("/", "/activities/"):
+        assert titles(client.get(path).get_data(as_text=True)) == ["Sooner", "Called off", "Later"]
+    assert titles(client.get("/activities/?when=past").get_data(as_text=True)) == ["Over"]
+
+
+def test_filters_by_format_specialty_credit_dates_and_text(client, make_activity):
+    make_activity(title="HCV in primary care", format="on_demand_webcast", specialty="Hepatology",
+                  start_dt=at(1), end_dt=at(90), credits={"ama_pra_1": "1", "ancc": "1"})
+    make_activity(title="Transplant update", format="live_webcast", join_url="https://x.example/j",
+                  specialty="Transplant hepatology", topics="liver transplantation, MELD", start_dt=at(10),
+                  description="Allocation and outcomes", credits={"abim_moc": "2"})
+    make_activity(title="Addiction medicine day", specialty="Addiction medicine", start_dt=at(30),
+                  description="Buprenorphine in the ED", credits={"acpe": "3"})
+
+    def found(**args) -> list[str]:
+        return titles(client.get("/activities/", query_string=args).get_data(as_text=True))
+
+    assert found(format="live_meeting") == ["Addiction medicine day"]
+    assert found(format="webcast") == ["HCV in primary care", "Transplant update"]
+    assert found(format="live_webcast") == ["Transplant update"]
+    assert found(format="on_demand_webcast") == ["HCV in primary care"]
+    assert found(specialty="Hepatology") == ["HCV in primary care"]
+    assert found(specialty="MELD") == ["Transplant update"]  # topics match too
+    assert found(credit_type="ancc") == ["HCV in primary care"]
+    assert found(credit_type="acpe") == ["Addiction medicine day"]
+    assert found(q="buprenorphine") == ["Addiction medicine day"]  # description, any case
+    assert found(q="TRANSPLANT outcomes") == ["Transplant update"]  # every word must match
+    assert found(q="100%") == []  # LIKE wildcards are literal
+    day = (NOW + timedelta(days=10)).date()
+    assert found(date_from=day.isoformat(), date_to=day.isoformat()) == ["HCV in primary care", "Transplant update"]
+    assert found(date_from=(NOW + timedelta(days=20)).date().isoformat()) == ["HCV in primary care", "Addiction medicine day"]
+    assert found(format="webcast", credit_type="abim_moc") == ["Transplant update"]
+
+
+def test_bad_filter_values_are_ignored_with_a_message_not_a_500(client, make_activity):
+    make_activity(title="Still here", start_dt=at(2))
+    response = client.get("/activities/?format=podcast&date_from=yesterday&credit_type=x&page=abc")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert titles(page) == ["Still here"] and "Not a valid date value." in page
+
+
+def test_cards_show_local_time_with_zone_location_credit_and_seats(client, db, make_user, make_activity):
+    meeting = make_activity(title="Denver meeting", time_zone="America/Denver", capacity=2,
+                            start_dt=datetime(2030, 1, 15, 15, 0, tzinfo=timezone.utc),
+                            end_dt=datetime(2030, 1, 15, 22, 0, tzinfo=timezone.utc),
+                            venue_name="Hyatt", city="Denver", state="CO", credits={"ama_pra_1": "6.5", "ancc": "6.5"})
+    make_activity(title="Webcast", format="live_webcast", join_url="https://x.example/j", start_dt=at(3), capacity=None)
+    page = client.get("/").get_data(as_text=True)
+    meeting_card = card(page, "Denver meeting")
+    assert "Tue Jan 15, 2030 8:00 AM MST" in meeting_card and "Hyatt · Denver, CO" in meeting_card
+    assert "6.5 AMA PRA Category 1 Credit™" in meeting_card and "6.5 ANCC contact hours" in meeting_card
+    assert "2 seats left" in meeting_card
+    webcast_card = card(page, "Webcast")
+    assert "Online" in webcast_card and ">Open<" in webcast_card
+    db.session.add(Registration(user=make_user(), activity=meeting, status="confirmed"))
+    db.session.add(Registration(user=make_user(), activity=meeting, status="confirmed"))
+    db.session.commit()
+    assert ">Waitlist<" in card(client.get("/").get_data(as_text=True), "Denver meeting")
+
+
+def test_seat_states(make_activity):
+    activity = make_activity(capacity=3, start_dt=at(5))
+    assert service.seat_state(activity, 1) == ("open", "2 seats left")
+    assert service.seat_state(activity, 3) == ("waitlist", "Waitlist")
+    activity.registration_closes_dt = NOW - timedelta(hours=1)
+    assert service.seat_state(activity, 3) == ("full", "Full")
+    assert service.seat_state(activity, 1) == ("closed", "Registration closed")
+    activity.status = "cancelled"
+    assert service.seat_state(activity, 0) == ("cancelled", "Cancelled")
+
+
+def test_catalog_pagination_keeps_the_filters(client, make_activity):
+    for n in range(25):
+        make_activity(title=f"Webcast {n:02d}", format="live_webcast", join_url="https://x.example/j", start_dt=at(1 + n))
+    make_activity(title="Meeting", start_dt=at(2))
+    first = client.get("/activities/?format=webcast").get_data(as_text=True)
+    assert len(titles(first)) == 20 and "Page 1 of 2" in first
+    assert 'href="/activities/?page=2&amp;format=webcast"' in first or 'format=webcast&amp;page=2' in first
+    second = client.get("/activities/?format=webcast&page=2").get_data(as_text=True)
+    assert titles(second) == [f"Webcast {n}" for n in range(20, 25)]
+    assert titles(client.get("/activities/?format=webcast&page=99").get_data(as_text=True)) == []
+
+
+def test_the_catalog_page_issues_a_bounded_number_of_queries(app, client, db, make_user, make_activity):
+    """Designations, seat counts and specialties are loaded in bulk: 6 activities or 40, the same queries."""
+
+    def queries_for(n: int) -> int:
+        for i in range(n):
+            activity = make_activity(title=f"A{i}", start_dt=at(1 + i), capacity=5, credits={"ama_pra_1": "1", "ancc": "1"})
+            db.session.add(Registration(user=make_user(), activity=activity, status="confirmed"))
+        db.session.commit()
+        db.session.expunge_all()
+        with count_queries(db) as statements:
+            page = client.get("/activities/?per_page=ignored").get_data(as_text=True)
+        assert len(titles(page)) == min(n, 20)
+        return len(statements)
+
+    small = queries_for(6)
+    large = queries_for(34)
+    assert small == large <= 6
+
+
+def test_month_view_shows_activities_on_their_local_days_and_times(client, make_activity):
+    make_activity(title="Late night in LA", time_zone="America/Los_Angeles",
+                  start_dt=datetime(2030, 3, 9, 5, 30, tzinfo=timezone.utc),  # Mar 8, 9:30 PM PST
+                  end_dt=datetime(2030, 3, 9, 7, 0, tzinfo=timezone.utc))
+    make_activity(title="Two-day Chicago", time_zone="America/Chicago",
+                  start_dt=datetime(2030, 3, 15, 14, 0, tzinfo=timezone.utc),
+                  end_dt=datetime(2030, 3, 16, 23, 0, tzinfo=timezone.utc))
+    make_activity(title="On demand", format="on_demand_webcast", start_dt=datetime(2030, 3, 1, tzinfo=timezone.utc),
+                  end_dt=datetime(2030, 6, 1, tzinfo=timezone.utc))
+    make_activity(title="April thing", start_dt=datetime(2030, 4, 2, 15, tzinfo=timezone.utc))
+    page = client.get("/activities/calendar?month=2030-03").get_data(as_text=True)
+    assert "<h1>March 2030</h1>" in page
+    cells = dict(re.findall(r'<time datetime="(\d{4}-\d{2}-\d{2})">\d+</time></span>(.*?)</td>', page, re.S))
+    assert "9:30 PM PST" in cells["2030-03-08"] and "Late night in LA" in cells["2030-03-08"]
+    assert "Late night in LA" not in cells["2030-03-09"]
+    assert "9:00 AM CDT" in cells["2030-03-15"] and "Two-day Chicago" in cells["2030-03-16"]
+    assert "April thing" not in page or "April thing" in cells.get("2030-04-02", "")
+    assert "Available on demand this month" in page and "On demand" in page
+    assert 'href="/activities/calendar?month=2030-02"' in page and 'href="/activities/calendar?month=2030-04"' in page
+    filtered = client.get("/activities/calendar?month=2030-03&format=webcast").get_data(as_text=True)
+    assert "Late night in LA" not in filtered and "On demand" in filtered
+    assert client.get("/activities/calendar?month=2030-13").status_code == 404
+    assert client.get("/activities/calendar?month=junk").status_code == 200  # falls back to this month
+
+
+def test_month_view_year_boundaries(client):
+    page = client.get("/activities/calendar?month=2030-12").get_data(as_text=True)
+    assert "month=2031-01" in page and "month=2030-11" in page
+    page = client.get("/activities/calendar?month=2030-01").get_data(as_text=True)
+    assert "month=2029-12" in page
+
+
+@pytest.fixture
+def full_activity(db, make_activity):
+    activity = make_activity(
+        title="HCC Tumor Board", summary="Cases.", description="Multidisciplinary review.",
+        learning_objectives="Apply LI-RADS\nSelect locoregional therapy", target_audience="Hepatologists",
+        time_zone="America/Los_Angeles", capacity=40,
+        start_dt=datetime(2030, 5, 10, 16, tzinfo=timezone.utc), end_dt=datetime(2030, 5, 11, 1, tzinfo=timezone.utc),
+        venue_name="UCLA Conference Center", street_address="425 Westwood Plaza", city="Los Angeles", state="CA",
+        postal_code="90095", accreditation_statement="The Foundation is accredited by the ACCME.",
+        credits={"ama_pra_1": "1.5", "ancc": "1.5"})
+    for title, hour in (("LI-RADS in practice", 16), ("Y-90 or TACE?", 17)):
+        activity.sessions.append(ActivitySession(title=title, start_dt=datetime(2030, 5, 10, hour, tzinfo=timezone.utc),
+                                                 end_dt=datetime(2030, 5, 10, hour, 45, tzinfo=timezone.utc), room="Hall B"))
+    with_rel = Faculty(full_name="Ana Ruiz", degree="MD", role="faculty", disclosure_received_dt=NOW,
+                       disclosures=[Disclosure(company="Eisai", relationship_type="consultant", mitigated=True),
+                                    Disclosure(company="Genentech", relationship_type="research_grant", mitigated=True)])
+    none = Faculty(full_name="Ben Cho", degree="DO", role="planner", disclosure_received_dt=NOW, position=1)
+    activity.faculty.extend([with_rel, none])
+    db.session.commit()
+    return activity
+
+
+def test_activity_page_has_what_a_provider_needs_before_registering(client, full_activity):
+    page = client.get(f"/activities/{full_activity.id}").get_data(as_text=True)
+    for text in ("Multidisciplinary review.", "<li>Apply LI-RADS</li>", "Hepatologists", "UCLA Conference Center",
+                 "425 Westwood Plaza", "Los Angeles, CA 90095", "The Foundation is accredited by the ACCME.",
+                 "Friday, May 10, 2030", "9:00 AM – 9:45 AM PDT", "LI-RADS in practice", "Hall B", "40 of 40 left"):
+        assert text in page, text
+    assert ("The Liver Education Foundation designates this live activity for a maximum of 1.5 "
+            "<em>AMA PRA Category 1 Credit(s)</em>™. Physicians should claim only the credit commensurate with "
+            "the extent of their participation in the activity.") in page
+    assert "The Liver Education Foundation designates this activity for a maximum of 1.5 ANCC contact hour(s)." in page
+
+
+def test_learner_disclosures_follow_the_standard(client, full_activity):
+    page = client.get(f"/activities/{full_activity.id}").get_data(as_text=True)
+    section = page[page.index('id="disclosures"'):page.index('id="credit"')]
+    assert "Ana Ruiz, MD" in section and "<li>Eisai: Consultant</li>" in section
+    assert "<li>Genentech: Grant/research support</li>" in section
+    assert "Ben Cho has no relevant financial relationships with ineligible companies to disclose." in section
+    assert "All of the relevant financial relationships listed above have been mitigated." in section
+    assert "past 24 months" in section
+
+
+def test_slug_urls_work_and_cancelled_activities_show_a_banner(client, make_activity):
+    activity = make_activity(title="Gone", status="cancelled")
+    response = client.get(f"/activities/{activity.id}-gone")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Cancelled." in page and "registration is closed" in page
+    assert 'class="button button-block"' not in page
+
+
+def test_webcast_agenda_is_also_shown_in_the_viewers_zone(client, db, make_user, make_activity, auth):
+    webcast = make_activity(title="Evening webcast", format="live_webcast", join_url="https://x.example/j",
+                            time_zone="America/New_York", start_dt=datetime(2030, 5, 10, 23, tzinfo=timezone.utc),
+                            end_dt=datetime(2030, 5, 11, 1, tzinfo=timezone.utc), credits={})
+    webcast.sessions.append(ActivitySession(title="Talk", start_dt=datetime(2030, 5, 10, 23, tzinfo=timezone.utc),
+                                            end_dt=datetime(2030, 5, 11, 0, tzinfo=timezone.utc)))
+    db.session.commit()
+    anonymous = client.get(f"/activities/{webcast.id}").get_data(as_text=True)
+    assert "7:00 PM – 8:00 PM EDT" in anonymous and "In your time zone" not in anonymous
+    make_user("west@example.org", time_zone="America/Los_Angeles")
+    auth.login("west@example.org")
+    page = client.get(f"/activities/{webcast.id}").get_data(as_text=True)
+    assert "Friday, May 10, 2030" in page and "7:00 PM – 8:00 PM EDT" in page
+    assert "In your time zone (America/Los_Angeles)" in page and "4:00 PM – 5:00 PM PDT" in page
+
+
+def test_on_demand_statement_says_enduring_material(client, make_activity):
+    activity = make_activity(format="on_demand_webcast", start_dt=at(-1), end_dt=at(60), credits={"ama_pra_1": "1"})
+    page = client.get(f"/activities/{activity.id}").get_data(as_text=True)
+    assert "designates this enduring material for a maximum of 1 <em>AMA PRA Category 1 Credit(s)</em>™" in page
+
+
+def test_statements_format_amounts():
+    from cme.activities.statements import designation_statement, format_amount
+
+    assert [format_amount(Decimal(x)) for x in ("1.00", "1.50", "1.25", "12.75")] == ["1", "1.5", "1.25", "12.75"]
+    assert designation_statement("ama_pra_1", Decimal("3.25"), provider="P", activity_format="live_meeting") == (
+        "P designates this live activity for a maximum of 3.25 AMA PRA Category 1 Credit(s)™. Physicians should "
+        "claim only the credit commensurate with the extent of their participation in the activity.")
