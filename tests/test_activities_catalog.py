@@ -58,7 +58,7 @@ def test_filters_by_format_specialty_credit_dates_and_text(client, make_activity
     make_activity(title="HCV in primary care", format="on_demand_webcast", specialty="Hepatology",
                   start_dt=at(1), end_dt=at(90), credits={"ama_pra_1": "1", "ancc": "1"})
     make_activity(title="Transplant update", format="live_webcast", join_url="https://x.example/j",
-                  specialty="Transplant hepatology", topics="liver transplantation, MELD", start_dt=at(10),
+                  specialty="Transplant surgery", topics="liver transplantation, MELD, infectious diseases", start_dt=at(10),
                   description="Allocation and outcomes", credits={"abim_moc": "2"})
     make_activity(title="Addiction medicine day", specialty="Addiction medicine", start_dt=at(30),
                   description="Buprenorphine in the ED", credits={"acpe": "3"})
@@ -71,7 +71,8 @@ def test_filters_by_format_specialty_credit_dates_and_text(client, make_activity
     assert found(format="live_webcast") == ["Transplant update"]
     assert found(format="on_demand_webcast") == ["HCV in primary care"]
     assert found(specialty="Hepatology") == ["HCV in primary care"]
-    assert found(specialty="MELD") == ["Transplant update"]  # topics match too
+    assert found(specialty="Infectious diseases") == ["Transplant update"]  # topics match too
+    assert found(specialty="Transplant surgery") == ["Transplant update"]
     assert found(credit_type="ancc") == ["HCV in primary care"]
     assert found(credit_type="acpe") == ["Addiction medicine day"]
     assert found(q="buprenorphine") == ["Addiction medicine day"]  # description, any case

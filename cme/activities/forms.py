@@ -17,7 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, URL, ValidationError
 
 from cme.accounts.models import US_STATES
-from cme.activities.models import ActivityFormat, CreditType, FacultyRole, RelationshipType
+from cme.activities.models import SPECIALTIES, ActivityFormat, CreditType, FacultyRole, RelationshipType
 from cme.formtools import none_if_blank, select_choices, strip
 from cme.timeutil import AmbiguousLocalTime, NonExistentLocalTime, is_valid_zone, local_to_utc, zone_choices
 
@@ -55,7 +55,8 @@ class CatalogFilterForm(FlaskForm):
         ("", "All formats"), (ActivityFormat.LIVE_MEETING.value, "Live meetings"), ("webcast", "All webcasts"),
         (ActivityFormat.LIVE_WEBCAST.value, "Live webcasts"), (ActivityFormat.ON_DEMAND_WEBCAST.value, "On-demand webcasts"),
     ]), default="", validators=[Optional()])
-    specialty = SelectField("Specialty or topic", choices=[], default="", validators=[Optional()], validate_choice=False)
+    specialty = SelectField("Specialty or topic", choices=select_choices([("", "Any specialty")] + [(s, s) for s in SPECIALTIES]),
+                            default="", validators=[Optional()])
     credit_type = SelectField("Credit type", choices=select_choices([("", "Any credit")] + CreditType.choices()),
                               default="", validators=[Optional()])
     date_from = DateField("From", validators=[Optional()])
@@ -77,7 +78,8 @@ class ActivityForm(FlaskForm):
     learning_objectives = TextAreaField("Learning objectives (one per line)", validators=[Optional(), Length(max=5000)],
                                         filters=[strip])
     target_audience = TextAreaField("Target audience", validators=[Optional(), Length(max=2000)], filters=[strip])
-    specialty = StringField("Specialty", validators=[Optional(), Length(max=120)], filters=[strip])
+    specialty = SelectField("Specialty", choices=select_choices([("", "—")] + [(s, s) for s in SPECIALTIES]), default="",
+                            validators=[Optional()])
     topics = StringField("Topics (comma-separated)", validators=[Optional(), Length(max=500)], filters=[strip])
     time_zone = SelectField("Time zone of the activity", choices=select_choices(zone_choices()), default="America/New_York")
     start_local = DateTimeLocalField("Starts (local time)", format=LOCAL_FORMAT, validators=[InputRequired("Enter the start.")],

@@ -55,6 +55,13 @@ class RelationshipType(LabeledEnum):
     OTHER = "other", "Other financial relationship"
 
 
+# The catalog's specialty vocabulary (free-text topics add detail).
+SPECIALTIES = [
+    "Addiction medicine", "Emergency medicine", "Family medicine", "Gastroenterology", "Hepatology",
+    "Infectious diseases", "Internal medicine", "Nursing", "Oncology", "Pathology", "Pharmacy", "Psychiatry",
+    "Radiology", "Transplant hepatology", "Transplant surgery",
+]
+
 # A quarter-step amount: 0.25, 0.5, 1.75 ... (portable across SQLite and PostgreSQL).
 QUARTER_STEP_SQL = "{col} * 4 = CAST({col} * 4 AS INTEGER)"
 
@@ -83,7 +90,8 @@ class Activity(db.Model):
             "available_until_dt IS NULL OR available_from_dt IS NULL OR available_until_dt > available_from_dt",
             name="availability_window",
         ),
-        Index("ix_activities_status_start_dt", "status", "start_dt"),
+        # Serves the catalog: in start order, filtering on end and status without reading rows.
+        Index("ix_activities_start_dt_end_dt_status", "start_dt", "end_dt", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -125,7 +133,7 @@ class Activity(db.Model):
     published_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     cancelled_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 
-    organizers: Mapped[list[User]] = relationship(secondary=activity_organizers, lazy="selectin")
+    organizers: Mapped[list[User]] = relationship(secondary=activity_organizers)
     sessions: Mapped[list[ActivitySession]] = relationship(
         back_populates="activity", cascade="all, delete-orphan", order_by="ActivitySession.start_dt"
     )

@@ -20,6 +20,7 @@ from cme.activities.models import (
     activity_organizers,
 )
 from cme.extensions import db
+from cme.pagination import paginate
 from cme.registration.models import Registration, RegistrationStatus
 from cme.timeutil import now_utc, zone
 
@@ -107,16 +108,8 @@ def _escape_like(text: str) -> str:
 def catalog_page(filters: CatalogFilters, *, page: int = 1, per_page: int = 20, now: datetime | None = None):
     """One page of the catalog with designations loaded and seat counts, in a fixed number of queries."""
     stmt = filtered_activities(filters, now=now).options(selectinload(Activity.credit_designations))
-    result = db.paginate(stmt, page=page, per_page=per_page, error_out=False, max_per_page=100)
+    result = paginate(stmt, page=page, per_page=per_page)
     return result, confirmed_counts([a.id for a in result.items])
-
-
-def specialty_choices() -> list[str]:
-    """Specialties of public activities, for the filter menu."""
-    rows = db.session.scalars(
-        select(Activity.specialty).where(Activity.status.in_(PUBLIC_STATUSES), Activity.specialty != "")
-        .distinct().order_by(Activity.specialty))
-    return list(rows)
 
 
 @dataclass

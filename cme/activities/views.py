@@ -10,7 +10,6 @@ from flask_login import current_user
 from cme.activities import service
 from cme.activities.forms import CatalogFilterForm
 from cme.activities.statements import designation_statement_html
-from cme.formtools import select_choices
 from cme.timeutil import now_utc, utc_to_local
 
 bp = Blueprint("activities", __name__)
@@ -22,8 +21,6 @@ def viewer_zone() -> str:
 
 def _filters() -> tuple[CatalogFilterForm, service.CatalogFilters]:
     form = CatalogFilterForm(request.args)
-    specialties = service.specialty_choices()
-    form.specialty.choices = select_choices([("", "Any specialty or topic")] + [(s, s) for s in specialties])
     form.validate()
     valid = lambda f: f.data if not f.errors else None  # noqa: E731  (bad values are ignored, and shown as errors)
     filters = service.CatalogFilters(

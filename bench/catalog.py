@@ -1,0 +1,110 @@
+"""Catalog benchmark: 10,000 activities (with sessions and credit designations), then the median and p95
+time of the first catalog page, a filtered search page and an activity page through the test client, and
+the floor: the first page's template rendered with its data already in memory.
+
+    .venv/bin/python bench/catalog.py                 # SQLite
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test .venv/bin/python bench/catalog.py   # PostgreSQL
+
+Targets (issue 4): first page median < 25 ms and <= 8x the floor; search <= 3x the first page.
+"""
+from __future__ import annotations
+
+import random
+import sys
+import tempfile
+import uuid
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+from _common import make_app, scratch_database, summary, timings
+
+N_ACTIVITIES = 10_000
+REPEAT = 200
+ZONES = ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "America/Phoenix"]
+SPECIALTIES = ["Hepatology", "Gastroenterology", "Transplant hepatology", "Addiction medicine", "Oncology"]
+WORDS = ["hepatitis", "cirrhosis", "MASLD", "fibrosis", "transplant", "carcinoma", "buprenorphine", "elimination",
+         "portal", "hypertension", "screening", "antiviral", "steatosis", "immunotherapy", "allocation"]
+
+
+def seed(db) -> None:
+    from cme.activities.models import Activity, ActivitySession, CreditDesignation
+
+    rng = random.Random(7)
+    now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    activities, sessions, designations = [], [], []
+    for i in range(1, N_ACTIVITIES + 1):
+        start = now + timedelta(hours=rng.randint(-24 * 200, 24 * 400))
+        fmt = rng.choice(["live_meeting", "live_meeting", "live_webcast", "on_demand_webcast"])
+        words = " ".join(rng.sample(WORDS, 4))
+        activities.append(dict(
+            id=i, uuid=uuid.uuid4(), format=fmt, status="published" if rng.random() < 0.9 else "draft",
+            title=f"{words.title()} update {i}", summary=f"A concise review of {words}.",
+            description=f"Case-based discussion of {words}. " * 8, learning_objectives="One\nTwo\nThree",
+            target_audience="Physicians", specialty=rng.choice(SPECIALTIES), topics=", ".join(rng.sample(WORDS, 3)),
+            time_zone=rng.choice(ZONES), start_dt=start, end_dt=start + timedelta(hours=6),
+            venue_name="Convention Center" if fmt == "live_meeting" else None,
+            city="Springfield" if fmt == "live_meeting" else None, state="IL" if fmt == "live_meeting" else None,
+            join_url="https://webcast.example.org/x" if fmt == "live_webcast" else None, access_notes="",
+            capacity=rng.choice([None, 50, 100, 200]), accreditation_statement="Accredited.", schedule_sequence=0,
+            created_dt=now, updated_dt=now))
+        for s in range(3):
+            sessions.append(dict(uuid=uuid.uuid4(), activity_id=i, title=f"Session {s + 1}", description="",
+                                 start_dt=start + timedelta(hours=2 * s), end_dt=start + timedelta(hours=2 * s + 1.5),
+                                 room="Hall A", speakers="Dr Example"))
+        designations.append(dict(activity_id=i, credit_type="ama_pra_1", max_amount=Decimal("4.5")))
+        designations.append(dict(activity_id=i, credit_type=rng.choice(["ancc", "acpe", "aapa_1", "abim_moc"]),
+                                 max_amount=Decimal("4.5")))
+    db.session.execute(Activity.__table__.insert(), activities)
+    db.session.execute(ActivitySession.__table__.insert(), sessions)
+    db.session.execute(CreditDesignation.__table__.insert(), designations)
+    db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(db.text("SELECT setval('activities_id_seq', (SELECT max(id) FROM activities))"))
+        db.session.execute(db.text("ANALYZE"))
+        db.session.commit()
+
+
+def main() -> int:
+    from flask import render_template
+    from flask_migrate import upgrade
+
+    from cme.activities import service
+    from cme.extensions import db
+
+    with scratch_database() as (backend, url), tempfile.TemporaryDirectory() as instance:
+        app = make_app(url, instance)
+        with app.app_context():
+            upgrade()
+            seed(db)
+            public_id = db.session.scalar(db.text("SELECT min(id) FROM activities WHERE status = 'published'"))
+        client = app.test_client()
+        search = "/activities/?q=hepatitis+fibrosis&format=live_meeting&credit_type=ama_pra_1"
+        for path in ("/", search, f"/activities/{public_id}"):
+            assert client.get(path).status_code == 200, path
+
+        print(f"Catalog benchmark on {backend}: {N_ACTIVITIES:,} activities, 3 sessions and 2 designations each")
+        first, _ = summary("first page  GET /", timings(lambda: client.get("/"), repeat=REPEAT))
+        searched, _ = summary("search page GET " + search[:21] + "...", timings(lambda: client.get(search), repeat=REPEAT))
+        summary(f"activity    GET /activities/{public_id}", timings(lambda: client.get(f"/activities/{public_id}"), repeat=REPEAT))
+
+        with app.test_request_context("/"):
+            from cme.activities.views import _filters
+
+            form, filters = _filters()
+            page, seats_taken = service.catalog_page(filters)
+            states = {a.id: service.seat_state(a, seats_taken.get(a.id, 0)) for a in page.items}
+            _ = [a.credit_designations for a in page.items]
+            render = lambda: render_template("activities/catalog.html", page=page, form=form, filters=filters,  # noqa: E731
+                                             seat_states=states)
+            floor, _ = summary("floor: template with data in memory", timings(render, repeat=REPEAT))
+        with app.app_context():
+            db.engine.dispose()
+
+    print(f"  first page {first:.2f} ms (target < 25 ms): {'OK' if first < 25 else 'MISSED'}")
+    print(f"  first page / floor = {first / floor:.2f}x (target <= 8x): {'OK' if first <= 8 * floor else 'MISSED'}")
+    print(f"  search / first page = {searched / first:.2f}x (target <= 3x): {'OK' if searched <= 3 * first else 'MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
