@@ -68,11 +68,20 @@ US_ZONES: list[tuple[str, str]] = [
 ]
 
 
+@lru_cache(maxsize=1)
+def canonical_zone_names() -> tuple[str, ...]:
+    """Current IANA zones (tzdata's zone1970.tab), without the obsolete aliases kept for compatibility."""
+    from importlib.resources import files
+
+    text = files("tzdata").joinpath("zoneinfo", "zone1970.tab").read_text(encoding="utf-8")
+    names = {line.split("\t")[2] for line in text.splitlines() if line and not line.startswith("#")}
+    return tuple(sorted(names & all_zone_names()))
+
+
 def zone_choices() -> list[tuple[str, str]]:
-    """US zones first, then every other IANA zone by name."""
+    """US zones first, then the other current IANA zones by name."""
     us = {name for name, _ in US_ZONES}
-    rest = sorted(n for n in all_zone_names() if n not in us and "/" in n and not n.startswith(("Etc/", "SystemV/")))
-    return US_ZONES + [(n, n.replace("_", " ")) for n in rest]
+    return US_ZONES + [(n, n.replace("_", " ")) for n in canonical_zone_names() if n not in us]
 
 
 class NonExistentLocalTime(ValueError):

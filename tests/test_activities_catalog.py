@@ -267,3 +267,32 @@ def test_statements_format_amounts():
     assert designation_statement("ama_pra_1", Decimal("3.25"), provider="P", activity_format="live_meeting") == (
         "P designates this live activity for a maximum of 3.25 AMA PRA Category 1 Credit(s)™. Physicians should "
         "claim only the credit commensurate with the extent of their participation in the activity.")
+
+
+def test_month_view_multi_day_entries_show_that_days_first_session(client, db, make_activity):
+    meeting = make_activity(title="Weekend", time_zone="America/Chicago",
+                            start_dt=datetime(2030, 3, 15, 14, tzinfo=timezone.utc),
+                            end_dt=datetime(2030, 3, 17, 20, tzinfo=timezone.utc), credits={})
+    meeting.sessions.append(ActivitySession(title="Day two", start_dt=datetime(2030, 3, 16, 15, 30, tzinfo=timezone.utc),
+                                            end_dt=datetime(2030, 3, 16, 17, tzinfo=timezone.utc)))
+    db.session.commit()
+    page = client.get("/activities/calendar?month=2030-03").get_data(as_text=True)
+    cells = dict(re.findall(r'<time datetime="(\d{4}-\d{2}-\d{2})">\d+</time></span>(.*?)</td>', page, re.S))
+    assert "9:00 AM CDT" in cells["2030-03-15"]
+    assert "10:30 AM CDT" in cells["2030-03-16"] and "12:00 AM" not in cells["2030-03-16"]
+    assert "continues" in cells["2030-03-17"]
+
+
+def test_an_on_demand_webcast_not_yet_released_says_when(make_activity):
+    activity = make_activity(format="on_demand_webcast", time_zone="America/New_York",
+                             start_dt=NOW + timedelta(days=5), end_dt=NOW + timedelta(days=200))
+    key, label = service.seat_state(activity, 0)
+    assert key == "soon" and label.startswith("Available from ")
+
+
+def test_time_zone_choices_are_current_zones_only():
+    from cme.timeutil import zone_choices
+
+    names = [name for name, _ in zone_choices()]
+    assert names[0] == "America/New_York" and "Europe/Paris" in names
+    assert "America/Argentina/ComodRivadavia" not in names and "Africa/Asmera" not in names and "US/Eastern" not in names

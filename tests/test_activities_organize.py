@@ -433,3 +433,44 @@ def test_faculty_and_disclosures_are_managed_from_the_page(client, db, make_acti
     assert edit.status_code == 302
     db.session.refresh(person)
     assert person.full_name == "Dr Jane Smith-Jones" and person.role == "planner" and not person.has_disclosure_on_file
+
+
+def test_organizers_preview_their_drafts_and_nobody_else_sees_them(client, make_user, make_activity, organizer, auth):
+    draft = make_activity(status="draft", title="Secret draft", organizers=[organizer])
+    page = client.get(f"/activities/{draft.id}").get_data(as_text=True)
+    assert "Preview of a draft." in page and "Secret draft" in page
+    auth.logout()
+    make_user("other-org@example.org", role="organizer")
+    auth.login("other-org@example.org")
+    assert client.get(f"/activities/{draft.id}").status_code == 404
+    auth.logout()
+    assert client.get(f"/activities/{draft.id}").status_code == 404
+
+
+def test_a_cancelled_activitys_agenda_is_frozen(client, db, make_activity, organizer):
+    activity = make_activity(status="cancelled", organizers=[organizer])
+    response = add_session(client, activity, start_local="2030-01-01T09:00", end_local="2030-01-01T10:00")
+    assert response.status_code == 422 or "cannot change" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(ActivitySession)) == 0
+
+
+def test_get_on_an_add_endpoint_returns_to_the_manage_page(client, make_activity, organizer):
+    activity = make_activity(organizers=[organizer])
+    for endpoint, anchor in (("sessions", "agenda"), ("faculty", "faculty"), ("designations", "credit")):
+        response = client.get(f"/organize/activities/{activity.id}/{endpoint}")
+        assert response.status_code == 302 and response.location.endswith(f"/organize/activities/{activity.id}#{anchor}")
+
+
+def test_dashboard_lists_current_and_upcoming_first_then_past(client, make_activity, organizer):
+    from cme.timeutil import now_utc
+
+    now = now_utc()
+    make_activity(title="Past one", organizers=[organizer], start_dt=now - timedelta(days=30))
+    make_activity(title="Far future", organizers=[organizer], start_dt=now + timedelta(days=90))
+    make_activity(title="Soon", organizers=[organizer], start_dt=now + timedelta(days=2))
+    make_activity(title="On demand now", format="on_demand_webcast", organizers=[organizer],
+                  start_dt=now - timedelta(days=10), end_dt=now + timedelta(days=300))
+    page = client.get("/organize/").get_data(as_text=True)
+    order = [t for t in re.findall(r'activities/\d+">([^<]+)</a>', page)]
+    assert order == ["On demand now", "Soon", "Far future", "Past one"]
+    assert "Available until" in page and "Ended" in page

@@ -41,15 +41,15 @@ class ProfessionalIdentityMixin:
     specialty = StringField("Specialty", validators=[Optional(), Length(max=120)], filters=[strip])
     npi = StringField("NPI (optional)", validators=[Optional(), validate_npi], filters=[none_if_blank],
                       description="Your 10-digit National Provider Identifier, reported with your credit.")
-    licence_state = SelectField("Licence state", choices=select_choices([("", "—")] + [(s, s) for s in US_STATES]),
+    licence_state = SelectField("License state", choices=select_choices([("", "—")] + [(s, s) for s in US_STATES]),
                                 validators=[Optional()], filters=[none_if_blank])
-    licence_number = StringField("Licence number", validators=[Optional(), Length(max=40)], filters=[none_if_blank])
+    licence_number = StringField("License number", validators=[Optional(), Length(max=40)], filters=[none_if_blank])
     time_zone = SelectField("Home time zone", choices=TIME_ZONE_CHOICES, default="America/New_York",
                             validators=[validate_zone], description="Webcast times are also shown in this zone.")
 
     def validate_licence_number(self, field) -> None:
         if field.data and not self.licence_state.data:
-            raise ValidationError("Choose the state that issued this licence.")
+            raise ValidationError("Choose the state that issued this license.")
 
 
 class SignUpForm(ProfessionalIdentityMixin, FlaskForm):

@@ -149,6 +149,12 @@ class Activity(db.Model):
         return ActivityFormat(self.format).label
 
     @property
+    def designations(self) -> list[CreditDesignation]:
+        """Credit designations in CreditType order (AMA first), as learners expect to read them."""
+        order = {c.value: i for i, c in enumerate(CreditType)}
+        return sorted(self.credit_designations, key=lambda d: order[d.credit_type])
+
+    @property
     def is_live_meeting(self) -> bool:
         return self.format == ActivityFormat.LIVE_MEETING
 

@@ -11,6 +11,7 @@ from cme.activities import service
 from cme.activities.forms import ActivityForm, ConfirmForm, DesignationForm, DisclosureForm, FacultyForm, SessionForm
 from cme.activities.models import Activity, ActivitySession, CreditDesignation, Disclosure, Faculty
 from cme.extensions import db
+from cme.timeutil import now_utc
 
 bp = Blueprint("organize", __name__, url_prefix="/organize")
 
@@ -63,7 +64,9 @@ def _manage_page(activity: Activity, status: int = 200, *, disclosure_form: Disc
 def dashboard():
     page = db.paginate(service.organizer_activities_query(current_user), per_page=50, error_out=False)
     counts = service.registration_counts([a.id for a in page.items])
-    return render_template("organize/dashboard.html", page=page, counts=counts, next_dates=service.next_dates(page.items))
+    now = now_utc()
+    return render_template("organize/dashboard.html", page=page, counts=counts, now=now,
+                           next_dates=service.next_dates(page.items, now=now))
 
 
 @bp.route("/activities/new", methods=["GET", "POST"])
@@ -160,10 +163,12 @@ def duplicate(activity_id: int):
 
 # ---------------------------------------------------------------- agenda
 
-@bp.post("/activities/<int:activity_id>/sessions")
+@bp.route("/activities/<int:activity_id>/sessions", methods=["GET", "POST"])
 @organizer_required
 def add_session(activity_id: int):
     activity = managed(activity_id)
+    if request.method == "GET":
+        return to_manage(activity, "agenda")
     form = SessionForm(zone_name=activity.time_zone)
     if form.validate_on_submit():
         try:
@@ -216,10 +221,12 @@ def _faculty_fields(form: FacultyForm) -> dict:
             "role": form.role.data, "disclosure_received": form.disclosure_received.data}
 
 
-@bp.post("/activities/<int:activity_id>/faculty")
+@bp.route("/activities/<int:activity_id>/faculty", methods=["GET", "POST"])
 @organizer_required
 def add_faculty(activity_id: int):
     activity = managed(activity_id)
+    if request.method == "GET":
+        return to_manage(activity, "faculty")
     form = FacultyForm()
     if form.validate_on_submit():
         service.add_faculty(activity, **_faculty_fields(form))
@@ -289,10 +296,12 @@ def delete_disclosure(activity_id: int, disclosure_id: int):
 
 # ---------------------------------------------------------------- credit
 
-@bp.post("/activities/<int:activity_id>/designations")
+@bp.route("/activities/<int:activity_id>/designations", methods=["GET", "POST"])
 @organizer_required
 def set_designation(activity_id: int):
     activity = managed(activity_id)
+    if request.method == "GET":
+        return to_manage(activity, "credit")
     form = DesignationForm()
     if form.validate_on_submit():
         try:

@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Iterable
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Select, case, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from cme.accounts.models import User
@@ -116,7 +116,8 @@ def catalog_page(filters: CatalogFilters, *, page: int = 1, per_page: int = 20, 
 class MonthDay:
     day: date
     in_month: bool
-    entries: list[tuple[Activity, datetime]] = field(default_factory=list)  # (activity, local start that day)
+    # (activity, local start that day: the activity's start on its first day, then the day's first session or None)
+    entries: list[tuple[Activity, datetime | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -145,7 +146,7 @@ def month_view(year: int, month: int, filters: CatalogFilters) -> MonthView:
     weeks_dates = calendar.Calendar(firstweekday=6).monthdatescalendar(year, month)
     first, last = weeks_dates[0][0], weeks_dates[-1][-1]
     span_filters = CatalogFilters(**{**filters.__dict__, "date_from": first, "date_to": last, "when": "all"})
-    activities = db.session.scalars(filtered_activities(span_filters)).all()
+    activities = db.session.scalars(filtered_activities(span_filters).options(selectinload(Activity.sessions))).all()
     days = {d: MonthDay(d, d.month == month) for week in weeks_dates for d in week}
     on_demand = []
     for activity in activities:
@@ -154,11 +155,15 @@ def month_view(year: int, month: int, filters: CatalogFilters) -> MonthView:
             continue
         tz = zone(activity.time_zone)
         local_start, local_end = activity.start_dt.astimezone(tz), activity.end_dt.astimezone(tz)
+        session_starts: dict[date, datetime] = {}
+        for session in activity.sessions:
+            local = session.start_dt.astimezone(tz)
+            session_starts[local.date()] = min(local, session_starts.get(local.date(), local))
         day = local_start.date()
         while day <= (local_end - timedelta(microseconds=1)).date():
             if day in days:
-                days[day].entries.append((activity, local_start if day == local_start.date() else
-                                          datetime.combine(day, time.min, tzinfo=tz)))
+                days[day].entries.append((activity, local_start if day == local_start.date()
+                                          else session_starts.get(day)))
             day += timedelta(days=1)
     weeks = [[days[d] for d in week] for week in weeks_dates]
     return MonthView(year, month, weeks, on_demand, confirmed_counts([a.id for a in activities]))
@@ -170,6 +175,14 @@ def public_activity(activity_id: int) -> Activity | None:
         select(Activity).where(Activity.id == activity_id, Activity.status.in_(PUBLIC_STATUSES)).options(
             selectinload(Activity.sessions), selectinload(Activity.credit_designations),
             selectinload(Activity.faculty).selectinload(Faculty.disclosures)))
+    return activity
+
+
+def draft_for_preview(activity_id: int, user: User) -> Activity | None:
+    """A draft its organizer (or an admin) may preview as the public will see it."""
+    activity = db.session.get(Activity, activity_id)
+    if activity is None or activity.status != ActivityStatus.DRAFT or not can_manage(user, activity):
+        return None
     return activity
 
 
@@ -197,6 +210,8 @@ def seat_state(activity: Activity, confirmed: int, *, now: datetime | None = Non
         return "closed", "Registration closed"
     if activity.registration_opens_dt is not None and now < activity.registration_opens_dt:
         return "soon", "Registration opens soon"
+    if activity.is_on_demand and now < activity.start_dt:
+        return "soon", f"Available from {activity.start_dt.astimezone(zone(activity.time_zone)):%b %-d}"
     if activity.capacity is None:
         return "open", "Open"
     left = activity.capacity - confirmed
@@ -206,8 +221,11 @@ def seat_state(activity: Activity, confirmed: int, *, now: datetime | None = Non
 # ---------------------------------------------------------------- organizers
 
 def organizer_activities_query(user: User) -> Select:
-    """Activities the user organizes (all of them for an admin), soonest first."""
-    stmt = select(Activity).order_by(Activity.start_dt.desc(), Activity.id.desc())
+    """Activities the user organizes (all of them for an admin): current and upcoming soonest first, then past."""
+    now = now_utc()
+    is_past = case((Activity.end_dt < now, 1), else_=0)
+    stmt = select(Activity).order_by(is_past, case((Activity.end_dt < now, Activity.end_dt), else_=None).desc(),
+                                     Activity.start_dt, Activity.id)
     if not user.is_admin:
         stmt = stmt.where(Activity.id.in_(
             select(activity_organizers.c.activity_id).where(activity_organizers.c.user_id == user.id)))
@@ -341,6 +359,8 @@ def check_ama_within_hours(activity: Activity, amount: Decimal | None = None) ->
 # ---------------------------------------------------------------- agenda
 
 def _check_session_in_span(activity: Activity, start: datetime, end: datetime) -> None:
+    if activity.is_cancelled:
+        raise ActivityError("A cancelled activity's agenda cannot change.")
     if start < activity.start_dt or end > activity.end_dt:
         raise ActivityError("The session must fall within the activity's start and end.", field="start_local")
 
@@ -369,6 +389,8 @@ def update_session(session: ActivitySession, fields: dict[str, Any]) -> None:
 
 def delete_session(session: ActivitySession) -> None:
     activity = session.activity
+    if activity.is_cancelled:
+        raise ActivityError("A cancelled activity's agenda cannot change.")
     activity.sessions.remove(session)
     db.session.flush()
     _recheck_hours(activity)

@@ -63,16 +63,20 @@ def month():
 @bp.get("/activities/<int:activity_id>-<slug>")
 def detail(activity_id: int, slug: str | None = None):
     activity = service.public_activity(activity_id)
+    preview = False
+    if activity is None and current_user.is_authenticated and current_user.is_organizer:
+        activity = service.draft_for_preview(activity_id, current_user)
+        preview = activity is not None
     if activity is None:
         abort(404)
     confirmed = service.confirmed_counts([activity.id]).get(activity.id, 0)
     provider = current_app.config["CME_PROVIDER_NAME"]
     statements = [(d, designation_statement_html(d.credit_type, d.max_amount, provider=provider,
                                                  activity_format=activity.format))
-                  for d in activity.credit_designations]
+                  for d in activity.designations]
     zone_name = viewer_zone() if current_user.is_authenticated else None
     return render_template("activities/detail.html", activity=activity, seat_state=service.seat_state(activity, confirmed),
-                           confirmed=confirmed, statements=statements, viewer_zone=zone_name,
+                           confirmed=confirmed, statements=statements, viewer_zone=zone_name, preview=preview,
                            agenda=agenda_by_day(activity, activity.time_zone),
                            viewer_agenda=agenda_by_day(activity, zone_name) if zone_name and activity.is_webcast
                            and zone_name != activity.time_zone else None)
