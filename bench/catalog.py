@@ -27,7 +27,7 @@ WORDS = ["hepatitis", "cirrhosis", "MASLD", "fibrosis", "transplant", "carcinoma
 
 
 def seed(db) -> None:
-    from cme.activities.models import Activity, ActivitySession, CreditDesignation
+    from cme.activities.models import Activity, ActivitySession, CreditDesignation, search_text_for
 
     rng = random.Random(7)
     now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
@@ -47,6 +47,7 @@ def seed(db) -> None:
             join_url="https://webcast.example.org/x" if fmt == "live_webcast" else None, access_notes="",
             capacity=rng.choice([None, 50, 100, 200]), accreditation_statement="Accredited.", schedule_sequence=0,
             created_dt=now, updated_dt=now))
+        activities[-1]["search_text"] = search_text_for(activities[-1])
         for s in range(3):
             sessions.append(dict(uuid=uuid.uuid4(), activity_id=i, title=f"Session {s + 1}", description="",
                                  start_dt=start + timedelta(hours=2 * s), end_dt=start + timedelta(hours=2 * s + 1.5),
@@ -60,6 +61,11 @@ def seed(db) -> None:
     db.session.commit()
     if db.engine.dialect.name == "postgresql":
         db.session.execute(db.text("SELECT setval('activities_id_seq', (SELECT max(id) FROM activities))"))
+        db.session.commit()
+        # The steady state autovacuum reaches: statistics and a visibility map (for index-only counts).
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(db.text("VACUUM ANALYZE"))
+    else:
         db.session.execute(db.text("ANALYZE"))
         db.session.commit()
 

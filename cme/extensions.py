@@ -23,6 +23,19 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+def include_object_for(dialect_name: str):
+    """Alembic filter: indexes declared `.ddl_if(dialect=...)` exist only on that database."""
+
+    def include_object(obj, name, type_, reflected, compare_to) -> bool:
+        if type_ == "index" and not reflected:
+            condition = getattr(obj, "_ddl_if", None)
+            if condition is not None and condition.dialect and condition.dialect != dialect_name:
+                return False
+        return True
+
+    return include_object
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Optional
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Numeric, String, Table, Text, UniqueConstraint, Uuid
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Numeric, String, Table, Text, UniqueConstraint, Uuid, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cme.enums import LabeledEnum, check_in
@@ -92,6 +92,9 @@ class Activity(db.Model):
         ),
         # Serves the catalog: in start order, filtering on end and status without reading rows.
         Index("ix_activities_start_dt_end_dt_status", "start_dt", "end_dt", "status"),
+        # Free-text search with LIKE '%word%' on PostgreSQL: a trigram index (pg_trgm). SQLite scans.
+        Index("ix_activities_search_text_trgm", "search_text", postgresql_using="gin",
+              postgresql_ops={"search_text": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -105,6 +108,8 @@ class Activity(db.Model):
     target_audience: Mapped[str] = mapped_column(Text, default="")
     specialty: Mapped[str] = mapped_column(String(120), default="", index=True)
     topics: Mapped[str] = mapped_column(String(500), default="")  # comma-separated
+    # Lower-cased title, summary, specialty, topics and description, kept by `_refresh_search_text`.
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     time_zone: Mapped[str] = mapped_column(String(64))
     # For live activities the scheduled span; for on-demand webcasts the release date and end of availability.
     start_dt: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -188,6 +193,20 @@ class Activity(db.Model):
 
     def __repr__(self) -> str:
         return f"<Activity {self.id} {self.title!r} {self.status}>"
+
+
+SEARCHED_FIELDS = ("title", "summary", "specialty", "topics", "description")
+
+
+def search_text_for(values: dict | Activity) -> str:
+    get = values.get if isinstance(values, dict) else lambda name, default="": getattr(values, name, default)
+    return " ".join((get(name, "") or "") for name in SEARCHED_FIELDS).lower()
+
+
+@event.listens_for(Activity, "before_insert")
+@event.listens_for(Activity, "before_update")
+def _refresh_search_text(_mapper, _connection, activity: Activity) -> None:
+    activity.search_text = search_text_for(activity)
 
 
 class ActivitySession(db.Model):

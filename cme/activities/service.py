@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any, Iterable
 
 from sqlalchemy import Select, case, exists, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, selectinload
 
 from cme.accounts.models import User
 from cme.activities.models import (
@@ -94,10 +94,7 @@ def filtered_activities(filters: CatalogFilters, *, now: datetime | None = None)
         stmt = stmt.where(Activity.start_dt < _day_start_utc(filters.date_to + timedelta(days=1), filters.zone_name))
     if filters.q:
         for word in filters.q.lower().split()[:8]:
-            pattern = f"%{_escape_like(word)}%"
-            stmt = stmt.where(or_(func.lower(Activity.title).like(pattern, escape="\\"),
-                                  func.lower(Activity.summary).like(pattern, escape="\\"),
-                                  func.lower(Activity.description).like(pattern, escape="\\")))
+            stmt = stmt.where(Activity.search_text.like(f"%{_escape_like(word)}%", escape="\\"))
     return stmt
 
 
@@ -107,7 +104,10 @@ def _escape_like(text: str) -> str:
 
 def catalog_page(filters: CatalogFilters, *, page: int = 1, per_page: int = 20, now: datetime | None = None):
     """One page of the catalog with designations loaded and seat counts, in a fixed number of queries."""
-    stmt = filtered_activities(filters, now=now).options(selectinload(Activity.credit_designations))
+    stmt = filtered_activities(filters, now=now).options(
+        selectinload(Activity.credit_designations),
+        defer(Activity.description), defer(Activity.learning_objectives), defer(Activity.target_audience),
+        defer(Activity.accreditation_statement), defer(Activity.access_notes))
     result = paginate(stmt, page=page, per_page=per_page)
     return result, confirmed_counts([a.id for a in result.items])
 
