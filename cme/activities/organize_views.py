@@ -8,20 +8,13 @@ from flask_login import current_user
 
 from cme.accounts.permissions import organizer_required
 from cme.activities import service
+from cme.activities.access import managed
 from cme.activities.forms import ActivityForm, ConfirmForm, DesignationForm, DisclosureForm, FacultyForm, SessionForm
 from cme.activities.models import Activity, ActivitySession, CreditDesignation, Disclosure, Faculty
 from cme.extensions import db
 from cme.timeutil import now_utc
 
 bp = Blueprint("organize", __name__, url_prefix="/organize")
-
-
-def managed(activity_id: int) -> Activity:
-    """The activity, if the current user organizes it (or is an admin): 404 if unknown, 403 if not theirs."""
-    activity = db.get_or_404(Activity, activity_id)
-    if not service.can_manage(current_user, activity):
-        abort(403)
-    return activity
 
 
 def child_of(model, child_id: int, activity: Activity, attribute: str = "activity_id"):

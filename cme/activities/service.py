@@ -307,8 +307,15 @@ def update_activity(activity: Activity, fields: dict[str, Any]) -> bool:
             raise ActivityError(f"{taken} registrants are already confirmed; the capacity cannot go below that.",
                                 field="capacity")
     schedule_changed = any(getattr(activity, name) != fields[name] for name in SCHEDULE_FIELDS)
+    capacity_grew = fields.get("capacity", activity.capacity) != activity.capacity and (
+        fields.get("capacity") is None or (activity.capacity is not None and fields["capacity"] > activity.capacity))
     _apply_fields(activity, fields)
     _recheck_hours(activity)
+    if capacity_grew and activity.is_published:
+        from cme.registration.service import capacity_changed
+
+        db.session.flush()
+        capacity_changed(activity)
     if schedule_changed:
         return record_schedule_change(activity)
     db.session.flush()

@@ -10,6 +10,7 @@ from flask_login import current_user
 from cme.activities import service
 from cme.activities.forms import CatalogFilterForm
 from cme.activities.statements import designation_statement_html
+from cme.registration.service import active_registration
 from cme.timeutil import now_utc, utc_to_local
 
 bp = Blueprint("activities", __name__)
@@ -75,11 +76,16 @@ def detail(activity_id: int, slug: str | None = None):
                                                  activity_format=activity.format))
                   for d in activity.designations]
     zone_name = viewer_zone() if current_user.is_authenticated else None
+    my_registration = registration_of(current_user, activity) if current_user.is_authenticated else None
     return render_template("activities/detail.html", activity=activity, seat_state=service.seat_state(activity, confirmed),
-                           confirmed=confirmed, statements=statements, viewer_zone=zone_name, preview=preview,
+                           confirmed=confirmed, statements=statements, viewer_zone=zone_name, preview=preview, my_registration=my_registration,
                            agenda=agenda_by_day(activity, activity.time_zone),
                            viewer_agenda=agenda_by_day(activity, zone_name) if zone_name and activity.is_webcast
                            and zone_name != activity.time_zone else None)
+
+
+def registration_of(user, activity):
+    return active_registration(user, activity.id)
 
 
 def agenda_by_day(activity, zone_name: str) -> list[tuple[date, list]]:

@@ -50,6 +50,18 @@ def compose(recipient: str, subject: str, text: str, html: str | None = None, *,
     return msg
 
 
+def attach_calendar(msg: EmailMessage, ics: bytes, method: str) -> EmailMessage:
+    """Make an invitation that mail clients show with their calendar buttons.
+
+    multipart/mixed [ multipart/alternative [text/plain, text/html, text/calendar; method=...],
+    invite.ics ] -- the calendar part's `method` matches the METHOD inside the file.
+    """
+    text = ics.decode("utf-8")
+    msg.add_alternative(text, subtype="calendar", charset="utf-8", params={"method": method})
+    msg.add_attachment(ics, maintype="text", subtype="calendar", filename="invite.ics", params={"method": method})
+    return msg
+
+
 def render_mail(template: str, **context: Any) -> tuple[str, str]:
     """Render templates/mail/<template>.txt and .html with the same context."""
     context.setdefault("base_url", current_app.config["CME_BASE_URL"].rstrip("/"))
@@ -66,9 +78,13 @@ def queue_message(msg: EmailMessage, *, kind: str = "") -> OutboxMessage:
 
 
 def queue_mail(recipient: str, subject: str, template: str, *, kind: str, recipient_name: str | None = None,
-               **context: Any) -> OutboxMessage:
+               calendar: tuple[bytes, str] | None = None, **context: Any) -> OutboxMessage:
+    """Render mail/<template>.txt/.html and queue it; `calendar=(ics, method)` makes it an invitation."""
     text, html = render_mail(template, subject=subject, **context)
-    return queue_message(compose(recipient, subject, text, html, recipient_name=recipient_name), kind=kind)
+    msg = compose(recipient, subject, text, html, recipient_name=recipient_name)
+    if calendar is not None:
+        attach_calendar(msg, *calendar)
+    return queue_message(msg, kind=kind)
 
 
 # ---------------------------------------------------------------- delivering

@@ -73,6 +73,8 @@ class Registration(db.Model):
     dietary_needs: Mapped[str] = mapped_column(Text, default="")
     accessibility_needs: Mapped[str] = mapped_column(Text, default="")
     attested_professional: Mapped[bool] = mapped_column(default=False)
+    # SEQUENCE of the last calendar invitation (REQUEST or CANCEL) mailed for this registrant and activity.
+    invite_sequence: Mapped[int] = mapped_column(default=0, server_default="0")
     registered_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     confirmed_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     cancelled_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
@@ -85,3 +87,15 @@ class Registration(db.Model):
     @property
     def status_label(self) -> str:
         return RegistrationStatus(self.status).label
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.status == RegistrationStatus.CONFIRMED
+
+    @property
+    def is_waitlisted(self) -> bool:
+        return self.status == RegistrationStatus.WAITLISTED
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == RegistrationStatus.CANCELLED

@@ -1,25 +1,392 @@
-"""Registration queries and rules."""
+"""Registration rules: who may register, seat allocation with a waitlist, cancellation and promotion,
+organizer roster actions, check-in, and the mails (with calendar invitations) each change sends.
+
+Allocation runs in one transaction holding a lock on the activity row (PostgreSQL `SELECT ... FOR UPDATE`;
+SQLite: a no-op UPDATE of the row, which takes the database's write lock at once, like BEGIN IMMEDIATE),
+so concurrent registrations never overbook. Views commit through `commit_with_retry`.
+"""
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from flask import current_app
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import joinedload, selectinload
 
 from cme.accounts.models import User
-from cme.activities.models import Activity
+from cme.activities.models import Activity, ActivitySession, ActivityStatus
+from cme.calendar.invitations import Invitation, build_invitation, registrant_uid
+from cme.credit.models import Attendance
 from cme.extensions import db
-from cme.registration.models import Registration
+from cme.mail.service import queue_mail
+from cme.registration.models import Registration, RegistrationStatus
 from cme.timeutil import now_utc
+from cme.urls import absolute_url
 
+JOIN_LINK_LEAD = timedelta(minutes=30)
+
+
+class RegistrationError(Exception):
+    """A refused registration operation, with a code tests and views can rely on."""
+
+    def __init__(self, message: str, code: str):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class Answers:
+    """What the registration form collects (identity snapshot and needs)."""
+
+    full_name: str
+    degree: str = ""
+    profession: str = ""
+    npi: str | None = None
+    licence_state: str | None = None
+    licence_number: str | None = None
+    dietary_needs: str = ""
+    accessibility_needs: str = ""
+    session_ids: list[int] = field(default_factory=list)
+    attested_professional: bool = False
+
+    @classmethod
+    def from_profile(cls, user: User, **overrides) -> "Answers":
+        return cls(full_name=user.full_name, degree=user.degree, profession=user.profession, npi=user.npi,
+                   licence_state=user.licence_state, licence_number=user.licence_number, **overrides)
+
+
+# ---------------------------------------------------------------- locking and counting
+
+def lock_activity(activity_id: int) -> Activity:
+    """Lock the activity row for the rest of the transaction and return it, freshly loaded."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        result = db.session.execute(update(Activity).where(Activity.id == activity_id)
+                                    .values(schedule_sequence=Activity.schedule_sequence, updated_dt=Activity.updated_dt)
+                                    .execution_options(synchronize_session=False))
+        if result.rowcount == 0:
+            raise RegistrationError("This activity does not exist.", "not_found")
+        return db.session.scalars(select(Activity).where(Activity.id == activity_id)
+                                  .execution_options(populate_existing=True)).one()
+    activity = db.session.scalars(select(Activity).where(Activity.id == activity_id).with_for_update()
+                                  .execution_options(populate_existing=True)).one_or_none()
+    if activity is None:
+        raise RegistrationError("This activity does not exist.", "not_found")
+    return activity
+
+
+def _count(activity_id: int, status: RegistrationStatus) -> int:
+    return db.session.scalar(select(func.count()).select_from(Registration)
+                             .where(Registration.activity_id == activity_id, Registration.status == status))
+
+
+def _last_position(activity_id: int) -> int:
+    return db.session.scalar(select(func.coalesce(func.max(Registration.waitlist_position), 0))
+                             .where(Registration.activity_id == activity_id,
+                                    Registration.status == RegistrationStatus.WAITLISTED))
+
+
+def active_registration(user: User, activity_id: int) -> Registration | None:
+    return db.session.scalar(select(Registration).where(
+        Registration.user_id == user.id, Registration.activity_id == activity_id,
+        Registration.status != RegistrationStatus.CANCELLED))
+
+
+# ---------------------------------------------------------------- registering
+
+def registration_problem(activity: Activity, *, now: datetime | None = None) -> str | None:
+    """Why nobody can register for this activity now, or None."""
+    now = now or now_utc()
+    if activity.status == ActivityStatus.CANCELLED:
+        return "This activity has been cancelled."
+    if activity.status != ActivityStatus.PUBLISHED:
+        return "This activity is not open for registration."
+    if activity.end_dt <= now:
+        return "This activity has ended." if not activity.is_on_demand else "This webcast is no longer available."
+    if activity.registration_opens_dt and now < activity.registration_opens_dt:
+        return "Registration has not opened yet."
+    if activity.registration_closes_dt and now >= activity.registration_closes_dt:
+        return "Registration is closed."
+    return None
+
+
+def register(user: User, activity_id: int, answers: Answers, *, now: datetime | None = None,
+             by_organizer: bool = False) -> Registration:
+    """Give the user a seat, or a waitlist place when the activity is full, and queue the matching mail."""
+    activity = lock_activity(activity_id)
+    now = now or now_utc()
+    problem = registration_problem(activity, now=now)
+    if problem and not (by_organizer and activity.status == ActivityStatus.PUBLISHED):
+        raise RegistrationError(problem, "closed")
+    if active_registration(user, activity.id) is not None:
+        raise RegistrationError("You are already registered for this activity (see My schedule).", "duplicate")
+    if not by_organizer and not answers.attested_professional:
+        raise RegistrationError("Please confirm that you are a healthcare professional.", "attestation")
+    sessions = []
+    if answers.session_ids:
+        sessions = list(db.session.scalars(select(ActivitySession).where(
+            ActivitySession.activity_id == activity.id, ActivitySession.id.in_(answers.session_ids))))
+    confirmed = _count(activity.id, RegistrationStatus.CONFIRMED)
+    has_seat = activity.capacity is None or confirmed < activity.capacity
+    previous_sequence = db.session.scalar(select(func.coalesce(func.max(Registration.invite_sequence), 0)).where(
+        Registration.user_id == user.id, Registration.activity_id == activity.id))
+    registration = Registration(
+        user=user, activity=activity, registered_dt=now, invite_sequence=previous_sequence,
+        status=RegistrationStatus.CONFIRMED.value if has_seat else RegistrationStatus.WAITLISTED.value,
+        waitlist_position=None if has_seat else _last_position(activity.id) + 1,
+        confirmed_dt=now if has_seat else None, sessions=sessions,
+        full_name=answers.full_name, degree=answers.degree or "", profession=answers.profession or "",
+        npi=answers.npi, licence_state=answers.licence_state, licence_number=answers.licence_number,
+        dietary_needs=answers.dietary_needs or "", accessibility_needs=answers.accessibility_needs or "",
+        attested_professional=answers.attested_professional)
+    db.session.add(registration)
+    db.session.flush()
+    queue_registration_mail(registration, "confirmed" if has_seat else "waitlisted", now=now)
+    return registration
+
+
+def cancel_registration(registration: Registration, *, now: datetime | None = None,
+                        by_organizer: bool = False) -> list[Registration]:
+    """Cancel; a freed seat goes to the waitlist in order. Returns the registrations promoted."""
+    activity = lock_activity(registration.activity_id)
+    db.session.refresh(registration)
+    now = now or now_utc()
+    if registration.is_cancelled:
+        raise RegistrationError("This registration is already cancelled.", "already_cancelled")
+    was_confirmed = registration.is_confirmed
+    old_position = registration.waitlist_position
+    registration.status = RegistrationStatus.CANCELLED.value
+    registration.waitlist_position = None
+    registration.cancelled_dt = now
+    db.session.flush()
+    if old_position is not None:
+        _close_gap(activity.id, old_position)
+    queue_registration_mail(registration, "cancelled", now=now, by_organizer=by_organizer)
+    return fill_free_seats(activity, now=now) if was_confirmed else []
+
+
+def _close_gap(activity_id: int, position: int) -> None:
+    db.session.execute(update(Registration).where(
+        Registration.activity_id == activity_id, Registration.status == RegistrationStatus.WAITLISTED,
+        Registration.waitlist_position > position).values(waitlist_position=Registration.waitlist_position - 1)
+        .execution_options(synchronize_session=False))
+    db.session.expire_all()
+
+
+def fill_free_seats(activity: Activity, *, now: datetime | None = None) -> list[Registration]:
+    """Promote waitlisted registrants, first come first served, while seats are free. Caller holds the lock."""
+    now = now or now_utc()
+    free = None if activity.capacity is None else activity.capacity - _count(activity.id, RegistrationStatus.CONFIRMED)
+    waiting = select(Registration).where(Registration.activity_id == activity.id,
+                                         Registration.status == RegistrationStatus.WAITLISTED
+                                         ).order_by(Registration.waitlist_position)
+    if free is not None:
+        if free <= 0:
+            return []
+        waiting = waiting.limit(free)
+    promoted = list(db.session.scalars(waiting))
+    for registration in promoted:
+        _confirm(registration, now)
+    if promoted:
+        db.session.flush()
+        _renumber_waitlist(activity.id)
+        for registration in promoted:
+            queue_registration_mail(registration, "promoted", now=now)
+    return promoted
+
+
+def _confirm(registration: Registration, now: datetime) -> None:
+    registration.status = RegistrationStatus.CONFIRMED.value
+    registration.waitlist_position = None
+    registration.confirmed_dt = now
+
+
+def _renumber_waitlist(activity_id: int) -> None:
+    waiting = db.session.scalars(select(Registration).where(
+        Registration.activity_id == activity_id, Registration.status == RegistrationStatus.WAITLISTED
+    ).order_by(Registration.waitlist_position)).all()
+    for position, registration in enumerate(waiting, start=1):
+        registration.waitlist_position = position
+    db.session.flush()
+
+
+def promote(registration: Registration, *, now: datetime | None = None) -> None:
+    """An organizer moves someone off the waitlist out of turn: the capacity grows by one seat for them."""
+    activity = lock_activity(registration.activity_id)
+    db.session.refresh(registration)
+    if not registration.is_waitlisted:
+        raise RegistrationError("Only a waitlisted registrant can be promoted.", "not_waitlisted")
+    now = now or now_utc()
+    if activity.capacity is not None:
+        activity.capacity = max(activity.capacity, _count(activity.id, RegistrationStatus.CONFIRMED) + 1)
+    _confirm(registration, now)
+    db.session.flush()
+    _renumber_waitlist(activity.id)
+    queue_registration_mail(registration, "promoted", now=now)
+
+
+def add_by_organizer(activity: Activity, email: str, *, now: datetime | None = None) -> Registration:
+    """Register an existing account from the roster (outside the registration window, within capacity)."""
+    from cme.accounts.service import find_user_by_email
+
+    user = find_user_by_email(email)
+    if user is None:
+        raise RegistrationError("No account uses this email. Ask the person to sign up first.", "unknown_user")
+    return register(user, activity.id, Answers.from_profile(user), now=now, by_organizer=True)
+
+
+def capacity_changed(activity: Activity, *, now: datetime | None = None) -> list[Registration]:
+    """After an organizer raises the capacity: promote from the waitlist in the same transaction."""
+    locked = lock_activity(activity.id)
+    return fill_free_seats(locked, now=now)
+
+
+# ---------------------------------------------------------------- check-in
+
+def find_by_checkin_code(activity: Activity, code: str) -> Registration | None:
+    return db.session.scalar(select(Registration).where(Registration.activity_id == activity.id,
+                                                        Registration.checkin_code == code.strip()))
+
+
+def is_checked_in(registration: Registration) -> bool:
+    return registration.id in checked_in_ids(registration.activity_id, [registration])
+
+
+def checked_in_ids(activity_id: int, registrations: list[Registration]) -> set[int]:
+    """Which of these registrations have a whole-activity check-in (one query)."""
+    user_ids = [r.user_id for r in registrations]
+    if not user_ids:
+        return set()
+    checked_users = set(db.session.scalars(select(Attendance.user_id).where(
+        Attendance.activity_id == activity_id, Attendance.session_id.is_(None), Attendance.checked_in_dt.isnot(None),
+        Attendance.user_id.in_(user_ids))))
+    return {r.id for r in registrations if r.user_id in checked_users}
+
+
+def checked_in_for_user(user: User, registrations: list[Registration]) -> set[int]:
+    """Which of a user's registrations have a whole-activity check-in (one query)."""
+    activity_ids = [r.activity_id for r in registrations]
+    if not activity_ids:
+        return set()
+    checked = set(db.session.scalars(select(Attendance.activity_id).where(
+        Attendance.user_id == user.id, Attendance.activity_id.in_(activity_ids), Attendance.session_id.is_(None),
+        Attendance.checked_in_dt.isnot(None))))
+    return {r.id for r in registrations if r.activity_id in checked and not r.is_cancelled}
+
+
+def check_in(registration: Registration, *, by: User, now: datetime | None = None) -> bool:
+    """Record attendance once. Returns False when the registrant was already checked in."""
+    if not registration.is_confirmed:
+        raise RegistrationError(f"{registration.full_name} is {registration.status_label.lower()}, not confirmed.",
+                                "not_confirmed")
+    if not registration.activity.is_live_meeting:
+        raise RegistrationError("Check-in is for live meetings.", "not_live")
+    attendance = db.session.scalar(select(Attendance).where(
+        Attendance.user_id == registration.user_id, Attendance.activity_id == registration.activity_id,
+        Attendance.session_id.is_(None)))
+    if attendance is not None and attendance.checked_in_dt is not None:
+        return False
+    if attendance is None:
+        attendance = Attendance(user_id=registration.user_id, activity_id=registration.activity_id)
+        db.session.add(attendance)
+    attendance.checked_in_dt = now or now_utc()
+    attendance.checked_in_by_id = by.id
+    db.session.flush()
+    return True
+
+
+# ---------------------------------------------------------------- queries for pages
 
 def schedule_for(user: User, *, now: datetime | None = None) -> tuple[list[Registration], list[Registration]]:
     """The user's registrations split into upcoming (soonest first) and past (latest first)."""
     now = now or now_utc()
     registrations = db.session.scalars(
         select(Registration).join(Registration.activity).options(joinedload(Registration.activity))
-        .where(Registration.user_id == user.id).order_by(Activity.start_dt)
+        .where(Registration.user_id == user.id).order_by(Activity.start_dt, Registration.id)
     ).all()
     upcoming = [r for r in registrations if r.activity.end_dt >= now]
     past = [r for r in reversed(registrations) if r.activity.end_dt < now]
     return upcoming, past
+
+
+def join_link_visible(registration: Registration, *, now: datetime | None = None) -> bool:
+    """Confirmed webcast registrants see the join link from 30 minutes before the start until the end."""
+    now = now or now_utc()
+    activity = registration.activity
+    if not registration.is_confirmed or not activity.is_webcast or activity.is_cancelled:
+        return False
+    if activity.is_on_demand:
+        return activity.start_dt <= now <= activity.end_dt
+    return activity.start_dt - JOIN_LINK_LEAD <= now <= activity.end_dt
+
+
+def roster(activity: Activity, query: str = "") -> list[Registration]:
+    """Everyone registered: confirmed, then the waitlist in order, then cancellations."""
+    from sqlalchemy import case
+
+    stmt = (select(Registration).options(selectinload(Registration.user), selectinload(Registration.sessions))
+            .where(Registration.activity_id == activity.id)
+            .order_by(case((Registration.status == RegistrationStatus.CONFIRMED, 0),
+                           (Registration.status == RegistrationStatus.WAITLISTED, 1), else_=2),
+                      Registration.waitlist_position, Registration.registered_dt, Registration.id))
+    if query:
+        pattern = f"%{query.lower()}%"
+        stmt = stmt.join(Registration.user).where(or_(func.lower(Registration.full_name).like(pattern),
+                                                      User.email.like(pattern), Registration.npi.like(pattern)))
+    return list(db.session.scalars(stmt))
+
+
+# ---------------------------------------------------------------- mail
+
+SUBJECTS = {
+    "confirmed": "You are registered: {title}",
+    "waitlisted": "You are on the waitlist: {title}",
+    "promoted": "A seat opened up, you are in: {title}",
+    "cancelled": "Registration cancelled: {title}",
+}
+
+
+def invitation_for(registration: Registration, method: str, *, now: datetime | None = None) -> bytes:
+    """The registrant's calendar invitation; every one sent carries a higher SEQUENCE than the last."""
+    activity = registration.activity
+    config = current_app.config
+    registration.invite_sequence = max(registration.invite_sequence + 1, activity.schedule_sequence)
+    url = absolute_url("activities.detail", activity_id=activity.id)
+    details = [activity.summary] if activity.summary else []
+    if activity.is_webcast and activity.join_url and method == "REQUEST":
+        details.append(f"Join: the link appears on My schedule 30 minutes before the start ({absolute_url('registration.my_schedule')}).")
+    details.append(url)
+    return build_invitation(Invitation(
+        uid=registrant_uid(activity.uuid, registration.user_id), sequence=registration.invite_sequence, method=method,
+        summary=activity.title, description="\n\n".join(details),
+        location=activity.full_address if activity.is_live_meeting else url, url=url,
+        start=activity.start_dt, end=activity.end_dt,
+        organizer_email=_organizer_address(registration.user.email), organizer_name=config["CME_PROVIDER_NAME"],
+        attendee_email=registration.user.email, attendee_name=registration.full_name or registration.user.full_name,
+        stamp=now or now_utc()))
+
+
+def _organizer_address(recipient: str) -> str:
+    from email.utils import parseaddr
+
+    address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1] or "cme@example.org"
+    if address.lower() == recipient.lower():  # never the recipient's own address
+        local, _, domain = address.partition("@")
+        address = f"{local}+organizer@{domain}"
+    return address
+
+
+def queue_registration_mail(registration: Registration, kind: str, *, now: datetime | None = None,
+                            by_organizer: bool = False) -> None:
+    activity, user = registration.activity, registration.user
+    calendar = None
+    if kind in ("confirmed", "promoted"):
+        calendar = (invitation_for(registration, "REQUEST", now=now), "REQUEST")
+    elif kind == "cancelled" and registration.confirmed_dt is not None:
+        calendar = (invitation_for(registration, "CANCEL", now=now), "CANCEL")
+    queue_mail(user.email, SUBJECTS[kind].format(title=activity.title), f"registration_{kind}",
+               kind=f"registration_{kind}", recipient_name=registration.full_name or user.full_name,
+               calendar=calendar, registration=registration, activity=activity, user=user,
+               by_organizer=by_organizer, activity_url=absolute_url("activities.detail", activity_id=activity.id),
+               schedule_url=absolute_url("registration.my_schedule"))
+

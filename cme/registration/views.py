@@ -1,16 +1,271 @@
-"""The provider's schedule. Registration forms, the roster and check-in grow here."""
+"""Provider registration (form, My schedule, cancel, check-in QR) and the organizer's roster and check-in."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import segno
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from cme.accounts.permissions import organizer_required
+from cme.activities.access import managed
+from cme.activities.service import public_activity
+from cme.activities.forms import ConfirmForm
+from cme.extensions import db
 from cme.registration import service
+from cme.registration.forms import CheckinCodeForm, RegistrationForm, RosterAddForm
+from cme.registration.models import Registration
+from cme.registration.roster import build_roster_csv
+from cme.timeutil import now_utc
+from cme.transactions import commit_with_retry
+from cme.urls import absolute_url
 
 bp = Blueprint("registration", __name__)
+
+
+def own_registration(registration_id: int) -> Registration:
+    """The current user's registration; anyone else's is a 404 (not even its existence leaks)."""
+    registration = db.get_or_404(Registration, registration_id)
+    if registration.user_id != current_user.id:
+        abort(404)
+    return registration
+
+
+@bp.route("/activities/<int:activity_id>/register", methods=["GET", "POST"])
+@login_required
+def register(activity_id: int):
+    activity = public_activity(activity_id)
+    if activity is None:
+        abort(404)
+    existing = service.active_registration(current_user, activity.id)
+    if existing is not None:
+        flash("You are already registered for this activity.", "info")
+        return redirect(url_for("registration.my_schedule"))
+    problem = service.registration_problem(activity)
+    if problem:
+        flash(problem, "error")
+        return redirect(url_for("activities.detail", activity_id=activity.id))
+    form = RegistrationForm(activity=activity, obj=current_user)
+    if request.method == "GET" and "session_ids" in form:
+        form.session_ids.data = [s.id for s in activity.sessions]
+    if form.validate_on_submit():
+        answers = service.Answers(
+            full_name=form.full_name.data, degree=form.degree.data, profession=form.profession.data,
+            npi=form.npi.data, licence_state=form.licence_state.data, licence_number=form.licence_number.data,
+            dietary_needs=form.dietary_needs.data if "dietary_needs" in form else "",
+            accessibility_needs=form.accessibility_needs.data if "accessibility_needs" in form else "",
+            session_ids=form.session_ids.data if "session_ids" in form else [],
+            attested_professional=form.attest.data)
+        try:
+            registration = commit_with_retry(lambda: service.register(current_user, activity.id, answers))
+        except service.RegistrationError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            if error.code == "duplicate":
+                return redirect(url_for("registration.my_schedule"))
+        else:
+            if registration.is_confirmed:
+                flash(f"You are registered for {activity.title}. A confirmation with a calendar invitation is on its way.", "success")
+            else:
+                flash(f"{activity.title} is full: you are number {registration.waitlist_position} on the waitlist. "
+                      "You will get a seat automatically if one frees up.", "warning")
+            return redirect(url_for("registration.my_schedule", _anchor=f"registration-{registration.id}"))
+    return render_template("registration/register.html", form=form, activity=activity,
+                           seats_left=_seats_left(activity)), 200 if request.method == "GET" else 422
+
+
+def _seats_left(activity) -> int | None:
+    if activity.capacity is None:
+        return None
+    from cme.activities.service import confirmed_counts
+
+    return max(activity.capacity - confirmed_counts([activity.id]).get(activity.id, 0), 0)
 
 
 @bp.get("/my/schedule")
 @login_required
 def my_schedule():
     upcoming, past = service.schedule_for(current_user)
-    return render_template("registration/my_schedule.html", upcoming=upcoming, past=past)
+    now = now_utc()
+    join_visible = {r.id for r in upcoming if service.join_link_visible(r, now=now)}
+    checked_in = service.checked_in_for_user(current_user, upcoming + past)
+    return render_template("registration/my_schedule.html", upcoming=upcoming, past=past, join_visible=join_visible,
+                           checked_in=checked_in, now=now)
+
+
+@bp.route("/my/registrations/<int:registration_id>/cancel", methods=["GET", "POST"])
+@login_required
+def cancel(registration_id: int):
+    registration = own_registration(registration_id)
+    form = ConfirmForm()
+    if registration.is_cancelled:
+        flash("This registration is already cancelled.", "info")
+        return redirect(url_for("registration.my_schedule"))
+    if form.validate_on_submit():
+        try:
+            commit_with_retry(lambda: service.cancel_registration(registration))
+        except service.RegistrationError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            flash(f"Your registration for {registration.activity.title} is cancelled.", "success")
+        return redirect(url_for("registration.my_schedule"))
+    return render_template("registration/cancel.html", registration=registration, form=form)
+
+
+@bp.get("/my/registrations/<int:registration_id>/checkin.svg")
+@login_required
+def checkin_qr(registration_id: int):
+    registration = own_registration(registration_id)
+    return _qr_svg(absolute_url("registration.checkin_scan", activity_id=registration.activity_id,
+                                code=registration.checkin_code))
+
+
+def _qr_svg(data: str) -> Response:
+    import io
+
+    buffer = io.BytesIO()
+    segno.make(data, error="m").save(buffer, kind="svg", scale=6, border=2, xmldecl=False, svgns=True, title="Check-in code")
+    response = Response(buffer.getvalue(), mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+# ---------------------------------------------------------------- organizer: roster
+
+@bp.get("/organize/activities/<int:activity_id>/roster")
+@organizer_required
+def roster(activity_id: int):
+    activity = managed(activity_id)
+    query = request.args.get("q", "").strip()[:100]
+    registrations = service.roster(activity, query)
+    return render_template("registration/roster.html", activity=activity, registrations=registrations, query=query,
+                           add_form=RosterAddForm(), confirm_form=ConfirmForm(),
+                           checked_in=service.checked_in_ids(activity.id, registrations))
+
+
+@bp.get("/organize/activities/<int:activity_id>/roster.csv")
+@organizer_required
+def roster_csv(activity_id: int):
+    activity = managed(activity_id)
+    registrations = service.roster(activity)
+    body = build_roster_csv(registrations, service.checked_in_ids(activity.id, registrations))
+    filename = f"roster-{activity.id}-{now_utc():%Y%m%d}.csv"
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Type": "text/csv; charset=utf-8", "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "private, no-store"})
+
+
+@bp.post("/organize/activities/<int:activity_id>/roster/add")
+@organizer_required
+def roster_add(activity_id: int):
+    activity = managed(activity_id)
+    form = RosterAddForm()
+    if not form.validate_on_submit():
+        flash("Enter the email of an existing account.", "error")
+        return redirect(url_for("registration.roster", activity_id=activity.id))
+    try:
+        registration = commit_with_retry(lambda: service.add_by_organizer(activity, form.email.data))
+    except service.RegistrationError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        flash(f"{registration.full_name} added ({registration.status_label.lower()}).", "success")
+    return redirect(url_for("registration.roster", activity_id=activity.id))
+
+
+def _roster_registration(activity, registration_id: int) -> Registration:
+    registration = db.get_or_404(Registration, registration_id)
+    if registration.activity_id != activity.id:
+        abort(404)
+    return registration
+
+
+@bp.post("/organize/activities/<int:activity_id>/roster/<int:registration_id>/cancel")
+@organizer_required
+def roster_cancel(activity_id: int, registration_id: int):
+    activity = managed(activity_id)
+    registration = _roster_registration(activity, registration_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        promoted = commit_with_retry(lambda: service.cancel_registration(registration, by_organizer=True))
+    except service.RegistrationError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        names = ", ".join(r.full_name for r in promoted)
+        flash(f"{registration.full_name}'s registration is cancelled." + (f" Promoted from the waitlist: {names}." if names else ""), "success")
+    return redirect(url_for("registration.roster", activity_id=activity.id))
+
+
+@bp.post("/organize/activities/<int:activity_id>/roster/<int:registration_id>/promote")
+@organizer_required
+def roster_promote(activity_id: int, registration_id: int):
+    activity = managed(activity_id)
+    registration = _roster_registration(activity, registration_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        commit_with_retry(lambda: service.promote(registration))
+    except service.RegistrationError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        flash(f"{registration.full_name} is confirmed (capacity is now {activity.capacity}).", "success")
+    return redirect(url_for("registration.roster", activity_id=activity.id))
+
+
+# ---------------------------------------------------------------- organizer: check-in
+
+@bp.route("/organize/activities/<int:activity_id>/checkin", methods=["GET", "POST"])
+@organizer_required
+def checkin(activity_id: int):
+    activity = managed(activity_id)
+    form = CheckinCodeForm()
+    if form.validate_on_submit():
+        code = form.code.data.rsplit("/", 1)[-1]  # a scanner may type the whole URL
+        registration = service.find_by_checkin_code(activity, code)
+        if registration is None:
+            form.code.errors.append("No registration of this activity has this code.")
+        else:
+            return redirect(url_for("registration.checkin_scan", activity_id=activity.id, code=registration.checkin_code))
+    query = request.args.get("q", "").strip()[:100]
+    registrations = service.roster(activity, query) if query else []
+    registrations = [r for r in registrations if not r.is_cancelled]
+    return render_template("registration/checkin.html", activity=activity, form=form, query=query,
+                           registrations=registrations, confirm_form=ConfirmForm(),
+                           checked_in=service.checked_in_ids(activity.id, registrations)), \
+        200 if request.method == "GET" or not form.errors else 422
+
+
+@bp.get("/organize/activities/<int:activity_id>/checkin/<code>")
+@organizer_required
+def checkin_scan(activity_id: int, code: str):
+    """Where a scanned QR code lands: the registrant, and a button to check them in."""
+    activity = managed(activity_id)
+    registration = service.find_by_checkin_code(activity, code)
+    if registration is None:
+        abort(404)
+    return render_template("registration/checkin_scan.html", activity=activity, registration=registration,
+                           already=service.is_checked_in(registration), confirm_form=ConfirmForm())
+
+
+@bp.post("/organize/activities/<int:activity_id>/checkin/<int:registration_id>")
+@organizer_required
+def checkin_record(activity_id: int, registration_id: int):
+    activity = managed(activity_id)
+    registration = _roster_registration(activity, registration_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        recorded = commit_with_retry(lambda: service.check_in(registration, by=current_user))
+    except service.RegistrationError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        if recorded:
+            flash(f"{registration.full_name} is checked in.", "success")
+        else:
+            flash(f"{registration.full_name} was already checked in.", "info")
+    return redirect(url_for("registration.checkin", activity_id=activity.id, q=request.form.get("q") or None))
+
+

@@ -1,0 +1,67 @@
+"""Registration forms: the provider's form, and the organizer's roster and check-in forms."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from cme.accounts.forms import ProfessionalIdentityMixin
+from cme.formtools import select_choices, strip
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class RegistrationForm(FlaskForm):
+    """Prefilled from the profile; asks what this activity needs; the professional attestation."""
+
+    full_name = ProfessionalIdentityMixin.full_name
+    degree = ProfessionalIdentityMixin.degree
+    profession = ProfessionalIdentityMixin.profession
+    npi = ProfessionalIdentityMixin.npi
+    licence_state = ProfessionalIdentityMixin.licence_state
+    licence_number = ProfessionalIdentityMixin.licence_number
+    dietary_needs = TextAreaField("Dietary needs", validators=[Optional(), Length(max=1000)], filters=[strip],
+                                  description="Meals are served at the meeting; tell us about allergies or diets.")
+    accessibility_needs = TextAreaField("Accessibility needs", validators=[Optional(), Length(max=1000)],
+                                        filters=[strip], description="Seating, mobility, hearing or other needs.")
+    session_ids = MultiCheckboxField("Sessions you plan to attend", coerce=int, validators=[Optional()])
+    attest = BooleanField("I am a licensed healthcare professional (or in training) and the details above are correct.",
+                          validators=[DataRequired("Please confirm that you are a healthcare professional.")])
+
+    def __init__(self, *args, activity, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.activity = activity
+        if activity.is_live_meeting and len(activity.sessions) > 1:
+            self.session_ids.choices = select_choices(
+                (s.id, f"{s.start_dt.astimezone(_zone(activity)):%a %b %-d, %-I:%M %p} – {s.title}")
+                for s in activity.sessions)
+        else:
+            del self.session_ids
+        if not activity.is_live_meeting:
+            del self.dietary_needs
+            del self.accessibility_needs
+
+    validate_licence_number = ProfessionalIdentityMixin.validate_licence_number
+
+    def validate_session_ids(self, field) -> None:
+        if not field.data:
+            raise ValidationError("Choose at least one session.")
+
+
+def _zone(activity):
+    from cme.timeutil import zone
+
+    return zone(activity.time_zone)
+
+
+class RosterAddForm(FlaskForm):
+    email = EmailField("Email of the person's account", validators=[DataRequired(), Email()], filters=[strip])
+
+
+class CheckinCodeForm(FlaskForm):
+    code = StringField("Check-in code", validators=[DataRequired(), Length(max=64)], filters=[strip],
+                       description="Scan the QR code on the registrant's phone, or type the code under it.")
