@@ -28,7 +28,7 @@ class RegistrationForm(FlaskForm):
                                   description="Meals are served at the meeting; tell us about allergies or diets.")
     accessibility_needs = TextAreaField("Accessibility needs", validators=[Optional(), Length(max=1000)],
                                         filters=[strip], description="Seating, mobility, hearing or other needs.")
-    session_ids = MultiCheckboxField("Sessions you plan to attend", coerce=int, validators=[Optional()])
+    session_ids = MultiCheckboxField("Sessions you plan to attend", coerce=int)
     attest = BooleanField("I am a licensed healthcare professional (or in training) and the details above are correct.",
                           validators=[DataRequired("Please confirm that you are a healthcare professional.")])
 
@@ -63,5 +63,5 @@ class RosterAddForm(FlaskForm):
 
 
 class CheckinCodeForm(FlaskForm):
-    code = StringField("Check-in code", validators=[DataRequired(), Length(max=64)], filters=[strip],
+    code = StringField("Check-in code", validators=[DataRequired(), Length(max=500)], filters=[strip],
                        description="Scan the QR code on the registrant's phone, or type the code under it.")

@@ -1,0 +1,528 @@
+"""Registration: the form, seats and waitlist, cancellation and promotion, concurrency, mails with calendar
+invitations (parsed with icalendar and vobject), the roster and its CSV, check-in."""
+from __future__ import annotations
+
+import csv
+import io
+import threading
+from datetime import timedelta
+from email import message_from_string, policy
+
+import icalendar
+import pytest
+import vobject
+from sqlalchemy import func, select
+
+from cme.credit.models import Attendance
+from cme.extensions import db as _db
+from cme.mail.models import OutboxMessage
+from cme.mail.service import deliver_pending
+from cme.registration import service
+from cme.registration.models import Registration
+from cme.timeutil import now_utc
+
+FORM = {"full_name": "Dr Ada Lovelace", "degree": "MD", "profession": "physician", "npi": "", "licence_state": "",
+        "licence_number": "", "dietary_needs": "Vegetarian", "accessibility_needs": "", "attest": "y"}
+
+
+@pytest.fixture
+def provider(make_user, auth):
+    user = make_user("ada@example.org", full_name="Ada Lovelace", degree="MD")
+    auth.login("ada@example.org")
+    return user
+
+
+def answers(user, **extra):
+    return service.Answers.from_profile(user, attested_professional=True, **extra)
+
+
+def registrations(db, activity):
+    db.session.expire_all()
+    return db.session.scalars(select(Registration).where(Registration.activity_id == activity.id)
+                              .order_by(Registration.id)).all()
+
+
+def outbox(db, kind=None):
+    stmt = select(OutboxMessage).order_by(OutboxMessage.id)
+    if kind:
+        stmt = stmt.where(OutboxMessage.kind == kind)
+    return db.session.scalars(stmt).all()
+
+
+def parsed(row: OutboxMessage):
+    return message_from_string(row.raw_message, policy=policy.default)
+
+
+# ---------------------------------------------------------------- the form
+
+def test_the_form_is_prefilled_from_the_profile_and_asks_what_a_live_meeting_needs(client, db, make_activity, provider):
+    activity = make_activity(capacity=10)
+    page = client.get(f"/activities/{activity.id}/register").get_data(as_text=True)
+    assert 'value="Ada Lovelace"' in page and "Dietary needs" in page and "Accessibility needs" in page
+    assert "I am a licensed healthcare professional" in page and "10 seats left" in page
+    webcast = make_activity(format="live_webcast", join_url="https://x.example/j")
+    assert "Dietary needs" not in client.get(f"/activities/{webcast.id}/register").get_data(as_text=True)
+
+
+def test_registering_confirms_and_stores_the_answers(client, db, make_activity, provider):
+    activity = make_activity(capacity=10)
+    response = client.post(f"/activities/{activity.id}/register", data=FORM)
+    assert response.status_code == 302 and response.location.startswith("/my/schedule")
+    [registration] = registrations(db, activity)
+    assert registration.status == "confirmed" and registration.full_name == "Dr Ada Lovelace"
+    assert registration.dietary_needs == "Vegetarian" and registration.attested_professional
+    page = client.get("/my/schedule").get_data(as_text=True)
+    assert "Confirmed" in page and activity.title in page and registration.checkin_code in page
+
+
+def test_multi_session_meetings_ask_which_sessions(client, db, make_activity, provider):
+    from cme.activities.models import ActivitySession
+
+    activity = make_activity()
+    for n in range(2):
+        activity.sessions.append(ActivitySession(title=f"Part {n}", start_dt=activity.start_dt + timedelta(hours=n),
+                                                 end_dt=activity.start_dt + timedelta(hours=n, minutes=50)))
+    db.session.commit()
+    page = client.get(f"/activities/{activity.id}/register").get_data(as_text=True)
+    assert "Sessions you plan to attend" in page and "Part 1" in page
+    none_chosen = client.post(f"/activities/{activity.id}/register", data=FORM)
+    assert none_chosen.status_code == 422 and "Choose at least one session." in none_chosen.get_data(as_text=True)
+    client.post(f"/activities/{activity.id}/register", data={**FORM, "session_ids": [activity.sessions[1].id]})
+    [registration] = registrations(db, activity)
+    assert [s.title for s in registration.sessions] == ["Part 1"]
+
+
+def test_form_errors_keep_what_was_typed_and_register_nobody(client, db, make_activity, provider):
+    activity = make_activity()
+    response = client.post(f"/activities/{activity.id}/register", data={**FORM, "attest": "", "npi": "1234567890"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Please confirm that you are a healthcare professional." in page and "not a valid NPI" in page
+    assert 'value="Dr Ada Lovelace"' in page and "Vegetarian" in page
+    assert registrations(db, activity) == [] and outbox(db) == []
+
+
+def test_logged_out_visitors_log_in_and_come_back_to_the_form(client, make_user, make_activity, auth):
+    activity = make_activity()
+    make_user("later@example.org")
+    response = client.get(f"/activities/{activity.id}/register")
+    assert response.status_code == 302 and "/account/login?next=" in response.location
+    login_page = client.get(response.location).get_data(as_text=True)
+    assert f"/account/signup?next=/activities/{activity.id}/register" in login_page.replace("%2F", "/")
+    back = auth.login("later@example.org", query_string={"next": f"/activities/{activity.id}/register"})
+    assert back.location == f"/activities/{activity.id}/register"
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"status": "cancelled"}, "has been cancelled"),
+    ({"registration_closes_dt": "past"}, "Registration is closed."),
+    ({"registration_opens_dt": "future"}, "Registration has not opened yet."),
+    ({"start_dt": "past"}, "has ended"),
+])
+def test_registering_for_cancelled_closed_or_past_activities_is_refused(client, db, make_activity, provider, fields, message):
+    now = now_utc()
+    values = {"past": now - timedelta(days=3), "future": now + timedelta(days=3)}
+    activity = make_activity(**{k: values.get(v, v) for k, v in fields.items()})
+    with pytest.raises(service.RegistrationError, match=message):
+        service.register(provider, activity.id, answers(provider))
+    db.session.rollback()
+    page = client.post(f"/activities/{activity.id}/register", data=FORM, follow_redirects=True).get_data(as_text=True)
+    assert message in page.replace("&#39;", "'")
+    assert registrations(db, activity) == []
+
+
+def test_draft_activities_cannot_be_registered_for(client, make_activity, provider):
+    draft = make_activity(status="draft")
+    assert client.get(f"/activities/{draft.id}/register").status_code == 404
+    assert client.post(f"/activities/{draft.id}/register", data=FORM).status_code == 404
+    assert client.get("/activities/999999/register").status_code == 404
+
+
+def test_registering_twice_is_refused_by_the_service_and_the_database(client, db, make_activity, provider):
+    activity = make_activity()
+    client.post(f"/activities/{activity.id}/register", data=FORM)
+    again = client.post(f"/activities/{activity.id}/register", data=FORM, follow_redirects=True)
+    assert "already registered" in again.get_data(as_text=True)
+    with pytest.raises(service.RegistrationError, match="already registered"):
+        service.register(provider, activity.id, answers(provider))
+    db.session.rollback()
+    assert len(registrations(db, activity)) == 1
+
+
+# ---------------------------------------------------------------- seats, waitlist, promotion
+
+def test_seats_then_waitlist_with_positions_then_promotion_in_order(db, make_user, make_activity):
+    activity = make_activity(capacity=2)
+    people = [make_user(f"p{i}@example.org") for i in range(5)]
+    for person in people:
+        service.register(person, activity.id, answers(person))
+        db.session.commit()
+    rows = registrations(db, activity)
+    assert [(r.status, r.waitlist_position) for r in rows] == [
+        ("confirmed", None), ("confirmed", None), ("waitlisted", 1), ("waitlisted", 2), ("waitlisted", 3)]
+    promoted = service.cancel_registration(rows[0])
+    db.session.commit()
+    assert [r.id for r in promoted] == [rows[2].id]
+    assert [(r.status, r.waitlist_position) for r in registrations(db, activity)] == [
+        ("cancelled", None), ("confirmed", None), ("confirmed", None), ("waitlisted", 1), ("waitlisted", 2)]
+    # Leaving the waitlist closes the gap.
+    service.cancel_registration(registrations(db, activity)[3])
+    db.session.commit()
+    assert [r.waitlist_position for r in registrations(db, activity)] == [None, None, None, None, 1]
+    kinds = [m.kind for m in outbox(db)]
+    assert kinds.count("registration_confirmed") == 2 and kinds.count("registration_waitlisted") == 3
+    assert kinds.count("registration_promoted") == 1 and kinds.count("registration_cancelled") == 2
+
+
+def test_no_capacity_means_unlimited(db, make_user, make_activity):
+    activity = make_activity(capacity=None)
+    for i in range(30):
+        person = make_user(f"u{i}@example.org")
+        service.register(person, activity.id, answers(person))
+    db.session.commit()
+    assert {r.status for r in registrations(db, activity)} == {"confirmed"}
+
+
+def test_raising_the_capacity_promotes_the_waitlist(client, db, make_user, make_activity, auth):
+    organizer = make_user("org@example.org", role="organizer")
+    activity = make_activity(capacity=1, organizers=[organizer])
+    for i in range(4):
+        person = make_user(f"w{i}@example.org")
+        service.register(person, activity.id, answers(person))
+        db.session.commit()
+    from cme.activities import service as activities_service
+
+    fields = {name: getattr(activity, name) for name in (
+        "format", "title", "summary", "description", "learning_objectives", "target_audience", "specialty", "topics",
+        "time_zone", "venue_name", "street_address", "city", "state", "postal_code", "join_url", "access_notes",
+        "accreditation_statement", "start_dt", "end_dt", "registration_opens_dt", "registration_closes_dt",
+        "claim_deadline_dt")}
+    activities_service.update_activity(activity, {**fields, "capacity": 3})
+    db.session.commit()
+    assert [(r.status, r.waitlist_position) for r in registrations(db, activity)] == [
+        ("confirmed", None), ("confirmed", None), ("confirmed", None), ("waitlisted", 1)]
+    assert len(outbox(db, "registration_promoted")) == 2
+
+
+def test_a_failed_transaction_leaves_no_registration_and_no_mail(db, make_user, make_activity):
+    activity = make_activity()
+    person = make_user()
+    service.register(person, activity.id, answers(person))
+    assert outbox(db)  # queued in the session...
+    db.session.rollback()  # ...and gone with the transaction
+    assert outbox(db) == [] and registrations(db, activity) == []
+
+
+def test_cancelling_from_my_schedule_asks_first_then_promotes(client, db, make_user, make_activity, provider):
+    activity = make_activity(capacity=1)
+    service.register(provider, activity.id, answers(provider))
+    waiting = make_user("next@example.org")
+    service.register(waiting, activity.id, answers(waiting))
+    db.session.commit()
+    mine = registrations(db, activity)[0]
+    page = client.get(f"/my/registrations/{mine.id}/cancel").get_data(as_text=True)
+    assert "Cancel your registration?" in page and "next person on the waitlist" in page
+    response = client.post(f"/my/registrations/{mine.id}/cancel", follow_redirects=True)
+    assert "is cancelled" in response.get_data(as_text=True)
+    assert [r.status for r in registrations(db, activity)] == ["cancelled", "confirmed"]
+
+
+def test_nobody_can_see_or_cancel_someone_elses_registration(client, db, make_user, make_activity, provider):
+    activity = make_activity()
+    other = make_user("other@example.org")
+    theirs = service.register(other, activity.id, answers(other))
+    db.session.commit()
+    assert client.get(f"/my/registrations/{theirs.id}/cancel").status_code == 404
+    assert client.post(f"/my/registrations/{theirs.id}/cancel").status_code == 404
+    assert client.get(f"/my/registrations/{theirs.id}/checkin.svg").status_code == 404
+    assert theirs.checkin_code not in client.get("/my/schedule").get_data(as_text=True)
+    assert registrations(db, activity)[0].status == "confirmed"
+
+
+def test_join_link_shows_from_thirty_minutes_before_the_start(db, make_user, make_activity):
+    start = now_utc() + timedelta(hours=2)
+    webcast = make_activity(format="live_webcast", join_url="https://webcast.example.org/join/123", start_dt=start,
+                            end_dt=start + timedelta(hours=1))
+    person = make_user()
+    registration = service.register(person, webcast.id, answers(person))
+    db.session.commit()
+    assert not service.join_link_visible(registration, now=start - timedelta(minutes=31))
+    assert service.join_link_visible(registration, now=start - timedelta(minutes=30))
+    assert service.join_link_visible(registration, now=start + timedelta(minutes=59))
+    assert not service.join_link_visible(registration, now=start + timedelta(hours=2))
+
+
+def test_my_schedule_shows_the_join_link_only_when_due(client, db, make_activity, provider):
+    soon = now_utc() + timedelta(minutes=20)
+    later = now_utc() + timedelta(days=2)
+    for start, url in ((soon, "https://webcast.example.org/soon"), (later, "https://webcast.example.org/later")):
+        webcast = make_activity(format="live_webcast", join_url=url, start_dt=start, end_dt=start + timedelta(hours=1))
+        service.register(provider, webcast.id, answers(provider))
+    db.session.commit()
+    page = client.get("/my/schedule").get_data(as_text=True)
+    assert "https://webcast.example.org/soon" in page and "https://webcast.example.org/later" not in page
+    assert "The join link appears here 30 minutes before the start." in page
+
+
+# ---------------------------------------------------------------- concurrency
+
+def test_fifty_parallel_registrations_never_overbook(app, db, make_user, make_activity, backend):
+    """50 providers at once, 10 seats: exactly 10 confirmed and 40 waitlisted at 1..40 in arrival order."""
+    activity = make_activity(capacity=10, title="Popular")
+    user_ids = [make_user(f"rush{i}@example.org").id for i in range(50)]
+    activity_id = activity.id
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(user_ids))
+
+    def attempt(user_id: int) -> None:
+        from cme.accounts.models import User
+        from cme.transactions import commit_with_retry
+
+        try:
+            barrier.wait(timeout=30)  # all start together; each then takes a pooled connection
+            with app.app_context():
+                user = _db.session.get(User, user_id)
+                commit_with_retry(lambda: service.register(user, activity_id, answers(user)))
+                _db.session.remove()
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=attempt, args=(uid,)) for uid in user_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    rows = registrations(db, activity)
+    assert len(rows) == 50
+    assert sum(r.status == "confirmed" for r in rows) == 10
+    waitlisted = sorted((r for r in rows if r.status == "waitlisted"), key=lambda r: (r.registered_dt, r.id))
+    assert [r.waitlist_position for r in waitlisted] == list(range(1, 41))
+    assert all(r.registered_dt <= w.registered_dt for r in rows if r.status == "confirmed" for w in waitlisted)
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 50
+
+
+# ---------------------------------------------------------------- mail and invitations
+
+def calendar_parts(message):
+    return [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+
+
+def test_confirmation_mail_is_an_invitation_clients_understand(app, db, make_user, make_activity, smtp):
+    activity = make_activity(title="HCV; update, 2027\\ edition", time_zone="America/Chicago")
+    person = make_user("ada@example.org", full_name="Ada Lovelace")
+    service.register(person, activity.id, answers(person))
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["cme", "send-mail"])
+    assert result.exit_code == 0 and "sent 1" in result.output
+    [message] = smtp.messages
+    assert message.get_content_type() == "multipart/mixed"
+    alternative, attachment = message.iter_parts()
+    assert alternative.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in alternative.iter_parts()] == ["text/plain", "text/html", "text/calendar"]
+    inline = list(alternative.iter_parts())[2]
+    assert inline.get_param("method") == "REQUEST" and inline.get_content_charset() == "utf-8"
+    assert attachment.get_filename() == "invite.ics" and attachment.get_param("method") == "REQUEST"
+    ics = attachment.get_content() if isinstance(attachment.get_content(), bytes) else attachment.get_content().encode()
+    assert ics == inline.get_content().encode("utf-8")
+
+    calendar = icalendar.Calendar.from_ical(ics)
+    assert calendar["METHOD"] == "REQUEST"
+    [event] = calendar.walk("VEVENT")
+    assert str(event["SUMMARY"]) == "HCV; update, 2027\\ edition"
+    assert event.decoded("DTSTART") == activity.start_dt and event.decoded("DTEND") == activity.end_dt
+    assert str(event["ATTENDEE"]).lower() == "mailto:ada@example.org"
+    assert str(event["ORGANIZER"]).lower() != "mailto:ada@example.org"
+    assert str(event["UID"]) == service.registrant_uid(activity.uuid, person.id)
+    assert event["STATUS"] == "CONFIRMED"
+
+    independent = vobject.readOne(ics.decode("utf-8"))
+    assert independent.method.value == "REQUEST" and len(independent.vevent_list) == 1
+    assert independent.vevent.dtstart.value == activity.start_dt
+    assert independent.vevent.summary.value == "HCV; update, 2027\\ edition"
+
+
+def test_cancellation_mail_cancels_the_same_event_with_a_higher_sequence(app, db, make_user, make_activity, smtp):
+    activity = make_activity()
+    person = make_user("ada@example.org")
+    registration = service.register(person, activity.id, answers(person))
+    db.session.commit()
+    service.cancel_registration(registration)
+    db.session.commit()
+    deliver_pending()
+    request_msg, cancel_msg = smtp.messages
+    request_ics = icalendar.Calendar.from_ical(calendar_parts(request_msg)[-1].get_content())
+    cancel_part = calendar_parts(cancel_msg)[0]
+    assert cancel_part.get_param("method") == "CANCEL"
+    cancel_ics = icalendar.Calendar.from_ical(calendar_parts(cancel_msg)[-1].get_content())
+    assert cancel_ics["METHOD"] == "CANCEL"
+    [req], [can] = request_ics.walk("VEVENT"), cancel_ics.walk("VEVENT")
+    assert can["UID"] == req["UID"] and int(can["SEQUENCE"]) > int(req["SEQUENCE"]) and can["STATUS"] == "CANCELLED"
+    # Registering again sends a REQUEST that outranks the CANCEL.
+    again = service.register(person, activity.id, answers(person))
+    db.session.commit()
+    deliver_pending()
+    again_ics = icalendar.Calendar.from_ical(calendar_parts(smtp.messages[-1])[-1].get_content())
+    [again_event] = again_ics.walk("VEVENT")
+    assert again_event["UID"] == req["UID"] and int(again_event["SEQUENCE"]) > int(can["SEQUENCE"])
+    assert again.invite_sequence == int(again_event["SEQUENCE"])
+
+
+def test_a_schedule_change_sends_a_new_request_with_a_higher_sequence(app, db, make_user, make_activity):
+    from cme.activities import service as activities_service
+
+    activity = make_activity(credits={})
+    person = make_user("ada@example.org")
+    service.register(person, activity.id, answers(person))
+    db.session.commit()
+    first = icalendar.Calendar.from_ical(calendar_parts(parsed(outbox(db)[0]))[-1].get_content()).walk("VEVENT")[0]
+    activities_service.add_session(activity, {"title": "Moved", "start_dt": activity.start_dt,
+                                              "end_dt": activity.start_dt + timedelta(hours=1), "room": "",
+                                              "speakers": "", "description": ""})
+    db.session.commit()
+    [notice] = outbox(db, "schedule_changed")
+    part = calendar_parts(parsed(notice))[0]
+    assert part.get_param("method") == "REQUEST"
+    event = icalendar.Calendar.from_ical(part.get_content()).walk("VEVENT")[0]
+    assert event["UID"] == first["UID"] and int(event["SEQUENCE"]) > int(first["SEQUENCE"])
+
+
+def test_waitlist_mail_has_no_invitation_and_promotion_mail_does(db, make_user, make_activity):
+    activity = make_activity(capacity=1)
+    first, second = make_user(), make_user()
+    service.register(first, activity.id, answers(first))
+    waiting = service.register(second, activity.id, answers(second))
+    db.session.commit()
+    [waitlisted] = outbox(db, "registration_waitlisted")
+    assert calendar_parts(parsed(waitlisted)) == [] and "position 1" in parsed(waitlisted).get_body(("plain",)).get_content()
+    service.cancel_registration(registrations(db, activity)[0])
+    db.session.commit()
+    [promoted] = outbox(db, "registration_promoted")
+    assert promoted.recipient == second.email and calendar_parts(parsed(promoted))[0].get_param("method") == "REQUEST"
+    assert waiting.id == registrations(db, activity)[1].id
+
+
+def test_the_invitation_organizer_is_never_the_recipient(app, db, make_user, make_activity):
+    app.config["MAIL_DEFAULT_SENDER"] = "Foundation <ada@example.org>"
+    activity = make_activity()
+    person = make_user("ada@example.org")
+    service.register(person, activity.id, answers(person))
+    db.session.commit()
+    event = icalendar.Calendar.from_ical(calendar_parts(parsed(outbox(db)[0]))[-1].get_content()).walk("VEVENT")[0]
+    assert str(event["ORGANIZER"]).lower() == "mailto:ada+organizer@example.org"
+
+
+# ---------------------------------------------------------------- organizer: roster and check-in
+
+@pytest.fixture
+def organizer(make_user, auth):
+    user = make_user("org@example.org", role="organizer")
+    auth.login("org@example.org")
+    return user
+
+
+def test_roster_lists_registrants_and_searches(client, db, make_user, make_activity, organizer):
+    activity = make_activity(capacity=1, organizers=[organizer])
+    for name in ("Zed Alpha", "Yan Beta"):
+        person = make_user(full_name=name, profession="nurse_practitioner", npi="1234567893")
+        service.register(person, activity.id, answers(person))
+    db.session.commit()
+    page = client.get(f"/organize/activities/{activity.id}/roster").get_data(as_text=True)
+    assert "Zed Alpha" in page and "Yan Beta" in page and "Nurse practitioner" in page and "1234567893" in page
+    assert "1 confirmed of 1 seats · 1 on the waitlist" in page
+    found = client.get(f"/organize/activities/{activity.id}/roster?q=beta").get_data(as_text=True)
+    assert "Yan Beta" in found and "Zed Alpha" not in found
+
+
+def test_roster_csv_opens_in_excel_and_cannot_inject_formulas(client, db, make_user, make_activity, organizer):
+    activity = make_activity(organizers=[organizer])
+    person = make_user(full_name="=HYPERLINK(\"http://evil\")", degree="MD")
+    service.register(person, activity.id, answers(person, dietary_needs="+1 vegan", accessibility_needs="@wheelchair"))
+    other = make_user(full_name="Zoë Ångström")
+    service.register(other, activity.id, answers(other, dietary_needs="-none"))
+    db.session.commit()
+    response = client.get(f"/organize/activities/{activity.id}/roster.csv")
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert "attachment" in response.headers["Content-Disposition"]
+    body = response.data
+    assert body.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["Status", "Waitlist position", "Name"]
+    cells = [cell for row in rows[1:] for cell in row]
+    assert "'=HYPERLINK(\"http://evil\")" in cells and "'+1 vegan" in cells and "'@wheelchair" in cells
+    assert "'-none" in cells and "Zoë Ångström" in cells
+    assert not any(cell.startswith(("=", "+", "-", "@")) for cell in cells)
+
+
+def test_organizer_adds_cancels_and_promotes_from_the_roster(client, db, make_user, make_activity, organizer):
+    activity = make_activity(capacity=1, organizers=[organizer])
+    first = make_user("first@example.org")
+    make_user("second@example.org")
+    make_user("third@example.org")
+    service.register(first, activity.id, answers(first))
+    db.session.commit()
+    page = client.post(f"/organize/activities/{activity.id}/roster/add", data={"email": "SECOND@example.org"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "added (waitlisted)" in page
+    client.post(f"/organize/activities/{activity.id}/roster/add", data={"email": "third@example.org"})
+    unknown = client.post(f"/organize/activities/{activity.id}/roster/add", data={"email": "nobody@example.org"},
+                          follow_redirects=True).get_data(as_text=True)
+    assert "No account uses this email." in unknown
+    rows = registrations(db, activity)
+    client.post(f"/organize/activities/{activity.id}/roster/{rows[2].id}/promote")  # out of turn
+    rows = registrations(db, activity)
+    assert [(r.status, r.waitlist_position) for r in rows] == [("confirmed", None), ("waitlisted", 1), ("confirmed", None)]
+    db.session.refresh(activity)
+    assert activity.capacity == 2
+    page = client.post(f"/organize/activities/{activity.id}/roster/{rows[0].id}/cancel", follow_redirects=True)
+    assert "Promoted from the waitlist" in page.get_data(as_text=True)
+    assert [r.status for r in registrations(db, activity)] == ["cancelled", "confirmed", "confirmed"]
+    assert outbox(db, "registration_cancelled")[0].recipient == "first@example.org"
+
+
+def test_roster_actions_are_limited_to_the_activitys_organizers(client, db, make_user, make_activity, organizer, auth):
+    activity = make_activity(organizers=[organizer])
+    person = make_user()
+    registration = service.register(person, activity.id, answers(person))
+    other_activity = make_activity(organizers=[organizer])
+    db.session.commit()
+    assert client.post(f"/organize/activities/{other_activity.id}/roster/{registration.id}/cancel").status_code == 404
+    auth.logout()
+    make_user("prov@example.org")
+    auth.login("prov@example.org")
+    for path in (f"/organize/activities/{activity.id}/roster", f"/organize/activities/{activity.id}/roster.csv",
+                 f"/organize/activities/{activity.id}/checkin"):
+        assert client.get(path).status_code == 403
+    assert client.post(f"/organize/activities/{activity.id}/roster/{registration.id}/cancel").status_code == 403
+    assert registrations(db, activity)[0].status == "confirmed"
+
+
+def test_check_in_by_name_or_code_records_attendance_once(client, db, make_user, make_activity, organizer):
+    activity = make_activity(organizers=[organizer])
+    person = make_user(full_name="Grace Hopper")
+    registration = service.register(person, activity.id, answers(person))
+    db.session.commit()
+    page = client.get(f"/organize/activities/{activity.id}/checkin?q=hopper").get_data(as_text=True)
+    assert "Check in Grace Hopper" in page
+    scanned = client.post(f"/organize/activities/{activity.id}/checkin",
+                          data={"code": f"http://cme.test/organize/activities/{activity.id}/checkin/{registration.checkin_code}"})
+    assert scanned.status_code == 302 and scanned.location.endswith(registration.checkin_code)
+    assert "Check in" in client.get(scanned.location).get_data(as_text=True)
+    bad = client.post(f"/organize/activities/{activity.id}/checkin", data={"code": "nope"})
+    assert bad.status_code == 422 and "No registration of this activity has this code." in bad.get_data(as_text=True)
+    first = client.post(f"/organize/activities/{activity.id}/checkin/{registration.id}", follow_redirects=True)
+    assert "Grace Hopper is checked in." in first.get_data(as_text=True)
+    second = client.post(f"/organize/activities/{activity.id}/checkin/{registration.id}", follow_redirects=True)
+    assert "already checked in" in second.get_data(as_text=True)
+    attendance = db.session.scalars(select(Attendance)).all()
+    assert len(attendance) == 1 and attendance[0].checked_in_by_id == organizer.id
+    assert "Checked in" in client.get(f"/organize/activities/{activity.id}/roster").get_data(as_text=True)
+
+
+def test_checkin_codes_are_unguessable_and_the_qr_code_links_to_them(client, db, make_activity, provider):
+    activity = make_activity()
+    registration = service.register(provider, activity.id, answers(provider))
+    db.session.commit()
+    assert len(registration.checkin_code) >= 22  # 128 random bits, URL-safe
+    svg = client.get(f"/my/registrations/{registration.id}/checkin.svg")
+    assert svg.mimetype == "image/svg+xml" and b"<svg" in svg.data
