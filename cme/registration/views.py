@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from cme.accounts.permissions import organizer_required
 from cme.activities.access import managed
-from cme.activities.service import public_activity
+from cme.activities.models import Activity, ActivityStatus
 from cme.activities.forms import ConfirmForm
 from cme.extensions import db
 from cme.registration import service
@@ -32,11 +32,10 @@ def own_registration(registration_id: int) -> Registration:
 @bp.route("/activities/<int:activity_id>/register", methods=["GET", "POST"])
 @login_required
 def register(activity_id: int):
-    activity = public_activity(activity_id)
-    if activity is None:
+    activity = db.session.get(Activity, activity_id)
+    if activity is None or activity.status == ActivityStatus.DRAFT:
         abort(404)
-    existing = service.active_registration(current_user, activity.id)
-    if existing is not None:
+    if request.method == "GET" and service.active_registration(current_user, activity.id) is not None:
         flash("You are already registered for this activity.", "info")
         return redirect(url_for("registration.my_schedule"))
     problem = service.registration_problem(activity)
