@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import segno
+from typing import Any, Callable
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -178,39 +180,42 @@ def _roster_registration(activity, registration_id: int) -> Registration:
     return registration
 
 
-@bp.post("/organize/activities/<int:activity_id>/roster/<int:registration_id>/cancel")
-@organizer_required
-def roster_cancel(activity_id: int, registration_id: int):
+def roster_action(activity_id: int, registration_id: int, action: Callable[[Registration], Any],
+                  outcome: Callable[[Registration, Any], tuple[str, str]], back: str):
+    """One CSRF-checked organizer action on a registration: run it, commit with retry, flash, go back."""
     activity = managed(activity_id)
     registration = _roster_registration(activity, registration_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        promoted = commit_with_retry(lambda: service.cancel_registration(registration, by_organizer=True))
+        result = commit_with_retry(lambda: action(registration))
     except service.RegistrationError as error:
         db.session.rollback()
         flash(str(error), "error")
     else:
-        names = ", ".join(r.full_name for r in promoted)
-        flash(f"{registration.full_name}'s registration is cancelled." + (f" Promoted from the waitlist: {names}." if names else ""), "success")
-    return redirect(url_for("registration.roster", activity_id=activity.id))
+        flash(*outcome(registration, result))
+    return redirect(url_for(back, activity_id=activity.id, q=request.form.get("q") or None))
+
+
+def _cancelled(registration: Registration, promoted: list[Registration]) -> tuple[str, str]:
+    names = ", ".join(r.full_name for r in promoted)
+    return (f"{registration.full_name}'s registration is cancelled."
+            + (f" Promoted from the waitlist: {names}." if names else ""), "success")
+
+
+@bp.post("/organize/activities/<int:activity_id>/roster/<int:registration_id>/cancel")
+@organizer_required
+def roster_cancel(activity_id: int, registration_id: int):
+    return roster_action(activity_id, registration_id,
+                         lambda r: service.cancel_registration(r, by_organizer=True), _cancelled, "registration.roster")
 
 
 @bp.post("/organize/activities/<int:activity_id>/roster/<int:registration_id>/promote")
 @organizer_required
 def roster_promote(activity_id: int, registration_id: int):
-    activity = managed(activity_id)
-    registration = _roster_registration(activity, registration_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        commit_with_retry(lambda: service.promote(registration))
-    except service.RegistrationError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        flash(f"{registration.full_name} is confirmed (capacity is now {activity.capacity}).", "success")
-    return redirect(url_for("registration.roster", activity_id=activity.id))
+    return roster_action(activity_id, registration_id, service.promote,
+                         lambda r, _: (f"{r.full_name} is confirmed (capacity is now {r.activity.capacity}).", "success"),
+                         "registration.roster")
 
 
 # ---------------------------------------------------------------- organizer: check-in
@@ -251,20 +256,6 @@ def checkin_scan(activity_id: int, code: str):
 @bp.post("/organize/activities/<int:activity_id>/checkin/<int:registration_id>")
 @organizer_required
 def checkin_record(activity_id: int, registration_id: int):
-    activity = managed(activity_id)
-    registration = _roster_registration(activity, registration_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        recorded = commit_with_retry(lambda: service.check_in(registration, by=current_user))
-    except service.RegistrationError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        if recorded:
-            flash(f"{registration.full_name} is checked in.", "success")
-        else:
-            flash(f"{registration.full_name} was already checked in.", "info")
-    return redirect(url_for("registration.checkin", activity_id=activity.id, q=request.form.get("q") or None))
-
-
+    return roster_action(activity_id, registration_id, lambda r: service.check_in(r, by=current_user),
+                         lambda r, recorded: (f"{r.full_name} is checked in.", "success") if recorded
+                         else (f"{r.full_name} was already checked in.", "info"), "registration.checkin")
