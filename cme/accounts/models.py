@@ -65,6 +65,10 @@ class User(UserMixin, db.Model):
     is_active_account: Mapped[bool] = mapped_column(default=True)
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     password_changed_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    # Personal calendar feed: the URL token is HMAC(SECRET_KEY, nonce); only the nonce and the token's
+    # SHA-256 are stored, so neither the database alone nor a leaked nonce reveals a working URL.
+    feed_token_nonce: Mapped[Optional[str]] = mapped_column(String(64))
+    feed_token_hash: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
 
     @validates("email")
     def _normalise_email(self, _key: str, value: str) -> str:

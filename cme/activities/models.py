@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Optional
 
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Numeric, String, Table, Text, UniqueConstraint, Uuid, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Session as OrmSession
 
 from cme.enums import LabeledEnum, check_in
 from cme.extensions import db
@@ -207,6 +208,14 @@ def search_text_for(values: dict | Activity) -> str:
 @event.listens_for(Activity, "before_update")
 def _refresh_search_text(_mapper, _connection, activity: Activity) -> None:
     activity.search_text = search_text_for(activity)
+
+
+@event.listens_for(OrmSession, "before_flush")
+def _touch_parent_activity(session, _context, _instances) -> None:
+    """A changed agenda item or credit designation is a change of its activity (feeds, ETags)."""
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, (ActivitySession, CreditDesignation)) and obj.activity is not None:
+            obj.activity.updated_dt = now_utc()
 
 
 class ActivitySession(db.Model):

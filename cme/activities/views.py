@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_login import current_user
 
 from cme.activities import service
@@ -12,6 +12,7 @@ from cme.activities.forms import CatalogFilterForm
 from cme.activities.statements import designation_statement_html
 from cme.registration.service import active_registration
 from cme.timeutil import now_utc, utc_to_local
+from cme.urls import absolute_url
 
 bp = Blueprint("activities", __name__)
 
@@ -77,7 +78,14 @@ def detail(activity_id: int, slug: str | None = None):
                   for d in activity.designations]
     zone_name = viewer_zone() if current_user.is_authenticated else None
     my_registration = registration_of(current_user, activity) if current_user.is_authenticated else None
+    from cme.calendar import service as calendar_service
+
+    calendar_links = None if preview else {
+        "download": url_for("calendar.activity_ics", activity_id=activity.id),
+        "google": calendar_service.google_add_url(activity), "outlook": calendar_service.outlook_add_url(activity),
+        "feed": calendar_service.subscribe_links(absolute_url("calendar.public_feed"))}
     return render_template("activities/detail.html", activity=activity, seat_state=service.seat_state(activity, confirmed),
+                           calendar_links=calendar_links,
                            confirmed=confirmed, statements=statements, viewer_zone=zone_name, preview=preview, my_registration=my_registration,
                            agenda=agenda_by_day(activity, activity.time_zone),
                            viewer_agenda=agenda_by_day(activity, zone_name) if zone_name and activity.is_webcast

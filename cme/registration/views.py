@@ -88,8 +88,15 @@ def my_schedule():
     now = now_utc()
     join_visible = {r.id for r in upcoming if service.join_link_visible(r, now=now)}
     checked_in = service.checked_in_for_user(current_user, upcoming + past)
+    from cme.calendar import service as calendar_service
+
+    had_token = bool(current_user.feed_token_nonce)
+    token = calendar_service.feed_token(current_user)
+    if not had_token:
+        db.session.commit()
+    feed = calendar_service.subscribe_links(absolute_url("calendar.personal_feed", token=token))
     return render_template("registration/my_schedule.html", upcoming=upcoming, past=past, join_visible=join_visible,
-                           checked_in=checked_in, now=now)
+                           checked_in=checked_in, now=now, feed=feed, reset_form=ConfirmForm())
 
 
 @bp.route("/my/registrations/<int:registration_id>/cancel", methods=["GET", "POST"])

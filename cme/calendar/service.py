@@ -1,0 +1,266 @@
+"""Calendar exports: one activity's download, the public feed, a provider's personal feed; their versions
+(for ETag and Last-Modified, computed without building anything), personal feed tokens, and the
+add-to-calendar links.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parseaddr
+from threading import Lock
+from typing import Callable
+from urllib.parse import quote, urlencode, urlsplit
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from cme.accounts.models import User
+from cme.activities.models import Activity
+from cme.activities.service import CatalogFilters, filtered_activities
+from cme.activities.statements import format_amount
+from cme.calendar.ics import CalendarMeta, EventData, build_calendar
+from cme.calendar.invitations import registrant_uid
+from cme.extensions import db
+from cme.registration.models import Registration
+
+EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
+ALARM_MINUTES = 30
+
+
+@dataclass(frozen=True)
+class Export:
+    etag: str
+    last_modified: datetime
+    filename: str
+    build: Callable[[], bytes]
+
+
+# ---------------------------------------------------------------- events from models
+
+def _base() -> str:
+    return current_app.config["CME_BASE_URL"].rstrip("/")
+
+
+def _organizer() -> tuple[str, str]:
+    address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1] or "cme@example.org"
+    return address, current_app.config["CME_PROVIDER_NAME"]
+
+
+def activity_url(activity: Activity) -> str:
+    return f"{_base()}/activities/{activity.id}"
+
+
+def _description(activity: Activity, url: str, extra: list[str] = ()) -> str:
+    credit = "; ".join(f"{format_amount(d.max_amount)} {d.credit_type_label}" for d in activity.designations)
+    parts = [*extra, activity.summary, f"Credit: {credit}" if credit else "", f"Details: {url}"]
+    return "\n\n".join(p for p in parts if p)
+
+
+def _location(activity: Activity, url: str, room: str = "") -> str:
+    if activity.is_live_meeting:
+        return ", ".join(p for p in [room, activity.full_address] if p)
+    return f"Online: {url}"
+
+
+def public_events(activity: Activity) -> list[EventData]:
+    """The activity as the public sees it: one VEVENT per agenda session, or one for the whole activity."""
+    url = activity_url(activity)
+    organizer_email, organizer_name = _organizer()
+    cancelled = activity.is_cancelled
+    common = dict(sequence=activity.schedule_sequence, url=url, zone_name=activity.time_zone,
+                  status="CANCELLED" if cancelled else "CONFIRMED", last_modified=activity.updated_dt,
+                  organizer_email=organizer_email, organizer_name=organizer_name,
+                  categories=tuple(c for c in (activity.format_label, activity.specialty) if c))
+    prefix = "Cancelled: " if cancelled else ""
+    description = _description(activity, url)
+    if not activity.sessions:
+        return [EventData(uid=f"{activity.uuid}@cme", summary=prefix + activity.title, description=description,
+                          location=_location(activity, url), start=activity.start_dt, end=activity.end_dt, **common)]
+    return [EventData(uid=f"{s.uuid}@cme", summary=f"{prefix}{activity.title}: {s.title}",
+                      description=_description(activity, url, [s.speakers and f"Speakers: {s.speakers}"]),
+                      location=_location(activity, url, s.room), start=s.start_dt, end=s.end_dt, **common)
+            for s in activity.sessions]
+
+
+def registration_event(registration: Registration) -> EventData:
+    """A provider's own registration: confirmed, waitlisted (tentative, marked) or cancelled."""
+    activity = registration.activity
+    url = activity_url(activity)
+    organizer_email, organizer_name = _organizer()
+    cancelled = registration.is_cancelled or activity.is_cancelled
+    if cancelled:
+        status, prefix = "CANCELLED", "Cancelled: "
+    elif registration.is_waitlisted:
+        status, prefix = "TENTATIVE", f"Waitlisted (#{registration.waitlist_position}): "
+    else:
+        status, prefix = "CONFIRMED", ""
+    join = activity.join_url if (activity.is_webcast and registration.is_confirmed and not cancelled) else None
+    extra = [f"Join the webcast: {join}"] if join else []
+    if registration.is_waitlisted and not cancelled:
+        extra.append(f"You are number {registration.waitlist_position} on the waitlist; a seat, if one frees up, "
+                     "is yours automatically.")
+    return EventData(
+        uid=registrant_uid(activity.uuid, registration.user_id),
+        sequence=max(registration.invite_sequence, activity.schedule_sequence), summary=prefix + activity.title,
+        description=_description(activity, url, extra), location=_location(activity, url), url=join or url,
+        start=activity.start_dt, end=activity.end_dt, zone_name=activity.time_zone, status=status,
+        last_modified=max(registration.updated_dt, activity.updated_dt), organizer_email=organizer_email,
+        organizer_name=organizer_name, categories=(activity.format_label,), conference_url=join,
+        alarm_minutes=None if activity.is_on_demand else ALARM_MINUTES)
+
+
+# ---------------------------------------------------------------- exports with cheap versions
+
+_built: "OrderedDict[str, bytes]" = OrderedDict()
+_built_lock = Lock()
+
+
+def cached_build(key: str, build: Callable[[], bytes]) -> bytes:
+    """Build once per version (the ETag is the key); a few recent versions are kept."""
+    with _built_lock:
+        if key in _built:
+            _built.move_to_end(key)
+            return _built[key]
+    body = build()
+    with _built_lock:
+        _built[key] = body
+        while len(_built) > 64:
+            _built.popitem(last=False)
+    return body
+
+
+def _etag(*parts: object) -> str:
+    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32]
+
+
+def activity_export(activity: Activity) -> Export:
+    etag = _etag("activity", activity.id, activity.updated_dt.isoformat(), activity.schedule_sequence, _base())
+
+    def build() -> bytes:
+        meta = CalendarMeta(name=activity.title, description=f"{activity.format_label}: {activity.title}",
+                            zone_name=activity.time_zone, refresh=None)
+        return build_calendar(meta, public_events(activity))
+
+    return Export(etag, activity.updated_dt, f"activity-{activity.id}.ics", build)
+
+
+def public_feed_export(filters: CatalogFilters) -> Export:
+    """The public feed: upcoming published activities (and cancelled ones until they end)."""
+    matching = filtered_activities(filters).order_by(None)
+    count, last, id_sum = db.session.execute(
+        matching.with_only_columns(func.count(), func.max(Activity.updated_dt), func.sum(Activity.id),
+                                   maintain_column_froms=True)).one()
+    last_modified = last or EPOCH
+    etag = _etag("public", sorted(filters.args().items()), count, last_modified.isoformat(), id_sum, _base())
+
+    def build() -> bytes:
+        activities = db.session.scalars(filtered_activities(filters).options(
+            selectinload(Activity.sessions), selectinload(Activity.credit_designations))).all()
+        meta = CalendarMeta(name=f"{current_app.config['CME_PROVIDER_NAME']}: CME activities",
+                            description="Upcoming live meetings and webcasts with CME credit.",
+                            zone_name="America/New_York")
+        return build_calendar(meta, (e for a in activities for e in public_events(a)))
+
+    return Export(etag, last_modified, "cme-activities.ics", build)
+
+
+def personal_feed_export(user: User) -> Export:
+    """A provider's registrations, the latest one per activity (a re-registration replaces a cancelled one)."""
+    versions = db.session.execute(
+        select(func.count(), func.max(Registration.updated_dt), func.max(Activity.updated_dt), func.sum(Registration.id))
+        .select_from(Registration).join(Registration.activity).where(Registration.user_id == user.id)).one()
+    count, registrations_changed, activities_changed, id_sum = versions
+    last_modified = max(d for d in (registrations_changed, activities_changed, EPOCH) if d is not None)
+    etag = _etag("personal", user.id, count, last_modified.isoformat(), id_sum, _base())
+
+    def build() -> bytes:
+        registrations = db.session.scalars(
+            select(Registration).where(Registration.user_id == user.id)
+            .options(selectinload(Registration.activity).selectinload(Activity.credit_designations))
+            .order_by(Registration.id)).all()
+        latest = {r.activity_id: r for r in registrations}  # ordered by id: the last one wins
+        meta = CalendarMeta(name=f"My CME schedule ({current_app.config['CME_PROVIDER_NAME']})",
+                            description=f"Activities {user.full_name} registered for.", zone_name=user.time_zone)
+        return build_calendar(meta, (registration_event(r) for r in latest.values()))
+
+    return Export(etag, last_modified, "my-cme-schedule.ics", build)
+
+
+# ---------------------------------------------------------------- personal feed tokens
+
+def _token_from_nonce(nonce: str) -> str:
+    digest = hmac.new(current_app.config["SECRET_KEY"].encode(), nonce.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")  # 192 bits
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def feed_token(user: User) -> str:
+    """The user's feed token, created on first use."""
+    if not user.feed_token_nonce:
+        return reset_feed_token(user)
+    return _token_from_nonce(user.feed_token_nonce)
+
+
+def reset_feed_token(user: User) -> str:
+    """A new token; the old URL stops working at once."""
+    user.feed_token_nonce = secrets.token_hex(16)
+    token = _token_from_nonce(user.feed_token_nonce)
+    user.feed_token_hash = _hash(token)
+    db.session.flush()
+    return token
+
+
+def user_for_feed_token(token: str) -> User | None:
+    if not token or len(token) > 64:
+        return None
+    user = db.session.scalar(select(User).where(User.feed_token_hash == _hash(token)))
+    if user is None or not user.is_active or not hmac.compare_digest(_token_from_nonce(user.feed_token_nonce), token):
+        return None
+    return user
+
+
+# ---------------------------------------------------------------- links
+
+def _utc(instant: datetime, fmt: str) -> str:
+    return instant.astimezone(timezone.utc).strftime(fmt)
+
+
+def google_add_url(activity: Activity) -> str:
+    url = activity_url(activity)
+    return "https://calendar.google.com/calendar/render?" + urlencode({
+        "action": "TEMPLATE", "text": activity.title,
+        "dates": f"{_utc(activity.start_dt, '%Y%m%dT%H%M%SZ')}/{_utc(activity.end_dt, '%Y%m%dT%H%M%SZ')}",
+        "details": _description(activity, url), "location": _location(activity, url), "ctz": activity.time_zone})
+
+
+def outlook_add_url(activity: Activity) -> str:
+    url = activity_url(activity)
+    return "https://outlook.live.com/calendar/0/deeplink/compose?" + urlencode({
+        "path": "/calendar/action/compose", "rru": "addevent", "subject": activity.title,
+        "startdt": _utc(activity.start_dt, "%Y-%m-%dT%H:%M:%SZ"), "enddt": _utc(activity.end_dt, "%Y-%m-%dT%H:%M:%SZ"),
+        "body": _description(activity, url), "location": _location(activity, url)})
+
+
+@dataclass(frozen=True)
+class SubscribeLinks:
+    https: str
+    webcal: str
+    google: str
+
+
+def subscribe_links(https_url: str) -> SubscribeLinks:
+    parts = urlsplit(https_url)
+    webcal = "webcal://" + parts.netloc + parts.path + (f"?{parts.query}" if parts.query else "")
+    return SubscribeLinks(https=https_url, webcal=webcal,
+                          google="https://calendar.google.com/calendar/r?cid=" + quote(webcal, safe=""))
+
+
