@@ -31,8 +31,17 @@ run: install
 		$(FLASK) run --host 127.0.0.1 --port 5000
 
 ## make test: install what the tests need, then run the whole suite
-test: install-test browser-deps
+test: install-test browser-deps tests/js/node_modules/.installed
 	$(BIN)/pytest
+
+# Mozilla's ical.js (Thunderbird's parser) checks our ICS exports from Node.
+tests/js/node_modules/.installed: tests/js/package.json tests/js/package-lock.json
+	@if ! command -v npm >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+		else echo "The calendar tests need Node.js and npm: run 'sudo apt-get install nodejs npm' first." >&2; exit 1; fi; \
+	fi
+	npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+	touch $@
 
 browser-deps:
 	@if [ ! -x $(CHROMIUM) ] || ! command -v pdftoppm >/dev/null; then \

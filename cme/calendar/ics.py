@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Iterable
 
-from icalendar import Alarm, Calendar, Event, vCalAddress, vText
+from icalendar import Alarm, Calendar, Event, vCalAddress, vDuration, vText
 
 from cme.calendar.timezones import vtimezone
 from cme.timeutil import zone
@@ -91,14 +91,16 @@ def build_calendar(meta: CalendarMeta, events: Iterable[EventData]) -> bytes:
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", meta.method)
-    calendar.add("name", meta.name)
-    calendar.add("x-wr-calname", meta.name)
-    calendar.add("description", meta.description)
-    calendar.add("x-wr-caldesc", meta.description)
-    calendar.add("x-wr-timezone", meta.zone_name)
+    # X- properties have no registered type: pass vText so they are escaped like the standard ones.
+    name = " ".join(meta.name.split())
+    calendar.add("name", vText(name))
+    calendar.add("x-wr-calname", vText(name))
+    calendar.add("description", vText(meta.description))
+    calendar.add("x-wr-caldesc", vText(meta.description))
+    calendar.add("x-wr-timezone", vText(meta.zone_name))
     if meta.refresh is not None:
         calendar.add("refresh-interval", meta.refresh, parameters={"VALUE": "DURATION"})
-        calendar.add("x-published-ttl", meta.refresh)
+        calendar.add("x-published-ttl", vDuration(meta.refresh))
     years: dict[str, tuple[int, int]] = {}
     for data in events:
         tz = zone(data.zone_name)

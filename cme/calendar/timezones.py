@@ -74,7 +74,6 @@ def vtimezone(zone_name: str, first_year: int, last_year: int) -> Timezone:
     first_year -= 1
     component = Timezone()
     component.add("tzid", zone_name)
-    component.add("x-lic-location", zone_name)
     by_kind: dict[bool, list[tuple[int, Transition]]] = {True: [], False: []}
     for year in range(first_year, last_year + 1):
         for transition in transitions(zone_name, year):

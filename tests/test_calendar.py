@@ -1,0 +1,353 @@
+"""Calendar exports: the activity download, the public feed, the personal feed, HTTP caching, links, and
+proof that independent parsers (icalendar, vobject, Mozilla's ical.js) read the same UTC instants as zoneinfo."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import icalendar
+import pytest
+import vobject
+from sqlalchemy import select
+
+from cme.accounts.models import User
+from cme.activities.models import ActivitySession
+from cme.calendar import ics as ics_module
+from cme.calendar import service as calendar_service
+from cme.calendar.timezones import vtimezone
+from cme.registration import service as registration_service
+from cme.timeutil import now_utc, zone
+
+JS_PARSER = Path(__file__).parent / "js" / "parse_ics.mjs"
+NOW = now_utc().replace(microsecond=0, second=0, minute=0)
+
+
+def ical_js(body: bytes) -> dict:
+    """Parse with ical.js under Node (installed by `make test`)."""
+    node = shutil.which("node")
+    if node is None or not (JS_PARSER.parent / "node_modules" / "ical.js").exists():
+        pytest.fail("Node.js and tests/js/node_modules are needed: run `make test` (it installs ical.js with npm).")
+    result = subprocess.run([node, str(JS_PARSER)], input=body, capture_output=True, check=True, timeout=60)
+    return json.loads(result.stdout)
+
+
+def answers(user):
+    return registration_service.Answers.from_profile(user, attested_professional=True)
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def assert_instants_agree(body: bytes, expected: dict[str, tuple[datetime, datetime]]) -> None:
+    """icalendar, vobject (from the file's VTIMEZONEs) and ical.js all give zoneinfo's instants."""
+    calendar = icalendar.Calendar.from_ical(body)
+    events = {str(e["UID"]): e for e in calendar.walk("VEVENT")}
+    assert set(events) == set(expected)
+    for uid, (start, end) in expected.items():
+        assert events[uid].decoded("DTSTART") == start and events[uid].decoded("DTEND") == end
+    parsed = vobject.readOne(body.decode("utf-8"))
+    for vevent in parsed.vevent_list:
+        start, end = expected[vevent.uid.value]
+        assert vevent.dtstart.value.astimezone(timezone.utc) == start, vevent.uid.value
+        assert vevent.dtend.value.astimezone(timezone.utc) == end
+    for event in ical_js(body)["events"]:
+        start, end = expected[event["uid"]]
+        assert (utc(event["start"]), utc(event["end"])) == (start, end), event
+
+
+# ---------------------------------------------------------------- VTIMEZONE
+
+@pytest.mark.parametrize("zone_name", ["America/New_York", "America/Chicago", "America/Denver", "America/Phoenix",
+                                       "America/Los_Angeles", "Pacific/Honolulu", "Europe/London", "Australia/Sydney"])
+def test_vtimezones_use_rrules_and_match_zoneinfo_across_the_years(zone_name):
+    from dateutil import tz as dateutil_tz
+
+    component = vtimezone(zone_name, 2026, 2029)
+    text = component.to_ical().decode()
+    assert "RDATE" not in text
+    observances = [c.name for c in component.subcomponents]
+    if zone_name in ("America/Phoenix", "Pacific/Honolulu"):
+        assert observances == ["STANDARD"]
+    else:
+        assert sorted(set(observances)) == ["DAYLIGHT", "STANDARD"] and "RRULE:FREQ=YEARLY" in text
+    # An independent reading of the VTIMEZONE (dateutil's tzical) gives zoneinfo's offset at every hour.
+    tz = dateutil_tz.tzical(__import__("io").StringIO(f"BEGIN:VCALENDAR\r\n{text}END:VCALENDAR\r\n")).get()
+    from cme.calendar.timezones import transitions
+
+    probes = [datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(hours=5 * n) for n in range(7013)]
+    for year in range(2026, 2030):  # and a second either side of every change
+        for change in transitions(zone_name, year):
+            probes += [change.utc - timedelta(seconds=1), change.utc, change.utc + timedelta(seconds=1)]
+    for instant in probes:
+        assert instant.astimezone(tz).utcoffset() == instant.astimezone(zone(zone_name)).utcoffset(), instant
+
+
+# ---------------------------------------------------------------- the activity download
+
+@pytest.fixture
+def meeting(db, make_activity):
+    """A two-day Chicago meeting across the end of DST (Nov 7, 2027), sessions on both sides."""
+    activity = make_activity(title="Midwest Liver Weekend", time_zone="America/Chicago", specialty="Hepatology",
+                             start_dt=datetime(2027, 11, 6, 13, tzinfo=timezone.utc),
+                             end_dt=datetime(2027, 11, 7, 23, tzinfo=timezone.utc), venue_name="Hilton",
+                             street_address="720 S Michigan Ave", city="Chicago", state="IL", postal_code="60605",
+                             credits={"ama_pra_1": "3"}, summary="MASLD from screening to treatment.")
+    activity.sessions.extend([
+        ActivitySession(title="Saturday keynote", start_dt=datetime(2027, 11, 6, 14, tzinfo=timezone.utc),
+                        end_dt=datetime(2027, 11, 6, 16, tzinfo=timezone.utc), room="Grand Ballroom"),
+        ActivitySession(title="Sunday cases", start_dt=datetime(2027, 11, 7, 15, tzinfo=timezone.utc),
+                        end_dt=datetime(2027, 11, 7, 17, tzinfo=timezone.utc)),
+    ])
+    db.session.commit()
+    return activity
+
+
+def test_activity_download_is_a_publish_calendar_with_one_event_per_session(client, meeting):
+    response = client.get(f"/activities/{meeting.id}.ics")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    assert response.headers["Content-Disposition"] == f'attachment; filename="activity-{meeting.id}.ics"'
+    body = response.data
+    calendar = icalendar.Calendar.from_ical(body)
+    assert calendar["METHOD"] == "PUBLISH"
+    events = calendar.walk("VEVENT")
+    assert [str(e["UID"]) for e in events] == [f"{s.uuid}@cme" for s in meeting.sessions]
+    first = events[0]
+    assert first["DTSTART"].params["TZID"] == "America/Chicago"
+    assert b"DTSTART;TZID=America/Chicago:20271106T090000" in body  # 9:00 CDT
+    assert b"DTSTART;TZID=America/Chicago:20271107T090000" in body  # 9:00 CST, after the change
+    assert str(first["SUMMARY"]) == "Midwest Liver Weekend: Saturday keynote"
+    assert "3 AMA PRA Category 1 Credit" in str(first["DESCRIPTION"]) and "MASLD from screening" in str(first["DESCRIPTION"])
+    assert f"http://cme.test/activities/{meeting.id}" in str(first["DESCRIPTION"])
+    assert str(first["URL"]) == f"http://cme.test/activities/{meeting.id}"
+    assert str(first["LOCATION"]).startswith("Grand Ballroom, Hilton, 720 S Michigan Ave, Chicago, IL 60605")
+    assert first["STATUS"] == "CONFIRMED" and int(first["SEQUENCE"]) == 0
+    assert "LAST-MODIFIED" in first and "DTSTAMP" in first
+    assert "Hepatology" in first["CATEGORIES"].to_ical().decode()
+    for event in events:
+        assert len(event.get("ORGANIZER") if isinstance(event.get("ORGANIZER"), list) else [event["ORGANIZER"]]) == 1
+        assert "ATTENDEE" not in event
+    vtimezones = calendar.walk("VTIMEZONE")
+    assert [str(t["TZID"]) for t in vtimezones] == ["America/Chicago"]
+    assert_instants_agree(body, {f"{s.uuid}@cme": (s.start_dt, s.end_dt) for s in meeting.sessions})
+
+
+def test_an_activity_without_sessions_is_one_event(client, make_activity):
+    activity = make_activity(time_zone="America/Denver", format="live_webcast", join_url="https://x.example/j",
+                             start_dt=datetime(2027, 3, 14, 15, tzinfo=timezone.utc))
+    body = client.get(f"/activities/{activity.id}.ics").data
+    [event] = icalendar.Calendar.from_ical(body).walk("VEVENT")
+    assert str(event["UID"]) == f"{activity.uuid}@cme"
+    assert str(event["LOCATION"]) == f"Online: http://cme.test/activities/{activity.id}"
+    assert_instants_agree(body, {f"{activity.uuid}@cme": (activity.start_dt, activity.end_dt)})
+
+
+def test_drafts_and_unknown_activities_have_no_download(client, make_activity):
+    assert client.get(f"/activities/{make_activity(status='draft').id}.ics").status_code == 404
+    assert client.get("/activities/999999.ics").status_code == 404
+
+
+def test_schedule_changes_raise_the_sequence(client, db, meeting):
+    from cme.activities import service as activities_service
+
+    before = icalendar.Calendar.from_ical(client.get(f"/activities/{meeting.id}.ics").data).walk("VEVENT")[0]
+    activities_service.update_session(meeting.sessions[0], {
+        "title": "Saturday keynote", "start_dt": datetime(2027, 11, 6, 14, 30, tzinfo=timezone.utc),
+        "end_dt": datetime(2027, 11, 6, 16, tzinfo=timezone.utc), "room": "", "speakers": "", "description": ""})
+    db.session.commit()
+    after = icalendar.Calendar.from_ical(client.get(f"/activities/{meeting.id}.ics").data).walk("VEVENT")[0]
+    assert after["UID"] == before["UID"] and int(after["SEQUENCE"]) > int(before["SEQUENCE"])
+    assert after.decoded("LAST-MODIFIED") >= before.decoded("LAST-MODIFIED")
+
+
+def test_user_text_cannot_inject_properties_or_components(client, make_activity):
+    hostile = "Evil\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nSUMMARY:pwned; x=1, y\\2\nATTENDEE:mailto:x@example.org"
+    activity = make_activity(title=hostile, summary="a;b,c\\d\r\nLOCATION:nowhere", venue_name="Hall;1,2\\3\nX-INJECT:1")
+    body = client.get(f"/activities/{activity.id}.ics").data
+    calendar = icalendar.Calendar.from_ical(body)
+    [event] = calendar.walk("VEVENT")
+    assert str(event["SUMMARY"]) == hostile.replace("\r\n", "\n")
+    assert "ATTENDEE" not in event and "X-INJECT" not in event
+    assert body.count(b"\r\nBEGIN:VEVENT\r\n") == 1 and body.count(b"\r\nLOCATION:") == 1
+    [parsed] = vobject.readOne(body.decode()).vevent_list
+    assert parsed.summary.value == hostile.replace("\r\n", "\n")
+    assert len(ical_js(body)["events"]) == 1
+
+
+# ---------------------------------------------------------------- the public feed
+
+def test_public_feed_lists_upcoming_activities_in_several_zones(client, db, make_activity, meeting):
+    denver = make_activity(title="Denver", time_zone="America/Denver", start_dt=datetime(2027, 3, 13, 16, tzinfo=timezone.utc),
+                           end_dt=datetime(2027, 3, 14, 20, tzinfo=timezone.utc))  # across spring-forward
+    la = make_activity(title="LA webcast", format="live_webcast", join_url="https://x.example/j",
+                       time_zone="America/Los_Angeles", start_dt=datetime(2027, 7, 1, 1, tzinfo=timezone.utc))
+    make_activity(title="Draft", status="draft")
+    make_activity(title="Over", start_dt=NOW - timedelta(days=5))
+    response = client.get("/calendar/activities.ics")
+    assert response.status_code == 200 and response.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    body = response.data
+    calendar = icalendar.Calendar.from_ical(body)
+    assert calendar["METHOD"] == "PUBLISH" and str(calendar["X-WR-CALNAME"]) == str(calendar["NAME"])
+    assert b"REFRESH-INTERVAL;VALUE=DURATION:PT1H\r\n" in body and b"X-PUBLISHED-TTL:PT1H\r\n" in body
+    assert b"X-WR-TIMEZONE:America/New_York" in body and "DESCRIPTION" in calendar
+    assert sorted(str(t["TZID"]) for t in calendar.walk("VTIMEZONE")) == [
+        "America/Chicago", "America/Denver", "America/Los_Angeles"]
+    expected = {f"{s.uuid}@cme": (s.start_dt, s.end_dt) for s in meeting.sessions}
+    expected.update({f"{a.uuid}@cme": (a.start_dt, a.end_dt) for a in (denver, la)})
+    assert_instants_agree(body, expected)
+
+
+def test_public_feed_takes_the_catalog_filters(client, make_activity):
+    make_activity(title="Meeting", specialty="Hepatology", credits={"ama_pra_1": "1"})
+    make_activity(title="Webcast", format="live_webcast", join_url="https://x.example/j", specialty="Oncology",
+                  credits={"ancc": "1"})
+
+    def summaries(**args):
+        body = client.get("/calendar/activities.ics", query_string=args).data
+        return sorted(str(e["SUMMARY"]) for e in icalendar.Calendar.from_ical(body).walk("VEVENT"))
+
+    assert summaries() == ["Meeting", "Webcast"]
+    assert summaries(format="webcast") == ["Webcast"]
+    assert summaries(specialty="Hepatology") == ["Meeting"]
+    assert summaries(credit_type="ancc") == ["Webcast"]
+
+
+def test_cancelled_activities_stay_in_the_feed_until_they_end(client, db, make_activity, make_user):
+    from cme.activities import service as activities_service
+
+    activity = make_activity(title="Called off")
+    before = icalendar.Calendar.from_ical(client.get("/calendar/activities.ics").data).walk("VEVENT")[0]
+    activities_service.cancel(activity)
+    db.session.commit()
+    [event] = icalendar.Calendar.from_ical(client.get("/calendar/activities.ics").data).walk("VEVENT")
+    assert event["UID"] == before["UID"] and event["STATUS"] == "CANCELLED"
+    assert str(event["SUMMARY"]) == "Cancelled: Called off" and int(event["SEQUENCE"]) > int(before["SEQUENCE"])
+    make_activity(title="Ended and cancelled", status="cancelled", start_dt=NOW - timedelta(days=3))
+    assert b"Ended and cancelled" not in client.get("/calendar/activities.ics").data
+
+
+# ---------------------------------------------------------------- the personal feed
+
+@pytest.fixture
+def provider(make_user):
+    return make_user("ada@example.org", full_name="Ada Lovelace", time_zone="America/Los_Angeles")
+
+
+def test_personal_feed_has_confirmed_waitlisted_and_cancelled_registrations(app, client, db, make_user, make_activity,
+                                                                             provider, auth):
+    confirmed = make_activity(title="Seat", time_zone="America/New_York", start_dt=datetime(2027, 5, 1, 14, tzinfo=timezone.utc))
+    full = make_activity(title="Full", capacity=1, time_zone="America/Denver", start_dt=datetime(2027, 5, 2, 15, tzinfo=timezone.utc))
+    webcast = make_activity(title="Webcast", format="live_webcast", join_url="https://webcast.example.org/join/42",
+                            time_zone="America/Los_Angeles", start_dt=datetime(2027, 5, 3, 17, tzinfo=timezone.utc))
+    gone = make_activity(title="Changed my mind")
+    other = make_user()
+    registration_service.register(other, full.id, answers(other))
+    for activity in (confirmed, full, webcast, gone):
+        registration_service.register(provider, activity.id, answers(provider))
+    db.session.commit()
+    mine = db.session.scalars(select(registration_service.Registration).where(
+        registration_service.Registration.user_id == provider.id, registration_service.Registration.activity_id == gone.id)).one()
+    registration_service.cancel_registration(mine)
+    db.session.commit()
+
+    auth.login("ada@example.org")
+    page = client.get("/my/schedule").get_data(as_text=True)
+    db.session.refresh(provider)
+    token = calendar_service.feed_token(provider)
+    assert f"http://cme.test/calendar/feed/{token}.ics" in page and f"webcal://cme.test/calendar/feed/{token}.ics" in page
+    assert "https://calendar.google.com/calendar/r?cid=webcal%3A%2F%2Fcme.test%2Fcalendar%2Ffeed%2F" in page
+    auth.logout()
+
+    response = client.get(f"/calendar/feed/{token}.ics")  # no login: the token is the credential
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "private, max-age=900"
+    body = response.data
+    calendar = icalendar.Calendar.from_ical(body)
+    events = {str(e["SUMMARY"]): e for e in calendar.walk("VEVENT")}
+    assert set(events) == {"Seat", "Waitlisted (#1): Full", "Webcast", "Cancelled: Changed my mind"}
+    assert events["Seat"]["STATUS"] == "CONFIRMED" and events["Waitlisted (#1): Full"]["STATUS"] == "TENTATIVE"
+    assert events["Cancelled: Changed my mind"]["STATUS"] == "CANCELLED"
+    web = events["Webcast"]
+    assert str(web["CONFERENCE"]) == "https://webcast.example.org/join/42" and web["CONFERENCE"].params["VALUE"] == "URI"
+    assert "https://webcast.example.org/join/42" in str(web["DESCRIPTION"]) and str(web["URL"]) == "https://webcast.example.org/join/42"
+    [alarm] = events["Seat"].walk("VALARM")
+    assert alarm.decoded("TRIGGER") == timedelta(minutes=-30)
+    assert str(events["Seat"]["UID"]) == registration_service.registrant_uid(confirmed.uuid, provider.id)
+    assert b"X-WR-TIMEZONE:America/Los_Angeles" in body
+    assert_instants_agree(body, {str(e["UID"]): (e.decoded("DTSTART"), e.decoded("DTEND")) for e in events.values()})
+    for activity in (confirmed, full, webcast):
+        uid = registration_service.registrant_uid(activity.uuid, provider.id)
+        assert any(str(e["UID"]) == uid and e.decoded("DTSTART") == activity.start_dt for e in events.values())
+
+
+def test_feed_tokens_are_random_stored_as_hashes_and_can_be_replaced(app, client, db, provider, auth):
+    token = calendar_service.feed_token(provider)
+    db.session.commit()
+    assert len(token) >= 22  # >= 128 bits
+    row = db.session.execute(select(User.__table__)).mappings().one()
+    assert token not in " ".join(str(v) for v in row.values())
+    assert row["feed_token_hash"] and row["feed_token_hash"] != token
+    assert client.get(f"/calendar/feed/{token}.ics").status_code == 200
+    auth.login("ada@example.org")
+    assert "Make a new calendar feed address" in client.get("/account/profile").get_data(as_text=True)
+    client.post("/calendar/feed/reset", data={"next": "/account/profile"})
+    db.session.refresh(provider)
+    new_token = calendar_service.feed_token(provider)
+    assert new_token != token
+    assert client.get(f"/calendar/feed/{token}.ics").status_code == 404
+    assert client.get(f"/calendar/feed/{new_token}.ics").status_code == 200
+    assert client.get("/calendar/feed/not-a-token.ics").status_code == 404
+
+
+# ---------------------------------------------------------------- HTTP
+
+def test_etag_last_modified_304_and_head(client, meeting):
+    first = client.get("/calendar/activities.ics")
+    etag, last_modified = first.headers["ETag"], first.headers["Last-Modified"]
+    assert etag.startswith('"') and last_modified
+    assert "gzip" not in first.headers.get("Content-Encoding", "")
+    again = client.get("/calendar/activities.ics", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b"" and again.headers["ETag"] == etag
+    since = client.get("/calendar/activities.ics", headers={"If-Modified-Since": last_modified})
+    assert since.status_code == 304
+    head = client.head("/calendar/activities.ics")
+    assert head.status_code == 200 and head.data == b"" and head.headers["ETag"] == etag
+    other = client.get("/calendar/activities.ics", headers={"If-None-Match": '"stale"'})
+    assert other.status_code == 200 and other.data == first.data
+
+
+def test_unchanged_feeds_are_not_rebuilt_and_304s_build_nothing(client, db, meeting, monkeypatch):
+    builds = []
+    real = ics_module.build_calendar
+    monkeypatch.setattr(calendar_service, "build_calendar", lambda *a: builds.append(1) or real(*a))
+    calendar_service._built.clear()
+    etag = client.get("/calendar/activities.ics").headers["ETag"]
+    client.get("/calendar/activities.ics")
+    client.get("/calendar/activities.ics", headers={"If-None-Match": etag})
+    assert len(builds) == 1
+    meeting.summary = "Changed"
+    db.session.commit()
+    changed = client.get("/calendar/activities.ics", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag and len(builds) == 2
+    assert b"Changed" in changed.data
+
+
+# ---------------------------------------------------------------- links
+
+def test_add_to_calendar_links_use_utc(client, make_activity):
+    activity = make_activity(title="Links", time_zone="America/Denver",
+                             start_dt=datetime(2027, 6, 10, 14, tzinfo=timezone.utc),
+                             end_dt=datetime(2027, 6, 10, 23, tzinfo=timezone.utc))
+    google = parse_qs(urlsplit(calendar_service.google_add_url(activity)).query)
+    assert google["action"] == ["TEMPLATE"] and google["dates"] == ["20270610T140000Z/20270610T230000Z"]
+    outlook = urlsplit(calendar_service.outlook_add_url(activity))
+    assert outlook.netloc == "outlook.live.com" and outlook.path == "/calendar/0/deeplink/compose"
+    query = parse_qs(outlook.query)
+    assert query["startdt"] == ["2027-06-10T14:00:00Z"] and query["enddt"] == ["2027-06-10T23:00:00Z"]
+    page = client.get(f"/activities/{activity.id}").get_data(as_text=True)
+    assert f'href="/activities/{activity.id}.ics"' in page and "calendar.google.com/calendar/render?action=TEMPLATE" in page
+    assert "outlook.live.com/calendar/0/deeplink/compose" in page and 'href="webcal://cme.test/calendar/activities.ics"' in page
