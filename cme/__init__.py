@@ -121,10 +121,12 @@ def _register_error_pages(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from cme.timeutil import format_local
+    from cme.timeutil import format_local, format_span
 
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["local"] = format_local
+    app.jinja_env.filters["span"] = lambda activity, zone_name=None: format_span(
+        activity.start_dt, activity.end_dt, zone_name or activity.time_zone)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

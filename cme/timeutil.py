@@ -116,6 +116,18 @@ def utc_to_local(instant: datetime, zone_name: str) -> datetime:
     return instant.astimezone(zone(zone_name))
 
 
+def format_span(start: datetime, end: datetime, zone_name: str) -> str:
+    """'Fri Mar 12, 2027, 1:00 – 3:00 PM CST', or with both dates when it runs over several days."""
+    tz = zone(zone_name)
+    a, b = start.astimezone(tz), end.astimezone(tz)
+    if a.date() == b.date():
+        if a.strftime("%p%Z") == b.strftime("%p%Z"):
+            return f"{a:%a %b %-d, %Y, %-I:%M} – {b:%-I:%M %p %Z}"
+        return f"{a:%a %b %-d, %Y, %-I:%M %p %Z} – {b:%-I:%M %p %Z}"
+    year = "" if a.year == b.year else f", {a.year}"
+    return f"{a:%a %b %-d}{year}, {a:%-I:%M %p %Z} – {b:%a %b %-d, %Y, %-I:%M %p %Z}"
+
+
 def format_local(instant: datetime | None, zone_name: str, fmt: str = "%a %b %-d, %Y %-I:%M %p %Z") -> str:
     if instant is None:
         return ""

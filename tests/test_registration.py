@@ -463,7 +463,7 @@ def test_organizer_adds_cancels_and_promotes_from_the_roster(client, db, make_us
     db.session.commit()
     page = client.post(f"/organize/activities/{activity.id}/roster/add", data={"email": "SECOND@example.org"},
                        follow_redirects=True).get_data(as_text=True)
-    assert "added (waitlisted)" in page
+    assert "added (waitlisted, number 1)" in page
     client.post(f"/organize/activities/{activity.id}/roster/add", data={"email": "third@example.org"})
     unknown = client.post(f"/organize/activities/{activity.id}/roster/add", data={"email": "nobody@example.org"},
                           follow_redirects=True).get_data(as_text=True)
@@ -498,7 +498,8 @@ def test_roster_actions_are_limited_to_the_activitys_organizers(client, db, make
 
 
 def test_check_in_by_name_or_code_records_attendance_once(client, db, make_user, make_activity, organizer):
-    activity = make_activity(organizers=[organizer])
+    activity = make_activity(organizers=[organizer], time_zone="UTC", start_dt=now_utc().replace(hour=0, minute=5),
+                             end_dt=now_utc().replace(hour=23, minute=55))
     person = make_user(full_name="Grace Hopper")
     registration = service.register(person, activity.id, answers(person))
     db.session.commit()
@@ -526,3 +527,28 @@ def test_checkin_codes_are_unguessable_and_the_qr_code_links_to_them(client, db,
     assert len(registration.checkin_code) >= 22  # 128 random bits, URL-safe
     svg = client.get(f"/my/registrations/{registration.id}/checkin.svg")
     assert svg.mimetype == "image/svg+xml" and b"<svg" in svg.data
+
+
+def test_check_in_opens_on_the_day_of_the_meeting_and_closes_after_it(db, make_user, make_activity, organizer):
+    activity = make_activity(organizers=[organizer], time_zone="America/New_York",
+                             start_dt=now_utc() + timedelta(days=3))
+    person = make_user()
+    registration = service.register(person, activity.id, answers(person))
+    db.session.commit()
+    with pytest.raises(service.RegistrationError, match="Check-in opens on"):
+        service.check_in(registration, by=organizer)
+    with pytest.raises(service.RegistrationError, match="check-in is closed"):
+        service.check_in(registration, by=organizer, now=activity.end_dt + timedelta(days=2))
+    assert service.check_in(registration, by=organizer, now=activity.start_dt + timedelta(minutes=5))
+
+
+def test_my_schedule_hides_a_cancelled_registration_replaced_by_a_new_one(client, db, make_activity, provider):
+    activity = make_activity(title="Again")
+    first = service.register(provider, activity.id, answers(provider))
+    db.session.commit()
+    service.cancel_registration(first)
+    db.session.commit()
+    service.register(provider, activity.id, answers(provider))
+    db.session.commit()
+    page = client.get("/my/schedule").get_data(as_text=True)
+    assert page.count('<h3><a href="/activities/') == 1 and "Confirmed" in page

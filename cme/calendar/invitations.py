@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from icalendar import Calendar, Event, vCalAddress, vText
+
+from cme.timeutil import zone
 
 PRODID = "-//cme//Continuing medical education//EN"
 
@@ -32,6 +34,18 @@ class Invitation:
     attendee_name: str
     stamp: datetime
     conference_url: str | None = None
+
+
+ON_DEMAND_EVENT = timedelta(hours=1)
+
+
+def calendar_window(activity) -> tuple[datetime, datetime, str]:
+    """(start, end, summary) of an activity in calendars. An on-demand webcast is not a months-long event:
+    it shows as an hour at its release, titled with the last day it can be watched."""
+    if activity.is_on_demand:
+        until = activity.end_dt.astimezone(zone(activity.time_zone))
+        return activity.start_dt, activity.start_dt + ON_DEMAND_EVENT, f"On demand until {until:%b %-d, %Y}: {activity.title}"
+    return activity.start_dt, activity.end_dt, activity.title
 
 
 def registrant_uid(activity_uuid: uuid.UUID, user_id: int) -> str:

@@ -25,7 +25,7 @@ from cme.activities.models import Activity
 from cme.activities.service import CatalogFilters, filtered_activities
 from cme.activities.statements import format_amount
 from cme.calendar.ics import CalendarMeta, EventData, build_calendar
-from cme.calendar.invitations import registrant_uid
+from cme.calendar.invitations import calendar_window, registrant_uid
 from cme.extensions import db
 from cme.registration.models import Registration
 
@@ -80,8 +80,9 @@ def public_events(activity: Activity) -> list[EventData]:
     prefix = "Cancelled: " if cancelled else ""
     description = _description(activity, url)
     if not activity.sessions:
-        return [EventData(uid=f"{activity.uuid}@cme", summary=prefix + activity.title, description=description,
-                          location=_location(activity, url), start=activity.start_dt, end=activity.end_dt, **common)]
+        start, end, summary = calendar_window(activity)
+        return [EventData(uid=f"{activity.uuid}@cme", summary=prefix + summary, description=description,
+                          location=_location(activity, url), start=start, end=end, **common)]
     return [EventData(uid=f"{s.uuid}@cme", summary=f"{prefix}{activity.title}: {s.title}",
                       description=_description(activity, url, [s.speakers and f"Speakers: {s.speakers}"]),
                       location=_location(activity, url, s.room), start=s.start_dt, end=s.end_dt, **common)
@@ -105,11 +106,12 @@ def registration_event(registration: Registration) -> EventData:
     if registration.is_waitlisted and not cancelled:
         extra.append(f"You are number {registration.waitlist_position} on the waitlist; a seat, if one frees up, "
                      "is yours automatically.")
+    start, end, summary = calendar_window(activity)
     return EventData(
         uid=registrant_uid(activity.uuid, registration.user_id),
-        sequence=max(registration.invite_sequence, activity.schedule_sequence), summary=prefix + activity.title,
+        sequence=max(registration.invite_sequence, activity.schedule_sequence), summary=prefix + summary,
         description=_description(activity, url, extra), location=_location(activity, url), url=join or url,
-        start=activity.start_dt, end=activity.end_dt, zone_name=activity.time_zone, status=status,
+        start=start, end=end, zone_name=activity.time_zone, status=status,
         last_modified=max(registration.updated_dt, activity.updated_dt), organizer_email=organizer_email,
         organizer_name=organizer_name, categories=(activity.format_label,), conference_url=join,
         alarm_minutes=None if activity.is_on_demand else ALARM_MINUTES)

@@ -16,12 +16,12 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from cme.accounts.models import User
 from cme.activities.models import Activity, ActivitySession, ActivityStatus
-from cme.calendar.invitations import Invitation, build_invitation, registrant_uid
+from cme.calendar.invitations import Invitation, build_invitation, calendar_window, registrant_uid
 from cme.credit.models import Attendance
 from cme.extensions import db
 from cme.mail.service import queue_mail
 from cme.registration.models import Registration, RegistrationStatus
-from cme.timeutil import now_utc
+from cme.timeutil import now_utc, zone
 from cme.urls import absolute_url
 
 JOIN_LINK_LEAD = timedelta(minutes=30)
@@ -118,8 +118,11 @@ def register(user: User, activity_id: int, answers: Answers, *, now: datetime | 
     problem = registration_problem(activity, now=now)
     if problem and not (by_organizer and activity.status == ActivityStatus.PUBLISHED):
         raise RegistrationError(problem, "closed")
-    if active_registration(user, activity.id) is not None:
-        raise RegistrationError("You are already registered for this activity (see My schedule).", "duplicate")
+    existing = active_registration(user, activity.id)
+    if existing is not None:
+        message = (f"{existing.full_name} is already registered ({existing.status_label.lower()})." if by_organizer
+                   else "You are already registered for this activity (see My schedule).")
+        raise RegistrationError(message, "duplicate")
     if not by_organizer and not answers.attested_professional:
         raise RegistrationError("Please confirm that you are a healthcare professional.", "attestation")
     sessions = []
@@ -279,8 +282,17 @@ def check_in(registration: Registration, *, by: User, now: datetime | None = Non
     if not registration.is_confirmed:
         raise RegistrationError(f"{registration.full_name} is {registration.status_label.lower()}, not confirmed.",
                                 "not_confirmed")
-    if not registration.activity.is_live_meeting:
+    activity = registration.activity
+    if not activity.is_live_meeting:
         raise RegistrationError("Check-in is for live meetings.", "not_live")
+    now = now or now_utc()
+    tz = zone(activity.time_zone)
+    today = now.astimezone(tz).date()
+    if today < activity.start_dt.astimezone(tz).date():
+        raise RegistrationError(f"Check-in opens on {activity.start_dt.astimezone(tz):%a %b %-d}, the day the meeting "
+                                "starts.", "too_early")
+    if today > activity.end_dt.astimezone(tz).date():
+        raise RegistrationError("This meeting is over; check-in is closed.", "too_late")
     attendance = db.session.scalar(select(Attendance).where(
         Attendance.user_id == registration.user_id, Attendance.activity_id == registration.activity_id,
         Attendance.session_id.is_(None)))
@@ -289,7 +301,7 @@ def check_in(registration: Registration, *, by: User, now: datetime | None = Non
     if attendance is None:
         attendance = Attendance(user_id=registration.user_id, activity_id=registration.activity_id)
         db.session.add(attendance)
-    attendance.checked_in_dt = now or now_utc()
+    attendance.checked_in_dt = now
     attendance.checked_in_by_id = by.id
     db.session.flush()
     return True
@@ -304,9 +316,19 @@ def schedule_for(user: User, *, now: datetime | None = None) -> tuple[list[Regis
         select(Registration).join(Registration.activity).options(joinedload(Registration.activity))
         .where(Registration.user_id == user.id).order_by(Activity.start_dt, Registration.id)
     ).all()
+    registrations = without_superseded(registrations)
     upcoming = [r for r in registrations if r.activity.end_dt >= now]
     past = [r for r in reversed(registrations) if r.activity.end_dt < now]
     return upcoming, past
+
+
+def without_superseded(registrations: list[Registration]) -> list[Registration]:
+    """Drop cancelled registrations that the same person replaced with a newer one for the same activity."""
+    latest: dict[tuple[int, int], int] = {}
+    for r in registrations:
+        key = (r.user_id, r.activity_id)
+        latest[key] = max(latest.get(key, 0), r.id)
+    return [r for r in registrations if not (r.is_cancelled and latest[(r.user_id, r.activity_id)] != r.id)]
 
 
 def join_link_visible(registration: Registration, *, now: datetime | None = None) -> bool:
@@ -333,7 +355,7 @@ def roster(activity: Activity, query: str = "") -> list[Registration]:
         pattern = f"%{query.lower()}%"
         stmt = stmt.join(Registration.user).where(or_(func.lower(Registration.full_name).like(pattern),
                                                       User.email.like(pattern), Registration.npi.like(pattern)))
-    return list(db.session.scalars(stmt))
+    return without_superseded(list(db.session.scalars(stmt)))
 
 
 # ---------------------------------------------------------------- mail
@@ -353,14 +375,14 @@ def invitation_for(registration: Registration, method: str, *, now: datetime | N
     registration.invite_sequence = max(registration.invite_sequence + 1, activity.schedule_sequence)
     url = absolute_url("activities.detail", activity_id=activity.id)
     details = [activity.summary] if activity.summary else []
-    if activity.is_webcast and activity.join_url and method == "REQUEST":
+    if activity.format == "live_webcast" and activity.join_url and method == "REQUEST":
         details.append(f"Join: the link appears on My schedule 30 minutes before the start ({absolute_url('registration.my_schedule')}).")
     details.append(url)
+    start, end, summary = calendar_window(activity)
     return build_invitation(Invitation(
         uid=registrant_uid(activity.uuid, registration.user_id), sequence=registration.invite_sequence, method=method,
-        summary=activity.title, description="\n\n".join(details),
-        location=activity.full_address if activity.is_live_meeting else url, url=url,
-        start=activity.start_dt, end=activity.end_dt,
+        summary=summary, description="\n\n".join(details),
+        location=activity.full_address if activity.is_live_meeting else url, url=url, start=start, end=end,
         organizer_email=_organizer_address(registration.user.email), organizer_name=config["CME_PROVIDER_NAME"],
         attendee_email=registration.user.email, attendee_name=registration.full_name or registration.user.full_name,
         stamp=now or now_utc()))

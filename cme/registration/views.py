@@ -176,7 +176,8 @@ def roster_add(activity_id: int):
         db.session.rollback()
         flash(str(error), "error")
     else:
-        flash(f"{registration.full_name} added ({registration.status_label.lower()}).", "success")
+        where = f"waitlisted, number {registration.waitlist_position}" if registration.is_waitlisted else "confirmed"
+        flash(f"{registration.full_name} added ({where}).", "success")
     return redirect(url_for("registration.roster", activity_id=activity.id))
 
 
