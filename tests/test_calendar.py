@@ -322,9 +322,10 @@ def test_etag_last_modified_304_and_head(client, meeting):
 
 def test_unchanged_feeds_are_not_rebuilt_and_304s_build_nothing(client, db, meeting, monkeypatch):
     builds = []
-    real = ics_module.build_calendar
-    monkeypatch.setattr(calendar_service, "build_calendar", lambda *a: builds.append(1) or real(*a))
+    real = ics_module.assemble_calendar
+    monkeypatch.setattr(calendar_service, "assemble_calendar", lambda *a: builds.append(1) or real(*a))
     calendar_service._built.clear()
+    calendar_service._fragments.clear()
     etag = client.get("/calendar/activities.ics").headers["ETag"]
     client.get("/calendar/activities.ics")
     client.get("/calendar/activities.ics", headers={"If-None-Match": etag})

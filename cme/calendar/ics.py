@@ -57,8 +57,9 @@ def event_bytes(data: EventData) -> bytes:
     event.add("sequence", data.sequence)
     event.add("dtstamp", data.last_modified)
     event.add("last-modified", data.last_modified)
-    event.add("dtstart", data.start.astimezone(tz))
-    event.add("dtend", data.end.astimezone(tz))
+    # Local wall-clock time with an explicit TZID (the VTIMEZONE we write), not icalendar's zone guessing.
+    event.add("dtstart", data.start.astimezone(tz).replace(tzinfo=None), parameters={"TZID": data.zone_name})
+    event.add("dtend", data.end.astimezone(tz).replace(tzinfo=None), parameters={"TZID": data.zone_name})
     event.add("summary", data.summary)
     event.add("description", data.description)
     if data.location:
@@ -86,6 +87,12 @@ def build_calendar(meta: CalendarMeta, events: Iterable[EventData]) -> bytes:
     """A VCALENDAR with the header properties, one VTIMEZONE per zone used (covering the events' years), and
     the events."""
     events = list(events)
+    return assemble_calendar(meta, [event_bytes(data) for data in events],
+                             [(data.zone_name, data.start, data.end) for data in events])
+
+
+def assemble_calendar(meta: CalendarMeta, fragments: list[bytes], spans: Iterable[tuple[str, datetime, datetime]]) -> bytes:
+    """The calendar around already serialised VEVENTs; `spans` (zone, start, end) decide the VTIMEZONEs."""
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -102,17 +109,16 @@ def build_calendar(meta: CalendarMeta, events: Iterable[EventData]) -> bytes:
         calendar.add("refresh-interval", meta.refresh, parameters={"VALUE": "DURATION"})
         calendar.add("x-published-ttl", vDuration(meta.refresh))
     years: dict[str, tuple[int, int]] = {}
-    for data in events:
-        tz = zone(data.zone_name)
-        low, high = data.start.astimezone(tz).year, data.end.astimezone(tz).year
-        first, last = years.get(data.zone_name, (low, high))
-        years[data.zone_name] = (min(first, low), max(last, high))
+    for zone_name, start, end in spans:
+        low, high = start.year, end.year  # UTC years; the VTIMEZONE spans one more year on each side anyway
+        first, last = years.get(zone_name, (low, high))
+        years[zone_name] = (min(first, low), max(last, high))
     head = calendar.to_ical()
     end = b"END:VCALENDAR\r\n"
     assert head.endswith(end)
     parts = [head[: -len(end)]]
-    parts.extend(_timezone_bytes(name, *span) for name, span in sorted(years.items()))
-    parts.extend(event_bytes(data) for data in events)
+    parts.extend(_timezone_bytes(name, first, last + 1) for name, (first, last) in sorted(years.items()))
+    parts.extend(fragments)
     parts.append(end)
     return b"".join(parts)
 

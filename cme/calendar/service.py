@@ -12,6 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parseaddr
+from functools import lru_cache
 from threading import Lock
 from typing import Callable
 from urllib.parse import quote, urlencode, urlsplit
@@ -24,7 +25,7 @@ from cme.accounts.models import User
 from cme.activities.models import Activity
 from cme.activities.service import CatalogFilters, filtered_activities
 from cme.activities.statements import format_amount
-from cme.calendar.ics import CalendarMeta, EventData, build_calendar
+from cme.calendar.ics import CalendarMeta, EventData, assemble_calendar, build_calendar, event_bytes
 from cme.calendar.invitations import calendar_window, registrant_uid
 from cme.extensions import db
 from cme.registration.models import Registration
@@ -48,8 +49,12 @@ def _base() -> str:
 
 
 def _organizer() -> tuple[str, str]:
-    address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1] or "cme@example.org"
-    return address, current_app.config["CME_PROVIDER_NAME"]
+    return _organizer_for(current_app.config["MAIL_DEFAULT_SENDER"], current_app.config["CME_PROVIDER_NAME"])
+
+
+@lru_cache(maxsize=8)
+def _organizer_for(sender: str, provider: str) -> tuple[str, str]:
+    return parseaddr(sender)[1] or "cme@example.org", provider
 
 
 def activity_url(activity: Activity) -> str:
@@ -117,6 +122,39 @@ def registration_event(registration: Registration) -> EventData:
         alarm_minutes=None if activity.is_on_demand else ALARM_MINUTES)
 
 
+# ---------------------------------------------------------------- per-activity fragments
+
+_fragments: "OrderedDict[tuple, bytes]" = OrderedDict()
+MAX_FRAGMENTS = 50_000
+
+
+def activity_fragments(versions: list[tuple[int, datetime, int, str]]) -> dict[int, bytes]:
+    """The public VEVENT bytes of each activity, by (id, updated_dt, sequence, status): only activities whose
+    version is not cached are loaded and serialised (a change to one activity costs one activity)."""
+    config = (_base(), *_organizer())
+    result: dict[int, bytes] = {}
+    missing = []
+    with _built_lock:
+        for version in versions:
+            key = (*version, *config)
+            cached = _fragments.get(key)
+            if cached is None:
+                missing.append(version[0])
+            else:
+                result[version[0]] = cached
+    if missing:
+        loaded = db.session.scalars(select(Activity).where(Activity.id.in_(missing)).options(
+            selectinload(Activity.sessions), selectinload(Activity.credit_designations))).all()
+        for activity in loaded:
+            body = b"".join(event_bytes(e) for e in public_events(activity))
+            result[activity.id] = body
+            with _built_lock:
+                _fragments[(activity.id, activity.updated_dt, activity.schedule_sequence, activity.status, *config)] = body
+                while len(_fragments) > MAX_FRAGMENTS:
+                    _fragments.popitem(last=False)
+    return result
+
+
 # ---------------------------------------------------------------- exports with cheap versions
 
 _built: "OrderedDict[str, bytes]" = OrderedDict()
@@ -162,12 +200,15 @@ def public_feed_export(filters: CatalogFilters) -> Export:
     etag = _etag("public", sorted(filters.args().items()), count, last_modified.isoformat(), id_sum, _base())
 
     def build() -> bytes:
-        activities = db.session.scalars(filtered_activities(filters).options(
-            selectinload(Activity.sessions), selectinload(Activity.credit_designations))).all()
         meta = CalendarMeta(name=f"{current_app.config['CME_PROVIDER_NAME']}: CME activities",
                             description="Upcoming live meetings and webcasts with CME credit.",
                             zone_name="America/New_York")
-        return build_calendar(meta, (e for a in activities for e in public_events(a)))
+        versions = db.session.execute(filtered_activities(filters).with_only_columns(
+            Activity.id, Activity.updated_dt, Activity.schedule_sequence, Activity.status, Activity.time_zone,
+            Activity.start_dt, Activity.end_dt, maintain_column_froms=True)).all()
+        fragments = activity_fragments([(row.id, row.updated_dt, row.schedule_sequence, row.status) for row in versions])
+        return assemble_calendar(meta, [fragments[row.id] for row in versions],
+                                 [(row.time_zone, row.start_dt, row.end_dt) for row in versions])
 
     return Export(etag, last_modified, "cme-activities.ics", build)
 
