@@ -1,0 +1,52 @@
+"""Browser flow for calendars: a provider copies the subscription address from My schedule, fetches it,
+and finds their registration at the right UTC instant."""
+from __future__ import annotations
+
+import urllib.request
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import icalendar
+import pytest
+from playwright.sync_api import Page, expect
+
+from cme.extensions import db
+from tests.browser.test_activity_flows import log_in
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_provider_subscribes_to_their_schedule(page: Page, live_server):
+    from cme.accounts.service import find_user_by_email
+    from cme.activities.models import Activity, CreditDesignation
+    from cme.registration.service import Answers, register
+
+    live_server.create_user("feed.provider@example.org", full_name="Fiona Feed", time_zone="America/Chicago")
+    start = datetime(2031, 3, 9, 16, 30, tzinfo=timezone.utc)  # the day US clocks spring forward
+    with live_server.app.app_context():
+        activity = Activity(title="Browser: Feed webcast", format="live_webcast", status="published",
+                            time_zone="America/Denver", start_dt=start, end_dt=start.replace(hour=18),
+                            join_url="https://webcast.example.org/feed",
+                            credit_designations=[CreditDesignation(credit_type="ama_pra_1", max_amount=Decimal("1.5"))])
+        db.session.add(activity)
+        db.session.commit()
+        user = find_user_by_email("feed.provider@example.org")
+        register(user, activity.id, Answers.from_profile(user, attested_professional=True))
+        db.session.commit()
+        db.session.remove()
+
+    log_in(page, "feed.provider@example.org")
+    page.goto("/my/schedule")
+    address = page.get_by_label("Or copy this private address").input_value()
+    assert address.startswith(live_server.url + "/calendar/feed/") and address.endswith(".ics")
+    expect(page.get_by_role("link", name="Subscribe in my calendar app")).to_have_attribute(
+        "href", address.replace("http://", "webcal://"))
+
+    with urllib.request.urlopen(address) as response:  # what a calendar client does: no cookies, no login
+        assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
+        body = response.read()
+    [event] = icalendar.Calendar.from_ical(body).walk("VEVENT")
+    assert str(event["SUMMARY"]) == "Browser: Feed webcast"
+    assert event.decoded("DTSTART").astimezone(timezone.utc) == start
+    assert b"DTSTART;TZID=America/Denver:20310309T103000" in body  # 10:30 MDT, after the change
+    assert str(event["CONFERENCE"]) == "https://webcast.example.org/feed"
