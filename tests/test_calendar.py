@@ -352,3 +352,28 @@ def test_add_to_calendar_links_use_utc(client, make_activity):
     page = client.get(f"/activities/{activity.id}").get_data(as_text=True)
     assert f'href="/activities/{activity.id}.ics"' in page and "calendar.google.com/calendar/render?action=TEMPLATE" in page
     assert "outlook.live.com/calendar/0/deeplink/compose" in page and 'href="webcal://cme.test/calendar/activities.ics"' in page
+
+
+def test_a_fresh_worker_reuses_stored_fragments_instead_of_reserialising(app, client, db, make_activity, monkeypatch):
+    from cme.activities.models import Activity
+
+    first = make_activity(title="Stored one")
+    make_activity(title="Stored two")
+    body = client.get("/calendar/activities.ics").data
+    assert db.session.scalar(select(Activity.ics_fragment_version).where(Activity.id == first.id))
+    # A new process: nothing in memory.
+    ics_module.event_bytes.cache_clear()
+    calendar_service._built.clear()
+    calendar_service._fragments.clear()
+    serialised = []
+    real = ics_module.event_bytes
+    monkeypatch.setattr(calendar_service, "event_bytes", lambda data: serialised.append(data.uid) or real(data))
+    assert client.get("/calendar/activities.ics").data == body and serialised == []
+    # A change re-serialises that activity only, and the stored row does not look "changed" for it.
+    first.summary = "New summary"
+    db.session.commit()
+    updated = first.updated_dt
+    assert b"New summary" in client.get("/calendar/activities.ics").data
+    assert serialised == [f"{first.uuid}@cme"]
+    db.session.expire_all()
+    assert db.session.get(Activity, first.id).updated_dt == updated

@@ -134,6 +134,10 @@ class Activity(db.Model):
     # Bumped on every schedule change, so calendar clients replace what they hold.
     schedule_sequence: Mapped[int] = mapped_column(default=0)
     schedule_changed_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # The public VEVENTs as last serialised (cme.calendar), with the version they were built from: lets any
+    # worker answer a feed without re-serialising activities that did not change.
+    ics_fragment: Mapped[Optional[str]] = mapped_column(Text, deferred=True)
+    ics_fragment_version: Mapped[Optional[str]] = mapped_column(String(64), deferred=True)
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     updated_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
     published_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)

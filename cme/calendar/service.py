@@ -18,7 +18,7 @@ from typing import Callable
 from urllib.parse import quote, urlencode, urlsplit
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import selectinload
 
 from cme.accounts.models import User
@@ -143,16 +143,50 @@ def activity_fragments(versions: list[tuple[int, datetime, int, str]]) -> dict[i
             else:
                 result[version[0]] = cached
     if missing:
-        loaded = db.session.scalars(select(Activity).where(Activity.id.in_(missing)).options(
-            selectinload(Activity.sessions), selectinload(Activity.credit_designations))).all()
-        for activity in loaded:
-            body = b"".join(event_bytes(e) for e in public_events(activity))
-            result[activity.id] = body
-            with _built_lock:
-                _fragments[(activity.id, activity.updated_dt, activity.schedule_sequence, activity.status, *config)] = body
-                while len(_fragments) > MAX_FRAGMENTS:
-                    _fragments.popitem(last=False)
+        missing_ids = set(missing)
+        wanted = {v[0]: _fragment_version(v, config) for v in versions if v[0] in missing_ids}
+        stored = db.session.execute(select(Activity.id, Activity.ics_fragment, Activity.ics_fragment_version)
+                                    .where(Activity.id.in_(missing))).all()
+        stale = []
+        for activity_id, fragment, version in stored:
+            if fragment is not None and version == wanted[activity_id]:
+                result[activity_id] = fragment.encode("utf-8")
+            else:
+                stale.append(activity_id)
+        written = []
+        if stale:
+            loaded = db.session.scalars(select(Activity).where(Activity.id.in_(stale)).options(
+                selectinload(Activity.sessions), selectinload(Activity.credit_designations))).all()
+            for activity in loaded:
+                result[activity.id] = b"".join(event_bytes(e) for e in public_events(activity))
+                written.append({"id": activity.id, "fragment": result[activity.id].decode("utf-8"),
+                                "version": wanted[activity.id]})
+            _store_fragments(written)
+        with _built_lock:
+            for version in versions:
+                if version[0] in result:
+                    _fragments[(*version, *config)] = result[version[0]]
+            while len(_fragments) > MAX_FRAGMENTS:
+                _fragments.popitem(last=False)
     return result
+
+
+def _fragment_version(version: tuple, config: tuple) -> str:
+    return hashlib.sha256("|".join(map(str, (*version, *config))).encode()).hexdigest()
+
+
+def _store_fragments(rows: list[dict]) -> None:
+    """Keep freshly serialised fragments on their rows, in a transaction of their own (a cache write that
+    must not mix with the request's), leaving updated_dt as it is."""
+    if not rows:
+        return
+    table = Activity.__table__
+    statement = (table.update().where(table.c.id == bindparam("b_id"))
+                 .values(ics_fragment=bindparam("b_fragment"), ics_fragment_version=bindparam("b_version"),
+                         updated_dt=table.c.updated_dt))
+    with db.engine.begin() as connection:
+        connection.execute(statement, [{"b_id": r["id"], "b_fragment": r["fragment"], "b_version": r["version"]}
+                                       for r in rows])
 
 
 # ---------------------------------------------------------------- exports with cheap versions
