@@ -552,3 +552,22 @@ def test_my_schedule_hides_a_cancelled_registration_replaced_by_a_new_one(client
     db.session.commit()
     page = client.get("/my/schedule").get_data(as_text=True)
     assert page.count('<h3><a href="/activities/') == 1 and "Confirmed" in page
+
+
+def test_invitation_mails_parse_in_ical_js_at_the_same_instants(db, make_user, make_activity):
+    """Thunderbird's parser reads the REQUEST and the CANCEL the mails carry at zoneinfo's instants."""
+    from tests.test_calendar import ical_js, utc
+
+    activity = make_activity(time_zone="America/Denver")
+    person = make_user()
+    registration = service.register(person, activity.id, answers(person))
+    db.session.commit()
+    service.cancel_registration(registration)
+    db.session.commit()
+    for row, method in zip(outbox(db), ("REQUEST", "CANCEL")):
+        ics = calendar_parts(parsed(row))[-1].get_content()
+        ics = ics if isinstance(ics, bytes) else ics.encode()
+        result = ical_js(ics)
+        assert result["method"] == method
+        [event] = result["events"]
+        assert (utc(event["start"]), utc(event["end"])) == (activity.start_dt, activity.end_dt)
