@@ -80,6 +80,7 @@ def _register_blueprints(app: Flask) -> None:
     from cme.activities.organize_views import bp as organize_bp
     from cme.activities.views import bp as activities_bp
     from cme.calendar.views import bp as calendar_bp
+    from cme.certificates.views import bp as certificates_bp
     from cme.credit.views import bp as credit_bp
     from cme.registration.views import bp as registration_bp
 
@@ -90,6 +91,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(registration_bp)
     app.register_blueprint(credit_bp)
     app.register_blueprint(calendar_bp)
+    app.register_blueprint(certificates_bp)
 
 
 def _register_error_pages(app: Flask) -> None:

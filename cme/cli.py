@@ -60,6 +60,22 @@ def send_mail_command(loop: bool, interval: float, limit: int) -> None:
         time.sleep(interval)
 
 
+@cme_cli.command("issue-certificates")
+@click.argument("activity_id", type=int)
+@with_appcontext
+def issue_certificates_command(activity_id: int) -> None:
+    """Issue certificates to every learner with claimed credit for ACTIVITY_ID (and mail them)."""
+    from cme.activities.models import Activity
+    from cme.certificates.service import issue_for_activity
+
+    activity = db.session.get(Activity, activity_id)
+    if activity is None:
+        raise click.ClickException(f"No activity has id {activity_id}.")
+    issued = issue_for_activity(activity)
+    db.session.commit()
+    click.echo(f"Issued {len(issued)} certificate(s) for {activity.title!r}.")
+
+
 @cme_cli.command("seed-demo")
 @with_appcontext
 def seed_demo_command() -> None:

@@ -121,9 +121,11 @@ def format_span(start: datetime, end: datetime, zone_name: str) -> str:
     tz = zone(zone_name)
     a, b = start.astimezone(tz), end.astimezone(tz)
     if a.date() == b.date():
-        if a.strftime("%p%Z") == b.strftime("%p%Z"):
+        if a.tzname() != b.tzname():
+            return f"{a:%a %b %-d, %Y, %-I:%M %p %Z} – {b:%-I:%M %p %Z}"
+        if a.strftime("%p") == b.strftime("%p"):
             return f"{a:%a %b %-d, %Y, %-I:%M} – {b:%-I:%M %p %Z}"
-        return f"{a:%a %b %-d, %Y, %-I:%M %p %Z} – {b:%-I:%M %p %Z}"
+        return f"{a:%a %b %-d, %Y, %-I:%M %p} – {b:%-I:%M %p %Z}"
     year = "" if a.year == b.year else f", {a.year}"
     return f"{a:%a %b %-d}{year}, {a:%-I:%M %p %Z} – {b:%a %b %-d, %Y, %-I:%M %p %Z}"
 

@@ -19,6 +19,15 @@ def credit_records_for(user: User) -> list[CreditRecord]:
     ))
 
 
+def current_certificates_for(user: User) -> dict[int, "Certificate"]:
+    """{activity_id: the learner's current certificate}."""
+    from cme.certificates.models import Certificate
+
+    rows = db.session.scalars(select(Certificate).where(Certificate.user_id == user.id,
+                                                        Certificate.superseded_dt.is_(None)))
+    return {c.activity_id: c for c in rows}
+
+
 def totals_by_type(records: list[CreditRecord]) -> dict[str, Decimal]:
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for record in records:

@@ -13,4 +13,5 @@ bp = Blueprint("credit", __name__)
 @login_required
 def my_credit():
     records = service.credit_records_for(current_user)
-    return render_template("credit/my_credit.html", records=records, totals=service.totals_by_type(records))
+    return render_template("credit/my_credit.html", records=records, totals=service.totals_by_type(records),
+                           certificates=service.current_certificates_for(current_user))

@@ -1,0 +1,134 @@
+"""Certificates: issue a snapshot of a learner's claimed credit, supersede it when credit changes, verify.
+
+A certificate never changes after issue. Issuing again with different credit supersedes the previous one
+(both stay verifiable, with their status); issuing with the same content returns the existing one.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import select
+
+from cme.accounts.models import User
+from cme.activities.models import Activity, CreditType
+from cme.activities.statements import designation_statement, format_amount
+from cme.certificates.models import Certificate, CertificateKind
+from cme.credit.models import CreditRecord
+from cme.extensions import db
+from cme.mail.service import queue_mail
+from cme.timeutil import format_span, now_utc, zone
+from cme.urls import absolute_url
+
+
+class CertificateError(Exception):
+    def __init__(self, message: str, code: str):
+        super().__init__(message)
+        self.code = code
+
+
+def _credit_lines(user: User, activity: Activity, records: list[CreditRecord]) -> tuple[str, list[dict]]:
+    """(kind, lines): physicians get AMA credit; others get the credit their designations allow, and an AMA
+    claim by a non-physician becomes hours of participation."""
+    provider = current_app.config["CME_PROVIDER_NAME"]
+    designated = {d.credit_type: d.max_amount for d in activity.credit_designations}
+    order = {c.value: i for i, c in enumerate(CreditType)}
+    lines, kinds = [], set()
+    for record in sorted(records, key=lambda r: order[r.credit_type]):
+        amount = format_amount(record.amount)
+        statement = designation_statement(record.credit_type, designated.get(record.credit_type, record.amount),
+                                          provider=provider, activity_format=activity.format)
+        if record.credit_type == CreditType.PARTICIPATION or (record.credit_type == CreditType.AMA_PRA_1
+                                                              and not user.is_physician):
+            kinds.add(CertificateKind.PARTICIPATION)
+            lines.append({"type": CreditType.PARTICIPATION.value, "amount": amount, "statement": statement,
+                          "line": f"{amount} hour(s) of participation"})
+        else:
+            kinds.add(CertificateKind.CREDIT)
+            label = "AMA PRA Category 1 Credit(s)™" if record.credit_type == CreditType.AMA_PRA_1 else record.credit_type_label
+            lines.append({"type": record.credit_type, "amount": amount, "statement": statement,
+                          "line": f"{amount} {label} claimed"})
+    kind = CertificateKind.CREDIT if CertificateKind.CREDIT in kinds else CertificateKind.PARTICIPATION
+    return kind.value, lines
+
+
+def snapshot_for(user: User, activity: Activity, records: list[CreditRecord], *, code: str, issued: datetime) -> dict:
+    kind, credits = _credit_lines(user, activity, records)
+    tz = zone(activity.time_zone)
+    dates = (f"{activity.start_dt.astimezone(tz):%b %-d, %Y} to {activity.end_dt.astimezone(tz):%b %-d, %Y}"
+             if activity.is_on_demand else format_span(activity.start_dt, activity.end_dt, activity.time_zone))
+    return {
+        "kind": kind,
+        "heading": "Certificate of Credit" if kind == CertificateKind.CREDIT else "Certificate of Participation",
+        "provider": current_app.config["CME_PROVIDER_NAME"],
+        "learner": user.display_name,
+        "participation_line": "participated in the educational activity",
+        "activity_title": activity.title,
+        "format": activity.format_label,
+        "dates": dates,
+        "location": ", ".join(p for p in (activity.venue_name, activity.city and f"{activity.city}, {activity.state}") if p)
+        if activity.is_live_meeting else "Internet",
+        "credits": credits,
+        "accreditation_statement": activity.accreditation_statement,
+        "issued": issued.astimezone(zone(user.time_zone)).strftime("%B %-d, %Y"),
+        "code": code,
+    }
+
+
+def current_certificate(user: User, activity: Activity) -> Certificate | None:
+    return db.session.scalar(select(Certificate).where(Certificate.user_id == user.id,
+                                                       Certificate.activity_id == activity.id,
+                                                       Certificate.superseded_dt.is_(None)))
+
+
+def issue_certificate(user: User, activity: Activity, *, now: datetime | None = None) -> tuple[Certificate, bool]:
+    """Issue (or reissue) the learner's certificate. Returns (certificate, created)."""
+    records = list(db.session.scalars(select(CreditRecord).where(CreditRecord.user_id == user.id,
+                                                                 CreditRecord.activity_id == activity.id)))
+    if not records:
+        raise CertificateError(f"{user.full_name} has claimed no credit for this activity.", "no_credit")
+    now = now or now_utc()
+    existing = current_certificate(user, activity)
+    certificate = Certificate(user=user, activity=activity, issued_dt=now, kind="credit", snapshot={})
+    db.session.add(certificate)
+    db.session.flush()  # gives the verification code
+    snapshot = snapshot_for(user, activity, records, code=certificate.verification_code, issued=now)
+    if existing is not None and _same_content(existing.snapshot, snapshot):
+        db.session.delete(certificate)
+        db.session.flush()
+        return existing, False
+    certificate.snapshot, certificate.kind = snapshot, snapshot["kind"]
+    if existing is not None:
+        existing.superseded_dt = now
+        existing.superseded_by_id = certificate.id
+    db.session.flush()
+    return certificate, True
+
+
+def _same_content(old: dict, new: dict) -> bool:
+    ignore = {"code", "issued"}
+    return {k: v for k, v in old.items() if k not in ignore} == {k: v for k, v in new.items() if k not in ignore}
+
+
+def issue_for_activity(activity: Activity, *, now: datetime | None = None) -> list[Certificate]:
+    """Certificates for every learner with claimed credit; each new one is mailed with its link."""
+    user_ids = db.session.scalars(select(CreditRecord.user_id).where(CreditRecord.activity_id == activity.id)
+                                  .distinct().order_by(CreditRecord.user_id)).all()
+    issued = []
+    for user_id in user_ids:
+        user = db.session.get(User, user_id)
+        certificate, created = issue_certificate(user, activity, now=now)
+        if created:
+            issued.append(certificate)
+            queue_mail(user.email, f"Your certificate: {activity.title}", "certificate_issued", kind="certificate_issued",
+                       recipient_name=user.full_name, user=user, activity=activity, certificate=certificate,
+                       pdf_url=absolute_url("certificates.pdf", certificate_id=certificate.id),
+                       verify_url=absolute_url("certificates.verify", code=certificate.verification_code))
+    return issued
+
+
+def find_by_code(code: str) -> Certificate | None:
+    if not code or len(code) > 32:
+        return None
+    return db.session.scalar(select(Certificate).where(Certificate.verification_code == code.strip().upper()))
+

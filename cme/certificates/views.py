@@ -1,0 +1,51 @@
+"""Certificate PDFs for their owners, public verification, and issuing for an activity's learners."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from cme.accounts.permissions import organizer_required
+from cme.activities.access import managed
+from cme.activities.forms import ConfirmForm
+from cme.certificates import service
+from cme.certificates.models import Certificate
+from cme.certificates.render import build_certificate_pdf
+from cme.extensions import db
+from cme.urls import absolute_url
+
+bp = Blueprint("certificates", __name__)
+
+
+@bp.get("/verify/<code>")
+def verify(code: str):
+    certificate = service.find_by_code(code)
+    if certificate is None:
+        return render_template("certificates/not_found.html", code=code), 404
+    replacement = db.session.get(Certificate, certificate.superseded_by_id) if certificate.superseded_by_id else None
+    return render_template("certificates/verify.html", certificate=certificate, snapshot=certificate.snapshot,
+                           replacement=replacement)
+
+
+@bp.get("/my/certificates/<int:certificate_id>.pdf")
+@login_required
+def pdf(certificate_id: int):
+    certificate = db.get_or_404(Certificate, certificate_id)
+    if certificate.user_id != current_user.id and not current_user.is_admin:
+        abort(404)
+    body = build_certificate_pdf(certificate.snapshot, absolute_url("certificates.verify", code=certificate.verification_code))
+    return Response(body, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="certificate-{certificate.verification_code}.pdf"',
+        "Cache-Control": "private, max-age=3600"})
+
+
+@bp.post("/organize/activities/<int:activity_id>/certificates")
+@organizer_required
+def issue(activity_id: int):
+    activity = managed(activity_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    issued = service.issue_for_activity(activity)
+    db.session.commit()
+    flash(f"{len(issued)} certificate(s) issued and mailed." if issued else
+          "No new certificates: everyone with claimed credit already has a current one.", "success")
+    return redirect(url_for("organize.manage", activity_id=activity.id))
