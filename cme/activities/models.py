@@ -130,6 +130,8 @@ class Activity(db.Model):
     registration_opens_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     registration_closes_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     claim_deadline_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # On-demand webcasts may have a post-test; learners need this score (percent) to claim credit.
+    post_test_passing_score: Mapped[Optional[int]]
     accreditation_statement: Mapped[str] = mapped_column(Text, default="")
     # Bumped on every schedule change, so calendar clients replace what they hold.
     schedule_sequence: Mapped[int] = mapped_column(default=0)

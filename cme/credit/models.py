@@ -43,6 +43,8 @@ class Attendance(db.Model):
     checked_in_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     checked_in_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     minutes_watched: Mapped[int] = mapped_column(default=0)
+    # Viewing time counted from heartbeats: at most the wall time between two reports (see credit.service).
+    watched_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
     last_heartbeat_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 

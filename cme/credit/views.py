@@ -1,14 +1,132 @@
-"""The provider's credit: the transcript on screen, as CSV and as PDF."""
+"""Learners: watch (viewing-time heartbeats), evaluate, post-test, claim credit, the transcript.
+Organizers: learners' credit with adjustments, the evaluation's questions, the post-test."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template
+from decimal import Decimal
+
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from cme.accounts.permissions import organizer_required
+from cme.activities.access import managed
+from cme.activities.forms import ConfirmForm
+from cme.activities.models import Activity, ActivityStatus
 from cme.credit import service
+from cme.credit.evaluation_models import EvaluationQuestion, PostTestQuestion
+from cme.credit.forms import (
+    AdjustForm, PassingScoreForm, PostTestQuestionForm, QuestionForm, claim_form, evaluation_form, post_test_form,
+)
+from cme.credit.models import CreditRecord
 from cme.credit.transcript import build_transcript_csv, build_transcript_pdf
+from cme.extensions import db
 from cme.timeutil import now_utc
 
 bp = Blueprint("credit", __name__)
+
+
+def learner_activity(activity_id: int) -> Activity:
+    activity = db.session.get(Activity, activity_id)
+    if activity is None or activity.status == ActivityStatus.DRAFT:
+        abort(404)
+    return activity
+
+
+# ---------------------------------------------------------------- learners
+
+@bp.get("/activities/<int:activity_id>/watch")
+@login_required
+def watch(activity_id: int):
+    activity = learner_activity(activity_id)
+    problem = service.can_watch(current_user, activity)
+    attendance = service._whole_attendance(current_user, activity)
+    return render_template("credit/watch.html", activity=activity, problem=problem,
+                           minutes=(attendance.watched_seconds // 60) if attendance else 0,
+                           interval=service.HEARTBEAT_SECONDS)
+
+
+@bp.post("/activities/<int:activity_id>/watch/heartbeat")
+@login_required
+def heartbeat(activity_id: int):
+    activity = learner_activity(activity_id)
+    try:
+        seconds = service.heartbeat(current_user, activity)
+    except service.CreditError as error:
+        db.session.rollback()
+        return jsonify(error=str(error)), 409
+    db.session.commit()
+    return jsonify(seconds=seconds, minutes=seconds // 60)
+
+
+@bp.route("/activities/<int:activity_id>/evaluation", methods=["GET", "POST"])
+@login_required
+def evaluation(activity_id: int):
+    activity = learner_activity(activity_id)
+    if service.evaluation_of(current_user, activity) is not None:
+        flash("You have completed this evaluation. Thank you.", "info")
+        return redirect(url_for("credit.claim", activity_id=activity.id))
+    problem = service.evaluation_problem(current_user, activity)
+    questions = service.evaluation_questions(activity)
+    form = evaluation_form(questions)
+    if not problem and form.validate_on_submit():
+        service.submit_evaluation(current_user, activity, {q.key: form[q.key].data or "" for q in questions})
+        db.session.commit()
+        flash("Thank you for your evaluation.", "success")
+        target = "credit.post_test" if service.has_post_test(activity) else "credit.claim"
+        return redirect(url_for(target, activity_id=activity.id))
+    return render_template("credit/evaluation.html", activity=activity, form=form, questions=questions,
+                           problem=problem), 200 if request.method == "GET" else 422
+
+
+@bp.route("/activities/<int:activity_id>/post-test", methods=["GET", "POST"])
+@login_required
+def post_test(activity_id: int):
+    activity = learner_activity(activity_id)
+    if not service.has_post_test(activity):
+        abort(404)
+    questions = service.post_test_questions(activity)
+    form = post_test_form(questions)
+    if form.validate_on_submit():
+        try:
+            attempt = service.submit_post_test(current_user, activity, {q.id: form[f"p{q.id}"].data for q in questions})
+        except service.CreditError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            if attempt.passed:
+                flash(f"You passed with {attempt.score}%.", "success")
+                return redirect(url_for("credit.claim", activity_id=activity.id))
+            flash(f"You scored {attempt.score}%; {activity.post_test_passing_score}% is needed. Try again: "
+                  "your best score counts.", "warning")
+            return redirect(url_for("credit.post_test", activity_id=activity.id))
+    return render_template("credit/post_test.html", activity=activity, form=form, questions=questions,
+                           best=service.best_score(current_user, activity)), 200 if request.method == "GET" else 422
+
+
+@bp.route("/activities/<int:activity_id>/claim", methods=["GET", "POST"])
+@login_required
+def claim(activity_id: int):
+    activity = learner_activity(activity_id)
+    status = service.claim_status(current_user, activity)
+    form = claim_form(activity.designations, status.records)
+    if status.open and form.validate_on_submit():
+        amounts = {d.credit_type: form[d.credit_type].data for d in activity.designations}
+        try:
+            service.claim_credit(current_user, activity, amounts, attested=form.attest.data)
+        except service.CreditError as error:
+            db.session.rollback()
+            target = form[error.field] if error.field and error.field in form else None
+            if target is not None:
+                target.errors = [*target.errors, str(error)]
+            else:
+                flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash("Your credit is recorded. Your certificate will follow when the organizers issue certificates.",
+                  "success")
+            return redirect(url_for("credit.my_credit"))
+    return render_template("credit/claim.html", activity=activity, form=form, status=status), \
+        200 if request.method == "GET" else 422
 
 
 @bp.get("/my/credit")
@@ -34,3 +152,123 @@ def transcript_csv():
 @login_required
 def transcript_pdf():
     return _download(build_transcript_pdf(service.transcript_for(current_user)), "application/pdf", "pdf")
+
+
+# ---------------------------------------------------------------- organizers
+
+def _organizer_page(activity: Activity, status: int = 200, **forms):
+    forms.setdefault("adjust_form", AdjustForm(formdata=None))
+    forms.setdefault("question_form", QuestionForm(formdata=None))
+    forms.setdefault("post_test_form", PostTestQuestionForm(formdata=None))
+    forms.setdefault("score_form", PassingScoreForm(formdata=None, passing_score=activity.post_test_passing_score))
+    return render_template("credit/organize.html", activity=activity, records=service.activity_records(activity),
+                           adjustments=service.adjustments_for(activity), confirm_form=ConfirmForm(),
+                           questions=service.evaluation_questions(activity),
+                           customised=service.evaluation_questions_customised(activity),
+                           post_questions=service.post_test_questions(activity), **forms), status
+
+
+@bp.get("/organize/activities/<int:activity_id>/credit")
+@organizer_required
+def organize(activity_id: int):
+    return _organizer_page(managed(activity_id))
+
+
+@bp.post("/organize/activities/<int:activity_id>/credit/adjust")
+@organizer_required
+def adjust(activity_id: int):
+    activity = managed(activity_id)
+    form = AdjustForm()
+    if form.validate_on_submit():
+        record = db.session.get(CreditRecord, form.record_id.data)
+        if record is None or record.activity_id != activity.id:
+            abort(404)
+        try:
+            service.adjust_credit(record, Decimal(form.amount.data), reason=form.reason.data, by=current_user)
+        except service.CreditError as error:
+            db.session.rollback()
+            field = getattr(form, error.field, None) if error.field else None
+            if field is not None:
+                field.errors = [*field.errors, str(error)]
+            else:
+                flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(f"{record.user.full_name}'s credit is now {record.amount.normalize():f}. The change is in the audit "
+                  "trail, and a current certificate was reissued.", "success")
+            return redirect(url_for("credit.organize", activity_id=activity.id))
+    return _organizer_page(activity, 422, adjust_form=form)
+
+
+@bp.post("/organize/activities/<int:activity_id>/evaluation/questions")
+@organizer_required
+def add_question(activity_id: int):
+    activity = managed(activity_id)
+    form = QuestionForm()
+    if form.validate_on_submit():
+        service.add_evaluation_question(activity, kind=form.kind.data, prompt=form.prompt.data,
+                                        choices=[c.strip() for c in (form.choices.data or "").splitlines() if c.strip()],
+                                        required=form.required.data)
+        db.session.commit()
+        flash("Question added to the evaluation.", "success")
+        return redirect(url_for("credit.organize", activity_id=activity.id, _anchor="evaluation"))
+    return _organizer_page(activity, 422, question_form=form)
+
+
+@bp.post("/organize/activities/<int:activity_id>/evaluation/questions/<int:question_id>/delete")
+@organizer_required
+def delete_question(activity_id: int, question_id: int):
+    activity = managed(activity_id)
+    question = db.get_or_404(EvaluationQuestion, question_id)
+    if question.activity_id != activity.id or not ConfirmForm().validate_on_submit():
+        abort(404)
+    db.session.delete(question)
+    db.session.commit()
+    flash("Question removed.", "success")
+    return redirect(url_for("credit.organize", activity_id=activity.id, _anchor="evaluation"))
+
+
+@bp.post("/organize/activities/<int:activity_id>/post-test/questions")
+@organizer_required
+def add_post_test_question(activity_id: int):
+    activity = managed(activity_id)
+    form = PostTestQuestionForm()
+    if form.validate_on_submit():
+        try:
+            service.add_post_test_question(
+                activity, prompt=form.prompt.data, correct_index=form.correct.data - 1,
+                choices=[c.strip() for c in form.choices.data.splitlines() if c.strip()])
+        except service.CreditError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash("Post-test question added.", "success")
+        return redirect(url_for("credit.organize", activity_id=activity.id, _anchor="post-test"))
+    return _organizer_page(activity, 422, post_test_form=form)
+
+
+@bp.post("/organize/activities/<int:activity_id>/post-test/questions/<int:question_id>/delete")
+@organizer_required
+def delete_post_test_question(activity_id: int, question_id: int):
+    activity = managed(activity_id)
+    question = db.get_or_404(PostTestQuestion, question_id)
+    if question.activity_id != activity.id or not ConfirmForm().validate_on_submit():
+        abort(404)
+    db.session.delete(question)
+    db.session.commit()
+    flash("Post-test question removed.", "success")
+    return redirect(url_for("credit.organize", activity_id=activity.id, _anchor="post-test"))
+
+
+@bp.post("/organize/activities/<int:activity_id>/post-test/score")
+@organizer_required
+def set_passing_score(activity_id: int):
+    activity = managed(activity_id)
+    form = PassingScoreForm()
+    if form.validate_on_submit():
+        activity.post_test_passing_score = form.passing_score.data
+        db.session.commit()
+        flash("Passing score saved.", "success")
+        return redirect(url_for("credit.organize", activity_id=activity.id, _anchor="post-test"))
+    return _organizer_page(activity, 422, score_form=form)

@@ -261,6 +261,27 @@ def checkin_scan(activity_id: int, code: str):
                            already=service.is_checked_in(registration), confirm_form=ConfirmForm())
 
 
+@bp.post("/organize/activities/<int:activity_id>/checkin/<int:registration_id>/sessions/<int:session_id>")
+@organizer_required
+def checkin_session(activity_id: int, registration_id: int, session_id: int):
+    from cme.activities.models import ActivitySession
+    from cme.credit.service import check_in_session
+
+    session = db.get_or_404(ActivitySession, session_id)
+    if session.activity_id != activity_id:
+        abort(404)
+
+    def record(registration: Registration) -> bool:
+        if not registration.is_confirmed:
+            raise service.RegistrationError(f"{registration.full_name} is not confirmed.", "not_confirmed")
+        return check_in_session(registration.user, registration.activity, session, by=current_user)
+
+    return roster_action(activity_id, registration_id, record,
+                         lambda r, recorded: (f"{r.full_name} is checked in to “{session.title}”.", "success") if recorded
+                         else (f"{r.full_name} was already checked in to “{session.title}”.", "info"),
+                         "registration.checkin")
+
+
 @bp.post("/organize/activities/<int:activity_id>/checkin/<int:registration_id>")
 @organizer_required
 def checkin_record(activity_id: int, registration_id: int):

@@ -1,0 +1,94 @@
+"""Credit forms, several built per activity (its evaluation questions, its credit types)."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DecimalField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from cme.credit.evaluation_models import QuestionKind
+from cme.formtools import select_choices, strip
+
+
+def evaluation_form(questions, formdata=None) -> FlaskForm:
+    """A form with one field per evaluation question."""
+
+    class EvaluationForm(FlaskForm):
+        pass
+
+    for question in questions:
+        validators = [DataRequired("Please answer this question.")] if question.required else [Optional()]
+        if question.kind == QuestionKind.TEXT:
+            field = TextAreaField(question.prompt, validators=[*validators, Length(max=4000)], filters=[strip])
+        else:
+            field = RadioField(question.prompt, choices=select_choices((c, c) for c in question.choices),
+                               validators=validators)
+        setattr(EvaluationForm, question.key, field)
+    return EvaluationForm(formdata=formdata) if formdata is not None else EvaluationForm()
+
+
+def post_test_form(questions) -> FlaskForm:
+    class PostTestForm(FlaskForm):
+        pass
+
+    for question in questions:
+        setattr(PostTestForm, f"p{question.id}", RadioField(
+            question.prompt, coerce=int, choices=select_choices((i, c) for i, c in enumerate(question.choices)),
+            validators=[InputRequired("Please answer this question.")]))
+    return PostTestForm()
+
+
+def quarter_steps(_form, field) -> None:
+    if field.data is not None and (Decimal(field.data) / Decimal("0.25")) % 1 != 0:
+        raise ValidationError("Use steps of 0.25 (e.g. 1.25, 1.5).")
+
+
+def claim_form(designations, records) -> FlaskForm:
+    """An amount field per designated credit type (prefilled with an earlier claim) and the attestation."""
+
+    class ClaimForm(FlaskForm):
+        attest = BooleanField("I claim only the credit commensurate with the extent of my participation in the "
+                              "activity, and the information above is accurate.")
+
+    for designation in designations:
+        setattr(ClaimForm, designation.credit_type, DecimalField(
+            designation.credit_type_label, places=2,
+            validators=[Optional(), NumberRange(min=0, message="Enter a positive amount."), quarter_steps],
+            default=records[designation.credit_type].amount if designation.credit_type in records else None,
+            description=f"Up to {designation.max_amount.normalize():f}."))
+    return ClaimForm()
+
+
+class AdjustForm(FlaskForm):
+    record_id = IntegerField(validators=[InputRequired()])
+    amount = DecimalField("New amount", places=2, validators=[InputRequired("Enter the amount.")])
+    reason = StringField("Reason", validators=[DataRequired("Give the reason."), Length(max=500)], filters=[strip])
+
+
+class QuestionForm(FlaskForm):
+    kind = SelectField("Type", choices=select_choices(QuestionKind.choices()))
+    prompt = StringField("Question", validators=[DataRequired(), Length(max=500)], filters=[strip])
+    choices = TextAreaField("Choices (one per line, for multiple choice)", validators=[Optional()], filters=[strip])
+    required = BooleanField("An answer is required", default=True)
+
+    def validate_choices(self, field) -> None:
+        if self.kind.data == QuestionKind.CHOICE and len([c for c in (field.data or "").splitlines() if c.strip()]) < 2:
+            raise ValidationError("Give at least two choices, one per line.")
+
+
+class PostTestQuestionForm(FlaskForm):
+    prompt = StringField("Question", validators=[DataRequired(), Length(max=500)], filters=[strip])
+    choices = TextAreaField("Choices (one per line)", validators=[DataRequired()], filters=[strip])
+    correct = IntegerField("Number of the correct choice (1 = first)", validators=[InputRequired(), NumberRange(min=1)])
+
+    def validate_correct(self, field) -> None:
+        count = len([c for c in (self.choices.data or "").splitlines() if c.strip()])
+        if count < 2:
+            raise ValidationError("Give at least two choices.")
+        if field.data and field.data > count:
+            raise ValidationError(f"There are only {count} choices.")
+
+
+class PassingScoreForm(FlaskForm):
+    passing_score = IntegerField("Passing score (%)", validators=[Optional(), NumberRange(min=1, max=100)])

@@ -1,0 +1,203 @@
+"""Attendance (viewing-time heartbeats, per-session check-in), evaluation, post-test, claims with their
+limits and deadline, organizer adjustments with an audit trail that supersede certificates."""
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from cme.activities.models import ActivitySession
+from cme.certificates import service as certificates
+from cme.credit import service
+from cme.credit.evaluation_models import CreditAdjustment
+from cme.credit.models import Attendance, CreditRecord
+from cme.registration import service as registration
+from cme.timeutil import now_utc
+
+NOW = now_utc().replace(microsecond=0)
+
+
+def register(db, user, activity):
+    result = registration.register(user, activity.id, registration.Answers.from_profile(user, attested_professional=True),
+                                   by_organizer=True)
+    db.session.commit()
+    return result
+
+
+@pytest.fixture
+def on_demand(db, make_activity):
+    return make_activity(format="on_demand_webcast", join_url="https://webcast.example.org/od",
+                         start_dt=NOW - timedelta(days=1), end_dt=NOW + timedelta(days=90),
+                         credits={"ama_pra_1": "1.5", "ancc": "1.5"})
+
+
+def test_heartbeats_count_at_most_the_wall_time_between_reports(db, make_user, on_demand):
+    learner = make_user()
+    register(db, learner, on_demand)
+    assert service.heartbeat(learner, on_demand, now=NOW) == 0
+    assert service.heartbeat(learner, on_demand, now=NOW + timedelta(seconds=60)) == 60
+    # A second tab reporting 5 s later adds 5 s, not another minute.
+    assert service.heartbeat(learner, on_demand, now=NOW + timedelta(seconds=65)) == 65
+    # A report after a long hidden gap counts at most 90 s.
+    assert service.heartbeat(learner, on_demand, now=NOW + timedelta(minutes=30)) == 155
+    # A forged report from the past adds nothing.
+    assert service.heartbeat(learner, on_demand, now=NOW + timedelta(minutes=10)) == 155
+    [attendance] = db.session.scalars(select(Attendance)).all()
+    assert attendance.minutes_watched == 2
+
+
+def test_only_registrants_watch_and_the_heartbeat_endpoint_needs_csrf(app, client, db, make_user, on_demand, auth):
+    make_user("viewer@example.org")
+    auth.login("viewer@example.org")
+    assert "Only registered participants can watch." in client.get(f"/activities/{on_demand.id}/watch").get_data(as_text=True)
+    assert client.post(f"/activities/{on_demand.id}/watch/heartbeat").status_code == 409
+    app.config["WTF_CSRF_ENABLED"] = True
+    assert client.post(f"/activities/{on_demand.id}/watch/heartbeat").status_code == 400
+
+
+def test_watch_page_reports_from_the_browser(client, db, make_user, on_demand, auth):
+    viewer = make_user("viewer@example.org")
+    register(db, viewer, on_demand)
+    auth.login("viewer@example.org")
+    page = client.get(f"/activities/{on_demand.id}/watch").get_data(as_text=True)
+    assert "js/watch.js" in page and f"/activities/{on_demand.id}/watch/heartbeat" in page
+    assert client.post(f"/activities/{on_demand.id}/watch/heartbeat").get_json() == {"seconds": 0, "minutes": 0}
+
+
+def watched(db, user, activity, minutes):
+    db.session.add(Attendance(user_id=user.id, activity_id=activity.id, watched_seconds=minutes * 60,
+                              minutes_watched=minutes))
+    db.session.commit()
+
+
+def evaluate(client, activity):
+    questions = service.evaluation_questions(activity)
+    data = {q.key: (q.choices[0] if q.choices else "Great") for q in questions}
+    return client.post(f"/activities/{activity.id}/evaluation", data=data)
+
+
+def test_the_whole_path_from_watching_to_a_claim(client, db, make_user, on_demand, auth):
+    learner = make_user("ada@example.org", degree="MD")
+    register(db, learner, on_demand)
+    auth.login("ada@example.org")
+    page = client.get(f"/activities/{on_demand.id}/claim").get_data(as_text=True)
+    assert "Complete the evaluation first." in page and "does not support any credit" in page
+    assert "Watch the webcast first" in client.get(f"/activities/{on_demand.id}/evaluation").get_data(as_text=True)
+    watched(db, learner, on_demand, 80)  # 1 h 20 min -> 1.25 h supported
+    form = client.get(f"/activities/{on_demand.id}/evaluation").get_data(as_text=True)
+    assert "Will you change your practice as a result of this activity?" in form
+    incomplete = client.post(f"/activities/{on_demand.id}/evaluation", data={})
+    assert incomplete.status_code == 422 and "Please answer this question." in incomplete.get_data(as_text=True)
+    assert evaluate(client, on_demand).status_code == 302
+    too_much = client.post(f"/activities/{on_demand.id}/claim", data={"ama_pra_1": "1.5", "attest": "y"})
+    assert too_much.status_code == 422 and "at most 1.25" in too_much.get_data(as_text=True)
+    assert "your attendance supports 1.25" in too_much.get_data(as_text=True)
+    step = client.post(f"/activities/{on_demand.id}/claim", data={"ama_pra_1": "1.1", "attest": "y"})
+    assert "steps of 0.25" in step.get_data(as_text=True)
+    unattested = client.post(f"/activities/{on_demand.id}/claim", data={"ama_pra_1": "1"})
+    assert "Tick the attestation" in unattested.get_data(as_text=True)
+    assert db.session.scalars(select(CreditRecord)).all() == []
+    assert client.post(f"/activities/{on_demand.id}/claim", data={"ama_pra_1": "1", "attest": "y"}).status_code == 302
+    # A correction replaces the record (one per type).
+    client.post(f"/activities/{on_demand.id}/claim", data={"ama_pra_1": "1.25", "attest": "y"})
+    [record] = db.session.scalars(select(CreditRecord)).all()
+    assert record.amount == Decimal("1.25") and record.attested
+
+
+def test_claims_wait_for_the_end_of_a_live_activity_and_follow_attended_sessions(db, make_user, make_activity):
+    organizer = make_user(role="organizer")
+    meeting = make_activity(start_dt=NOW - timedelta(hours=5), end_dt=NOW + timedelta(hours=1), credits={"ama_pra_1": "4"})
+    for hour in range(4):
+        meeting.sessions.append(ActivitySession(title=f"S{hour}", start_dt=meeting.start_dt + timedelta(hours=hour),
+                                                end_dt=meeting.start_dt + timedelta(hours=hour, minutes=60)))
+    db.session.commit()
+    learner = make_user(degree="MD")
+    register(db, learner, meeting)
+    status = service.claim_status(learner, meeting)
+    assert "Credit can be claimed once the activity has ended." in status.problems
+    service.check_in_session(learner, meeting, meeting.sessions[0], by=organizer)
+    service.check_in_session(learner, meeting, meeting.sessions[2], by=organizer)
+    assert not service.check_in_session(learner, meeting, meeting.sessions[2], by=organizer)  # once
+    later = NOW + timedelta(hours=2)
+    service.submit_evaluation(learner, meeting, {}, now=later)
+    status = service.claim_status(learner, meeting, now=later)
+    assert status.open and status.supported == Decimal("2") and status.limits == {"ama_pra_1": Decimal("2")}
+    with pytest.raises(service.CreditError, match="at most 2"):
+        service.claim_credit(learner, meeting, {"ama_pra_1": Decimal("2.25")}, attested=True, now=later)
+    meeting.claim_deadline_dt = later + timedelta(days=1)
+    service.claim_credit(learner, meeting, {"ama_pra_1": Decimal("2")}, attested=True, now=later)
+    with pytest.raises(service.CreditError, match="deadline has passed"):
+        service.claim_credit(learner, meeting, {"ama_pra_1": Decimal("1")}, attested=True, now=later + timedelta(days=2))
+
+
+def test_the_post_test_can_be_retried_and_the_best_score_counts(client, db, make_user, on_demand, auth):
+    service.add_post_test_question(on_demand, prompt="First-line HCV therapy?", choices=["A", "B"], correct_index=1)
+    service.add_post_test_question(on_demand, prompt="SVR12 means?", choices=["cure", "relapse"], correct_index=0)
+    on_demand.post_test_passing_score = 100
+    learner = make_user("ada@example.org", degree="MD")
+    register(db, learner, on_demand)
+    watched(db, learner, on_demand, 90)
+    auth.login("ada@example.org")
+    assert evaluate(client, on_demand).location.endswith(f"/activities/{on_demand.id}/post-test")
+    questions = service.post_test_questions(on_demand)
+    fail = client.post(f"/activities/{on_demand.id}/post-test", data={f"p{questions[0].id}": "0", f"p{questions[1].id}": "0"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "You scored 50%" in fail
+    assert "Pass the post-test first (100% needed)." in client.get(f"/activities/{on_demand.id}/claim").get_data(as_text=True)
+    passed = client.post(f"/activities/{on_demand.id}/post-test", data={f"p{questions[0].id}": "1", f"p{questions[1].id}": "0"},
+                         follow_redirects=True).get_data(as_text=True)
+    assert "You passed with 100%." in passed and service.best_score(learner, on_demand) == 100
+    client.post(f"/activities/{on_demand.id}/post-test", data={f"p{questions[0].id}": "0", f"p{questions[1].id}": "1"})
+    assert service.best_score(learner, on_demand) == 100  # a worse retry does not lower it
+    assert client.post(f"/activities/{on_demand.id}/claim", data={"ama_pra_1": "1.5", "attest": "y"}).status_code == 302
+
+
+def test_organizer_adjustments_are_audited_and_reissue_the_certificate(client, db, make_user, on_demand, auth):
+    organizer = make_user("org@example.org", role="organizer")
+    on_demand.organizers.append(organizer)
+    learner = make_user(degree="MD", full_name="Ada Lovelace")
+    db.session.add(CreditRecord(user_id=learner.id, activity_id=on_demand.id, credit_type="ama_pra_1",
+                                amount=Decimal("1"), attested=True))
+    db.session.commit()
+    first, _ = certificates.issue_certificate(learner, on_demand)
+    db.session.commit()
+    auth.login("org@example.org")
+    record = db.session.scalars(select(CreditRecord)).one()
+    no_reason = client.post(f"/organize/activities/{on_demand.id}/credit/adjust",
+                            data={"record_id": record.id, "amount": "1.5", "reason": ""})
+    assert no_reason.status_code == 422 and "Give the reason." in no_reason.get_data(as_text=True)
+    too_much = client.post(f"/organize/activities/{on_demand.id}/credit/adjust",
+                           data={"record_id": record.id, "amount": "2", "reason": "x"})
+    assert "The designated maximum is 1.5." in too_much.get_data(as_text=True)
+    done = client.post(f"/organize/activities/{on_demand.id}/credit/adjust",
+                       data={"record_id": record.id, "amount": "1.5", "reason": "Late check-in confirmed"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "Late check-in confirmed" in done and "1 → 1.5" in done
+    [adjustment] = db.session.scalars(select(CreditAdjustment)).all()
+    assert (adjustment.old_amount, adjustment.new_amount, adjustment.adjusted_by_id) == (Decimal("1"), Decimal("1.5"), organizer.id)
+    db.session.refresh(first)
+    assert first.superseded_dt is not None
+    current = certificates.current_certificate(learner, on_demand)
+    assert current.snapshot["credits"][0]["line"] == "1.5 AMA PRA Category 1 Credit(s)™ claimed"
+    auth.logout()
+    make_user("prov@example.org")
+    auth.login("prov@example.org")
+    assert client.get(f"/organize/activities/{on_demand.id}/credit").status_code == 403
+    assert client.post(f"/organize/activities/{on_demand.id}/credit/adjust",
+                       data={"record_id": record.id, "amount": "1", "reason": "x"}).status_code == 403
+
+
+def test_organizers_customise_the_evaluation_keeping_the_default_questions(client, db, make_user, make_activity, auth):
+    organizer = make_user("org@example.org", role="organizer")
+    activity = make_activity(organizers=[organizer])
+    auth.login("org@example.org")
+    bad = client.post(f"/organize/activities/{activity.id}/evaluation/questions",
+                      data={"kind": "choice", "prompt": "Pick", "choices": "only one"})
+    assert bad.status_code == 422 and "at least two choices" in bad.get_data(as_text=True)
+    client.post(f"/organize/activities/{activity.id}/evaluation/questions",
+                data={"kind": "likert", "prompt": "The speakers were clear.", "required": "y"})
+    prompts = [q.prompt for q in service.evaluation_questions(activity)]
+    assert "Will you change your practice as a result of this activity?" in prompts
+    assert prompts[-1] == "The speakers were clear."
