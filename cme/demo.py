@@ -900,6 +900,16 @@ def seed_demo(*, now: datetime | None = None) -> str:
         created["credit records"] += 1
     db.session.flush()
 
+    # Certificates for the past activity's claims, so My credit and /verify/ have something to show.
+    from cme.certificates.service import current_certificate, issue_certificate
+
+    for key, user_key, _ in CLAIMS:
+        activity = activities.get(key)
+        if activity is not None and current_certificate(by_key[user_key], activity) is None:
+            issue_certificate(by_key[user_key], activity, now=activity.end_dt + timedelta(days=3))
+            created["certificates"] = created.get("certificates", 0) + 1
+    db.session.flush()
+
     others = ", ".join(u.email for u in DEMO_USERS if u.role == Role.PROVIDER and u.email != PROVIDER_EMAIL)
     counts = ", ".join(f"{n} {what}" for what, n in created.items())
     return "\n".join([
