@@ -201,3 +201,17 @@ def test_organizers_customise_the_evaluation_keeping_the_default_questions(clien
     prompts = [q.prompt for q in service.evaluation_questions(activity)]
     assert "Will you change your practice as a result of this activity?" in prompts
     assert prompts[-1] == "The speakers were clear."
+
+
+def test_organizers_remove_questions_of_their_own_activity_only(client, db, make_user, make_activity, auth):
+    from cme.credit.evaluation_models import EvaluationQuestion
+
+    organizer = make_user("org@example.org", role="organizer")
+    activity = make_activity(organizers=[organizer])
+    other = make_activity(organizers=[organizer])
+    question = service.add_evaluation_question(activity, kind="text", prompt="Anything else?", choices=[], required=False)
+    db.session.commit()
+    auth.login("org@example.org")
+    assert client.post(f"/organize/activities/{other.id}/evaluation/questions/{question.id}/delete").status_code == 404
+    response = client.post(f"/organize/activities/{activity.id}/evaluation/questions/{question.id}/delete")
+    assert response.status_code == 302 and db.session.get(EvaluationQuestion, question.id) is None

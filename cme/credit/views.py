@@ -215,17 +215,21 @@ def add_question(activity_id: int):
     return _organizer_page(activity, 422, question_form=form)
 
 
-@bp.post("/organize/activities/<int:activity_id>/evaluation/questions/<int:question_id>/delete")
-@organizer_required
-def delete_question(activity_id: int, question_id: int):
+def _delete_question(activity_id: int, model, question_id: int, message: str, anchor: str):
     activity = managed(activity_id)
-    question = db.get_or_404(EvaluationQuestion, question_id)
+    question = db.get_or_404(model, question_id)
     if question.activity_id != activity.id or not ConfirmForm().validate_on_submit():
         abort(404)
     db.session.delete(question)
     db.session.commit()
-    flash("Question removed.", "success")
-    return redirect(url_for("credit.organize", activity_id=activity.id, _anchor="evaluation"))
+    flash(message, "success")
+    return redirect(url_for("credit.organize", activity_id=activity.id, _anchor=anchor))
+
+
+@bp.post("/organize/activities/<int:activity_id>/evaluation/questions/<int:question_id>/delete")
+@organizer_required
+def delete_question(activity_id: int, question_id: int):
+    return _delete_question(activity_id, EvaluationQuestion, question_id, "Question removed.", "evaluation")
 
 
 @bp.post("/organize/activities/<int:activity_id>/post-test/questions")
@@ -251,14 +255,7 @@ def add_post_test_question(activity_id: int):
 @bp.post("/organize/activities/<int:activity_id>/post-test/questions/<int:question_id>/delete")
 @organizer_required
 def delete_post_test_question(activity_id: int, question_id: int):
-    activity = managed(activity_id)
-    question = db.get_or_404(PostTestQuestion, question_id)
-    if question.activity_id != activity.id or not ConfirmForm().validate_on_submit():
-        abort(404)
-    db.session.delete(question)
-    db.session.commit()
-    flash("Post-test question removed.", "success")
-    return redirect(url_for("credit.organize", activity_id=activity.id, _anchor="post-test"))
+    return _delete_question(activity_id, PostTestQuestion, question_id, "Post-test question removed.", "post-test")
 
 
 @bp.post("/organize/activities/<int:activity_id>/post-test/score")
