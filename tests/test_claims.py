@@ -215,3 +215,19 @@ def test_organizers_remove_questions_of_their_own_activity_only(client, db, make
     assert client.post(f"/organize/activities/{other.id}/evaluation/questions/{question.id}/delete").status_code == 404
     response = client.post(f"/organize/activities/{activity.id}/evaluation/questions/{question.id}/delete")
     assert response.status_code == 302 and db.session.get(EvaluationQuestion, question.id) is None
+
+
+def test_a_learners_corrected_claim_supersedes_their_certificate(db, make_user, on_demand):
+    learner = make_user(degree="MD")
+    register(db, learner, on_demand)
+    watched(db, learner, on_demand, 90)
+    service.submit_evaluation(learner, on_demand, {})
+    service.claim_credit(learner, on_demand, {"ama_pra_1": Decimal("1")}, attested=True)
+    first, _ = certificates.issue_certificate(learner, on_demand)
+    db.session.commit()
+    service.claim_credit(learner, on_demand, {"ama_pra_1": Decimal("1.5")}, attested=True)
+    db.session.commit()
+    db.session.refresh(first)
+    current = certificates.current_certificate(learner, on_demand)
+    assert first.superseded_dt is not None and current.id != first.id
+    assert current.snapshot["credits"][0]["amount"] == "1.5"

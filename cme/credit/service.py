@@ -298,7 +298,19 @@ def claim_credit(user: User, activity: Activity, amounts: dict[str, Decimal | No
             record.amount, record.attested = amount, True
         saved.append(record)
     db.session.flush()
+    _reissue_if_certified(user, activity, now)
     return saved
+
+
+def _reissue_if_certified(user: User, activity: Activity, now: datetime) -> None:
+    """A changed claim supersedes a certificate already issued for it (a snapshot must match the credit)."""
+    from cme.certificates.service import current_certificate, issue_certificate
+
+    if current_certificate(user, activity) is not None:
+        has_records = db.session.scalar(select(func.count()).select_from(CreditRecord).where(
+            CreditRecord.user_id == user.id, CreditRecord.activity_id == activity.id))
+        if has_records:
+            issue_certificate(user, activity, now=now)
 
 
 def adjust_credit(record: CreditRecord, new_amount: Decimal, *, reason: str, by: User,
@@ -319,10 +331,7 @@ def adjust_credit(record: CreditRecord, new_amount: Decimal, *, reason: str, by:
     record.amount = new_amount
     db.session.add(adjustment)
     db.session.flush()
-    from cme.certificates.service import current_certificate, issue_certificate
-
-    if current_certificate(record.user, record.activity) is not None:
-        issue_certificate(record.user, record.activity, now=now)
+    _reissue_if_certified(record.user, record.activity, now)
     return adjustment
 
 
