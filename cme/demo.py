@@ -900,8 +900,24 @@ def seed_demo(*, now: datetime | None = None) -> str:
         created["credit records"] += 1
     db.session.flush()
 
-    # Certificates for the past activity's claims, so My credit and /verify/ have something to show.
+    # Claims come after an evaluation: record one for each demo claim, then certificates, so My credit and
+    # /verify/ have something to show.
     from cme.certificates.service import current_certificate, issue_certificate
+    from cme.credit.evaluation_models import EvaluationResponse
+    from cme.credit.service import DEFAULT_EVALUATION
+
+    for key, user_key, _ in CLAIMS:
+        activity = activities.get(key)
+        if activity is None:
+            continue
+        user = by_key[user_key]
+        if db.session.scalar(select(EvaluationResponse).where(EvaluationResponse.user_id == user.id,
+                                                              EvaluationResponse.activity_id == activity.id)) is None:
+            db.session.add(EvaluationResponse(user_id=user.id, activity_id=activity.id,
+                                              submitted_dt=activity.end_dt + timedelta(days=1), answers={
+                f"d{i}": {"prompt": q["prompt"], "answer": (q["choices"] or ["Agree"])[0]}
+                for i, q in enumerate(DEFAULT_EVALUATION)}))
+            db.session.flush()
 
     for key, user_key, _ in CLAIMS:
         activity = activities.get(key)

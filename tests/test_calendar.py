@@ -377,3 +377,14 @@ def test_a_fresh_worker_reuses_stored_fragments_instead_of_reserialising(app, cl
     assert serialised == [f"{first.uuid}@cme"]
     db.session.expire_all()
     assert db.session.get(Activity, first.id).updated_dt == updated
+
+
+def test_on_demand_webcasts_appear_as_their_last_hour_not_a_months_long_event(client, make_activity):
+    activity = make_activity(title="Self-paced HCV", format="on_demand_webcast", join_url="https://x.example/od",
+                             time_zone="America/New_York", start_dt=NOW - timedelta(days=10),
+                             end_dt=datetime(2027, 6, 30, 3, 59, tzinfo=timezone.utc))
+    [event] = icalendar.Calendar.from_ical(client.get(f"/activities/{activity.id}.ics").data).walk("VEVENT")
+    assert event.decoded("DTEND") == activity.end_dt and event.decoded("DTSTART") == activity.end_dt - timedelta(hours=1)
+    assert str(event["SUMMARY"]) == "Last day to watch (on demand until Jun 29, 2027): Self-paced HCV"
+    google = parse_qs(urlsplit(calendar_service.google_add_url(activity)).query)
+    assert google["dates"] == ["20270630T025900Z/20270630T035900Z"]

@@ -40,10 +40,11 @@ def test_heartbeats_count_at_most_the_wall_time_between_reports(db, make_user, o
     assert service.heartbeat(learner, on_demand, now=NOW + timedelta(seconds=60)) == 60
     # A second tab reporting 5 s later adds 5 s, not another minute.
     assert service.heartbeat(learner, on_demand, now=NOW + timedelta(seconds=65)) == 65
-    # A report after a long hidden gap counts at most 90 s.
-    assert service.heartbeat(learner, on_demand, now=NOW + timedelta(minutes=30)) == 155
+    # A report after a long hidden gap counts nothing: it starts a new stretch.
+    assert service.heartbeat(learner, on_demand, now=NOW + timedelta(minutes=30)) == 65
+    assert service.heartbeat(learner, on_demand, now=NOW + timedelta(minutes=31)) == 125
     # A forged report from the past adds nothing.
-    assert service.heartbeat(learner, on_demand, now=NOW + timedelta(minutes=10)) == 155
+    assert service.heartbeat(learner, on_demand, now=NOW + timedelta(minutes=10)) == 125
     [attendance] = db.session.scalars(select(Attendance)).all()
     assert attendance.minutes_watched == 2
 
@@ -117,9 +118,13 @@ def test_claims_wait_for_the_end_of_a_live_activity_and_follow_attended_sessions
     register(db, learner, meeting)
     status = service.claim_status(learner, meeting)
     assert "Credit can be claimed once the activity has ended." in status.problems
-    service.check_in_session(learner, meeting, meeting.sessions[0], by=organizer)
-    service.check_in_session(learner, meeting, meeting.sessions[2], by=organizer)
-    assert not service.check_in_session(learner, meeting, meeting.sessions[2], by=organizer)  # once
+    service.check_in_session(learner, meeting, meeting.sessions[0], by=organizer, now=meeting.sessions[0].start_dt)
+    service.check_in_session(learner, meeting, meeting.sessions[2], by=organizer, now=meeting.sessions[2].start_dt)
+    assert not service.check_in_session(learner, meeting, meeting.sessions[2], by=organizer,
+                                        now=meeting.sessions[2].start_dt)  # once
+    with pytest.raises(service.CreditError, match="Session check-in is open"):
+        service.check_in_session(learner, meeting, meeting.sessions[3], by=organizer,
+                                 now=meeting.sessions[3].start_dt - timedelta(days=1))
     later = NOW + timedelta(hours=2)
     service.submit_evaluation(learner, meeting, {}, now=later)
     status = service.claim_status(learner, meeting, now=later)

@@ -255,13 +255,17 @@ def test_join_link_shows_from_thirty_minutes_before_the_start(db, make_user, mak
 def test_my_schedule_shows_the_join_link_only_when_due(client, db, make_activity, provider):
     soon = now_utc() + timedelta(minutes=20)
     later = now_utc() + timedelta(days=2)
+    webcasts = []
     for start, url in ((soon, "https://webcast.example.org/soon"), (later, "https://webcast.example.org/later")):
         webcast = make_activity(format="live_webcast", join_url=url, start_dt=start, end_dt=start + timedelta(hours=1))
         service.register(provider, webcast.id, answers(provider))
+        webcasts.append(webcast)
     db.session.commit()
     page = client.get("/my/schedule").get_data(as_text=True)
-    assert "https://webcast.example.org/soon" in page and "https://webcast.example.org/later" not in page
+    assert page.count(">Join the webcast</a>") == 1 and f'href="/activities/{webcasts[0].id}/watch"' in page
     assert "The join link appears here 30 minutes before the start." in page
+    assert "https://webcast.example.org/soon" in client.get(f"/activities/{webcasts[0].id}/watch").get_data(as_text=True)
+    assert "The webcast is not live now." in client.get(f"/activities/{webcasts[1].id}/watch").get_data(as_text=True)
 
 
 # ---------------------------------------------------------------- concurrency
@@ -571,3 +575,28 @@ def test_invitation_mails_parse_in_ical_js_at_the_same_instants(db, make_user, m
         assert result["method"] == method
         [event] = result["events"]
         assert (utc(event["start"]), utc(event["end"])) == (activity.start_dt, activity.end_dt)
+
+
+def test_per_session_check_in_from_the_registrants_page(client, db, make_user, make_activity, organizer):
+    from cme.activities.models import ActivitySession
+
+    start = now_utc().replace(microsecond=0) - timedelta(minutes=30)
+    activity = make_activity(organizers=[organizer], start_dt=start, end_dt=start + timedelta(hours=5), credits={})
+    for n in range(2):
+        activity.sessions.append(ActivitySession(title=f"Part {n}", start_dt=start + timedelta(hours=3 * n),
+                                                 end_dt=start + timedelta(hours=3 * n + 1)))
+    db.session.commit()
+    person = make_user(full_name="Sam Session")
+    registration = service.register(person, activity.id, answers(person))
+    db.session.commit()
+    search = client.get(f"/organize/activities/{activity.id}/checkin?q=session").get_data(as_text=True)
+    assert f"/organize/activities/{activity.id}/checkin/{registration.checkin_code}" in search
+    first = activity.sessions[0]
+    response = client.post(f"/organize/activities/{activity.id}/checkin/{registration.id}/sessions/{first.id}",
+                           follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "is checked in to “Part 0”" in page and "Check in: " in page  # Part 1 still open
+    too_early = client.post(f"/organize/activities/{activity.id}/checkin/{registration.id}/sessions/{activity.sessions[1].id}",
+                            follow_redirects=True)
+    assert too_early.status_code == 200 and "Session check-in is open from two hours" in too_early.get_data(as_text=True)
+    assert [a.session_id for a in db.session.scalars(select(Attendance))] == [first.id]

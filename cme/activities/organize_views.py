@@ -48,6 +48,7 @@ def _manage_page(activity: Activity, status: int = 200, *, disclosure_form: Disc
         forms["disclosure_forms"][disclosure_for] = disclosure_form
     counts = service.registration_counts([activity.id])[activity.id]
     return render_template("organize/manage.html", activity=activity, problems=service.publication_problems(activity),
+                           now=now_utc(),
                            counts=counts, hours=service.scheduled_hours(activity), confirm_form=ConfirmForm(),
                            **forms), status
 

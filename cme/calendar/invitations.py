@@ -41,10 +41,12 @@ ON_DEMAND_EVENT = timedelta(hours=1)
 
 def calendar_window(activity) -> tuple[datetime, datetime, str]:
     """(start, end, summary) of an activity in calendars. An on-demand webcast is not a months-long event:
-    it shows as an hour at its release, titled with the last day it can be watched."""
+    it shows as its last hour of availability, a reminder of the deadline that stays put (a feed's events
+    must not move with the clock)."""
     if activity.is_on_demand:
         until = activity.end_dt.astimezone(zone(activity.time_zone))
-        return activity.start_dt, activity.start_dt + ON_DEMAND_EVENT, f"On demand until {until:%b %-d, %Y}: {activity.title}"
+        return (activity.end_dt - ON_DEMAND_EVENT, activity.end_dt,
+                f"Last day to watch (on demand until {until:%b %-d, %Y}): {activity.title}")
     return activity.start_dt, activity.end_dt, activity.title
 
 

@@ -313,17 +313,19 @@ def _utc(instant: datetime, fmt: str) -> str:
 
 def google_add_url(activity: Activity) -> str:
     url = activity_url(activity)
+    start, end, summary = calendar_window(activity)
     return "https://calendar.google.com/calendar/render?" + urlencode({
-        "action": "TEMPLATE", "text": activity.title,
-        "dates": f"{_utc(activity.start_dt, '%Y%m%dT%H%M%SZ')}/{_utc(activity.end_dt, '%Y%m%dT%H%M%SZ')}",
+        "action": "TEMPLATE", "text": summary,
+        "dates": f"{_utc(start, '%Y%m%dT%H%M%SZ')}/{_utc(end, '%Y%m%dT%H%M%SZ')}",
         "details": _description(activity, url), "location": _location(activity, url), "ctz": activity.time_zone})
 
 
 def outlook_add_url(activity: Activity) -> str:
     url = activity_url(activity)
+    start, end, summary = calendar_window(activity)
     return "https://outlook.live.com/calendar/0/deeplink/compose?" + urlencode({
-        "path": "/calendar/action/compose", "rru": "addevent", "subject": activity.title,
-        "startdt": _utc(activity.start_dt, "%Y-%m-%dT%H:%M:%SZ"), "enddt": _utc(activity.end_dt, "%Y-%m-%dT%H:%M:%SZ"),
+        "path": "/calendar/action/compose", "rru": "addevent", "subject": summary,
+        "startdt": _utc(start, "%Y-%m-%dT%H:%M:%SZ"), "enddt": _utc(end, "%Y-%m-%dT%H:%M:%SZ"),
         "body": _description(activity, url), "location": _location(activity, url)})
 
 

@@ -67,7 +67,7 @@ def _draw_qr(canvas: Canvas, data: str, x: float, y: float, size: float) -> None
     canvas.drawImage(ImageReader(qr_image(data)), x, y, size, size)
 
 
-def build_certificate_pdf(snapshot: dict[str, Any], verify_url: str) -> bytes:
+def build_certificate_pdf(snapshot: dict[str, Any], verify_url: str, *, superseded_note: str | None = None) -> bytes:
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=(PAGE_WIDTH, PAGE_HEIGHT), pageCompression=0, invariant=1)
     canvas.setTitle(f"{snapshot['heading']}: {snapshot['activity_title']}")
@@ -131,6 +131,10 @@ def build_certificate_pdf(snapshot: dict[str, Any], verify_url: str) -> bytes:
     canvas.drawString(MARGIN + 24, MARGIN + 28, f"Verification code {snapshot['code']} · {verify_url}")
     canvas.setFillColor(HexColor("#000000"))
     _draw_qr(canvas, verify_url, PAGE_WIDTH - MARGIN - 24 - QR_SIZE, MARGIN + 20, QR_SIZE)
+    if superseded_note:
+        canvas.setFillColor(HexColor("#b42318"))
+        canvas.setFont("Helvetica-Bold", 12)
+        canvas.drawCentredString(PAGE_WIDTH / 2, MARGIN + 14, superseded_note)
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()

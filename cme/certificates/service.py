@@ -110,10 +110,14 @@ def _same_content(old: dict, new: dict) -> bool:
     return {k: v for k, v in old.items() if k not in ignore} == {k: v for k, v in new.items() if k not in ignore}
 
 
+def claimants(activity: Activity) -> list[int]:
+    return list(db.session.scalars(select(CreditRecord.user_id).where(CreditRecord.activity_id == activity.id)
+                                   .distinct().order_by(CreditRecord.user_id)))
+
+
 def issue_for_activity(activity: Activity, *, now: datetime | None = None) -> list[Certificate]:
     """Certificates for every learner with claimed credit; each new one is mailed with its link."""
-    user_ids = db.session.scalars(select(CreditRecord.user_id).where(CreditRecord.activity_id == activity.id)
-                                  .distinct().order_by(CreditRecord.user_id)).all()
+    user_ids = claimants(activity)
     issued = []
     for user_id in user_ids:
         user = db.session.get(User, user_id)

@@ -32,7 +32,13 @@ def pdf(certificate_id: int):
     certificate = db.get_or_404(Certificate, certificate_id)
     if certificate.user_id != current_user.id and not current_user.is_admin:
         abort(404)
-    body = build_certificate_pdf(certificate.snapshot, absolute_url("certificates.verify", code=certificate.verification_code))
+    note = None
+    if not certificate.is_valid:
+        replacement = db.session.get(Certificate, certificate.superseded_by_id) if certificate.superseded_by_id else None
+        note = f"SUPERSEDED on {certificate.superseded_dt:%b %-d, %Y}" + (
+            f": the current certificate is {replacement.verification_code}" if replacement else "")
+    body = build_certificate_pdf(certificate.snapshot, absolute_url("certificates.verify", code=certificate.verification_code),
+                                 superseded_note=note)
     return Response(body, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="certificate-{certificate.verification_code}.pdf"',
         "Cache-Control": "private, max-age=3600"})
@@ -46,6 +52,10 @@ def issue(activity_id: int):
         abort(400)
     issued = service.issue_for_activity(activity)
     db.session.commit()
-    flash(f"{len(issued)} certificate(s) issued and mailed." if issued else
-          "No new certificates: everyone with claimed credit already has a current one.", "success")
+    if issued:
+        flash(f"{len(issued)} certificate(s) issued and mailed.", "success")
+    elif service.claimants(activity):
+        flash("No new certificates: everyone with claimed credit already has a current one.", "info")
+    else:
+        flash("Nobody has claimed credit for this activity yet, so there is nothing to issue.", "info")
     return redirect(url_for("organize.manage", activity_id=activity.id))

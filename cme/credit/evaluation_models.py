@@ -2,15 +2,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 from decimal import Decimal
 from typing import Any, Optional
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cme.enums import LabeledEnum, check_in
 from cme.extensions import db
 from cme.timeutil import UTCDateTime, now_utc
+
+if TYPE_CHECKING:
+    from cme.accounts.models import User
 
 
 class QuestionKind(LabeledEnum):
@@ -82,3 +86,12 @@ class CreditAdjustment(db.Model):
     reason: Mapped[str] = mapped_column(Text)
     adjusted_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     adjusted_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    learner: Mapped["User"] = relationship(foreign_keys=[user_id])
+    adjusted_by: Mapped[Optional["User"]] = relationship(foreign_keys=[adjusted_by_id])
+
+    @property
+    def credit_type_label(self) -> str:
+        from cme.activities.models import CreditType
+
+        return CreditType(self.credit_type).label

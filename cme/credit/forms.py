@@ -69,7 +69,7 @@ class AdjustForm(FlaskForm):
 class QuestionForm(FlaskForm):
     kind = SelectField("Type", choices=select_choices(QuestionKind.choices()))
     prompt = StringField("Question", validators=[DataRequired(), Length(max=500)], filters=[strip])
-    choices = TextAreaField("Choices (one per line, for multiple choice)", validators=[Optional()], filters=[strip])
+    choices = TextAreaField("Choices (one per line, for multiple choice)", filters=[strip])
     required = BooleanField("An answer is required", default=True)
 
     def validate_choices(self, field) -> None:
@@ -91,4 +91,5 @@ class PostTestQuestionForm(FlaskForm):
 
 
 class PassingScoreForm(FlaskForm):
-    passing_score = IntegerField("Passing score (%)", validators=[Optional(), NumberRange(min=1, max=100)])
+    passing_score = IntegerField("Passing score (%)", validators=[InputRequired("Enter a score from 1 to 100."),
+                                                                  NumberRange(min=1, max=100)])

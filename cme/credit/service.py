@@ -29,7 +29,8 @@ from cme.registration.models import Registration, RegistrationStatus
 from cme.timeutil import now_utc
 
 HEARTBEAT_SECONDS = 60
-# A report counts the wall time since the previous one, up to this much (a little slack over the interval).
+# A report counts the wall time since the previous one if that is at most this long (the interval plus slack);
+# after a longer gap (page hidden, closed) it starts a new stretch and counts nothing.
 MAX_HEARTBEAT_GAP = timedelta(seconds=90)
 QUARTER = Decimal("0.25")
 
@@ -90,8 +91,9 @@ def heartbeat(user: User, activity: Activity, *, now: datetime | None = None) ->
     if attendance is None:
         attendance = Attendance(user_id=user.id, activity_id=activity.id, watched_seconds=0, minutes_watched=0)
         db.session.add(attendance)
-    if attendance.last_heartbeat_dt is not None and attendance.last_heartbeat_dt < now:
-        gap = min(now - attendance.last_heartbeat_dt, MAX_HEARTBEAT_GAP)
+    if attendance.last_heartbeat_dt is not None and attendance.last_heartbeat_dt < now \
+            and now - attendance.last_heartbeat_dt <= MAX_HEARTBEAT_GAP:
+        gap = now - attendance.last_heartbeat_dt
         limit = int((activity.end_dt - activity.start_dt).total_seconds()) if not activity.is_on_demand else None
         attendance.watched_seconds = attendance.watched_seconds + int(gap.total_seconds())
         if limit is not None:
@@ -123,13 +125,17 @@ def supported_hours(user: User, activity: Activity) -> Decimal:
 def check_in_session(user: User, activity: Activity, session: ActivitySession, *, by: User,
                      now: datetime | None = None) -> bool:
     """Per-session check-in for multi-session meetings; once per session."""
+    now = now or now_utc()
+    if now < session.start_dt - timedelta(hours=2) or now > session.end_dt + timedelta(hours=12):
+        raise CreditError("Session check-in is open from two hours before the session until the end of its day.",
+                          "session_closed")
     existing = db.session.scalar(select(Attendance).where(Attendance.user_id == user.id,
                                                           Attendance.activity_id == activity.id,
                                                           Attendance.session_id == session.id))
     if existing is not None:
         return False
     db.session.add(Attendance(user_id=user.id, activity_id=activity.id, session_id=session.id,
-                              checked_in_dt=now or now_utc(), checked_in_by_id=by.id))
+                              checked_in_dt=now, checked_in_by_id=by.id))
     db.session.flush()
     return True
 
@@ -160,7 +166,7 @@ def evaluation_problem(user: User, activity: Activity, *, now: datetime | None =
     now = now or now_utc()
     if activity.is_on_demand:
         if supported_hours(user, activity) <= 0:
-            return "Watch the webcast first: the evaluation opens once you have watched it."
+            return "Watch the webcast first: the evaluation opens after at least 15 minutes of recorded viewing."
         return None
     if now < activity.end_dt:
         return "The evaluation opens when the activity ends."

@@ -87,7 +87,7 @@ def build_transcript_pdf(transcript: Transcript) -> bytes:
         rows = [["Date", "Activity", "Credit type", "Format", "Amount", "Certificate"]]
         rows += [[line.date, Paragraph(_e(line.activity), small), Paragraph(_e(line.credit_type), small), line.format,
                   format_amount(line.amount), line.certificate_code] for line in year.lines]
-        story.append(Table(rows, colWidths=[58, 170, 110, 62, 40, 76], style=style, repeatRows=1))
+        story.append(Table(rows, colWidths=[56, 150, 100, 58, 38, 114], style=style, repeatRows=1))
         totals = "; ".join(f"{format_amount(v)} {k}" for k, v in year.totals.items())
         story += [Spacer(1, 4), Paragraph(f"<b>{year.year} totals:</b> {_e(totals)}", small), Spacer(1, 8)]
     if transcript.years:

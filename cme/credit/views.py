@@ -12,7 +12,7 @@ from cme.activities.access import managed
 from cme.activities.forms import ConfirmForm
 from cme.activities.models import Activity, ActivityStatus
 from cme.credit import service
-from cme.credit.evaluation_models import EvaluationQuestion, PostTestQuestion
+from cme.credit.evaluation_models import EvaluationQuestion, PostTestQuestion, QuestionKind
 from cme.credit.forms import (
     AdjustForm, PassingScoreForm, PostTestQuestionForm, QuestionForm, claim_form, evaluation_form, post_test_form,
 )
@@ -165,7 +165,8 @@ def _organizer_page(activity: Activity, status: int = 200, **forms):
                            adjustments=service.adjustments_for(activity), confirm_form=ConfirmForm(),
                            questions=service.evaluation_questions(activity),
                            customised=service.evaluation_questions_customised(activity),
-                           post_questions=service.post_test_questions(activity), **forms), status
+                           post_questions=service.post_test_questions(activity),
+                           kind_labels=dict(QuestionKind.choices()), **forms), status
 
 
 @bp.get("/organize/activities/<int:activity_id>/credit")

@@ -257,15 +257,20 @@ def checkin_scan(activity_id: int, code: str):
     registration = service.find_by_checkin_code(activity, code)
     if registration is None:
         abort(404)
+    from cme.credit.models import Attendance
+
+    done = set(db.session.scalars(db.select(Attendance.session_id).where(
+        Attendance.user_id == registration.user_id, Attendance.activity_id == activity.id,
+        Attendance.session_id.isnot(None))))
     return render_template("registration/checkin_scan.html", activity=activity, registration=registration,
-                           already=service.is_checked_in(registration), confirm_form=ConfirmForm())
+                           already=service.is_checked_in(registration), confirm_form=ConfirmForm(), done=done)
 
 
 @bp.post("/organize/activities/<int:activity_id>/checkin/<int:registration_id>/sessions/<int:session_id>")
 @organizer_required
 def checkin_session(activity_id: int, registration_id: int, session_id: int):
     from cme.activities.models import ActivitySession
-    from cme.credit.service import check_in_session
+    from cme.credit.service import CreditError, check_in_session
 
     session = db.get_or_404(ActivitySession, session_id)
     if session.activity_id != activity_id:
@@ -274,12 +279,17 @@ def checkin_session(activity_id: int, registration_id: int, session_id: int):
     def record(registration: Registration) -> bool:
         if not registration.is_confirmed:
             raise service.RegistrationError(f"{registration.full_name} is not confirmed.", "not_confirmed")
-        return check_in_session(registration.user, registration.activity, session, by=current_user)
+        try:
+            return check_in_session(registration.user, registration.activity, session, by=current_user)
+        except CreditError as error:
+            raise service.RegistrationError(str(error), error.code) from None
 
-    return roster_action(activity_id, registration_id, record,
-                         lambda r, recorded: (f"{r.full_name} is checked in to “{session.title}”.", "success") if recorded
-                         else (f"{r.full_name} was already checked in to “{session.title}”.", "info"),
-                         "registration.checkin")
+    roster_action(activity_id, registration_id, record,
+                  lambda r, recorded: (f"{r.full_name} is checked in to “{session.title}”.", "success")
+                  if recorded else (f"{r.full_name} was already checked in to “{session.title}”.", "info"),
+                  "registration.checkin")
+    registration = db.session.get(Registration, registration_id)  # back to the registrant's check-in page
+    return redirect(url_for("registration.checkin_scan", activity_id=activity_id, code=registration.checkin_code))
 
 
 @bp.post("/organize/activities/<int:activity_id>/checkin/<int:registration_id>")

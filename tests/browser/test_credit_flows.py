@@ -40,7 +40,8 @@ def test_watch_evaluate_claim_download_and_verify(page: Page, live_server):
 
     log_in(page, "credit.provider@example.org")
     page.goto(f"/activities/{activity_id}/watch")
-    expect(page.get_by_role("link", name="Open the webcast")).to_be_visible()
+    expect(page.get_by_role("link", name="open the webcast in a new tab")).to_be_visible()
+    expect(page.locator(".player iframe")).to_have_attribute("src", "https://webcast.example.org/hcv")
     with live_server.app.app_context():  # the page reported once on load
         for _ in range(50):
             if db.session.query(Attendance).filter_by(user_id=user_id, activity_id=activity_id).first():
