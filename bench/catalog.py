@@ -9,6 +9,14 @@ Targets (issue 4): first page median < 25 ms and <= 8x the floor; search <= 3x t
 """
 from __future__ import annotations
 
+import os
+import sys
+
+# bench/calendar.py is named like the standard library's `calendar` (which `email` imports): keep bench/
+# at the end of the path so the standard module wins.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE] + [_HERE]
+
 import random
 import sys
 import tempfile

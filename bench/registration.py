@@ -10,6 +10,14 @@ must match capacity exactly). Targets (issue 5): >= 1/4 of the floor's rate end 
 """
 from __future__ import annotations
 
+import os
+import sys
+
+# bench/calendar.py is named like the standard library's `calendar` (which `email` imports): keep bench/
+# at the end of the path so the standard module wins.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE] + [_HERE]
+
 import http.cookiejar
 import os
 import random
