@@ -18,14 +18,12 @@ import sys
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE] + [_HERE]
 
-import http.cookiejar
-import os
+import http.cookiejar  # noqa: E402
 import random
 import re
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time

@@ -27,13 +27,7 @@ QR_SIZE = 86
 
 
 
-@lru_cache(maxsize=1)
-def _wrap_width() -> float:
-    return PAGE_WIDTH - 2 * MARGIN - 60
-
-
-def _wrap(canvas: Canvas, text: str, font: str, size: float, width: float) -> tuple[str, ...]:
-    return _wrapped(text, font, size, width)
+WRAP_WIDTH = PAGE_WIDTH - 2 * MARGIN - 60
 
 
 @lru_cache(maxsize=512)
@@ -80,28 +74,20 @@ def build_certificate_pdf(snapshot: dict[str, Any], verify_url: str, *, supersed
     canvas.rect(MARGIN + 6, MARGIN + 6, PAGE_WIDTH - 2 * MARGIN - 12, PAGE_HEIGHT - 2 * MARGIN - 12)
     center = PAGE_WIDTH / 2
     y = PAGE_HEIGHT - MARGIN - 46
-    canvas.setFillColor(BRAND)
-    canvas.setFont("Helvetica-Bold", 13)
-    canvas.drawCentredString(center, y, snapshot["provider"].upper())
-    y -= 36
+    # (text, font, size, colour, space below)
+    for text, font, size, colour, gap in (
+        (snapshot["provider"].upper(), "Helvetica-Bold", 13, BRAND, 36),
+        (snapshot["heading"], "Helvetica-Bold", 26, INK, 26),
+        ("This certifies that", "Helvetica", 12, MUTED, 30),
+        (snapshot["learner"], "Helvetica-Bold", 22, INK, 24),
+        (snapshot["participation_line"], "Helvetica", 12, MUTED, 26),
+    ):
+        canvas.setFont(font, size)
+        canvas.setFillColor(colour)
+        canvas.drawCentredString(center, y, text)
+        y -= gap
     canvas.setFillColor(INK)
-    canvas.setFont("Helvetica-Bold", 26)
-    canvas.drawCentredString(center, y, snapshot["heading"])
-    y -= 26
-    canvas.setFont("Helvetica", 12)
-    canvas.setFillColor(MUTED)
-    canvas.drawCentredString(center, y, "This certifies that")
-    y -= 30
-    canvas.setFillColor(INK)
-    canvas.setFont("Helvetica-Bold", 22)
-    canvas.drawCentredString(center, y, snapshot["learner"])
-    y -= 24
-    canvas.setFont("Helvetica", 12)
-    canvas.setFillColor(MUTED)
-    canvas.drawCentredString(center, y, snapshot["participation_line"])
-    y -= 26
-    canvas.setFillColor(INK)
-    for line in _wrap(canvas, snapshot["activity_title"], "Helvetica-Bold", 16, _wrap_width())[:2]:
+    for line in _wrapped(snapshot["activity_title"], "Helvetica-Bold", 16, WRAP_WIDTH)[:2]:
         canvas.setFont("Helvetica-Bold", 16)
         canvas.drawCentredString(center, y, line)
         y -= 20
@@ -115,13 +101,13 @@ def build_certificate_pdf(snapshot: dict[str, Any], verify_url: str, *, supersed
         y -= 15
         canvas.setFont("Helvetica", 9)
         canvas.setFillColor(INK)
-        for line in _wrap(canvas, credit["statement"], "Helvetica", 9, _wrap_width()):
+        for line in _wrapped(credit["statement"], "Helvetica", 9, WRAP_WIDTH):
             canvas.drawCentredString(center, y, line)
             y -= 11
         y -= 6
     canvas.setFont("Helvetica", 8.5)
     canvas.setFillColor(MUTED)
-    for line in _wrap(canvas, snapshot["accreditation_statement"], "Helvetica", 8.5, _wrap_width() - QR_SIZE - 40):
+    for line in _wrapped(snapshot["accreditation_statement"], "Helvetica", 8.5, WRAP_WIDTH - QR_SIZE - 40):
         canvas.drawString(MARGIN + 24, max(y, MARGIN + 70), line)
         y -= 10
     # Footer: issue date and verification, with the QR code.

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from cme.accounts.models import User
 from cme.activities.models import Activity, CreditType
 from cme.activities.statements import designation_statement, format_amount
-from cme.certificates.models import Certificate, CertificateKind
+from cme.certificates.models import Certificate, CertificateKind, new_verification_code
 from cme.credit.models import CreditRecord
 from cme.extensions import db
 from cme.mail.service import queue_mail
@@ -89,15 +89,14 @@ def issue_certificate(user: User, activity: Activity, *, now: datetime | None = 
         raise CertificateError(f"{user.full_name} has claimed no credit for this activity.", "no_credit")
     now = now or now_utc()
     existing = current_certificate(user, activity)
-    certificate = Certificate(user=user, activity=activity, issued_dt=now, kind="credit", snapshot={})
-    db.session.add(certificate)
-    db.session.flush()  # gives the verification code
-    snapshot = snapshot_for(user, activity, records, code=certificate.verification_code, issued=now)
+    code = new_verification_code()
+    snapshot = snapshot_for(user, activity, records, code=code, issued=now)
     if existing is not None and _same_content(existing.snapshot, snapshot):
-        db.session.delete(certificate)
-        db.session.flush()
         return existing, False
-    certificate.snapshot, certificate.kind = snapshot, snapshot["kind"]
+    certificate = Certificate(user=user, activity=activity, issued_dt=now, verification_code=code,
+                              kind=snapshot["kind"], snapshot=snapshot)
+    db.session.add(certificate)
+    db.session.flush()
     if existing is not None:
         existing.superseded_dt = now
         existing.superseded_by_id = certificate.id

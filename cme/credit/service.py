@@ -58,7 +58,7 @@ def quarter_floor(hours: Decimal) -> Decimal:
 
 # ---------------------------------------------------------------- attendance
 
-def _whole_attendance(user: User, activity: Activity) -> Attendance | None:
+def whole_attendance(user: User, activity: Activity) -> Attendance | None:
     return db.session.scalar(select(Attendance).where(Attendance.user_id == user.id,
                                                       Attendance.activity_id == activity.id,
                                                       Attendance.session_id.is_(None)))
@@ -87,7 +87,7 @@ def heartbeat(user: User, activity: Activity, *, now: datetime | None = None) ->
     problem = can_watch(user, activity, now=now)
     if problem:
         raise CreditError(problem, "cannot_watch")
-    attendance = _whole_attendance(user, activity)
+    attendance = whole_attendance(user, activity)
     if attendance is None:
         attendance = Attendance(user_id=user.id, activity_id=activity.id, watched_seconds=0, minutes_watched=0)
         db.session.add(attendance)

@@ -38,7 +38,7 @@ def learner_activity(activity_id: int) -> Activity:
 def watch(activity_id: int):
     activity = learner_activity(activity_id)
     problem = service.can_watch(current_user, activity)
-    attendance = service._whole_attendance(current_user, activity)
+    attendance = service.whole_attendance(current_user, activity)
     return render_template("credit/watch.html", activity=activity, problem=problem,
                            minutes=(attendance.watched_seconds // 60) if attendance else 0,
                            interval=service.HEARTBEAT_SECONDS)
