@@ -18,6 +18,7 @@ from cme.accounts.models import User
 from cme.activities.models import ActivitySession
 from cme.calendar import ics as ics_module
 from cme.calendar import service as calendar_service
+from cme.calendar.invitations import registrant_uid
 from cme.calendar.timezones import vtimezone
 from cme.registration import service as registration_service
 from cme.timeutil import now_utc, zone
@@ -276,11 +277,11 @@ def test_personal_feed_has_confirmed_waitlisted_and_cancelled_registrations(app,
     assert "https://webcast.example.org/join/42" in str(web["DESCRIPTION"]) and str(web["URL"]) == "https://webcast.example.org/join/42"
     [alarm] = events["Seat"].walk("VALARM")
     assert alarm.decoded("TRIGGER") == timedelta(minutes=-30)
-    assert str(events["Seat"]["UID"]) == registration_service.registrant_uid(confirmed.uuid, provider.id)
+    assert str(events["Seat"]["UID"]) == registrant_uid(confirmed.uuid, provider.id)
     assert b"X-WR-TIMEZONE:America/Los_Angeles" in body
     assert_instants_agree(body, {str(e["UID"]): (e.decoded("DTSTART"), e.decoded("DTEND")) for e in events.values()})
     for activity in (confirmed, full, webcast):
-        uid = registration_service.registrant_uid(activity.uuid, provider.id)
+        uid = registrant_uid(activity.uuid, provider.id)
         assert any(str(e["UID"]) == uid and e.decoded("DTSTART") == activity.start_dt for e in events.values())
 
 

@@ -13,10 +13,11 @@ import pytest
 import vobject
 from sqlalchemy import func, select
 
+from cme.calendar.invitations import registrant_uid
 from cme.credit.models import Attendance
 from cme.extensions import db as _db
 from cme.mail.models import OutboxMessage
-from cme.mail.service import deliver_pending
+from cme.mail.service import deliver_pending, message_text
 from cme.registration import service
 from cme.registration.models import Registration
 from cme.timeutil import now_utc
@@ -50,7 +51,7 @@ def outbox(db, kind=None):
 
 
 def parsed(row: OutboxMessage):
-    return message_from_string(row.raw_message, policy=policy.default)
+    return message_from_string(message_text(row), policy=policy.default)
 
 
 # ---------------------------------------------------------------- the form
@@ -337,7 +338,7 @@ def test_confirmation_mail_is_an_invitation_clients_understand(app, db, make_use
     assert event.decoded("DTSTART") == activity.start_dt and event.decoded("DTEND") == activity.end_dt
     assert str(event["ATTENDEE"]).lower() == "mailto:ada@example.org"
     assert str(event["ORGANIZER"]).lower() != "mailto:ada@example.org"
-    assert str(event["UID"]) == service.registrant_uid(activity.uuid, person.id)
+    assert str(event["UID"]) == registrant_uid(activity.uuid, person.id)
     assert event["STATUS"] == "CONFIRMED"
 
     independent = vobject.readOne(ics.decode("utf-8"))
@@ -404,6 +405,71 @@ def test_waitlist_mail_has_no_invitation_and_promotion_mail_does(db, make_user, 
     [promoted] = outbox(db, "registration_promoted")
     assert promoted.recipient == second.email and calendar_parts(parsed(promoted))[0].get_param("method") == "REQUEST"
     assert waiting.id == registrations(db, activity)[1].id
+
+
+def test_registration_mail_is_queued_as_a_note_and_composed_by_the_delivery_worker(app, db, make_user, make_activity,
+                                                                                  smtp):
+    """The registering transaction writes a small deferred row; `send-mail` composes, stores and sends it. What
+    was true when queued (waitlist position, SEQUENCE, date) is frozen; a later move of the waitlist is not."""
+    activity = make_activity(capacity=1, title="Sepsis bundles")
+    first, second, third = make_user(), make_user(), make_user()
+    an_hour_ago = now_utc().replace(microsecond=0) - timedelta(hours=1)
+    service.register(first, activity.id, answers(first), now=an_hour_ago)
+    service.register(second, activity.id, answers(second))
+    service.register(third, activity.id, answers(third))
+    db.session.commit()
+    rows = outbox(db)
+    assert [r.kind for r in rows] == ["registration_confirmed", "registration_waitlisted", "registration_waitlisted"]
+    assert all(r.raw_message is None and r.payload for r in rows)
+    assert rows[2].subject == "You are on the waitlist: Sepsis bundles"
+    # The second person leaves the waitlist before the worker runs: the third's mail still says position 2.
+    service.cancel_registration(registrations(db, activity)[1])
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["cme", "send-mail"])
+    assert result.exit_code == 0 and "sent 4" in result.output, result.output
+    by_recipient = {m["To"].addresses[0].addr_spec: m for m in smtp.messages}
+    assert "position 2" in by_recipient[third.email].get_body(("plain",)).get_content()
+    confirmation = by_recipient[first.email]
+    assert confirmation["Date"].datetime == an_hour_ago  # dated when it was queued, not when it was composed
+    event = icalendar.Calendar.from_ical(calendar_parts(confirmation)[0].get_content()).walk("VEVENT")[0]
+    assert event["SEQUENCE"] == 1 and event["DTSTAMP"].dt == an_hour_ago
+    db.session.expire_all()
+    assert all(r.status == "sent" and r.raw_message for r in outbox(db))
+
+
+def test_a_message_that_cannot_be_composed_fails_alone(app, db, make_user, make_activity, smtp):
+    activity = make_activity()
+    ada, bob = make_user("ada@example.org"), make_user("bob@example.org")
+    service.register(ada, activity.id, answers(ada))
+    service.register(bob, activity.id, answers(bob))
+    db.session.commit()
+    broken = outbox(db)[0]
+    broken.payload = broken.payload.replace('"registration_id":', '"registration_id":9999999,"x":')
+    db.session.commit()
+    report = deliver_pending()
+    assert report.failed == [broken.id] and len(report.sent) == 1
+    db.session.expire_all()
+    broken, sent = outbox(db)
+    assert broken.status == "failed" and "could not compose" in broken.last_error and broken.raw_message is None
+    assert sent.status == "sent" and [m["To"].addresses[0].addr_spec for m in smtp.messages] == ["bob@example.org"]
+
+
+def test_a_retried_message_is_the_same_message(app, db, make_user, make_activity, smtp_server):
+    """Composed once, before the first attempt: a retry sends the very same bytes (same Message-ID)."""
+    handler, port = smtp_server(refuse_first=1)
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+    activity = make_activity()
+    ada = make_user("ada@example.org")
+    service.register(ada, activity.id, answers(ada))
+    db.session.commit()
+    start = now_utc()
+    assert deliver_pending(now=start).retrying
+    [row] = outbox(db)
+    first_text = row.raw_message
+    assert first_text and row.status == "pending"
+    assert deliver_pending(now=start + timedelta(minutes=2)).sent == [row.id]
+    [message] = handler.messages
+    assert message["Message-ID"] == message_from_string(first_text, policy=policy.default)["Message-ID"]
 
 
 def test_the_invitation_organizer_is_never_the_recipient(app, db, make_user, make_activity):

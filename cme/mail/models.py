@@ -23,6 +23,7 @@ class OutboxMessage(db.Model):
     __table_args__ = (
         CheckConstraint(check_in("status", OutboxStatus), name="status"),
         CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+        CheckConstraint("raw_message IS NOT NULL OR payload IS NOT NULL", name="message_or_payload"),
         Index("ix_outbox_messages_status_next_attempt_dt", "status", "next_attempt_dt"),
     )
 
@@ -30,8 +31,10 @@ class OutboxMessage(db.Model):
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     kind: Mapped[str] = mapped_column(String(50), default="")  # e.g. password_reset, registration_confirmed
-    # The complete RFC 5322 message, composed when queued, so delivery only transmits.
-    raw_message: Mapped[str] = mapped_column(Text)
+    # The complete RFC 5322 message. Either composed when queued, or (hot paths such as registration) composed
+    # by the delivery worker from `payload`, a JSON note of what to say, and stored here before the first try.
+    raw_message: Mapped[Optional[str]] = mapped_column(Text)
+    payload: Mapped[Optional[str]] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)

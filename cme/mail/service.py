@@ -1,13 +1,18 @@
 """Compose mail into the outbox, and deliver what is due.
 
 Queueing only adds an `OutboxMessage` to the current session, so the message
-commits (or rolls back) with the change that caused it. Delivery claims due
+commits (or rolls back) with the change that caused it. Hot paths (a rush of
+registrations) queue a *deferred* message instead: a JSON payload naming a
+registered composer, which the delivery worker turns into the full message
+(and stores) before the first attempt, so the request never pays for MIME,
+templates and calendar files while it holds the activity's lock. Delivery claims due
 rows (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so several workers never take the
 same row; every backend: a conditional UPDATE that sets a short lease), sends
 outside any transaction, then records the outcome with exponential backoff.
 """
 from __future__ import annotations
 
+import json
 import logging
 import smtplib
 from dataclasses import dataclass, field
@@ -18,7 +23,7 @@ from email.parser import Parser
 from email.headerregistry import Address
 from email.utils import make_msgid, parseaddr
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from flask import current_app, render_template
 from sqlalchemy import select, update
@@ -36,14 +41,14 @@ MAX_BACKOFF = timedelta(hours=6)
 # ---------------------------------------------------------------- composing
 
 def compose(recipient: str, subject: str, text: str, html: str | None = None, *, sender: str | None = None,
-            recipient_name: str | None = None) -> EmailMessage:
-    """A multipart/alternative message (text, and html when given)."""
+            recipient_name: str | None = None, date: datetime | None = None) -> EmailMessage:
+    """A multipart/alternative message (text, and html when given), dated `date` (default: now)."""
     msg = EmailMessage(policy=policy.SMTP)
     msg["From"] = sender or current_app.config["MAIL_DEFAULT_SENDER"]
     msg["To"] = Address(display_name=recipient_name or "", addr_spec=recipient)
     msg["Subject"] = subject
     msg["Message-ID"] = make_msgid(domain=parseaddr(msg["From"])[1].partition("@")[2] or "cme.local")
-    msg["Date"] = now_utc().strftime("%a, %d %b %Y %H:%M:%S +0000")
+    msg["Date"] = (date or now_utc()).strftime("%a, %d %b %Y %H:%M:%S +0000")
     msg.set_content(text)
     if html:
         msg.add_alternative(html, subtype="html")
@@ -77,14 +82,58 @@ def queue_message(msg: EmailMessage, *, kind: str = "") -> OutboxMessage:
     return row
 
 
-def queue_mail(recipient: str, subject: str, template: str, *, kind: str, recipient_name: str | None = None,
-               calendar: tuple[bytes, str] | None = None, **context: Any) -> OutboxMessage:
-    """Render mail/<template>.txt/.html and queue it; `calendar=(ics, method)` makes it an invitation."""
+def compose_mail(recipient: str, subject: str, template: str, *, recipient_name: str | None = None,
+                 calendar: tuple[bytes, str] | None = None, date: datetime | None = None,
+                 **context: Any) -> EmailMessage:
+    """Render mail/<template>.txt/.html into a message; `calendar=(ics, method)` makes it an invitation."""
     text, html = render_mail(template, subject=subject, **context)
-    msg = compose(recipient, subject, text, html, recipient_name=recipient_name)
+    msg = compose(recipient, subject, text, html, recipient_name=recipient_name, date=date)
     if calendar is not None:
         attach_calendar(msg, *calendar)
-    return queue_message(msg, kind=kind)
+    return msg
+
+
+def queue_mail(recipient: str, subject: str, template: str, *, kind: str, recipient_name: str | None = None,
+               calendar: tuple[bytes, str] | None = None, **context: Any) -> OutboxMessage:
+    """Render mail/<template>.txt/.html and queue it now; `calendar=(ics, method)` makes it an invitation."""
+    return queue_message(compose_mail(recipient, subject, template, recipient_name=recipient_name,
+                                      calendar=calendar, **context), kind=kind)
+
+
+# ---------------------------------------------------------------- deferred composition
+
+Composer = Callable[[dict[str, Any]], EmailMessage]
+COMPOSERS: dict[str, Composer] = {}
+
+
+def mail_composer(name: str) -> Callable[[Composer], Composer]:
+    """Register a function that builds a message from a deferred payload (a dict of JSON values)."""
+    def register(fn: Composer) -> Composer:
+        COMPOSERS[name] = fn
+        return fn
+    return register
+
+
+def queue_deferred(recipient: str, subject: str, *, kind: str, composer: str, **payload: Any) -> OutboxMessage:
+    """Queue a message in the current transaction that the delivery worker composes with `composer`.
+
+    The payload holds what must be frozen now (ids, the invitation's SEQUENCE, the waitlist position, the time);
+    the rest is read when composing, so a mail sent late describes the activity as it is then."""
+    if composer not in COMPOSERS:
+        raise KeyError(f"no mail composer named {composer!r}")
+    row = OutboxMessage(recipient=recipient, subject=subject[:300], kind=kind,
+                        payload=json.dumps({"composer": composer, **payload}, separators=(",", ":")))
+    db.session.add(row)
+    return row
+
+
+def message_text(message: OutboxMessage) -> str:
+    """The message's RFC 5322 text, composing (and keeping) a deferred one first."""
+    if message.raw_message is None:
+        payload = json.loads(message.payload or "{}")
+        msg = COMPOSERS[payload["composer"]](payload)
+        message.raw_message = msg.as_string(policy=policy.SMTP)
+    return message.raw_message
 
 
 # ---------------------------------------------------------------- delivering
@@ -201,6 +250,18 @@ def deliver_pending(*, now: datetime | None = None, limit: int = 100, transport:
     try:
         for message_id in claim_due(now=now, limit=limit):
             message = db.session.get(OutboxMessage, message_id)
+            try:
+                message_text(message)
+            except Exception as error:  # a composer bug or vanished data: record it, never stop the worker
+                db.session.rollback()
+                message = db.session.get(OutboxMessage, message_id)
+                message.attempts += 1
+                message.status = OutboxStatus.FAILED
+                message.last_error = f"could not compose: {type(error).__name__}: {error}"[:2000]
+                report.failed.append(message.id)
+                log.exception("mail %s to %s could not be composed", message.id, message.recipient)
+                db.session.commit()
+                continue
             try:
                 transport.send(message)
             except (smtplib.SMTPException, OSError) as error:

@@ -10,19 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from cme.accounts.models import User
 from cme.activities.models import Activity, ActivitySession, ActivityStatus
-from cme.calendar.invitations import Invitation, build_invitation, calendar_window, registrant_uid
 from cme.credit.models import Attendance
 from cme.extensions import db
-from cme.mail.service import queue_mail
+from cme.registration.mail import queue_registrant_mail
 from cme.registration.models import Registration, RegistrationStatus
 from cme.timeutil import now_utc, zone
-from cme.urls import absolute_url
 
 JOIN_LINK_LEAD = timedelta(minutes=30)
 
@@ -360,55 +357,13 @@ def roster(activity: Activity, query: str = "") -> list[Registration]:
 
 # ---------------------------------------------------------------- mail
 
-SUBJECTS = {
-    "confirmed": "You are registered: {title}",
-    "waitlisted": "You are on the waitlist: {title}",
-    "promoted": "A seat opened up, you are in: {title}",
-    "cancelled": "Registration cancelled: {title}",
-}
-
-
-def invitation_for(registration: Registration, method: str, *, now: datetime | None = None) -> bytes:
-    """The registrant's calendar invitation; every one sent carries a higher SEQUENCE than the last."""
-    activity = registration.activity
-    config = current_app.config
-    registration.invite_sequence = max(registration.invite_sequence + 1, activity.schedule_sequence)
-    url = absolute_url("activities.detail", activity_id=activity.id)
-    details = [activity.summary] if activity.summary else []
-    if activity.format == "live_webcast" and activity.join_url and method == "REQUEST":
-        details.append(f"Join: the link appears on My schedule 30 minutes before the start ({absolute_url('registration.my_schedule')}).")
-    details.append(url)
-    start, end, summary = calendar_window(activity)
-    return build_invitation(Invitation(
-        uid=registrant_uid(activity.uuid, registration.user_id), sequence=registration.invite_sequence, method=method,
-        summary=summary, description="\n\n".join(details),
-        location=activity.full_address if activity.is_live_meeting else url, url=url, start=start, end=end,
-        organizer_email=_organizer_address(registration.user.email), organizer_name=config["CME_PROVIDER_NAME"],
-        attendee_email=registration.user.email, attendee_name=registration.full_name or registration.user.full_name,
-        stamp=now or now_utc()))
-
-
-def _organizer_address(recipient: str) -> str:
-    from email.utils import parseaddr
-
-    address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1] or "cme@example.org"
-    if address.lower() == recipient.lower():  # never the recipient's own address
-        local, _, domain = address.partition("@")
-        address = f"{local}+organizer@{domain}"
-    return address
-
-
 def queue_registration_mail(registration: Registration, kind: str, *, now: datetime | None = None,
                             by_organizer: bool = False) -> None:
-    activity, user = registration.activity, registration.user
-    calendar = None
+    """Queue the mail for a registration change ("confirmed", "waitlisted", "promoted", "cancelled"): a seat
+    comes with a calendar REQUEST; losing one sends a CANCEL for the event the registrant already has."""
+    method = None
     if kind in ("confirmed", "promoted"):
-        calendar = (invitation_for(registration, "REQUEST", now=now), "REQUEST")
+        method = "REQUEST"
     elif kind == "cancelled" and registration.confirmed_dt is not None:
-        calendar = (invitation_for(registration, "CANCEL", now=now), "CANCEL")
-    queue_mail(user.email, SUBJECTS[kind].format(title=activity.title), f"registration_{kind}",
-               kind=f"registration_{kind}", recipient_name=registration.full_name or user.full_name,
-               calendar=calendar, registration=registration, activity=activity, user=user,
-               by_organizer=by_organizer, activity_url=absolute_url("activities.detail", activity_id=activity.id),
-               schedule_url=absolute_url("registration.my_schedule"))
-
+        method = "CANCEL"
+    queue_registrant_mail(registration, f"registration_{kind}", method=method, now=now, by_organizer=by_organizer)
