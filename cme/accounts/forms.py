@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp, ValidationError
 
 from cme.accounts.models import DEGREES, US_STATES, Profession, Role
 from cme.accounts.npi import is_valid_npi
-from cme.formtools import none_if_blank, select_choices, strip
+from cme.formtools import SelectField, none_if_blank, select_choices, strip
 from cme.timeutil import US_ZONES, is_valid_zone, zone_choices
 
 MIN_PASSWORD_LENGTH = 10

@@ -11,14 +11,14 @@ from decimal import Decimal, InvalidOperation
 
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField, DateField, DateTimeLocalField, DecimalField, IntegerField, SelectField, StringField, TextAreaField,
+    BooleanField, DateField, DateTimeLocalField, DecimalField, IntegerField, StringField, TextAreaField,
     URLField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, URL, ValidationError
 
 from cme.accounts.models import US_STATES
 from cme.activities.models import SPECIALTIES, ActivityFormat, CreditType, FacultyRole, RelationshipType
-from cme.formtools import none_if_blank, select_choices, strip
+from cme.formtools import SelectField, none_if_blank, select_choices, strip
 from cme.timeutil import AmbiguousLocalTime, NonExistentLocalTime, is_valid_zone, local_to_utc, zone_choices
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"

@@ -4,11 +4,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DecimalField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DecimalField, IntegerField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from cme.credit.evaluation_models import QuestionKind
-from cme.formtools import select_choices, strip
+from cme.formtools import SelectField, select_choices, strip
 
 
 def evaluation_form(questions, formdata=None) -> FlaskForm:

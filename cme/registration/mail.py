@@ -42,6 +42,8 @@ def queue_registrant_mail(registration: Registration, template: str, *, method: 
     if method is not None:
         registration.invite_sequence = max(registration.invite_sequence + 1, activity.schedule_sequence)
         sequence = registration.invite_sequence
+    if registration.id is None:
+        db.session.flush()  # a new registration: insert it (with its sequence) to have its id
     queue_deferred(user.email, SUBJECTS[template].format(title=activity.title), kind=template,
                    composer="registrant", registration_id=registration.id, template=template, method=method,
                    sequence=sequence, stamp=(now or now_utc()).isoformat(), by_organizer=by_organizer,

@@ -58,13 +58,13 @@ class Answers:
 def lock_activity(activity_id: int) -> Activity:
     """Lock the activity row for the rest of the transaction and return it, freshly loaded."""
     if db.session.get_bind().dialect.name == "sqlite":
-        result = db.session.execute(update(Activity).where(Activity.id == activity_id)
-                                    .values(schedule_sequence=Activity.schedule_sequence, updated_dt=Activity.updated_dt)
-                                    .execution_options(synchronize_session=False))
-        if result.rowcount == 0:
+        activity = db.session.scalars(
+            update(Activity).where(Activity.id == activity_id)
+            .values(schedule_sequence=Activity.schedule_sequence, updated_dt=Activity.updated_dt).returning(Activity),
+            execution_options={"synchronize_session": False, "populate_existing": True}).one_or_none()
+        if activity is None:
             raise RegistrationError("This activity does not exist.", "not_found")
-        return db.session.scalars(select(Activity).where(Activity.id == activity_id)
-                                  .execution_options(populate_existing=True)).one()
+        return activity
     activity = db.session.scalars(select(Activity).where(Activity.id == activity_id).with_for_update()
                                   .execution_options(populate_existing=True)).one_or_none()
     if activity is None:
@@ -77,10 +77,13 @@ def _count(activity_id: int, status: RegistrationStatus) -> int:
                              .where(Registration.activity_id == activity_id, Registration.status == status))
 
 
-def _last_position(activity_id: int) -> int:
-    return db.session.scalar(select(func.coalesce(func.max(Registration.waitlist_position), 0))
-                             .where(Registration.activity_id == activity_id,
-                                    Registration.status == RegistrationStatus.WAITLISTED))
+def _seats_and_queue(activity_id: int) -> tuple[int, int]:
+    """(confirmed registrations, last waitlist position or 0), in one query."""
+    confirmed, last = db.session.execute(select(
+        func.count().filter(Registration.status == RegistrationStatus.CONFIRMED),
+        func.coalesce(func.max(Registration.waitlist_position), 0),
+    ).where(Registration.activity_id == activity_id, Registration.status != RegistrationStatus.CANCELLED)).one()
+    return confirmed, last
 
 
 def active_registration(user: User, activity_id: int) -> Registration | None:
@@ -115,7 +118,9 @@ def register(user: User, activity_id: int, answers: Answers, *, now: datetime | 
     problem = registration_problem(activity, now=now)
     if problem and not (by_organizer and activity.status == ActivityStatus.PUBLISHED):
         raise RegistrationError(problem, "closed")
-    existing = active_registration(user, activity.id)
+    earlier = db.session.scalars(select(Registration).where(
+        Registration.user_id == user.id, Registration.activity_id == activity.id)).all()
+    existing = next((r for r in earlier if not r.is_cancelled), None)
     if existing is not None:
         message = (f"{existing.full_name} is already registered ({existing.status_label.lower()})." if by_organizer
                    else "You are already registered for this activity (see My schedule).")
@@ -126,21 +131,19 @@ def register(user: User, activity_id: int, answers: Answers, *, now: datetime | 
     if answers.session_ids:
         sessions = list(db.session.scalars(select(ActivitySession).where(
             ActivitySession.activity_id == activity.id, ActivitySession.id.in_(answers.session_ids))))
-    confirmed = _count(activity.id, RegistrationStatus.CONFIRMED)
+    confirmed, last_position = _seats_and_queue(activity.id)
     has_seat = activity.capacity is None or confirmed < activity.capacity
-    previous_sequence = db.session.scalar(select(func.coalesce(func.max(Registration.invite_sequence), 0)).where(
-        Registration.user_id == user.id, Registration.activity_id == activity.id))
+    previous_sequence = max((r.invite_sequence for r in earlier), default=0)  # one calendar event per person
     registration = Registration(
         user=user, activity=activity, registered_dt=now, invite_sequence=previous_sequence,
         status=RegistrationStatus.CONFIRMED.value if has_seat else RegistrationStatus.WAITLISTED.value,
-        waitlist_position=None if has_seat else _last_position(activity.id) + 1,
+        waitlist_position=None if has_seat else last_position + 1,
         confirmed_dt=now if has_seat else None, sessions=sessions,
         full_name=answers.full_name, degree=answers.degree or "", profession=answers.profession or "",
         npi=answers.npi, licence_state=answers.licence_state, licence_number=answers.licence_number,
         dietary_needs=answers.dietary_needs or "", accessibility_needs=answers.accessibility_needs or "",
         attested_professional=answers.attested_professional)
     db.session.add(registration)
-    db.session.flush()
     queue_registration_mail(registration, "confirmed" if has_seat else "waitlisted", now=now)
     return registration
 

@@ -55,20 +55,25 @@ def register(activity_id: int):
             accessibility_needs=form.accessibility_needs.data if "accessibility_needs" in form else "",
             session_ids=form.session_ids.data if "session_ids" in form else [],
             attested_professional=form.attest.data)
+        def register_and_note():
+            """Register, and note what the next page says before the commit expires the objects."""
+            registration = service.register(current_user, activity.id, answers)
+            return registration.id, registration.is_confirmed, registration.waitlist_position, activity.title
+
         try:
-            registration = commit_with_retry(lambda: service.register(current_user, activity.id, answers))
+            registration_id, confirmed, position, title = commit_with_retry(register_and_note)
         except service.RegistrationError as error:
             db.session.rollback()
             flash(str(error), "error")
             if error.code == "duplicate":
                 return redirect(url_for("registration.my_schedule"))
         else:
-            if registration.is_confirmed:
-                flash(f"You are registered for {activity.title}. A confirmation with a calendar invitation is on its way.", "success")
+            if confirmed:
+                flash(f"You are registered for {title}. A confirmation with a calendar invitation is on its way.", "success")
             else:
-                flash(f"{activity.title} is full: you are number {registration.waitlist_position} on the waitlist. "
+                flash(f"{title} is full: you are number {position} on the waitlist. "
                       "You will get a seat automatically if one frees up.", "warning")
-            return redirect(url_for("registration.my_schedule", _anchor=f"registration-{registration.id}"))
+            return redirect(url_for("registration.my_schedule", _anchor=f"registration-{registration_id}"))
     return render_template("registration/register.html", form=form, activity=activity,
                            seats_left=_seats_left(activity)), 200 if request.method == "GET" else 422
 
