@@ -76,6 +76,32 @@ def test_registering_confirms_and_stores_the_answers(client, db, make_activity, 
     assert "Confirmed" in page and activity.title in page and registration.checkin_code in page
 
 
+@pytest.mark.parametrize("seats_left", [5, 0])
+def test_the_form_and_the_registration_take_a_fixed_handful_of_queries(client, db, make_user, make_activity, provider,
+                                                                       seats_left):
+    """Form: user, activity, an existing registration?, seats. Submit: user, activity, lock (which reads the row
+    afresh), the person's earlier registrations, seats and waitlist in one count, the two inserts. The mail is
+    a small row; composing it is the delivery worker's job. Same count with a seat or a waitlist place."""
+    from tests.test_activities_catalog import count_queries
+
+    activity = make_activity(format="live_webcast", join_url="https://x.example/j", capacity=1 if not seats_left else 5)
+    if not seats_left:
+        other = make_user()
+        service.register(other, activity.id, answers(other))
+        db.session.commit()
+    db.session.expire_all()
+    with count_queries(db) as form_statements:
+        assert client.get(f"/activities/{activity.id}/register").status_code == 200
+    with count_queries(db) as submit_statements:
+        response = client.post(f"/activities/{activity.id}/register", data=FORM)
+    assert response.status_code == 302
+    assert len(form_statements) <= 4, form_statements
+    assert len(submit_statements) <= 7, submit_statements
+    assert registrations(db, activity)[-1].status == ("confirmed" if seats_left else "waitlisted")
+    last_mail = outbox(db)[-1]
+    assert last_mail.payload and last_mail.raw_message is None
+
+
 def test_multi_session_meetings_ask_which_sessions(client, db, make_activity, provider):
     from cme.activities.models import ActivitySession
 
