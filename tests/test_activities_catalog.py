@@ -5,6 +5,7 @@ import re
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -296,3 +297,35 @@ def test_time_zone_choices_are_current_zones_only():
     names = [name for name, _ in zone_choices()]
     assert names[0] == "America/New_York" and "Europe/Paris" in names
     assert "America/Argentina/ComodRivadavia" not in names and "Africa/Asmera" not in names and "US/Eastern" not in names
+
+
+def test_a_provider_sees_their_own_registrations_on_cards_and_in_the_month(client, db, make_user, make_activity,
+                                                                           auth):
+    from cme.registration import service as registration_service
+
+    ada = make_user("ada@example.org")
+    bob = make_user("bob@example.org")
+    seat = make_activity(title="Seat", start_dt=at(3), capacity=1)
+    waiting = make_activity(title="Waiting", start_dt=at(4), capacity=1)
+    other = make_activity(title="Not mine", start_dt=at(5), capacity=5)
+    for user, activity in ((ada, seat), (bob, waiting), (ada, waiting), (bob, other)):
+        registration_service.register(user, activity.id, registration_service.Answers.from_profile(
+            user, attested_professional=True))
+    db.session.commit()
+    auth.login("ada@example.org")
+
+    def cards(page: str) -> dict[str, str]:
+        return {t: page.split(f">{t}</a>")[0].rsplit('class="card"', 1)[1] for t in ("Seat", "Waiting", "Not mine")}
+
+    by_title = cards(client.get("/activities/").get_data(as_text=True))
+    assert "You are registered" in by_title["Seat"]
+    assert "You are #1 on the waitlist" in by_title["Waiting"]
+    assert "You are" not in by_title["Not mine"]  # Bob's registration is Bob's business
+    start = seat.start_dt.astimezone(ZoneInfo("America/New_York"))
+    month = client.get(f"/activities/calendar?month={start:%Y-%m}").get_data(as_text=True)
+    assert month.count("You are registered") == 1
+    with count_queries(db) as statements:
+        client.get("/activities/")
+    assert len(statements) <= 7
+    auth.logout()
+    assert "badge-mine" not in client.get("/activities/").get_data(as_text=True)

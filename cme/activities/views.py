@@ -10,7 +10,7 @@ from flask_login import current_user
 from cme.activities import service
 from cme.activities.forms import CatalogFilterForm
 from cme.activities.statements import designation_statement_html
-from cme.registration.service import active_registration
+from cme.registration.service import active_registration, active_registrations_of
 from cme.timeutil import now_utc, utc_to_local
 from cme.urls import absolute_url
 
@@ -40,7 +40,9 @@ def catalog():
     page, seats_taken = service.catalog_page(filters, page=max(page_number, 1))
     now = now_utc()
     seat_states = {a.id: service.seat_state(a, seats_taken.get(a.id, 0), now=now) for a in page.items}
-    return render_template("activities/catalog.html", page=page, form=form, filters=filters, seat_states=seat_states)
+    mine = active_registrations_of(current_user, [a.id for a in page.items])
+    return render_template("activities/catalog.html", page=page, form=form, filters=filters, seat_states=seat_states,
+                           mine=mine)
 
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -57,8 +59,9 @@ def month():
     view = service.month_view(year, month_number, filters)
     seat_states = {a.id: service.seat_state(a, view.seats_taken.get(a.id, 0))
                    for week in view.weeks for day in week for a, _ in day.entries}
+    mine = active_registrations_of(current_user, list(seat_states))
     return render_template("activities/month.html", view=view, form=form, filters=filters, today=today,
-                           seat_states=seat_states)
+                           seat_states=seat_states, mine=mine)
 
 
 @bp.get("/activities/<int:activity_id>")

@@ -92,6 +92,15 @@ def active_registration(user: User, activity_id: int) -> Registration | None:
         Registration.status != RegistrationStatus.CANCELLED))
 
 
+def active_registrations_of(user: User, activity_ids: list[int]) -> dict[int, Registration]:
+    """The user's active registration per activity, for a page of activities (one query)."""
+    if not activity_ids or not getattr(user, "is_authenticated", False):
+        return {}
+    return {r.activity_id: r for r in db.session.scalars(select(Registration).where(
+        Registration.user_id == user.id, Registration.activity_id.in_(activity_ids),
+        Registration.status != RegistrationStatus.CANCELLED))}
+
+
 # ---------------------------------------------------------------- registering
 
 def registration_problem(activity: Activity, *, now: datetime | None = None) -> str | None:
