@@ -39,6 +39,10 @@ def test_a_provider_subscribes_to_their_schedule(page: Page, live_server):
     page.goto("/my/schedule")
     address = page.get_by_label("Or copy this private address").input_value()
     assert address.startswith(live_server.url + "/calendar/feed/") and address.endswith(".ics")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    page.get_by_role("button", name="Copy").click()
+    expect(page.get_by_role("button", name="Copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == address
     expect(page.get_by_role("link", name="Subscribe in my calendar app")).to_have_attribute(
         "href", address.replace("http://", "webcal://"))
 
