@@ -528,6 +528,40 @@ def test_roster_lists_registrants_and_searches(client, db, make_user, make_activ
     assert "1 confirmed of 1 seats · 1 on the waitlist" in page
     found = client.get(f"/organize/activities/{activity.id}/roster?q=beta").get_data(as_text=True)
     assert "Yan Beta" in found and "Zed Alpha" not in found
+    # The totals stay the activity's; the search says how many rows match.
+    assert "1 confirmed of 1 seats · 1 on the waitlist" in found and "1 registration matches “beta”" in found
+    nobody = client.get(f"/organize/activities/{activity.id}/roster?q=nurse").get_data(as_text=True)
+    assert "1 confirmed of 1 seats" in nobody and "Nobody matches “nurse”" in nobody
+
+
+def test_nobody_cancels_a_registration_after_the_activity_or_once_attendance_is_recorded(client, db, make_user,
+                                                                                          make_activity, organizer):
+    from cme.credit.models import Attendance
+
+    ongoing = make_activity(organizers=[organizer], start_dt=now_utc() - timedelta(hours=1),
+                            end_dt=now_utc() + timedelta(hours=5))
+    ada, bob = make_user("ada@example.org", full_name="Ada"), make_user("bob@example.org", full_name="Bob")
+    for person in (ada, bob):
+        service.register(person, ongoing.id, answers(person))
+    db.session.add(Attendance(user_id=ada.id, activity_id=ongoing.id, checked_in_dt=now_utc()))
+    db.session.commit()
+    page = client.get(f"/organize/activities/{ongoing.id}/roster").get_data(as_text=True)
+    ada_row, bob_row = (page.split(f"{name}@example.org")[1].split("</tr>")[0] for name in ("ada", "bob"))
+    assert ">Cancel<" not in ada_row and ">Cancel<" in bob_row
+    ada_registration, bob_registration = registrations(db, ongoing)
+    refused = client.post(f"/organize/activities/{ongoing.id}/roster/{ada_registration.id}/cancel",
+                          follow_redirects=True).get_data(as_text=True)
+    assert "Ada has attendance recorded" in refused
+    # It ends: nobody is cancelled any more, not even those who never came.
+    ongoing.end_dt = now_utc() - timedelta(minutes=1)
+    db.session.commit()
+    with pytest.raises(service.RegistrationError, match="has ended"):
+        service.cancel_registration(bob_registration)
+    db.session.rollback()
+    page = client.get(f"/organize/activities/{ongoing.id}/roster").get_data(as_text=True)
+    assert ">Cancel<" not in page and "can no longer be cancelled" in page
+    assert [r.status for r in registrations(db, ongoing)] == ["confirmed", "confirmed"]
+    assert outbox(db, "registration_cancelled") == []
 
 
 def test_roster_csv_opens_in_excel_and_cannot_inject_formulas(client, db, make_user, make_activity, organizer):
@@ -561,9 +595,13 @@ def test_organizer_adds_cancels_and_promotes_from_the_roster(client, db, make_us
                        follow_redirects=True).get_data(as_text=True)
     assert "added (waitlisted, number 1)" in page
     client.post(f"/organize/activities/{activity.id}/roster/add", data={"email": "third@example.org"})
-    unknown = client.post(f"/organize/activities/{activity.id}/roster/add", data={"email": "nobody@example.org"},
-                          follow_redirects=True).get_data(as_text=True)
-    assert "No account uses this email." in unknown
+    unknown = client.post(f"/organize/activities/{activity.id}/roster/add", data={"email": "nobody@example.org"})
+    assert unknown.status_code == 422  # the roster again, the error beside the field, what was typed kept
+    page = unknown.get_data(as_text=True)
+    assert 'id="email-error">No account uses this email.' in page and 'value="nobody@example.org"' in page
+    invalid = client.post(f"/organize/activities/{activity.id}/roster/add", data={"email": "not an email"})
+    assert invalid.status_code == 422 and 'value="not an email"' in invalid.get_data(as_text=True)
+    assert len(registrations(db, activity)) == 3
     rows = registrations(db, activity)
     client.post(f"/organize/activities/{activity.id}/roster/{rows[2].id}/promote")  # out of turn
     rows = registrations(db, activity)

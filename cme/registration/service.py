@@ -165,6 +165,13 @@ def cancel_registration(registration: Registration, *, now: datetime | None = No
     now = now or now_utc()
     if registration.is_cancelled:
         raise RegistrationError("This registration is already cancelled.", "already_cancelled")
+    if activity.end_dt <= now:
+        raise RegistrationError("This activity has ended: its registrations stay as the record of who took part.",
+                                "ended")
+    if registration.id in with_attendance(activity.id, [registration]):
+        who = f"{registration.full_name} has" if by_organizer else "You have"
+        raise RegistrationError(f"{who} attendance recorded for this activity (a check-in or viewing time), so the "
+                                "registration cannot be cancelled.", "attended")
     was_confirmed = registration.is_confirmed
     old_position = registration.waitlist_position
     registration.status = RegistrationStatus.CANCELLED.value
@@ -273,6 +280,21 @@ def checked_in_ids(activity_id: int, registrations: list[Registration]) -> set[i
         Attendance.activity_id == activity_id, Attendance.session_id.is_(None), Attendance.checked_in_dt.isnot(None),
         Attendance.user_id.in_(user_ids))))
     return {r.id for r in registrations if r.user_id in checked_users}
+
+
+def with_attendance(activity_id: int, registrations: list[Registration]) -> set[int]:
+    """Which of these registrations have any attendance (a check-in, to the activity or a session, or viewing
+    time) or claimed credit: those stay, as the record of who took part (one query each)."""
+    user_ids = [r.user_id for r in registrations]
+    if not user_ids:
+        return set()
+    from cme.credit.models import CreditRecord
+
+    attended = set(db.session.scalars(select(Attendance.user_id).where(
+        Attendance.activity_id == activity_id, Attendance.user_id.in_(user_ids))))
+    attended |= set(db.session.scalars(select(CreditRecord.user_id).where(
+        CreditRecord.activity_id == activity_id, CreditRecord.user_id.in_(user_ids))))
+    return {r.id for r in registrations if r.user_id in attended}
 
 
 def checked_in_for_user(user: User, registrations: list[Registration]) -> set[int]:

@@ -147,12 +147,18 @@ def _qr_svg(data: str) -> Response:
 @bp.get("/organize/activities/<int:activity_id>/roster")
 @organizer_required
 def roster(activity_id: int):
-    activity = managed(activity_id)
+    return _render_roster(managed(activity_id), RosterAddForm())
+
+
+def _render_roster(activity: Activity, add_form: RosterAddForm, status: int = 200):
     query = request.args.get("q", "").strip()[:100]
     registrations = service.roster(activity, query)
+    everyone = registrations if not query else service.roster(activity)
+    counts = {"confirmed": sum(r.is_confirmed for r in everyone), "waitlisted": sum(r.is_waitlisted for r in everyone)}
     return render_template("registration/roster.html", activity=activity, registrations=registrations, query=query,
-                           add_form=RosterAddForm(), confirm_form=ConfirmForm(),
-                           checked_in=service.checked_in_ids(activity.id, registrations))
+                           add_form=add_form, confirm_form=ConfirmForm(), counts=counts, now=now_utc(),
+                           checked_in=service.checked_in_ids(activity.id, registrations),
+                           attended=service.with_attendance(activity.id, registrations)), status
 
 
 @bp.get("/organize/activities/<int:activity_id>/roster.csv")
@@ -173,16 +179,15 @@ def roster_add(activity_id: int):
     activity = managed(activity_id)
     form = RosterAddForm()
     if not form.validate_on_submit():
-        flash("Enter the email of an existing account.", "error")
-        return redirect(url_for("registration.roster", activity_id=activity.id))
+        return _render_roster(activity, form, 422)
     try:
         registration = commit_with_retry(lambda: service.add_by_organizer(activity, form.email.data))
     except service.RegistrationError as error:
         db.session.rollback()
-        flash(str(error), "error")
-    else:
-        where = f"waitlisted, number {registration.waitlist_position}" if registration.is_waitlisted else "confirmed"
-        flash(f"{registration.full_name} added ({where}).", "success")
+        form.email.errors.append(str(error))  # next to what was typed, which stays in the field
+        return _render_roster(managed(activity_id), form, 422)
+    where = f"waitlisted, number {registration.waitlist_position}" if registration.is_waitlisted else "confirmed"
+    flash(f"{registration.full_name} added ({where}).", "success")
     return redirect(url_for("registration.roster", activity_id=activity.id))
 
 
