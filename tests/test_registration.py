@@ -19,7 +19,7 @@ from cme.extensions import db as _db
 from cme.mail.models import OutboxMessage
 from cme.mail.service import deliver_pending, message_text
 from cme.registration import service
-from cme.registration.models import Registration
+from cme.registration.models import Registration, display_checkin_code, new_checkin_code
 from cme.timeutil import now_utc
 
 FORM = {"full_name": "Dr Ada Lovelace", "degree": "MD", "profession": "physician", "npi": "", "licence_state": "",
@@ -73,7 +73,7 @@ def test_registering_confirms_and_stores_the_answers(client, db, make_activity, 
     assert registration.status == "confirmed" and registration.full_name == "Dr Ada Lovelace"
     assert registration.dietary_needs == "Vegetarian" and registration.attested_professional
     page = client.get("/my/schedule").get_data(as_text=True)
-    assert "Confirmed" in page and activity.title in page and registration.checkin_code in page
+    assert "Confirmed" in page and activity.title in page and display_checkin_code(registration.checkin_code) in page
 
 
 @pytest.mark.parametrize("seats_left", [5, 0])
@@ -643,6 +643,10 @@ def test_check_in_by_name_or_code_records_attendance_once(client, db, make_user,
                           data={"code": f"http://cme.test/organize/activities/{activity.id}/checkin/{registration.checkin_code}"})
     assert scanned.status_code == 302 and scanned.location.endswith(registration.checkin_code)
     assert "Check in" in client.get(scanned.location).get_data(as_text=True)
+    # Typed from the screen: in groups, in lower case, with look-alikes (O for 0, l or I for 1).
+    typed = display_checkin_code(registration.checkin_code).lower().replace("0", "o").replace("1", "l")
+    by_hand = client.post(f"/organize/activities/{activity.id}/checkin", data={"code": f"  {typed} "})
+    assert by_hand.status_code == 302 and by_hand.location.endswith(registration.checkin_code)
     bad = client.post(f"/organize/activities/{activity.id}/checkin", data={"code": "nope"})
     assert bad.status_code == 422 and "No registration of this activity has this code." in bad.get_data(as_text=True)
     first = client.post(f"/organize/activities/{activity.id}/checkin/{registration.id}", follow_redirects=True)
@@ -658,7 +662,9 @@ def test_checkin_codes_are_unguessable_and_the_qr_code_links_to_them(client, db,
     activity = make_activity()
     registration = service.register(provider, activity.id, answers(provider))
     db.session.commit()
-    assert len(registration.checkin_code) >= 22  # 128 random bits, URL-safe
+    code = registration.checkin_code
+    assert len(code) == 20 and set(code) <= set("0123456789ABCDEFGHJKMNPQRSTVWXYZ")  # 100 random bits
+    assert len({new_checkin_code() for _ in range(1000)}) == 1000
     svg = client.get(f"/my/registrations/{registration.id}/checkin.svg")
     assert svg.mimetype == "image/svg+xml" and b"<svg" in svg.data
 
@@ -730,3 +736,35 @@ def test_per_session_check_in_from_the_registrants_page(client, db, make_user, m
                             follow_redirects=True)
     assert too_early.status_code == 200 and "Session check-in is open from two hours" in too_early.get_data(as_text=True)
     assert [a.session_id for a in db.session.scalars(select(Attendance))] == [first.id]
+
+
+def test_the_check_in_desk_sees_needs_chosen_sessions_the_count_and_when_check_in_opens(client, db, make_user,
+                                                                                        make_activity, organizer):
+    from cme.activities.models import ActivitySession
+
+    activity = make_activity(organizers=[organizer], time_zone="UTC", start_dt=now_utc() + timedelta(days=2),
+                             end_dt=now_utc() + timedelta(days=2, hours=3))
+    for n in range(3):
+        activity.sessions.append(ActivitySession(title=f"Part {n}", start_dt=activity.start_dt + timedelta(hours=n),
+                                                 end_dt=activity.start_dt + timedelta(hours=n, minutes=50)))
+    db.session.commit()
+    grace, alan = make_user(full_name="Grace Hopper"), make_user(full_name="Alan Turing")
+    chosen = service.Answers.from_profile(grace, attested_professional=True, dietary_needs="No <b>nuts</b>",
+                                          accessibility_needs="Step-free access", session_ids=[activity.sessions[0].id])
+    registration = service.register(grace, activity.id, chosen)
+    service.register(alan, activity.id, answers(alan))
+    db.session.commit()
+    page = client.get(f"/organize/activities/{activity.id}/checkin/{registration.checkin_code}").get_data(as_text=True)
+    assert "No &lt;b&gt;nuts&lt;/b&gt;" in page and "Step-free access" in page
+    assert "chose 1 of 3" in page and page.count("(not chosen)") == 2
+    assert "Check-in opens on" in page and ">Check in<" not in page and "Check in: " not in page
+    desk = client.get(f"/organize/activities/{activity.id}/checkin?q=grace").get_data(as_text=True)
+    assert "0</strong> of 2 confirmed registrants checked in" in desk and "Check in Grace Hopper" not in desk
+    # The day comes: buttons, and the count moves.
+    activity.start_dt, activity.end_dt = now_utc().replace(hour=0, minute=5), now_utc().replace(hour=23, minute=55)
+    db.session.commit()
+    page = client.get(f"/organize/activities/{activity.id}/checkin/{registration.checkin_code}").get_data(as_text=True)
+    assert ">Check in<" in page and "Check in: " in page and "Check-in opens on" not in page
+    client.post(f"/organize/activities/{activity.id}/checkin/{registration.id}")
+    desk = client.get(f"/organize/activities/{activity.id}/checkin").get_data(as_text=True)
+    assert "1</strong> of 2 confirmed registrants checked in" in desk

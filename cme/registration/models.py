@@ -31,9 +31,26 @@ registration_sessions = Table(
 )
 
 
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32: no I, L, O or U to misread
+CODE_LENGTH = 20  # 100 random bits; looked up only by the activity's organizers, within that activity
+
+
 def new_checkin_code() -> str:
-    """An unguessable code (128 bits) identifying a registration at the door."""
-    return secrets.token_urlsafe(16)
+    """An unguessable code identifying a registration at the door, easy to read out and type."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalize_checkin_code(typed: str) -> str:
+    """What someone typed, as stored: case, spaces and dashes ignored, look-alikes (I, L → 1; O → 0) mended."""
+    cleaned = "".join(ch for ch in typed.upper() if ch.isalnum())
+    return cleaned.translate(str.maketrans({"I": "1", "L": "1", "O": "0"}))
+
+
+def display_checkin_code(code: str) -> str:
+    """Groups of five for people to read (older codes, from before this alphabet, are shown as they are)."""
+    if len(code) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in code):
+        return code
+    return "-".join(code[i:i + 5] for i in range(0, len(code), 5))
 
 
 class Registration(db.Model):

@@ -18,7 +18,7 @@ from cme.activities.models import Activity, ActivitySession, ActivityStatus
 from cme.credit.models import Attendance
 from cme.extensions import db
 from cme.registration.mail import queue_registrant_mail
-from cme.registration.models import Registration, RegistrationStatus
+from cme.registration.models import Registration, RegistrationStatus, normalize_checkin_code
 from cme.timeutil import now_utc, zone
 
 JOIN_LINK_LEAD = timedelta(minutes=30)
@@ -263,8 +263,12 @@ def capacity_changed(activity: Activity, *, now: datetime | None = None) -> list
 # ---------------------------------------------------------------- check-in
 
 def find_by_checkin_code(activity: Activity, code: str) -> Registration | None:
+    """The activity's registration with this code, as scanned (exact) or typed (see normalize_checkin_code)."""
+    candidates = {code.strip(), normalize_checkin_code(code)} - {""}
+    if not candidates:
+        return None
     return db.session.scalar(select(Registration).where(Registration.activity_id == activity.id,
-                                                        Registration.checkin_code == code.strip()))
+                                                        Registration.checkin_code.in_(candidates)))
 
 
 def is_checked_in(registration: Registration) -> bool:
@@ -308,6 +312,19 @@ def checked_in_for_user(user: User, registrations: list[Registration]) -> set[in
     return {r.id for r in registrations if r.activity_id in checked and not r.is_cancelled}
 
 
+def checkin_window_problem(activity: Activity, *, now: datetime | None = None) -> tuple[str, str] | None:
+    """(message, code) when check-in is not open: it runs from the meeting's first local day to its last."""
+    now = now or now_utc()
+    tz = zone(activity.time_zone)
+    today = now.astimezone(tz).date()
+    if today < activity.start_dt.astimezone(tz).date():
+        return (f"Check-in opens on {activity.start_dt.astimezone(tz):%a %b %-d}, the day the meeting starts.",
+                "too_early")
+    if today > activity.end_dt.astimezone(tz).date():
+        return "This meeting is over; check-in is closed.", "too_late"
+    return None
+
+
 def check_in(registration: Registration, *, by: User, now: datetime | None = None) -> bool:
     """Record attendance once. Returns False when the registrant was already checked in."""
     if not registration.is_confirmed:
@@ -317,13 +334,9 @@ def check_in(registration: Registration, *, by: User, now: datetime | None = Non
     if not activity.is_live_meeting:
         raise RegistrationError("Check-in is for live meetings.", "not_live")
     now = now or now_utc()
-    tz = zone(activity.time_zone)
-    today = now.astimezone(tz).date()
-    if today < activity.start_dt.astimezone(tz).date():
-        raise RegistrationError(f"Check-in opens on {activity.start_dt.astimezone(tz):%a %b %-d}, the day the meeting "
-                                "starts.", "too_early")
-    if today > activity.end_dt.astimezone(tz).date():
-        raise RegistrationError("This meeting is over; check-in is closed.", "too_late")
+    problem = checkin_window_problem(activity, now=now)
+    if problem:
+        raise RegistrationError(*problem)
     attendance = db.session.scalar(select(Attendance).where(
         Attendance.user_id == registration.user_id, Attendance.activity_id == registration.activity_id,
         Attendance.session_id.is_(None)))

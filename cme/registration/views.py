@@ -14,13 +14,14 @@ from cme.activities.forms import ConfirmForm
 from cme.extensions import db
 from cme.registration import service
 from cme.registration.forms import CheckinCodeForm, RegistrationForm, RosterAddForm
-from cme.registration.models import Registration
+from cme.registration.models import Registration, display_checkin_code
 from cme.registration.roster import build_roster_csv
 from cme.timeutil import now_utc
 from cme.transactions import commit_with_retry
 from cme.urls import absolute_url
 
 bp = Blueprint("registration", __name__)
+bp.app_template_filter("checkin_code")(display_checkin_code)
 
 
 def own_registration(registration_id: int) -> Registration:
@@ -253,9 +254,12 @@ def checkin(activity_id: int):
     query = request.args.get("q", "").strip()[:100]
     registrations = service.roster(activity, query) if query else []
     registrations = [r for r in registrations if not r.is_cancelled]
+    everyone = [r for r in service.roster(activity) if r.is_confirmed]
     return render_template("registration/checkin.html", activity=activity, form=form, query=query,
                            registrations=registrations, confirm_form=ConfirmForm(),
-                           checked_in=service.checked_in_ids(activity.id, registrations)), \
+                           checked_in=service.checked_in_ids(activity.id, registrations),
+                           arrived=len(service.checked_in_ids(activity.id, everyone)), expected=len(everyone),
+                           closed=service.checkin_window_problem(activity)), \
         200 if request.method == "GET" or not form.errors else 422
 
 
@@ -272,8 +276,10 @@ def checkin_scan(activity_id: int, code: str):
     done = set(db.session.scalars(db.select(Attendance.session_id).where(
         Attendance.user_id == registration.user_id, Attendance.activity_id == activity.id,
         Attendance.session_id.isnot(None))))
+    chosen = {s.id for s in registration.sessions}
     return render_template("registration/checkin_scan.html", activity=activity, registration=registration,
-                           already=service.is_checked_in(registration), confirm_form=ConfirmForm(), done=done)
+                           already=service.is_checked_in(registration), confirm_form=ConfirmForm(), done=done,
+                           chosen=chosen, closed=service.checkin_window_problem(activity))
 
 
 @bp.post("/organize/activities/<int:activity_id>/checkin/<int:registration_id>/sessions/<int:session_id>")
