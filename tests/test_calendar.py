@@ -389,3 +389,29 @@ def test_on_demand_webcasts_appear_as_their_last_hour_not_a_months_long_event(cl
     assert str(event["SUMMARY"]) == "Last day to watch (on demand until Jun 29, 2027): Self-paced HCV"
     google = parse_qs(urlsplit(calendar_service.google_add_url(activity)).query)
     assert google["dates"] == ["20270630T025900Z/20270630T035900Z"]
+
+
+def test_add_to_calendar_on_my_schedule_downloads_the_registrants_own_event(client, db, make_user, make_activity,
+                                                                            provider, auth):
+    full = make_activity(title="Full", capacity=1, time_zone="America/Denver",
+                         start_dt=datetime(2027, 5, 2, 15, tzinfo=timezone.utc))
+    other = make_user()
+    registration_service.register(other, full.id, answers(other))
+    waiting = registration_service.register(provider, full.id, answers(provider))
+    db.session.commit()
+    auth.login("ada@example.org")
+    assert f'href="/my/registrations/{waiting.id}.ics"' in client.get("/my/schedule").get_data(as_text=True)
+    response = client.get(f"/my/registrations/{waiting.id}.ics")
+    assert response.status_code == 200 and response.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    [event] = icalendar.Calendar.from_ical(response.data).walk("VEVENT")
+    assert str(event["STATUS"]) == "TENTATIVE" and str(event["SUMMARY"]) == "Waitlisted (#1): Full"
+    assert str(event["UID"]) == registrant_uid(full.uuid, provider.id)  # the invitation's and the feed's UID
+    assert_instants_agree(response.data, {str(event["UID"]): (full.start_dt, full.end_dt)})
+    assert client.get(f"/my/registrations/{waiting.id}.ics",
+                      headers={"If-None-Match": response.headers["ETag"]}).status_code == 304
+    # Someone else's registration is not there at all.
+    theirs = db.session.scalars(select(registration_service.Registration).where(
+        registration_service.Registration.user_id == other.id)).one()
+    assert client.get(f"/my/registrations/{theirs.id}.ics").status_code == 404
+    assert client.get("/my/registrations/999999.ics").status_code == 404

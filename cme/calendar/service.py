@@ -247,6 +247,23 @@ def public_feed_export(filters: CatalogFilters) -> Export:
     return Export(etag, last_modified, "cme-activities.ics", build)
 
 
+def registration_export(registration: Registration) -> Export:
+    """One registration as its registrant's own event: the UID of their invitations and personal feed, so a
+    download, a mailed invitation and the subscription never show the same activity twice; waitlisted places
+    are tentative and say so."""
+    activity = registration.activity
+    last_modified = max(registration.updated_dt, activity.updated_dt)
+    etag = _etag("registration", registration.id, registration.status, registration.waitlist_position,
+                 last_modified.isoformat(), activity.schedule_sequence, _base())
+
+    def build() -> bytes:
+        meta = CalendarMeta(name=activity.title, description=f"{activity.format_label}: {activity.title}",
+                            zone_name=activity.time_zone, refresh=None)
+        return build_calendar(meta, [registration_event(registration)])
+
+    return Export(etag, last_modified, f"registration-{registration.id}.ics", build)
+
+
 def personal_feed_export(user: User) -> Export:
     """A provider's registrations, the latest one per activity (a re-registration replaces a cancelled one)."""
     versions = db.session.execute(

@@ -125,6 +125,18 @@ def cancel(registration_id: int):
     return render_template("registration/cancel.html", registration=registration, form=form)
 
 
+@bp.get("/my/registrations/<int:registration_id>.ics")
+@login_required
+def registration_ics(registration_id: int):
+    """The registrant's own event (waitlisted: tentative), for "Add to calendar" on My schedule."""
+    from cme.calendar import service as calendar_service
+    from cme.calendar.views import ics_response
+
+    registration = own_registration(registration_id)
+    return ics_response(calendar_service.registration_export(registration), cache="private, max-age=60",
+                        disposition="attachment")
+
+
 @bp.get("/my/registrations/<int:registration_id>/checkin.svg")
 @login_required
 def checkin_qr(registration_id: int):
