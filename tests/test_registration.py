@@ -119,6 +119,23 @@ def test_multi_session_meetings_ask_which_sessions(client, db, make_activity, pr
     assert [s.title for s in registration.sessions] == ["Part 1"]
 
 
+def test_the_form_remembers_the_needs_given_last_time(client, db, make_activity, provider):
+    first, second = make_activity(capacity=10), make_activity(capacity=10, title="Another meeting")
+    client.post(f"/activities/{first.id}/register", data={**FORM, "dietary_needs": "No shellfish",
+                                                          "accessibility_needs": "Aisle seat"})
+    page = client.get(f"/activities/{second.id}/register").get_data(as_text=True)
+    assert "No shellfish</textarea>" in page and "Aisle seat</textarea>" in page
+
+
+def test_form_errors_are_listed_with_links_to_their_fields(client, db, make_activity, provider):
+    activity = make_activity(capacity=10)
+    page = client.post(f"/activities/{activity.id}/register", data={**FORM, "attest": "", "npi": "123"}
+                       ).get_data(as_text=True)
+    summary = page.split('id="error-summary"')[1].split("</div>")[0]
+    assert '<a href="#attest">' in summary and "Please confirm that you are a healthcare professional." in summary
+    assert '<a href="#npi">' in summary
+
+
 def test_form_errors_keep_what_was_typed_and_register_nobody(client, db, make_activity, provider):
     activity = make_activity()
     response = client.post(f"/activities/{activity.id}/register", data={**FORM, "attest": "", "npi": "1234567890"})

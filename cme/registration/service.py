@@ -103,6 +103,15 @@ def active_registrations_of(user: User, activity_ids: list[int]) -> dict[int, Re
 
 # ---------------------------------------------------------------- registering
 
+def last_needs(user: User) -> tuple[str, str]:
+    """The dietary and accessibility needs the user gave last time (a form that remembers them)."""
+    row = db.session.execute(select(Registration.dietary_needs, Registration.accessibility_needs).where(
+        Registration.user_id == user.id,
+        or_(Registration.dietary_needs != "", Registration.accessibility_needs != ""))
+        .order_by(Registration.registered_dt.desc(), Registration.id.desc()).limit(1)).first()
+    return (row.dietary_needs, row.accessibility_needs) if row else ("", "")
+
+
 def registration_problem(activity: Activity, *, now: datetime | None = None) -> str | None:
     """Why nobody can register for this activity now, or None."""
     now = now or now_utc()

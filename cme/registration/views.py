@@ -48,6 +48,8 @@ def register(activity_id: int):
     form = RegistrationForm(activity=activity, obj=current_user)
     if request.method == "GET" and "session_ids" in form:
         form.session_ids.data = [s.id for s in activity.sessions]
+    if request.method == "GET" and "dietary_needs" in form:
+        form.dietary_needs.data, form.accessibility_needs.data = service.last_needs(current_user)
     if form.validate_on_submit():
         answers = service.Answers(
             full_name=form.full_name.data, degree=form.degree.data, profession=form.profession.data,
