@@ -100,6 +100,14 @@ def test_login_never_redirects_off_site(client, make_user, auth, target):
     assert response.status_code == 302 and response.location == "/activities/"
 
 
+def test_organizers_land_on_their_activities_and_providers_on_the_catalog(client, make_user, auth):
+    make_user("org@example.org", role="organizer")
+    make_user("ada@example.org")
+    assert auth.login("org@example.org").location == "/organize/"
+    auth.logout()
+    assert auth.login("ada@example.org").location == "/activities/"
+
+
 def test_wrong_password_is_refused_with_one_message_and_keeps_the_email(client, make_user, auth):
     make_user("ada@example.org")
     response = auth.login("ada@example.org", "wrong password!")

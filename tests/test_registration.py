@@ -601,6 +601,25 @@ def test_roster_csv_opens_in_excel_and_cannot_inject_formulas(client, db, make_u
     assert not any(cell.startswith(("=", "+", "-", "@")) for cell in cells)
 
 
+def test_roster_csv_says_which_sessions_and_spells_professions_as_the_page_does(client, db, make_user, make_activity,
+                                                                                 organizer):
+    from cme.activities.models import ActivitySession
+
+    activity = make_activity(organizers=[organizer])
+    for n in range(3):
+        activity.sessions.append(ActivitySession(title=f"Part {n}", start_dt=activity.start_dt + timedelta(hours=n),
+                                                 end_dt=activity.start_dt + timedelta(hours=n, minutes=50)))
+    db.session.commit()
+    some, every = make_user(profession="nurse_practitioner"), make_user()
+    service.register(some, activity.id, answers(some, session_ids=[activity.sessions[2].id, activity.sessions[0].id]))
+    service.register(every, activity.id, answers(every))
+    db.session.commit()
+    rows = list(csv.DictReader(io.StringIO(
+        client.get(f"/organize/activities/{activity.id}/roster.csv").data.decode("utf-8-sig"))))
+    assert [(r["Profession"], r["Sessions"]) for r in rows] == [("Nurse practitioner", "Part 0; Part 2"),
+                                                               ("Physician", "All")]
+
+
 def test_organizer_adds_cancels_and_promotes_from_the_roster(client, db, make_user, make_activity, organizer):
     activity = make_activity(capacity=1, organizers=[organizer])
     first = make_user("first@example.org")

@@ -69,7 +69,8 @@ def login():
         if user is not None:
             login_user(user, remember=form.remember.data)
             flash("You are logged in.", "success")
-            return redirect(safe_next(request.args.get("next")))
+            home = "organize.dashboard" if user.is_organizer else "activities.catalog"  # organizers: their activities
+            return redirect(safe_next(request.args.get("next"), default=home))
         form.password.errors = ["The email or password is not correct."]
     return render_template("accounts/login.html", form=form), 200 if request.method == "GET" else 422
 

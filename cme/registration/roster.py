@@ -12,7 +12,17 @@ HEADER = ["Status", "Waitlist position", "Name", "Degree", "Profession", "Email"
 
 def build_roster_csv(registrations: Iterable[Registration], checked_in: set[int]) -> bytes:
     return csv_bytes(HEADER, ((
-        r.status_label, r.waitlist_position or "", r.full_name, r.degree, r.profession.replace("_", " "),
+        r.status_label, r.waitlist_position or "", r.full_name, r.degree, r.profession.replace("_", " ").capitalize(),
         r.user.email, r.npi or "", r.licence_state or "", r.licence_number or "",
         r.registered_dt.strftime("%Y-%m-%d %H:%M"), "yes" if r.id in checked_in else "",
-        r.dietary_needs, r.accessibility_needs, "; ".join(s.title for s in r.sessions)) for r in registrations))
+        r.dietary_needs, r.accessibility_needs, _sessions(r)) for r in registrations))
+
+
+def _sessions(registration: Registration) -> str:
+    """The sessions chosen; "All" when the meeting's sessions were not chosen one by one (or all were)."""
+    every = registration.activity.sessions
+    if len(every) < 2:
+        return ""
+    if not registration.sessions or len(registration.sessions) == len(every):
+        return "All"
+    return "; ".join(s.title for s in sorted(registration.sessions, key=lambda s: s.start_dt))
