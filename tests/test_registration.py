@@ -668,8 +668,8 @@ def test_roster_actions_are_limited_to_the_activitys_organizers(client, db, make
 
 
 def test_check_in_by_name_or_code_records_attendance_once(client, db, make_user, make_activity, organizer):
-    activity = make_activity(organizers=[organizer], time_zone="UTC", start_dt=now_utc().replace(hour=0, minute=5),
-                             end_dt=now_utc().replace(hour=23, minute=55))
+    activity = make_activity(organizers=[organizer], time_zone="UTC", start_dt=now_utc() - timedelta(hours=1),
+                             end_dt=now_utc() + timedelta(hours=2))  # under way: check-in is open
     person = make_user(full_name="Grace Hopper")
     registration = service.register(person, activity.id, answers(person))
     db.session.commit()
@@ -797,10 +797,54 @@ def test_the_check_in_desk_sees_needs_chosen_sessions_the_count_and_when_check_i
     desk = client.get(f"/organize/activities/{activity.id}/checkin?q=grace").get_data(as_text=True)
     assert "0</strong> of 2 confirmed registrants checked in" in desk and "Check in Grace Hopper" not in desk
     # The day comes: buttons, and the count moves.
-    activity.start_dt, activity.end_dt = now_utc().replace(hour=0, minute=5), now_utc().replace(hour=23, minute=55)
+    activity.start_dt, activity.end_dt = now_utc() - timedelta(hours=1), now_utc() + timedelta(hours=2)
     db.session.commit()
     page = client.get(f"/organize/activities/{activity.id}/checkin/{registration.checkin_code}").get_data(as_text=True)
     assert ">Check in<" in page and "Check in: " in page and "Check-in opens on" not in page
     client.post(f"/organize/activities/{activity.id}/checkin/{registration.id}")
     desk = client.get(f"/organize/activities/{activity.id}/checkin").get_data(as_text=True)
     assert "1</strong> of 2 confirmed registrants checked in" in desk
+
+
+def test_a_check_in_made_by_mistake_can_be_taken_back_until_credit_is_claimed(client, db, make_user, make_activity,
+                                                                              organizer):
+    from decimal import Decimal
+
+    from cme.activities.models import ActivitySession
+    from cme.credit.models import CreditRecord
+
+    activity = make_activity(organizers=[organizer], time_zone="UTC", start_dt=now_utc() - timedelta(hours=1),
+                             end_dt=now_utc() + timedelta(hours=2))
+    for n in range(2):
+        activity.sessions.append(ActivitySession(title=f"Part {n}", start_dt=now_utc() + timedelta(minutes=30 * n),
+                                                 end_dt=now_utc() + timedelta(minutes=30 * n + 25)))
+    person = make_user(full_name="Grace Hopper")
+    registration = service.register(person, activity.id, answers(person))
+    db.session.commit()
+    base = f"/organize/activities/{activity.id}/checkin/{registration.id}"
+    client.post(base)
+    client.post(f"{base}/sessions/{activity.sessions[0].id}")
+    assert len(db.session.scalars(select(Attendance)).all()) == 2
+    page = client.get(f"/organize/activities/{activity.id}/checkin/{registration.checkin_code}").get_data(as_text=True)
+    assert page.count(">Undo</button>") == 2
+    undone = client.post(f"{base}/undo", data={"session_id": activity.sessions[0].id}, follow_redirects=True)
+    assert "Grace Hopper’s check-in is taken back." in undone.get_data(as_text=True) or \
+        "Grace Hopper&#39;s check-in is taken back." in undone.get_data(as_text=True)
+    db.session.expire_all()
+    [whole] = db.session.scalars(select(Attendance)).all()
+    assert whole.session_id is None
+    # Once credit is claimed the check-in stays.
+    db.session.add(CreditRecord(user_id=person.id, activity_id=activity.id, credit_type="ama_pra_1",
+                                amount=Decimal("1.00"), attested=True))
+    db.session.commit()
+    refused = client.post(f"{base}/undo", follow_redirects=True).get_data(as_text=True)
+    assert "has claimed credit for this activity: the check-in stays." in refused
+    db.session.expire_all()
+    assert len(db.session.scalars(select(Attendance)).all()) == 1
+    db.session.execute(CreditRecord.__table__.delete())
+    db.session.commit()
+    client.post(f"{base}/undo")
+    db.session.expire_all()
+    assert db.session.scalars(select(Attendance)).all() == []
+    assert "Check in" in client.get(f"/organize/activities/{activity.id}/checkin/{registration.checkin_code}"
+                                    ).get_data(as_text=True)

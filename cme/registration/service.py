@@ -360,6 +360,26 @@ def check_in(registration: Registration, *, by: User, now: datetime | None = Non
     return True
 
 
+def undo_check_in(registration: Registration, *, session_id: int | None = None) -> bool:
+    """Take back a check-in recorded by mistake (the whole meeting's, or one session's). Refused once the
+    registrant has claimed credit for the activity: their certificate rests on it. False if there was none."""
+    from cme.credit.models import CreditRecord
+
+    if db.session.scalar(select(func.count()).select_from(CreditRecord).where(
+            CreditRecord.user_id == registration.user_id, CreditRecord.activity_id == registration.activity_id)):
+        raise RegistrationError(f"{registration.full_name} has claimed credit for this activity: the check-in stays.",
+                                "credit_claimed")
+    attendance = db.session.scalar(select(Attendance).where(
+        Attendance.user_id == registration.user_id, Attendance.activity_id == registration.activity_id,
+        Attendance.session_id.is_(None) if session_id is None else Attendance.session_id == session_id,
+        Attendance.checked_in_dt.isnot(None)))
+    if attendance is None:
+        return False
+    db.session.delete(attendance)
+    db.session.flush()
+    return True
+
+
 # ---------------------------------------------------------------- queries for pages
 
 def schedule_for(user: User, *, now: datetime | None = None) -> tuple[list[Registration], list[Registration]]:

@@ -322,6 +322,18 @@ def checkin_session(activity_id: int, registration_id: int, session_id: int):
     return redirect(url_for("registration.checkin_scan", activity_id=activity_id, code=registration.checkin_code))
 
 
+@bp.post("/organize/activities/<int:activity_id>/checkin/<int:registration_id>/undo")
+@organizer_required
+def checkin_undo(activity_id: int, registration_id: int):
+    """Take back a check-in made by mistake (form field session_id: one session's; none: the whole meeting's)."""
+    session_id = request.form.get("session_id", type=int)
+    roster_action(activity_id, registration_id, lambda r: service.undo_check_in(r, session_id=session_id),
+                  lambda r, undone: (f"{r.full_name}'s check-in is taken back.", "success") if undone
+                  else (f"{r.full_name} was not checked in.", "info"), "registration.checkin")
+    registration = db.session.get(Registration, registration_id)
+    return redirect(url_for("registration.checkin_scan", activity_id=activity_id, code=registration.checkin_code))
+
+
 @bp.post("/organize/activities/<int:activity_id>/checkin/<int:registration_id>")
 @organizer_required
 def checkin_record(activity_id: int, registration_id: int):
