@@ -848,3 +848,23 @@ def test_a_check_in_made_by_mistake_can_be_taken_back_until_credit_is_claimed(cl
     assert db.session.scalars(select(Attendance)).all() == []
     assert "Check in" in client.get(f"/organize/activities/{activity.id}/checkin/{registration.checkin_code}"
                                     ).get_data(as_text=True)
+
+
+def test_the_confirmation_mail_repeats_the_sessions_chosen_and_the_needs_given(db, make_user, make_activity):
+    from cme.activities.models import ActivitySession
+
+    activity = make_activity()
+    for n in range(3):
+        activity.sessions.append(ActivitySession(title=f"Part {n}", start_dt=activity.start_dt + timedelta(hours=n),
+                                                 end_dt=activity.start_dt + timedelta(hours=n, minutes=50)))
+    db.session.commit()
+    person = make_user()
+    service.register(person, activity.id, answers(person, session_ids=[activity.sessions[1].id],
+                                                  dietary_needs="No <nuts>", accessibility_needs="Aisle seat"))
+    db.session.commit()
+    message = parsed(outbox(db, "registration_confirmed")[0])
+    text = message.get_body(("plain",)).get_content()
+    assert "Your registration:" in text and ": Part 1" in text and "Part 0" not in text and "Part 2" not in text
+    assert "Dietary needs: No <nuts>" in text and "Accessibility needs: Aisle seat" in text
+    html = message.get_body(("html",)).get_content()
+    assert "Dietary needs: No &lt;nuts&gt;" in html and "<nuts>" not in html
