@@ -497,6 +497,67 @@ def test_a_message_that_cannot_be_composed_fails_alone(app, db, make_user, make_
     assert sent.status == "sent" and [m["To"].addresses[0].addr_spec for m in smtp.messages] == ["bob@example.org"]
 
 
+def test_a_passing_composition_error_is_retried_not_given_up(app, db, make_user, make_activity, smtp, monkeypatch):
+    from cme.mail import service as mail_service
+
+    activity = make_activity()
+    ada = make_user("ada@example.org")
+    service.register(ada, activity.id, answers(ada))
+    db.session.commit()
+    real = mail_service.COMPOSERS["registrant"]
+    failures = []
+
+    def flaky(message, payload):
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("database is locked")
+        return real(message, payload)
+
+    monkeypatch.setitem(mail_service.COMPOSERS, "registrant", flaky)
+    start = now_utc()
+    first = deliver_pending(now=start)
+    [row] = outbox(db)
+    assert first.retrying == [row.id] and row.status == "pending" and "database is locked" in row.last_error
+    assert deliver_pending(now=start + timedelta(minutes=2)).sent == [row.id]
+    assert [m["To"].addresses[0].addr_spec for m in smtp.messages] == ["ada@example.org"]
+
+
+def test_the_composed_message_is_stored_before_it_is_sent(app, db, make_user, make_activity):
+    """Were the worker to die after the SMTP server took the message, the resend is the same message."""
+    activity = make_activity()
+    ada = make_user("ada@example.org")
+    service.register(ada, activity.id, answers(ada))
+    db.session.commit()
+    seen = []
+
+    class Peeking:
+        def send(self, message):
+            with db.engine.connect() as other:  # another connection sees only what is committed
+                seen.append(other.scalar(select(OutboxMessage.raw_message).where(OutboxMessage.id == message.id)))
+
+        def close(self):
+            pass
+
+    deliver_pending(transport=Peeking())
+    assert seen and seen[0] and "BEGIN:VCALENDAR" in seen[0]
+
+
+def test_a_mail_goes_where_and_as_it_was_queued(app, db, make_user, make_activity, smtp):
+    """The address and title changed after queueing: envelope, To:, ATTENDEE and Subject still agree."""
+    activity = make_activity(title="Old title")
+    ada = make_user("ada@example.org")
+    service.register(ada, activity.id, answers(ada))
+    db.session.commit()
+    ada.email, activity.title = "ada.new@example.org", "New title"
+    db.session.commit()
+    deliver_pending()
+    [message] = smtp.messages
+    assert smtp.envelopes[0][1] == ["ada@example.org"] and message["To"].addresses[0].addr_spec == "ada@example.org"
+    assert message["Subject"] == "You are registered: Old title"
+    event = icalendar.Calendar.from_ical(calendar_parts(message)[0].get_content()).walk("VEVENT")[0]
+    assert str(event["ATTENDEE"]).lower() == "mailto:ada@example.org"
+
+
 def test_a_retried_message_is_the_same_message(app, db, make_user, make_activity, smtp_server):
     """Composed once, before the first attempt: a retry sends the very same bytes (same Message-ID)."""
     handler, port = smtp_server(refuse_first=1)
@@ -664,7 +725,15 @@ def test_roster_actions_are_limited_to_the_activitys_organizers(client, db, make
                  f"/organize/activities/{activity.id}/checkin"):
         assert client.get(path).status_code == 403
     assert client.post(f"/organize/activities/{activity.id}/roster/{registration.id}/cancel").status_code == 403
+    assert client.post(f"/organize/activities/{activity.id}/checkin/{registration.id}/undo").status_code == 403
     assert registrations(db, activity)[0].status == "confirmed"
+    # Another activity's organizer: not theirs to see or change.
+    auth.logout()
+    make_user("other.org@example.org", role="organizer")
+    auth.login("other.org@example.org")
+    for path in (f"/organize/activities/{activity.id}/roster", f"/organize/activities/{activity.id}/checkin"):
+        assert client.get(path).status_code in (403, 404)
+    assert client.post(f"/organize/activities/{activity.id}/checkin/{registration.id}/undo").status_code in (403, 404)
 
 
 def test_check_in_by_name_or_code_records_attendance_once(client, db, make_user, make_activity, organizer):
@@ -806,6 +875,21 @@ def test_the_check_in_desk_sees_needs_chosen_sessions_the_count_and_when_check_i
     assert "1</strong> of 2 confirmed registrants checked in" in desk
 
 
+def test_my_schedule_offers_no_cancel_once_any_attendance_is_recorded(client, db, make_activity, provider):
+    from cme.credit.models import Attendance
+
+    webcast = make_activity(format="on_demand_webcast", title="Watched a bit", start_dt=now_utc() - timedelta(days=1),
+                            end_dt=now_utc() + timedelta(days=30))
+    untouched = make_activity(title="Not yet")
+    for activity in (webcast, untouched):
+        service.register(provider, activity.id, answers(provider))
+    db.session.add(Attendance(user_id=provider.id, activity_id=webcast.id, watched_seconds=600))
+    db.session.commit()
+    page = client.get("/my/schedule").get_data(as_text=True)
+    watched, other = (page.split(f">{title}</a>")[1].split("</li>")[0] for title in ("Watched a bit", "Not yet"))
+    assert "Cancel my registration" not in watched and "Cancel my registration" in other
+
+
 def test_a_check_in_made_by_mistake_can_be_taken_back_until_credit_is_claimed(client, db, make_user, make_activity,
                                                                               organizer):
     from decimal import Decimal
@@ -837,6 +921,7 @@ def test_a_check_in_made_by_mistake_can_be_taken_back_until_credit_is_claimed(cl
     db.session.add(CreditRecord(user_id=person.id, activity_id=activity.id, credit_type="ama_pra_1",
                                 amount=Decimal("1.00"), attested=True))
     db.session.commit()
+    assert client.post(f"{base}/undo", data={"session_id": "x"}).status_code == 400
     refused = client.post(f"{base}/undo", follow_redirects=True).get_data(as_text=True)
     assert "has claimed credit for this activity: the check-in stays." in refused
     db.session.expire_all()

@@ -102,7 +102,8 @@ def queue_mail(recipient: str, subject: str, template: str, *, kind: str, recipi
 
 # ---------------------------------------------------------------- deferred composition
 
-Composer = Callable[[dict[str, Any]], EmailMessage]
+# A composer builds the message from its outbox row (recipient and subject, fixed when queued) and the payload.
+Composer = Callable[[OutboxMessage, dict[str, Any]], EmailMessage]
 COMPOSERS: dict[str, Composer] = {}
 
 
@@ -127,11 +128,22 @@ def queue_deferred(recipient: str, subject: str, *, kind: str, composer: str, **
     return row
 
 
+class UncomposableMessage(Exception):
+    """The payload names no known composer, or what it describes no longer exists: no retry can help."""
+
+
 def message_text(message: OutboxMessage) -> str:
-    """The message's RFC 5322 text, composing (and keeping) a deferred one first."""
+    """The message's RFC 5322 text, composing (and keeping, in the session) a deferred one first."""
     if message.raw_message is None:
-        payload = json.loads(message.payload or "{}")
-        msg = COMPOSERS[payload["composer"]](payload)
+        try:
+            payload = json.loads(message.payload or "")
+            composer = COMPOSERS[payload["composer"]]
+        except (ValueError, KeyError, TypeError) as error:
+            raise UncomposableMessage(f"bad payload: {error}") from error
+        try:
+            msg = composer(message, payload)
+        except LookupError as error:  # e.g. the registration was deleted
+            raise UncomposableMessage(str(error)) from error
         message.raw_message = msg.as_string(policy=policy.SMTP)
     return message.raw_message
 
@@ -250,18 +262,14 @@ def deliver_pending(*, now: datetime | None = None, limit: int = 100, transport:
     try:
         for message_id in claim_due(now=now, limit=limit):
             message = db.session.get(OutboxMessage, message_id)
-            try:
-                message_text(message)
-            except Exception as error:  # a composer bug or vanished data: record it, never stop the worker
-                db.session.rollback()
-                message = db.session.get(OutboxMessage, message_id)
-                message.attempts += 1
-                message.status = OutboxStatus.FAILED
-                message.last_error = f"could not compose: {type(error).__name__}: {error}"[:2000]
-                report.failed.append(message.id)
-                log.exception("mail %s to %s could not be composed", message.id, message.recipient)
-                db.session.commit()
-                continue
+            if message.raw_message is None:
+                try:
+                    message_text(message)
+                    db.session.commit()  # kept before sending: a resend after a crash is the same message
+                except Exception as error:  # never stop the worker: record it, retry unless hopeless
+                    db.session.rollback()
+                    _composition_failed(message_id, error, now=now, report=report)
+                    continue
             try:
                 transport.send(message)
             except (smtplib.SMTPException, OSError) as error:
@@ -286,6 +294,25 @@ def deliver_pending(*, now: datetime | None = None, limit: int = 100, transport:
     finally:
         transport.close()
     return report
+
+
+def _composition_failed(message_id: int, error: Exception, *, now: datetime, report: DeliveryReport) -> None:
+    """A message that could not be composed: given up when its data is gone, else retried with backoff (a
+    locked or lost database is worth another try)."""
+    config = current_app.config
+    message = db.session.get(OutboxMessage, message_id)
+    message.attempts += 1
+    message.last_error = f"could not compose: {type(error).__name__}: {error}"[:2000]
+    if isinstance(error, UncomposableMessage) or message.attempts >= config["MAIL_MAX_ATTEMPTS"]:
+        message.status = OutboxStatus.FAILED
+        report.failed.append(message.id)
+        log.error("mail %s to %s cannot be composed: %s", message.id, message.recipient, error)
+    else:
+        message.next_attempt_dt = now + backoff(message.attempts, config["MAIL_RETRY_BASE_SECONDS"])
+        report.retrying.append(message.id)
+        log.warning("mail %s to %s could not be composed, retry at %s", message.id, message.recipient,
+                    message.next_attempt_dt, exc_info=error)
+    db.session.commit()
 
 
 def _is_permanent(error: Exception) -> bool:

@@ -18,6 +18,7 @@ from flask import current_app
 
 from cme.calendar.invitations import Invitation, build_invitation, calendar_window, registrant_uid
 from cme.extensions import db
+from cme.mail.models import OutboxMessage
 from cme.mail.service import compose_mail, mail_composer, queue_deferred
 from cme.registration.models import Registration
 from cme.timeutil import now_utc
@@ -51,7 +52,9 @@ def queue_registrant_mail(registration: Registration, template: str, *, method: 
 
 
 @mail_composer("registrant")
-def compose_registrant_mail(payload: dict[str, Any]) -> EmailMessage:
+def compose_registrant_mail(message: OutboxMessage, payload: dict[str, Any]) -> EmailMessage:
+    """The mail as queued: to the row's recipient, under its subject (an address or a title changed since does
+    not split the envelope from the headers); the activity's details as they are now."""
     registration = db.session.get(Registration, payload["registration_id"])
     if registration is None:
         raise LookupError(f"registration {payload['registration_id']} no longer exists")
@@ -60,9 +63,10 @@ def compose_registrant_mail(payload: dict[str, Any]) -> EmailMessage:
     method = payload["method"]
     calendar = None
     if method is not None:
-        calendar = (invitation_bytes(registration, method, payload["sequence"], stamp), method)
+        calendar = (invitation_bytes(registration, method, payload["sequence"], stamp, attendee=message.recipient),
+                    method)
     return compose_mail(
-        user.email, SUBJECTS[payload["template"]].format(title=activity.title), payload["template"],
+        message.recipient, message.subject, payload["template"],
         recipient_name=registration.full_name or user.full_name, calendar=calendar, date=stamp,
         registration=registration, activity=activity, user=user, by_organizer=payload["by_organizer"],
         waitlist_position=payload["waitlist_position"], status_label=payload["status_label"],
@@ -70,8 +74,9 @@ def compose_registrant_mail(payload: dict[str, Any]) -> EmailMessage:
         schedule_url=absolute_url("registration.my_schedule"))
 
 
-def invitation_bytes(registration: Registration, method: str, sequence: int, stamp: datetime) -> bytes:
-    """The registrant's calendar invitation (one VEVENT, UID stable per activity and registrant)."""
+def invitation_bytes(registration: Registration, method: str, sequence: int, stamp: datetime, *,
+                     attendee: str) -> bytes:
+    """The registrant's calendar invitation (one VEVENT, UID stable per activity and registrant), to `attendee`."""
     activity = registration.activity
     config = current_app.config
     url = absolute_url("activities.detail", activity_id=activity.id)
@@ -85,8 +90,8 @@ def invitation_bytes(registration: Registration, method: str, sequence: int, sta
         uid=registrant_uid(activity.uuid, registration.user_id), sequence=sequence, method=method,
         summary=summary, description="\n\n".join(details),
         location=activity.full_address if activity.is_live_meeting else url, url=url, start=start, end=end,
-        organizer_email=organizer_address(registration.user.email), organizer_name=config["CME_PROVIDER_NAME"],
-        attendee_email=registration.user.email, attendee_name=registration.full_name or registration.user.full_name,
+        organizer_email=organizer_address(attendee), organizer_name=config["CME_PROVIDER_NAME"],
+        attendee_email=attendee, attendee_name=registration.full_name or registration.user.full_name,
         stamp=stamp))
 
 

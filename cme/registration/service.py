@@ -310,6 +310,31 @@ def with_attendance(activity_id: int, registrations: list[Registration]) -> set[
     return {r.id for r in registrations if r.user_id in attended}
 
 
+def attended_for_user(user: User, registrations: list[Registration]) -> set[int]:
+    """Which of a user's registrations have attendance or claimed credit (so cannot be cancelled): two queries."""
+    activity_ids = [r.activity_id for r in registrations]
+    if not activity_ids:
+        return set()
+    from cme.credit.models import CreditRecord
+
+    attended = set(db.session.scalars(select(Attendance.activity_id).where(
+        Attendance.user_id == user.id, Attendance.activity_id.in_(activity_ids))))
+    attended |= set(db.session.scalars(select(CreditRecord.activity_id).where(
+        CreditRecord.user_id == user.id, CreditRecord.activity_id.in_(activity_ids))))
+    return {r.id for r in registrations if r.activity_id in attended}
+
+
+def checkin_counts(activity: Activity) -> tuple[int, int]:
+    """(confirmed registrants checked in to the whole meeting, confirmed registrants): two count queries."""
+    confirmed_users = select(Registration.user_id).where(Registration.activity_id == activity.id,
+                                                         Registration.status == RegistrationStatus.CONFIRMED)
+    expected = db.session.scalar(select(func.count()).select_from(confirmed_users.subquery()))
+    arrived = db.session.scalar(select(func.count()).select_from(Attendance).where(
+        Attendance.activity_id == activity.id, Attendance.session_id.is_(None), Attendance.checked_in_dt.isnot(None),
+        Attendance.user_id.in_(confirmed_users)))
+    return arrived, expected
+
+
 def checked_in_for_user(user: User, registrations: list[Registration]) -> set[int]:
     """Which of a user's registrations have a whole-activity check-in (one query)."""
     activity_ids = [r.activity_id for r in registrations]

@@ -96,6 +96,7 @@ def my_schedule():
     now = now_utc()
     join_visible = {r.id for r in upcoming if service.join_link_visible(r, now=now)}
     checked_in = service.checked_in_for_user(current_user, upcoming + past)
+    attended = service.attended_for_user(current_user, upcoming)
     from cme.calendar import service as calendar_service
 
     had_token = bool(current_user.feed_token_nonce)
@@ -104,7 +105,8 @@ def my_schedule():
         db.session.commit()
     feed = calendar_service.subscribe_links(absolute_url("calendar.personal_feed", token=token))
     return render_template("registration/my_schedule.html", upcoming=upcoming, past=past, join_visible=join_visible,
-                           checked_in=checked_in, now=now, feed=feed, reset_form=ConfirmForm())
+                           checked_in=checked_in, attended=attended, now=now, feed=feed,
+                           reset_form=ConfirmForm())
 
 
 @bp.route("/my/registrations/<int:registration_id>/cancel", methods=["GET", "POST"])
@@ -268,12 +270,11 @@ def checkin(activity_id: int):
     query = request.args.get("q", "").strip()[:100]
     registrations = service.roster(activity, query) if query else []
     registrations = [r for r in registrations if not r.is_cancelled]
-    everyone = [r for r in service.roster(activity) if r.is_confirmed]
+    arrived, expected = service.checkin_counts(activity)
     return render_template("registration/checkin.html", activity=activity, form=form, query=query,
                            registrations=registrations, confirm_form=ConfirmForm(),
                            checked_in=service.checked_in_ids(activity.id, registrations),
-                           arrived=len(service.checked_in_ids(activity.id, everyone)), expected=len(everyone),
-                           closed=service.checkin_window_problem(activity)), \
+                           arrived=arrived, expected=expected, closed=service.checkin_window_problem(activity)), \
         200 if request.method == "GET" or not form.errors else 422
 
 
@@ -326,7 +327,11 @@ def checkin_session(activity_id: int, registration_id: int, session_id: int):
 @organizer_required
 def checkin_undo(activity_id: int, registration_id: int):
     """Take back a check-in made by mistake (form field session_id: one session's; none: the whole meeting's)."""
-    session_id = request.form.get("session_id", type=int)
+    session_id = None
+    if request.form.get("session_id"):
+        session_id = request.form.get("session_id", type=int)
+        if session_id is None:
+            abort(400)
     roster_action(activity_id, registration_id, lambda r: service.undo_check_in(r, session_id=session_id),
                   lambda r, undone: (f"{r.full_name}'s check-in is taken back.", "success") if undone
                   else (f"{r.full_name} was not checked in.", "info"), "registration.checkin")
