@@ -724,6 +724,13 @@ REGISTRATIONS: tuple[tuple[str, str, RegistrationStatus], ...] = (
 )
 
 # Past activities: (activity key, user key, credit type claimed) for those who attended and claimed.
+# Demo evaluation answers (default questions: objectives, bias, practice change, comments), one set per claim.
+DEMO_EVALUATION_ANSWERS = (
+    ("Strongly agree", "Agree", "Yes", "Start screening transplant candidates for frailty at the first visit."),
+    ("Agree", "Strongly agree", "This activity confirmed my current practice", ""),
+    ("Agree", "Agree", "Not sure", "More time for the case discussion, please; the panel ran short."),
+)
+
 CLAIMS: tuple[tuple[str, str, CreditType], ...] = (
     ("transplant-care-team-seattle", "provider", CT.AMA_PRA_1),
     ("transplant-care-team-seattle", "okafor", CT.ANCC),
@@ -906,17 +913,18 @@ def seed_demo(*, now: datetime | None = None) -> str:
     from cme.credit.evaluation_models import EvaluationResponse
     from cme.credit.service import DEFAULT_EVALUATION
 
-    for key, user_key, _ in CLAIMS:
+    for n, (key, user_key, _) in enumerate(CLAIMS):
         activity = activities.get(key)
         if activity is None:
             continue
         user = by_key[user_key]
         if db.session.scalar(select(EvaluationResponse).where(EvaluationResponse.user_id == user.id,
                                                               EvaluationResponse.activity_id == activity.id)) is None:
+            said = DEMO_EVALUATION_ANSWERS[n % len(DEMO_EVALUATION_ANSWERS)]
             db.session.add(EvaluationResponse(user_id=user.id, activity_id=activity.id,
                                               submitted_dt=activity.end_dt + timedelta(days=1), answers={
-                f"d{i}": {"prompt": q["prompt"], "answer": (q["choices"] or ["Agree"])[0]}
-                for i, q in enumerate(DEFAULT_EVALUATION)}))
+                f"d{i}": {"prompt": q["prompt"], "answer": answer}
+                for i, (q, answer) in enumerate(zip(DEFAULT_EVALUATION, said))}))
             db.session.flush()
 
     for key, user_key, _ in CLAIMS:

@@ -236,3 +236,45 @@ def test_a_learners_corrected_claim_supersedes_their_certificate(db, make_user, 
     current = certificates.current_certificate(learner, on_demand)
     assert first.superseded_dt is not None and current.id != first.id
     assert current.snapshot["credits"][0]["amount"] == "1.5"
+
+
+def test_organizers_see_anonymous_evaluation_results_and_export_them(client, db, make_user, make_activity, auth):
+    import csv
+    import io
+
+    from cme.credit.evaluation_models import EvaluationResponse
+
+    organizer = make_user("org@example.org", role="organizer")
+    meeting = make_activity(organizers=[organizer], start_dt=NOW - timedelta(days=2), end_dt=NOW - timedelta(days=2) + timedelta(hours=3))
+    questions = service.evaluation_questions(meeting)
+    keys = [q.key for q in questions]  # objectives (likert), bias (likert), change (choice), comments (text)
+    answers = [("Strongly agree", "Agree", "Yes", "<b>More cases</b>"), ("Agree", "Agree", "Not sure", ""),
+               ("Agree", "Neutral", "Yes", "=HYPERLINK(\"x\")")]
+    for n, row in enumerate(answers):
+        learner = make_user(f"learner{n}@example.org", full_name=f"Learner Number{n}")
+        db.session.add(EvaluationResponse(user_id=learner.id, activity_id=meeting.id, answers={
+            key: {"prompt": q.prompt, "answer": value} for key, q, value in zip(keys, questions, row)}))
+    db.session.commit()
+    summary = dict((s.question.key, s) for s in service.evaluation_summary(meeting)[1])
+    assert dict(summary[keys[0]].counts)["Agree"] == 2 and summary[keys[0]].mean == pytest.approx(13 / 3)
+    assert dict(summary[keys[2]].counts) == {"Yes": 2, "No": 0, "Not sure": 1,
+                                              "This activity confirmed my current practice": 0}
+    assert summary[keys[3]].answered == 2 and summary[keys[3]].texts[0] == "<b>More cases</b>"
+
+    auth.login("org@example.org")
+    page = client.get(f"/organize/activities/{meeting.id}/evaluations").get_data(as_text=True)
+    assert "<strong>3</strong> responses" in page and "average 4.3" in page
+    assert "&lt;b&gt;More cases&lt;/b&gt;" in page and "<b>More cases</b>" not in page
+    assert "Learner Number" not in page and "learner0@example.org" not in page  # anonymous
+    assert f"/organize/activities/{meeting.id}/evaluations" in client.get(
+        f"/organize/activities/{meeting.id}/credit").get_data(as_text=True)
+    exported = client.get(f"/organize/activities/{meeting.id}/evaluations.csv")
+    rows = list(csv.reader(io.StringIO(exported.data.decode("utf-8-sig"))))
+    assert rows[0][1:] == [q.prompt for q in questions] and len(rows) == 4
+    assert "'=HYPERLINK(\"x\")" in rows[3] and not any("Learner" in cell for row in rows for cell in row)
+    # Another organizer's activity, and providers: not theirs.
+    auth.logout()
+    make_user("prov@example.org")
+    auth.login("prov@example.org")
+    assert client.get(f"/organize/activities/{meeting.id}/evaluations").status_code == 403
+    assert client.get(f"/organize/activities/{meeting.id}/evaluations.csv").status_code == 403

@@ -420,6 +420,52 @@ def add_evaluation_question(activity: Activity, *, kind: str, prompt: str, choic
     return question
 
 
+@dataclass(frozen=True)
+class QuestionSummary:
+    """How learners answered one evaluation question."""
+
+    question: Question
+    answered: int
+    counts: tuple[tuple[str, int], ...]  # likert and choice questions, in the question's order
+    mean: float | None  # likert: 1 (strongly disagree) to 5 (strongly agree)
+    texts: tuple[str, ...]  # text questions: the non-empty answers, oldest first
+
+
+def evaluation_summary(activity: Activity) -> tuple[int, list[QuestionSummary]]:
+    """(number of responses, a summary per current question), from one query; learners stay anonymous."""
+    responses = db.session.scalars(select(EvaluationResponse.answers).where(
+        EvaluationResponse.activity_id == activity.id).order_by(EvaluationResponse.submitted_dt,
+                                                                 EvaluationResponse.id)).all()
+    summaries = []
+    for question in evaluation_questions(activity):
+        answers = [str((r.get(question.key) or {}).get("answer") or "").strip() for r in responses]
+        answers = [a for a in answers if a]
+        counts: tuple[tuple[str, int], ...] = ()
+        mean = None
+        texts: tuple[str, ...] = ()
+        if question.kind in ("likert", "choice"):
+            counts = tuple((choice, answers.count(choice)) for choice in question.choices)
+            if question.kind == "likert":
+                scored = [LIKERT.index(a) + 1 for a in answers if a in LIKERT]
+                mean = sum(scored) / len(scored) if scored else None
+        else:
+            texts = tuple(answers)
+        summaries.append(QuestionSummary(question, len(answers), counts, mean, texts))
+    return len(responses), summaries
+
+
+def evaluation_rows(activity: Activity) -> tuple[list[str], list[list[str]]]:
+    """The responses as a table (header, rows) for CSV: one anonymous row per learner, a column per question."""
+    questions = evaluation_questions(activity)
+    responses = db.session.scalars(select(EvaluationResponse).where(
+        EvaluationResponse.activity_id == activity.id).order_by(EvaluationResponse.submitted_dt,
+                                                                 EvaluationResponse.id)).all()
+    header = ["Submitted (UTC)"] + [q.prompt for q in questions]
+    rows = [[r.submitted_dt.strftime("%Y-%m-%d %H:%M")]
+            + [str((r.answers.get(q.key) or {}).get("answer") or "") for q in questions] for r in responses]
+    return header, rows
+
+
 def evaluation_questions_customised(activity: Activity) -> bool:
     return db.session.scalar(select(func.count()).select_from(EvaluationQuestion)
                              .where(EvaluationQuestion.activity_id == activity.id)) > 0

@@ -175,6 +175,28 @@ def organize(activity_id: int):
     return _organizer_page(managed(activity_id))
 
 
+@bp.get("/organize/activities/<int:activity_id>/evaluations")
+@organizer_required
+def evaluation_results(activity_id: int):
+    """What learners said, question by question (anonymous)."""
+    activity = managed(activity_id)
+    responses, summaries = service.evaluation_summary(activity)
+    return render_template("credit/evaluation_results.html", activity=activity, responses=responses,
+                           summaries=summaries, claimants=len({r.user_id for r in service.activity_records(activity)}))
+
+
+@bp.get("/organize/activities/<int:activity_id>/evaluations.csv")
+@organizer_required
+def evaluation_results_csv(activity_id: int):
+    from cme.csvexport import csv_bytes
+
+    activity = managed(activity_id)
+    header, rows = service.evaluation_rows(activity)
+    return Response(csv_bytes(header, rows), headers={
+        "Content-Type": "text/csv; charset=utf-8", "Cache-Control": "private, no-store",
+        "Content-Disposition": f'attachment; filename="evaluations-{activity.id}.csv"'})
+
+
 @bp.post("/organize/activities/<int:activity_id>/credit/adjust")
 @organizer_required
 def adjust(activity_id: int):
