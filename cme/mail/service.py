@@ -268,22 +268,15 @@ def deliver_pending(*, now: datetime | None = None, limit: int = 100, transport:
                     db.session.commit()  # kept before sending: a resend after a crash is the same message
                 except Exception as error:  # never stop the worker: record it, retry unless hopeless
                     db.session.rollback()
-                    _composition_failed(message_id, error, now=now, report=report)
+                    message = db.session.get(OutboxMessage, message_id)
+                    _record_failure(message, error, permanent=isinstance(error, UncomposableMessage), now=now,
+                                    report=report, what="could not compose")
+                    db.session.commit()
                     continue
             try:
                 transport.send(message)
             except (smtplib.SMTPException, OSError) as error:
-                message.attempts += 1
-                message.last_error = f"{type(error).__name__}: {error}"[:2000]
-                if _is_permanent(error) or message.attempts >= config["MAIL_MAX_ATTEMPTS"]:
-                    message.status = OutboxStatus.FAILED
-                    report.failed.append(message.id)
-                    log.error("mail %s to %s failed permanently: %s", message.id, message.recipient, error)
-                else:
-                    message.next_attempt_dt = now + backoff(message.attempts, config["MAIL_RETRY_BASE_SECONDS"])
-                    report.retrying.append(message.id)
-                    log.warning("mail %s to %s failed, retry at %s: %s", message.id, message.recipient,
-                                message.next_attempt_dt, error)
+                _record_failure(message, error, permanent=_is_permanent(error), now=now, report=report)
             else:
                 message.attempts += 1
                 message.status = OutboxStatus.SENT
@@ -296,23 +289,21 @@ def deliver_pending(*, now: datetime | None = None, limit: int = 100, transport:
     return report
 
 
-def _composition_failed(message_id: int, error: Exception, *, now: datetime, report: DeliveryReport) -> None:
-    """A message that could not be composed: given up when its data is gone, else retried with backoff (a
-    locked or lost database is worth another try)."""
+def _record_failure(message: OutboxMessage, error: Exception, *, permanent: bool, now: datetime,
+                    report: DeliveryReport, what: str = "failed") -> None:
+    """Give the message up (permanent error, or MAIL_MAX_ATTEMPTS reached) or schedule a retry with backoff."""
     config = current_app.config
-    message = db.session.get(OutboxMessage, message_id)
     message.attempts += 1
-    message.last_error = f"could not compose: {type(error).__name__}: {error}"[:2000]
-    if isinstance(error, UncomposableMessage) or message.attempts >= config["MAIL_MAX_ATTEMPTS"]:
+    message.last_error = f"{what}: {type(error).__name__}: {error}"[:2000]
+    if permanent or message.attempts >= config["MAIL_MAX_ATTEMPTS"]:
         message.status = OutboxStatus.FAILED
         report.failed.append(message.id)
-        log.error("mail %s to %s cannot be composed: %s", message.id, message.recipient, error)
+        log.error("mail %s to %s %s, given up: %s", message.id, message.recipient, what, error)
     else:
         message.next_attempt_dt = now + backoff(message.attempts, config["MAIL_RETRY_BASE_SECONDS"])
         report.retrying.append(message.id)
-        log.warning("mail %s to %s could not be composed, retry at %s", message.id, message.recipient,
-                    message.next_attempt_dt, exc_info=error)
-    db.session.commit()
+        log.warning("mail %s to %s %s, retry at %s: %s", message.id, message.recipient, what,
+                    message.next_attempt_dt, error)
 
 
 def _is_permanent(error: Exception) -> bool:

@@ -295,33 +295,41 @@ def checked_in_ids(activity_id: int, registrations: list[Registration]) -> set[i
     return {r.id for r in registrations if r.user_id in checked_users}
 
 
-def with_attendance(activity_id: int, registrations: list[Registration]) -> set[int]:
-    """Which of these registrations have any attendance (a check-in, to the activity or a session, or viewing
-    time) or claimed credit: those stay, as the record of who took part (one query each)."""
-    user_ids = [r.user_id for r in registrations]
-    if not user_ids:
-        return set()
+def _attended(*, user_ids: list[int], activity_ids: list[int]) -> set[tuple[int, int]]:
+    """(user_id, activity_id) pairs with attendance (check-in or viewing time) or claimed credit."""
     from cme.credit.models import CreditRecord
 
-    attended = set(db.session.scalars(select(Attendance.user_id).where(
-        Attendance.activity_id == activity_id, Attendance.user_id.in_(user_ids))))
-    attended |= set(db.session.scalars(select(CreditRecord.user_id).where(
-        CreditRecord.activity_id == activity_id, CreditRecord.user_id.in_(user_ids))))
-    return {r.id for r in registrations if r.user_id in attended}
+    pairs: set[tuple[int, int]] = set()
+    for model in (Attendance, CreditRecord):
+        pairs |= set(db.session.execute(select(model.user_id, model.activity_id).where(
+            model.user_id.in_(user_ids), model.activity_id.in_(activity_ids))).tuples())
+    return pairs
+
+
+def with_attendance(activity_id: int, registrations: list[Registration]) -> set[int]:
+    """Which of these registrations (of one activity) have any attendance or claimed credit: those stay, as the
+    record of who took part (two queries)."""
+    if not registrations:
+        return set()
+    pairs = _attended(user_ids=[r.user_id for r in registrations], activity_ids=[activity_id])
+    return {r.id for r in registrations if (r.user_id, r.activity_id) in pairs}
 
 
 def attended_for_user(user: User, registrations: list[Registration]) -> set[int]:
     """Which of a user's registrations have attendance or claimed credit (so cannot be cancelled): two queries."""
-    activity_ids = [r.activity_id for r in registrations]
-    if not activity_ids:
+    if not registrations:
         return set()
-    from cme.credit.models import CreditRecord
+    pairs = _attended(user_ids=[user.id], activity_ids=[r.activity_id for r in registrations])
+    return {r.id for r in registrations if (r.user_id, r.activity_id) in pairs}
 
-    attended = set(db.session.scalars(select(Attendance.activity_id).where(
-        Attendance.user_id == user.id, Attendance.activity_id.in_(activity_ids))))
-    attended |= set(db.session.scalars(select(CreditRecord.activity_id).where(
-        CreditRecord.user_id == user.id, CreditRecord.activity_id.in_(activity_ids))))
-    return {r.id for r in registrations if r.activity_id in attended}
+
+def roster_counts(activity: Activity) -> tuple[int, int]:
+    """(confirmed, waitlisted) registrations of the activity, in one query."""
+    confirmed, waitlisted = db.session.execute(select(
+        func.count().filter(Registration.status == RegistrationStatus.CONFIRMED),
+        func.count().filter(Registration.status == RegistrationStatus.WAITLISTED),
+    ).where(Registration.activity_id == activity.id)).one()
+    return confirmed, waitlisted
 
 
 def checkin_counts(activity: Activity) -> tuple[int, int]:

@@ -170,8 +170,8 @@ def roster(activity_id: int):
 def _render_roster(activity: Activity, add_form: RosterAddForm, status: int = 200):
     query = request.args.get("q", "").strip()[:100]
     registrations = service.roster(activity, query)
-    everyone = registrations if not query else service.roster(activity)
-    counts = {"confirmed": sum(r.is_confirmed for r in everyone), "waitlisted": sum(r.is_waitlisted for r in everyone)}
+    confirmed, waitlisted = service.roster_counts(activity)
+    counts = {"confirmed": confirmed, "waitlisted": waitlisted}
     return render_template("registration/roster.html", activity=activity, registrations=registrations, query=query,
                            add_form=add_form, confirm_form=ConfirmForm(), counts=counts, now=now_utc(),
                            checked_in=service.checked_in_ids(activity.id, registrations),
