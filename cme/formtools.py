@@ -4,6 +4,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Iterable
 
+from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import fields, widgets
 from wtforms.fields.choices import SelectChoice
@@ -46,3 +47,7 @@ def strip(value):
 def none_if_blank(value):
     value = strip(value)
     return value or None
+
+
+class ConfirmForm(FlaskForm):
+    """A bare CSRF-protected form for action buttons (publish, cancel, delete...)."""

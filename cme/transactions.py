@@ -1,4 +1,6 @@
-"""Run a unit of work and commit it, retrying when the database says "try again".
+"""The request's one commit point: `unit_of_work(operation, form=...)` runs the service call(s), commits once,
+turns a refusal (`DomainError`) into a field error or a flash after rolling back, and retries from the start
+when the database says "try again". Views never call `db.session.commit()` themselves.
 
 Seat allocation locks the activity; under load a waiting transaction may time out (SQLite: "database is
 locked" or a stale snapshot; PostgreSQL: lock timeout, deadlock, serialization failure). Those are retried
@@ -9,10 +11,12 @@ from __future__ import annotations
 import logging
 import random
 import time
-from typing import Callable, TypeVar
+from dataclasses import dataclass
+from typing import Callable, Generic, Optional, TypeVar
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from cme.errors import DomainError, show_error
 from cme.extensions import db
 
 log = logging.getLogger("cme.transactions")
@@ -43,3 +47,26 @@ def commit_with_retry(operation: Callable[[], T], *, attempts: int = 8) -> T:
             log.info("retrying after %s (attempt %d)", type(error.orig).__name__, attempt)
             time.sleep(random.uniform(0.005, 0.02) * attempt)
     raise AssertionError("unreachable")
+
+
+@dataclass
+class Outcome(Generic[T]):
+    """What a unit of work gave: its value, or the refusal that was shown (and rolled back)."""
+
+    value: Optional[T] = None
+    error: Optional[DomainError] = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def unit_of_work(operation: Callable[[], T], *, form=None) -> Outcome[T]:
+    """Run `operation()` and commit it; on a DomainError roll back and show it (beside the form's field, or as a
+    flash). The one place a request commits."""
+    try:
+        return Outcome(value=commit_with_retry(operation))
+    except DomainError as error:
+        db.session.rollback()
+        show_error(error, form)
+        return Outcome(error=error)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from cme.activities import service
+from cme.activities import catalog
 from cme.activities.models import ActivitySession, Disclosure, Faculty
 from cme.registration.models import Registration
 from cme.timeutil import now_utc
@@ -114,13 +114,13 @@ def test_cards_show_local_time_with_zone_location_credit_and_seats(client, db, m
 
 def test_seat_states(make_activity):
     activity = make_activity(capacity=3, start_dt=at(5))
-    assert service.seat_state(activity, 1) == ("open", "2 seats left")
-    assert service.seat_state(activity, 3) == ("waitlist", "Waitlist")
+    assert catalog.seat_state(activity, 1) == ("open", "2 seats left")
+    assert catalog.seat_state(activity, 3) == ("waitlist", "Waitlist")
     activity.registration_closes_dt = NOW - timedelta(hours=1)
-    assert service.seat_state(activity, 3) == ("full", "Full")
-    assert service.seat_state(activity, 1) == ("closed", "Registration closed")
+    assert catalog.seat_state(activity, 3) == ("full", "Full")
+    assert catalog.seat_state(activity, 1) == ("closed", "Registration closed")
     activity.status = "cancelled"
-    assert service.seat_state(activity, 0) == ("cancelled", "Cancelled")
+    assert catalog.seat_state(activity, 0) == ("cancelled", "Cancelled")
 
 
 def test_catalog_pagination_keeps_the_filters(client, make_activity):
@@ -287,7 +287,7 @@ def test_month_view_multi_day_entries_show_that_days_first_session(client, db, m
 def test_an_on_demand_webcast_not_yet_released_says_when(make_activity):
     activity = make_activity(format="on_demand_webcast", time_zone="America/New_York",
                              start_dt=NOW + timedelta(days=5), end_dt=NOW + timedelta(days=200))
-    key, label = service.seat_state(activity, 0)
+    key, label = catalog.seat_state(activity, 0)
     assert key == "soon" and label.startswith("Available from ")
 
 

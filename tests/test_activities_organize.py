@@ -318,7 +318,7 @@ def outbox(db, kind=None):
 
 def test_changing_the_schedule_of_a_published_activity_bumps_the_sequence_and_tells_registrants(
         client, db, make_user, make_activity, organizer):
-    activity = make_activity(organizers=[organizer], time_zone="America/Denver", credits={"ama_pra_1": "1"},
+    activity = make_activity(organizers=[organizer], time_zone="America/Denver", credits={"ama_pra_1": "1"}, capacity=120,
                              start_dt=datetime(2027, 6, 10, 14, tzinfo=timezone.utc),
                              end_dt=datetime(2027, 6, 10, 23, tzinfo=timezone.utc))
     register(db, activity, make_user("a@example.org"))
@@ -327,7 +327,7 @@ def test_changing_the_schedule_of_a_published_activity_bumps_the_sequence_and_te
     # A change that is not about time: no notice, no sequence bump.
     client.post(f"/organize/activities/{activity.id}/edit", data={**DENVER_MEETING, "title": "New title"})
     db.session.refresh(activity)
-    assert activity.schedule_sequence == 0 and outbox(db) == []
+    assert activity.schedule_sequence == 0 and [(m.kind, m.recipient, m.subject) for m in outbox(db)] == []
     # Moving it by an hour.
     response = client.post(f"/organize/activities/{activity.id}/edit",
                            data={**DENVER_MEETING, "title": "New title", "start_local": "2027-06-10T09:00"})
@@ -356,7 +356,7 @@ def test_draft_schedule_changes_send_nothing(client, db, organizer):
     activity = db.session.scalar(select(Activity))
     add_session(client, activity)
     db.session.refresh(activity)
-    assert activity.schedule_sequence == 0 and outbox(db) == []
+    assert activity.schedule_sequence == 0 and [(m.kind, m.recipient, m.subject) for m in outbox(db)] == []
 
 
 def test_cancelling_tells_every_registrant_and_bumps_the_sequence(client, db, make_user, make_activity, organizer):
@@ -476,3 +476,77 @@ def test_dashboard_lists_current_and_upcoming_first_then_past(client, make_activ
     order = [t for t in re.findall(r'activities/\d+">([^<]+)</a>', page)]
     assert order == ["On demand now", "Soon", "Far future", "Past one"]
     assert "Available until" in page and "Ended" in page
+
+
+# ---------------------------------------------------------------- named operations and the one commit point
+
+def test_capacity_never_drops_below_the_confirmed_count_even_from_unlimited(client, db, make_user, make_activity,
+                                                                            organizer):
+    activity = make_activity(organizers=[organizer], time_zone="America/Denver", capacity=None,
+                             credits={"ama_pra_1": "1"}, start_dt=datetime(2027, 6, 10, 14, tzinfo=timezone.utc),
+                             end_dt=datetime(2027, 6, 10, 23, tzinfo=timezone.utc))
+    for name in "abc":
+        register(db, activity, make_user(f"{name}@example.org"))
+    response = client.post(f"/organize/activities/{activity.id}/edit", data={**DENVER_MEETING, "capacity": "1"})
+    assert response.status_code == 422
+    assert "3 registrants are already confirmed" in response.get_data(as_text=True)
+    db.session.refresh(activity)
+    assert activity.capacity is None
+
+
+def test_a_refused_edit_saves_nothing_of_the_form(client, db, make_user, make_activity, organizer):
+    """The edit runs several operations in one unit of work: when one refuses, the others are rolled back."""
+    activity = make_activity(organizers=[organizer], time_zone="America/Denver", capacity=5, credits={"ama_pra_1": "1"},
+                             start_dt=datetime(2027, 6, 10, 14, tzinfo=timezone.utc),
+                             end_dt=datetime(2027, 6, 10, 23, tzinfo=timezone.utc))
+    register(db, activity, make_user("a@example.org"))
+    register(db, activity, make_user("b@example.org"))
+    response = client.post(f"/organize/activities/{activity.id}/edit",
+                           data={**DENVER_MEETING, "title": "Renamed", "start_local": "2027-06-10T09:00",
+                                 "capacity": "1"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'value="Renamed"' in page  # what was typed stays in the form
+    db.session.refresh(activity)
+    assert (activity.title, activity.capacity, activity.schedule_sequence) == ("Hepatitis C elimination update", 5, 0)
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_text_edits_tell_nobody_and_a_reschedule_says_it_changed(db, make_activity):
+    activity = make_activity()
+    service.update_details(activity, title="New", summary="", description="", learning_objectives="",
+                           target_audience="", specialty="", topics="", accreditation_statement="")
+    assert activity.schedule_sequence == 0
+    assert service.reschedule(activity, time_zone=activity.time_zone, start_dt=activity.start_dt,
+                              end_dt=activity.end_dt) is False
+    assert service.reschedule(activity, time_zone=activity.time_zone, start_dt=activity.start_dt - timedelta(hours=1),
+                              end_dt=activity.end_dt) is True
+    assert activity.schedule_sequence == 1
+
+
+@pytest.mark.parametrize("operation", ["update_details", "change_place", "reschedule", "set_deadlines"])
+def test_a_cancelled_activity_refuses_every_edit(db, make_activity, operation):
+    activity = make_activity(status="cancelled")
+    arguments = {
+        "update_details": dict(title="x", summary="", description="", learning_objectives="", target_audience="",
+                               specialty="", topics="", accreditation_statement=""),
+        "change_place": dict(format="live_meeting", venue_name="Elsewhere"),
+        "reschedule": dict(time_zone="UTC", start_dt=activity.start_dt, end_dt=activity.end_dt),
+        "set_deadlines": dict(registration_opens_dt=None, registration_closes_dt=None, claim_deadline_dt=None),
+    }[operation]
+    with pytest.raises(service.ActivityError) as refused:
+        getattr(service, operation)(activity, **arguments)
+    assert refused.value.code == "cancelled"
+
+
+def test_every_refusal_is_a_domain_error_with_a_code():
+    from cme.accounts.service import AccountError
+    from cme.certificates.service import CertificateError
+    from cme.credit.service import CreditError
+    from cme.errors import DomainError
+    from cme.registration.service import RegistrationError
+
+    for error_class in (AccountError, service.ActivityError, CertificateError, CreditError, RegistrationError):
+        error = error_class("Refused.", code="some_code", field="amount")
+        assert isinstance(error, DomainError)
+        assert (error.message, error.code, error.field, error.problems) == ("Refused.", "some_code", "amount", [])

@@ -234,14 +234,9 @@ def test_raising_the_capacity_promotes_the_waitlist(client, db, make_user, make_
         person = make_user(f"w{i}@example.org")
         service.register(person, activity.id, answers(person))
         db.session.commit()
-    from cme.activities import service as activities_service
+    from cme.registration import lifecycle
 
-    fields = {name: getattr(activity, name) for name in (
-        "format", "title", "summary", "description", "learning_objectives", "target_audience", "specialty", "topics",
-        "time_zone", "venue_name", "street_address", "city", "state", "postal_code", "join_url", "access_notes",
-        "accreditation_statement", "start_dt", "end_dt", "registration_opens_dt", "registration_closes_dt",
-        "claim_deadline_dt")}
-    activities_service.update_activity(activity, {**fields, "capacity": 3})
+    lifecycle.change_capacity(activity, 3)
     db.session.commit()
     assert [(r.status, r.waitlist_position) for r in registrations(db, activity)] == [
         ("confirmed", None), ("confirmed", None), ("confirmed", None), ("waitlisted", 1)]
@@ -417,16 +412,16 @@ def test_cancellation_mail_cancels_the_same_event_with_a_higher_sequence(app, db
 
 
 def test_a_schedule_change_sends_a_new_request_with_a_higher_sequence(app, db, make_user, make_activity):
-    from cme.activities import service as activities_service
+    from cme.registration import lifecycle
 
     activity = make_activity(credits={})
     person = make_user("ada@example.org")
     service.register(person, activity.id, answers(person))
     db.session.commit()
     first = icalendar.Calendar.from_ical(calendar_parts(parsed(outbox(db)[0]))[-1].get_content()).walk("VEVENT")[0]
-    activities_service.add_session(activity, {"title": "Moved", "start_dt": activity.start_dt,
-                                              "end_dt": activity.start_dt + timedelta(hours=1), "room": "",
-                                              "speakers": "", "description": ""})
+    lifecycle.add_session(activity, {"title": "Moved", "start_dt": activity.start_dt,
+                                     "end_dt": activity.start_dt + timedelta(hours=1), "room": "",
+                                     "speakers": "", "description": ""})
     db.session.commit()
     [notice] = outbox(db, "schedule_changed")
     part = calendar_parts(parsed(notice))[0]

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from cme.accounts.models import Role, User, normalise_email
+from cme.errors import DomainError
 from cme.extensions import db
 from cme.mail.service import queue_mail
 from cme.urls import absolute_url
@@ -28,12 +29,8 @@ def _set_password(user: User, password: str) -> None:
     user.set_password(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
-class AccountError(Exception):
-    """A refused account operation; `field` names the form field the message belongs to."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+class AccountError(DomainError):
+    """A refused account operation."""
 
 
 def find_user_by_email(email: str) -> User | None:
@@ -42,7 +39,8 @@ def find_user_by_email(email: str) -> User | None:
 
 def create_user(email: str, password: str, *, role: Role | str = Role.PROVIDER, **profile: Any) -> User:
     if find_user_by_email(email) is not None:
-        raise AccountError("An account with this email already exists. Log in, or reset your password.", field="email")
+        raise AccountError("An account with this email already exists. Log in, or reset your password.", code="email_taken",
+                           field="email")
     unknown = set(profile) - set(PROFILE_FIELDS)
     if unknown:
         raise TypeError(f"unknown profile fields: {sorted(unknown)}")
@@ -68,7 +66,7 @@ def update_profile(user: User, *, email: str, **profile: Any) -> User:
     if email != user.email:
         other = find_user_by_email(email)
         if other is not None and other.id != user.id:
-            raise AccountError("Another account already uses this email.", field="email")
+            raise AccountError("Another account already uses this email.", code="email_taken", field="email")
         user.email = email
     for name in PROFILE_FIELDS:
         if name in profile:
@@ -79,7 +77,7 @@ def update_profile(user: User, *, email: str, **profile: Any) -> User:
 
 def change_password(user: User, current_password: str, new_password: str) -> None:
     if not user.check_password(current_password):
-        raise AccountError("Your current password is not correct.", field="current_password")
+        raise AccountError("Your current password is not correct.", code="wrong_password", field="current_password")
     _set_password(user, new_password)
     db.session.flush()
 
@@ -122,12 +120,12 @@ def user_for_reset_token(token: str) -> User:
     try:
         data = _reset_serializer().loads(token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"])
     except SignatureExpired:
-        raise AccountError("This reset link has expired. Ask for a new one below.") from None
+        raise AccountError("This reset link has expired. Ask for a new one below.", code="reset_expired") from None
     except BadSignature:
-        raise AccountError("This reset link is not valid. Ask for a new one below.") from None
+        raise AccountError("This reset link is not valid. Ask for a new one below.", code="reset_invalid") from None
     user = db.session.get(User, data.get("uid")) if isinstance(data, dict) else None
     if user is None or data.get("pw") != _password_fingerprint(user):
-        raise AccountError("This reset link has already been used. Ask for a new one below.")
+        raise AccountError("This reset link has already been used. Ask for a new one below.", code="reset_used")
     return user
 
 

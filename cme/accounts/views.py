@@ -13,7 +13,9 @@ from cme.accounts.forms import (
 )
 from cme.accounts.models import User
 from cme.accounts.permissions import admin_required
+from cme.errors import show_error
 from cme.extensions import db
+from cme.transactions import unit_of_work
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -29,14 +31,6 @@ def safe_next(target: str | None, default: str = "activities.catalog") -> str:
     return url_for(default)
 
 
-def _field_error(form, error: service.AccountError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error)]
-    else:
-        flash(str(error), "error")
-
-
 def _profile_data(form) -> dict:
     return {name: getattr(form, name).data for name in service.PROFILE_FIELDS}
 
@@ -47,14 +41,11 @@ def signup():
         return redirect(safe_next(request.args.get("next")))
     form = SignUpForm()
     if form.validate_on_submit():
-        try:
-            user = service.create_user(form.email.data, form.password.data, **_profile_data(form))
-        except service.AccountError as error:
-            _field_error(form, error)
-        else:
-            db.session.commit()
-            login_user(user)
-            flash(f"Welcome, {user.full_name}. Your account is ready.", "success")
+        done = unit_of_work(lambda: service.create_user(form.email.data, form.password.data, **_profile_data(form)),
+                            form=form)
+        if done.ok:
+            login_user(done.value)
+            flash(f"Welcome, {done.value.full_name}. Your account is ready.", "success")
             return redirect(safe_next(request.args.get("next")))
     return render_template("accounts/signup.html", form=form), 200 if request.method == "GET" else 422
 
@@ -87,15 +78,10 @@ def logout():
 @login_required
 def profile():
     form = ProfileForm(obj=current_user)
-    if form.validate_on_submit():
-        try:
-            service.update_profile(current_user, email=form.email.data, **_profile_data(form))
-        except service.AccountError as error:
-            _field_error(form, error)
-        else:
-            db.session.commit()
-            flash("Your profile is saved.", "success")
-            return redirect(url_for("accounts.profile"))
+    if form.validate_on_submit() and unit_of_work(
+            lambda: service.update_profile(current_user, email=form.email.data, **_profile_data(form)), form=form).ok:
+        flash("Your profile is saved.", "success")
+        return redirect(url_for("accounts.profile"))
     return render_template("accounts/profile.html", form=form), 200 if request.method == "GET" else 422
 
 
@@ -103,16 +89,11 @@ def profile():
 @login_required
 def change_password():
     form = PasswordChangeForm()
-    if form.validate_on_submit():
-        try:
-            service.change_password(current_user, form.current_password.data, form.password.data)
-        except service.AccountError as error:
-            _field_error(form, error)
-        else:
-            db.session.commit()
-            login_user(current_user)  # refresh the session after the credential change
-            flash("Your password is changed.", "success")
-            return redirect(url_for("accounts.profile"))
+    if form.validate_on_submit() and unit_of_work(
+            lambda: service.change_password(current_user, form.current_password.data, form.password.data), form=form).ok:
+        login_user(current_user)  # refresh the session after the credential change
+        flash("Your password is changed.", "success")
+        return redirect(url_for("accounts.profile"))
     return render_template("accounts/password.html", form=form), 200 if request.method == "GET" else 422
 
 
@@ -120,8 +101,7 @@ def change_password():
 def request_reset():
     form = PasswordResetRequestForm()
     if form.validate_on_submit():
-        service.request_password_reset(form.email.data)
-        db.session.commit()
+        unit_of_work(lambda: service.request_password_reset(form.email.data))
         flash("If an account uses that email, a reset link is on its way. It works once, for a limited time.", "info")
         return redirect(url_for("accounts.login"))
     return render_template("accounts/reset_request.html", form=form), 200 if request.method == "GET" else 422
@@ -132,13 +112,14 @@ def reset_password(token: str):
     try:
         service.user_for_reset_token(token)
     except service.AccountError as error:
-        flash(str(error), "error")
+        show_error(error)
         return redirect(url_for("accounts.request_reset"))
     form = PasswordResetForm()
     if form.validate_on_submit():
-        user = service.reset_password(token, form.password.data)
-        db.session.commit()
-        login_user(user)
+        done = unit_of_work(lambda: service.reset_password(token, form.password.data))
+        if not done.ok:
+            return redirect(url_for("accounts.request_reset"))
+        login_user(done.value)
         flash("Your new password is set and you are logged in.", "success")
         return redirect(url_for("activities.catalog"))
     return render_template("accounts/reset_password.html", form=form), 200 if request.method == "GET" else 422
@@ -165,8 +146,7 @@ def change_role(user_id: int):
         if user.id == current_user.id and form.role.data != user.role:
             flash("You cannot change your own role; ask another administrator.", "error")
         else:
-            service.set_role(user, form.role.data)
-            db.session.commit()
+            unit_of_work(lambda: service.set_role(user, form.role.data))
             flash(f"{user.full_name} is now {user.role}.", "success")
     else:
         flash("Choose a valid role.", "error")

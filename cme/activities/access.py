@@ -1,12 +1,19 @@
-"""Who may manage an activity: its organizers, and admins."""
+"""Loading an activity for a request: one a provider may see (404 otherwise), or one the current user manages
+(404 if unknown, 403 if not theirs)."""
 from __future__ import annotations
 
 from flask import abort
 from flask_login import current_user
+from sqlalchemy import select
 
-from cme.activities.models import Activity
+from cme.activities.models import PUBLIC_STATUSES, Activity
 from cme.activities.service import can_manage
 from cme.extensions import db
+
+
+def public_activity_or_404(activity_id: int) -> Activity:
+    """An activity the public may see (`Activity.is_public`): drafts are 404 to everyone outside /organize."""
+    return db.one_or_404(select(Activity).where(Activity.id == activity_id, Activity.status.in_(PUBLIC_STATUSES)))
 
 
 def managed(activity_id: int) -> Activity:

@@ -18,7 +18,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from cme.accounts.models import US_STATES
 from cme.activities.models import SPECIALTIES, ActivityFormat, CreditType, FacultyRole, RelationshipType
-from cme.formtools import SelectField, none_if_blank, select_choices, strip
+from cme.amounts import is_quarter_step
+from cme.formtools import ConfirmForm, SelectField, none_if_blank, select_choices, strip  # noqa: F401  (ConfirmForm: until every view imports it from formtools)
 from cme.timeutil import AmbiguousLocalTime, NonExistentLocalTime, is_valid_zone, local_to_utc, zone_choices
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -210,9 +211,5 @@ class DesignationForm(FlaskForm):
             raise ValidationError("The amount must be more than zero.")
         if amount > 999:
             raise ValidationError("The amount is too large.")
-        if (amount * 4) % 1 != 0:
+        if not is_quarter_step(amount):
             raise ValidationError("Credit is designated in steps of 0.25 (e.g. 1.25, 1.5, 1.75).")
-
-
-class ConfirmForm(FlaskForm):
-    """A bare CSRF-protected form for action buttons (publish, cancel, delete...)."""

@@ -10,6 +10,7 @@ from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Numeric, Stri
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.orm import Session as OrmSession
 
+from cme.amounts import QUARTER_STEP_SQL
 from cme.enums import LabeledEnum, check_in
 from cme.extensions import db
 from cme.timeutil import UTCDateTime, now_utc
@@ -28,6 +29,10 @@ class ActivityStatus(LabeledEnum):
     DRAFT = "draft", "Draft"
     PUBLISHED = "published", "Published"
     CANCELLED = "cancelled", "Cancelled"
+
+
+# What the public may see: a cancelled activity stays visible (with its notice) so registrants learn of it.
+PUBLIC_STATUSES = (ActivityStatus.PUBLISHED.value, ActivityStatus.CANCELLED.value)
 
 
 class CreditType(LabeledEnum):
@@ -63,8 +68,6 @@ SPECIALTIES = [
     "Radiology", "Transplant hepatology", "Transplant surgery",
 ]
 
-# A quarter-step amount: 0.25, 0.5, 1.75 ... (portable across SQLite and PostgreSQL).
-QUARTER_STEP_SQL = "{col} * 4 = CAST({col} * 4 AS INTEGER)"
 
 activity_organizers = Table(
     "activity_organizers",
@@ -185,6 +188,11 @@ class Activity(db.Model):
     @property
     def is_cancelled(self) -> bool:
         return self.status == ActivityStatus.CANCELLED
+
+    @property
+    def is_public(self) -> bool:
+        """Published or cancelled: the public (and its registrants) may see it; a draft is its organizers' only."""
+        return self.status in PUBLIC_STATUSES
 
     @property
     def location_line(self) -> str:

@@ -9,10 +9,14 @@ from flask_login import current_user
 from cme.accounts.permissions import organizer_required
 from cme.activities import service
 from cme.activities.access import managed
-from cme.activities.forms import ActivityForm, ConfirmForm, DesignationForm, DisclosureForm, FacultyForm, SessionForm
+from cme.activities.forms import ActivityForm, DesignationForm, DisclosureForm, FacultyForm, SessionForm
 from cme.activities.models import Activity, ActivitySession, CreditDesignation, Disclosure, Faculty
 from cme.extensions import db
+from cme.formtools import ConfirmForm
+from cme.registration import lifecycle
+from cme.registration.counts import registration_counts
 from cme.timeutil import now_utc
+from cme.transactions import unit_of_work
 
 bp = Blueprint("organize", __name__, url_prefix="/organize")
 
@@ -23,14 +27,6 @@ def child_of(model, child_id: int, activity: Activity, attribute: str = "activit
     if owner_id != activity.id:
         abort(404)
     return child
-
-
-def attach_error(form, error: service.ActivityError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error)]
-    else:
-        flash(str(error), "error")
 
 
 def to_manage(activity: Activity, anchor: str | None = None):
@@ -46,7 +42,7 @@ def _manage_page(activity: Activity, status: int = 200, *, disclosure_form: Disc
     forms["disclosure_forms"] = {p.id: DisclosureForm(prefix=f"d{p.id}", formdata=None) for p in activity.faculty}
     if disclosure_form is not None:
         forms["disclosure_forms"][disclosure_for] = disclosure_form
-    counts = service.registration_counts([activity.id])[activity.id]
+    counts = registration_counts([activity.id])[activity.id]
     return render_template("organize/manage.html", activity=activity, problems=service.publication_problems(activity),
                            now=now_utc(),
                            counts=counts, hours=service.scheduled_hours(activity), confirm_form=ConfirmForm(),
@@ -57,7 +53,7 @@ def _manage_page(activity: Activity, status: int = 200, *, disclosure_form: Disc
 @organizer_required
 def dashboard():
     page = db.paginate(service.organizer_activities_query(current_user), per_page=50, error_out=False)
-    counts = service.registration_counts([a.id for a in page.items])
+    counts = registration_counts([a.id for a in page.items])
     now = now_utc()
     return render_template("organize/dashboard.html", page=page, counts=counts, now=now,
                            next_dates=service.next_dates(page.items, now=now))
@@ -68,11 +64,12 @@ def dashboard():
 def create():
     form = ActivityForm()
     if form.validate_on_submit():
-        activity = service.create_activity(current_user, form.activity_fields(),
-                                           default_accreditation=current_app.config["CME_ACCREDITATION_STATEMENT"])
-        db.session.commit()
-        flash("Draft created. Add the agenda, faculty with disclosures and credit, then publish.", "success")
-        return to_manage(activity)
+        done = unit_of_work(lambda: service.create_activity(
+            current_user, form.activity_fields(), default_accreditation=current_app.config["CME_ACCREDITATION_STATEMENT"]),
+            form=form)
+        if done.ok:
+            flash("Draft created. Add the agenda, faculty with disclosures and credit, then publish.", "success")
+            return to_manage(done.value)
     if request.method == "GET":
         form.accreditation_statement.data = current_app.config["CME_ACCREDITATION_STATEMENT"]
     return render_template("organize/activity_form.html", form=form, activity=None), 200 if request.method == "GET" else 422
@@ -93,32 +90,35 @@ def edit(activity_id: int):
         for name in ("start", "end", "registration_opens", "registration_closes", "claim_deadline"):
             getattr(form, f"{name}_local").data = service.shift_to_local(getattr(activity, f"{name}_dt"), activity.time_zone)
     elif form.validate_on_submit():
-        try:
-            notified = service.update_activity(activity, form.activity_fields())
-        except service.ActivityError as error:
-            db.session.rollback()
-            attach_error(form, error)
-        else:
-            db.session.commit()
-            flash("Saved." + (" The schedule changed: registrants are being told." if notified else ""), "success")
+        done = unit_of_work(lambda: _save_activity(activity, form.activity_fields()), form=form)
+        if done.ok:
+            flash("Saved." + (" The schedule changed: registrants are being told." if done.value else ""), "success")
             return to_manage(activity)
     return render_template("organize/activity_form.html", form=form, activity=activity), 200 if request.method == "GET" else 422
+
+
+def _save_activity(activity: Activity, values: dict[str, Any]) -> int:
+    """The edit form's changes, each through the operation that holds its rule. Returns registrants told."""
+    service.update_details(activity, **{name: values[name] for name in (
+        "title", "summary", "description", "learning_objectives", "target_audience", "specialty", "topics",
+        "accreditation_statement")})
+    service.change_place(activity, format=values["format"], **{name: values[name] for name in service.PLACE_FIELDS})
+    service.set_deadlines(activity, registration_opens_dt=values["registration_opens_dt"],
+                          registration_closes_dt=values["registration_closes_dt"],
+                          claim_deadline_dt=values["claim_deadline_dt"])
+    told = lifecycle.reschedule(activity, time_zone=values["time_zone"], start_dt=values["start_dt"],
+                                end_dt=values["end_dt"])
+    lifecycle.change_capacity(activity, values["capacity"])
+    return told
 
 
 def act(activity: Activity, action: Callable[[], Any], message: str | Callable[[Any], str], anchor: str | None = None):
     """Run one service action behind a CSRF-checked button, then flash and go back to the manage page."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        result = action()
-    except service.ActivityError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        for problem in error.problems:
-            flash(problem, "warning")
-        return to_manage(activity, anchor)
-    db.session.commit()
-    flash(message(result) if callable(message) else message, "success")
+    done = unit_of_work(action)
+    if done.ok:
+        flash(message(done.value) if callable(message) else message, "success")
     return to_manage(activity, anchor)
 
 
@@ -133,14 +133,14 @@ def publish(activity_id: int):
 @organizer_required
 def unpublish(activity_id: int):
     activity = managed(activity_id)
-    return act(activity, lambda: service.unpublish(activity), "Unpublished: the activity is a draft again.")
+    return act(activity, lambda: lifecycle.unpublish(activity), "Unpublished: the activity is a draft again.")
 
 
 @bp.post("/activities/<int:activity_id>/cancel")
 @organizer_required
 def cancel(activity_id: int):
     activity = managed(activity_id)
-    return act(activity, lambda: service.cancel(activity), lambda told: f"Cancelled. {told} registrant(s) are being told.")
+    return act(activity, lambda: lifecycle.cancel_activity(activity), lambda told: f"Cancelled. {told} registrant(s) are being told.")
 
 
 @bp.post("/activities/<int:activity_id>/duplicate")
@@ -149,10 +149,9 @@ def duplicate(activity_id: int):
     activity = managed(activity_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    copy = service.duplicate(activity, current_user)
-    db.session.commit()
+    done = unit_of_work(lambda: service.duplicate(activity, current_user))
     flash("This is a draft copy. Change its dates, then publish it.", "success")
-    return to_manage(copy)
+    return to_manage(done.value)
 
 
 # ---------------------------------------------------------------- agenda
@@ -165,13 +164,8 @@ def add_session(activity_id: int):
         return to_manage(activity, "agenda")
     form = SessionForm(zone_name=activity.time_zone)
     if form.validate_on_submit():
-        try:
-            service.add_session(activity, form.session_fields())
-        except service.ActivityError as error:
-            db.session.rollback()
-            attach_error(form, error)
-        else:
-            db.session.commit()
+        done = unit_of_work(lambda: lifecycle.add_session(activity, form.session_fields()), form=form)
+        if done.ok:
             flash("Session added.", "success")
             return to_manage(activity, "agenda")
     return _manage_page(activity, 422, session_form=form)
@@ -187,13 +181,8 @@ def edit_session(activity_id: int, session_id: int):
         form.start_local.data = service.shift_to_local(session.start_dt, activity.time_zone)
         form.end_local.data = service.shift_to_local(session.end_dt, activity.time_zone)
     elif form.validate_on_submit():
-        try:
-            service.update_session(session, form.session_fields())
-        except service.ActivityError as error:
-            db.session.rollback()
-            attach_error(form, error)
-        else:
-            db.session.commit()
+        done = unit_of_work(lambda: lifecycle.update_session(session, form.session_fields()), form=form)
+        if done.ok:
             flash("Session saved.", "success")
             return to_manage(activity, "agenda")
     return render_template("organize/session_form.html", form=form, activity=activity, session=session), \
@@ -205,7 +194,7 @@ def edit_session(activity_id: int, session_id: int):
 def delete_session(activity_id: int, session_id: int):
     activity = managed(activity_id)
     session = child_of(ActivitySession, session_id, activity)
-    return act(activity, lambda: service.delete_session(session), "Session removed.", "agenda")
+    return act(activity, lambda: lifecycle.delete_session(session), "Session removed.", "agenda")
 
 
 # ---------------------------------------------------------------- faculty and disclosures
@@ -222,9 +211,8 @@ def add_faculty(activity_id: int):
     if request.method == "GET":
         return to_manage(activity, "faculty")
     form = FacultyForm()
-    if form.validate_on_submit():
-        service.add_faculty(activity, **_faculty_fields(form))
-        db.session.commit()
+    if form.validate_on_submit() and unit_of_work(lambda: service.add_faculty(activity, **_faculty_fields(form)),
+                                                  form=form).ok:
         flash(f"{form.full_name.data} added.", "success")
         return to_manage(activity, "faculty")
     return _manage_page(activity, 422, faculty_form=form)
@@ -238,9 +226,8 @@ def edit_faculty(activity_id: int, faculty_id: int):
     form = FacultyForm(obj=person)
     if request.method == "GET":
         form.disclosure_received.data = person.has_disclosure_on_file
-    elif form.validate_on_submit():
-        service.update_faculty(person, **_faculty_fields(form))
-        db.session.commit()
+    elif form.validate_on_submit() and unit_of_work(lambda: service.update_faculty(person, **_faculty_fields(form)),
+                                                    form=form).ok:
         flash(f"{person.full_name} saved.", "success")
         return to_manage(activity, "faculty")
     return render_template("organize/faculty_form.html", form=form, activity=activity, person=person), \
@@ -261,10 +248,9 @@ def add_disclosure(activity_id: int, faculty_id: int):
     activity = managed(activity_id)
     person = child_of(Faculty, faculty_id, activity)
     form = DisclosureForm(prefix=f"d{person.id}")
-    if form.validate_on_submit():
-        service.add_disclosure(person, company=form.company.data, relationship_type=form.relationship_type.data,
-                               mitigated=form.mitigated.data)
-        db.session.commit()
+    if form.validate_on_submit() and unit_of_work(lambda: service.add_disclosure(
+            person, company=form.company.data, relationship_type=form.relationship_type.data,
+            mitigated=form.mitigated.data), form=form).ok:
         flash(f"Relationship recorded for {person.full_name}.", "success")
         return to_manage(activity, f"faculty-{person.id}")
     return _manage_page(activity, 422, disclosure_form=form, disclosure_for=person.id)
@@ -297,16 +283,10 @@ def set_designation(activity_id: int):
     if request.method == "GET":
         return to_manage(activity, "credit")
     form = DesignationForm()
-    if form.validate_on_submit():
-        try:
-            service.set_designation(activity, form.credit_type.data, form.max_amount.data)
-        except service.ActivityError as error:
-            db.session.rollback()
-            attach_error(form, error)
-        else:
-            db.session.commit()
-            flash("Credit designation saved.", "success")
-            return to_manage(activity, "credit")
+    if form.validate_on_submit() and unit_of_work(
+            lambda: service.set_designation(activity, form.credit_type.data, form.max_amount.data), form=form).ok:
+        flash("Credit designation saved.", "success")
+        return to_manage(activity, "credit")
     return _manage_page(activity, 422, designation_form=form)
 
 

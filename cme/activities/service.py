@@ -1,221 +1,30 @@
-"""Activity rules and queries: the public catalog, the month view, and the organizer's operations.
+"""The organizer's operations on activities: create, edit (one named operation per kind of change, each holding
+its rule), agenda, faculty and disclosures, credit designations, publish, unpublish, cancel, duplicate.
 
-Views call one function each; functions raise ActivityError (with the form field it concerns, if any)
-and never commit.
+The public read side lives in `catalog.py`. Operations that concern registrants (capacity, telling them of a
+change, unpublishing once people registered) live in `cme.registration.lifecycle`, above this module: an
+activity knows nothing of its registrations. Functions raise ActivityError and never commit.
 """
 from __future__ import annotations
 
-import calendar
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Iterable
 
-from sqlalchemy import Select, case, exists, func, or_, select
-from sqlalchemy.orm import defer, selectinload
+from sqlalchemy import Select, case, func, select
 
 from cme.accounts.models import User
 from cme.activities.models import (
     Activity, ActivityFormat, ActivitySession, ActivityStatus, CreditDesignation, CreditType, Disclosure, Faculty,
     activity_organizers,
 )
+from cme.errors import DomainError
 from cme.extensions import db
-from cme.pagination import paginate
-from cme.registration.models import Registration, RegistrationStatus
 from cme.timeutil import now_utc, zone
 
-WEBCAST_FORMATS = (ActivityFormat.LIVE_WEBCAST.value, ActivityFormat.ON_DEMAND_WEBCAST.value)
-PUBLIC_STATUSES = (ActivityStatus.PUBLISHED.value, ActivityStatus.CANCELLED.value)
-DEFAULT_ZONE = "America/New_York"
 
-
-class ActivityError(Exception):
-    """A refused activity operation; `field` names the form field the message belongs to."""
-
-    def __init__(self, message: str, field: str | None = None, problems: list[str] | None = None):
-        super().__init__(message)
-        self.field = field
-        self.problems = problems or []
-
-
-# ---------------------------------------------------------------- the catalog
-
-@dataclass
-class CatalogFilters:
-    q: str = ""
-    format: str = ""
-    specialty: str = ""
-    credit_type: str = ""
-    date_from: date | None = None
-    date_to: date | None = None
-    when: str = "upcoming"
-    zone_name: str = DEFAULT_ZONE  # dates are read as days in the viewer's zone
-
-    def args(self) -> dict[str, str]:
-        """The non-default filters as query arguments (for links that keep them)."""
-        values = {"q": self.q, "format": self.format, "specialty": self.specialty, "credit_type": self.credit_type,
-                  "date_from": self.date_from.isoformat() if self.date_from else "",
-                  "date_to": self.date_to.isoformat() if self.date_to else "",
-                  "when": "" if self.when == "upcoming" else self.when}
-        return {k: v for k, v in values.items() if v}
-
-
-def _day_start_utc(day: date, zone_name: str) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=zone(zone_name))
-
-
-def filtered_activities(filters: CatalogFilters, *, now: datetime | None = None) -> Select:
-    """Published and cancelled activities matching the filters.
-
-    `when`: "upcoming" (not ended, soonest first), "past" (ended, latest first) or "all" (by start).
-    """
-    now = now or now_utc()
-    stmt = select(Activity).where(Activity.status.in_(PUBLIC_STATUSES))
-    if filters.when == "past":
-        stmt = stmt.where(Activity.end_dt < now).order_by(Activity.start_dt.desc(), Activity.id.desc())
-    elif filters.when == "all":
-        stmt = stmt.order_by(Activity.start_dt, Activity.id)
-    else:
-        stmt = stmt.where(Activity.end_dt >= now).order_by(Activity.start_dt, Activity.id)
-    if filters.format == "webcast":
-        stmt = stmt.where(Activity.format.in_(WEBCAST_FORMATS))
-    elif filters.format in {f.value for f in ActivityFormat}:
-        stmt = stmt.where(Activity.format == filters.format)
-    if filters.specialty:
-        pattern = f"%{_escape_like(filters.specialty.lower())}%"
-        stmt = stmt.where(or_(func.lower(Activity.specialty) == filters.specialty.lower(),
-                              func.lower(Activity.topics).like(pattern, escape="\\")))
-    if filters.credit_type in {c.value for c in CreditType}:
-        stmt = stmt.where(exists().where(CreditDesignation.activity_id == Activity.id,
-                                         CreditDesignation.credit_type == filters.credit_type))
-    if filters.date_from:
-        stmt = stmt.where(Activity.end_dt >= _day_start_utc(filters.date_from, filters.zone_name))
-    if filters.date_to:
-        stmt = stmt.where(Activity.start_dt < _day_start_utc(filters.date_to + timedelta(days=1), filters.zone_name))
-    if filters.q:
-        for word in filters.q.lower().split()[:8]:
-            stmt = stmt.where(Activity.search_text.like(f"%{_escape_like(word)}%", escape="\\"))
-    return stmt
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def catalog_page(filters: CatalogFilters, *, page: int = 1, per_page: int = 20, now: datetime | None = None):
-    """One page of the catalog with designations loaded and seat counts, in a fixed number of queries."""
-    stmt = filtered_activities(filters, now=now).options(
-        selectinload(Activity.credit_designations),
-        defer(Activity.description), defer(Activity.learning_objectives), defer(Activity.target_audience),
-        defer(Activity.accreditation_statement), defer(Activity.access_notes))
-    result = paginate(stmt, page=page, per_page=per_page)
-    return result, confirmed_counts([a.id for a in result.items])
-
-
-@dataclass
-class MonthDay:
-    day: date
-    in_month: bool
-    # (activity, local start that day: the activity's start on its first day, then the day's first session or None)
-    entries: list[tuple[Activity, datetime | None]] = field(default_factory=list)
-
-
-@dataclass
-class MonthView:
-    year: int
-    month: int
-    weeks: list[list[MonthDay]]
-    on_demand: list[Activity]
-    seats_taken: dict[int, int]
-
-    @property
-    def title(self) -> str:
-        return f"{calendar.month_name[self.month]} {self.year}"
-
-    @property
-    def previous(self) -> str:
-        return f"{self.year - 1}-12" if self.month == 1 else f"{self.year}-{self.month - 1:02d}"
-
-    @property
-    def next(self) -> str:
-        return f"{self.year + 1}-01" if self.month == 12 else f"{self.year}-{self.month + 1:02d}"
-
-
-def month_view(year: int, month: int, filters: CatalogFilters) -> MonthView:
-    """A Sunday-first grid of the month; each live activity appears on every local day it spans."""
-    weeks_dates = calendar.Calendar(firstweekday=6).monthdatescalendar(year, month)
-    first, last = weeks_dates[0][0], weeks_dates[-1][-1]
-    span_filters = CatalogFilters(**{**filters.__dict__, "date_from": first, "date_to": last, "when": "all"})
-    activities = db.session.scalars(filtered_activities(span_filters).options(selectinload(Activity.sessions))).all()
-    days = {d: MonthDay(d, d.month == month) for week in weeks_dates for d in week}
-    on_demand = []
-    for activity in activities:
-        if activity.is_on_demand:
-            on_demand.append(activity)
-            continue
-        tz = zone(activity.time_zone)
-        local_start, local_end = activity.start_dt.astimezone(tz), activity.end_dt.astimezone(tz)
-        session_starts: dict[date, datetime] = {}
-        for session in activity.sessions:
-            local = session.start_dt.astimezone(tz)
-            session_starts[local.date()] = min(local, session_starts.get(local.date(), local))
-        day = local_start.date()
-        while day <= (local_end - timedelta(microseconds=1)).date():
-            if day in days:
-                days[day].entries.append((activity, local_start if day == local_start.date()
-                                          else session_starts.get(day)))
-            day += timedelta(days=1)
-    weeks = [[days[d] for d in week] for week in weeks_dates]
-    return MonthView(year, month, weeks, on_demand, confirmed_counts([a.id for a in activities]))
-
-
-def public_activity(activity_id: int) -> Activity | None:
-    """An activity the public may see (published or cancelled), with what its page shows loaded."""
-    activity = db.session.scalar(
-        select(Activity).where(Activity.id == activity_id, Activity.status.in_(PUBLIC_STATUSES)).options(
-            selectinload(Activity.sessions), selectinload(Activity.credit_designations),
-            selectinload(Activity.faculty).selectinload(Faculty.disclosures)))
-    return activity
-
-
-def draft_for_preview(activity_id: int, user: User) -> Activity | None:
-    """A draft its organizer (or an admin) may preview as the public will see it."""
-    activity = db.session.get(Activity, activity_id)
-    if activity is None or activity.status != ActivityStatus.DRAFT or not can_manage(user, activity):
-        return None
-    return activity
-
-
-def confirmed_counts(activity_ids: list[int]) -> dict[int, int]:
-    if not activity_ids:
-        return {}
-    rows = db.session.execute(
-        select(Registration.activity_id, func.count())
-        .where(Registration.activity_id.in_(activity_ids), Registration.status == RegistrationStatus.CONFIRMED)
-        .group_by(Registration.activity_id)
-    )
-    return dict(rows.all())
-
-
-def seat_state(activity: Activity, confirmed: int, *, now: datetime | None = None) -> tuple[str, str]:
-    """(key, label) of what a card shows: seats left, Waitlist, Full, Cancelled, Registration closed, Open."""
-    now = now or now_utc()
-    if activity.is_cancelled:
-        return "cancelled", "Cancelled"
-    closed = (activity.registration_closes_dt is not None and now >= activity.registration_closes_dt) or \
-        (not activity.is_on_demand and now >= activity.end_dt)
-    if activity.capacity is not None and confirmed >= activity.capacity:
-        return ("full", "Full") if closed else ("waitlist", "Waitlist")
-    if closed:
-        return "closed", "Registration closed"
-    if activity.registration_opens_dt is not None and now < activity.registration_opens_dt:
-        return "soon", "Registration opens soon"
-    if activity.is_on_demand and now < activity.start_dt:
-        return "soon", f"Available from {activity.start_dt.astimezone(zone(activity.time_zone)):%b %-d}"
-    if activity.capacity is None:
-        return "open", "Open"
-    left = activity.capacity - confirmed
-    return "open", f"{left} seat{'s' if left != 1 else ''} left"
+class ActivityError(DomainError):
+    """A refused activity operation."""
 
 
 # ---------------------------------------------------------------- organizers
@@ -234,21 +43,6 @@ def organizer_activities_query(user: User) -> Select:
 
 def can_manage(user: User, activity: Activity) -> bool:
     return user.is_admin or (user.is_organizer and any(o.id == user.id for o in activity.organizers))
-
-
-def registration_counts(activity_ids: list[int]) -> dict[int, dict[str, int]]:
-    """{activity_id: {"confirmed": n, "waitlisted": m}} in one query."""
-    counts: dict[int, dict[str, int]] = {i: {"confirmed": 0, "waitlisted": 0} for i in activity_ids}
-    if not activity_ids:
-        return counts
-    rows = db.session.execute(
-        select(Registration.activity_id, Registration.status, func.count())
-        .where(Registration.activity_id.in_(activity_ids), Registration.status != RegistrationStatus.CANCELLED)
-        .group_by(Registration.activity_id, Registration.status)
-    )
-    for activity_id, status, count in rows:
-        counts[activity_id][status] = count
-    return counts
 
 
 def next_dates(activities: Iterable[Activity], *, now: datetime | None = None) -> dict[int, datetime | None]:
@@ -290,49 +84,70 @@ def create_activity(organizer: User, fields: dict[str, Any], *, default_accredit
     return activity
 
 
-SCHEDULE_FIELDS = ("start_dt", "end_dt", "time_zone")
-
-
-def update_activity(activity: Activity, fields: dict[str, Any]) -> bool:
-    """Apply edits; returns True when the schedule of a public activity changed (registrants are told)."""
+def _refuse_if_cancelled(activity: Activity) -> None:
     if activity.is_cancelled:
-        raise ActivityError("A cancelled activity cannot be edited.")
-    outside = [s for s in activity.sessions if s.start_dt < fields["start_dt"] or s.end_dt > fields["end_dt"]]
+        raise ActivityError("A cancelled activity cannot be edited.", code="cancelled")
+
+
+def update_details(activity: Activity, *, title: str, summary: str, description: str, learning_objectives: str,
+                   target_audience: str, specialty: str, topics: str, accreditation_statement: str) -> None:
+    """What the activity is about: text only, so nobody needs to be told."""
+    _refuse_if_cancelled(activity)
+    activity.title, activity.summary, activity.description = title, summary, description
+    activity.learning_objectives, activity.target_audience = learning_objectives, target_audience
+    activity.specialty, activity.topics, activity.accreditation_statement = specialty, topics, accreditation_statement
+    db.session.flush()
+
+
+PLACE_FIELDS = ("venue_name", "street_address", "city", "state", "postal_code", "join_url", "access_notes")
+
+
+def change_place(activity: Activity, *, format: str, venue_name: str | None = None,
+                 street_address: str | None = None, city: str | None = None, state: str | None = None,
+                 postal_code: str | None = None, join_url: str | None = None, access_notes: str = "") -> None:
+    """Where and how it happens: the format, the venue (live meetings only) or the join link."""
+    _refuse_if_cancelled(activity)
+    _apply_fields(activity, {"format": format, "venue_name": venue_name, "street_address": street_address,
+                             "city": city, "state": state, "postal_code": postal_code, "join_url": join_url,
+                             "access_notes": access_notes})
+    _recheck_hours(activity)  # an on-demand webcast has no hours limit; a live one does
+    db.session.flush()
+
+
+def reschedule(activity: Activity, *, time_zone: str, start_dt: datetime, end_dt: datetime,
+               now: datetime | None = None) -> bool:
+    """Move the activity. Its agenda must still fit and a published activity keeps its AMA credit within its
+    hours. Returns True when a public schedule changed (the calendar SEQUENCE is bumped; registrants are told
+    by `cme.registration.lifecycle`)."""
+    _refuse_if_cancelled(activity)
+    outside = [s for s in activity.sessions if s.start_dt < start_dt or s.end_dt > end_dt]
     if outside:
         raise ActivityError(f"{len(outside)} agenda session(s) would fall outside these times; move them first "
-                            f"(e.g. “{outside[0].title}”).", field="start_local")
-    if activity.capacity is not None and fields.get("capacity") is not None and fields["capacity"] < activity.capacity:
-        taken = confirmed_counts([activity.id]).get(activity.id, 0)
-        if fields["capacity"] < taken:
-            raise ActivityError(f"{taken} registrants are already confirmed; the capacity cannot go below that.",
-                                field="capacity")
-    schedule_changed = any(getattr(activity, name) != fields[name] for name in SCHEDULE_FIELDS)
-    capacity_grew = fields.get("capacity", activity.capacity) != activity.capacity and (
-        fields.get("capacity") is None or (activity.capacity is not None and fields["capacity"] > activity.capacity))
-    _apply_fields(activity, fields)
+                            f"(e.g. “{outside[0].title}”).", code="sessions_outside", field="start_local")
+    changed = (activity.time_zone, activity.start_dt, activity.end_dt) != (time_zone, start_dt, end_dt)
+    _apply_fields(activity, {"time_zone": time_zone, "start_dt": start_dt, "end_dt": end_dt})
     _recheck_hours(activity)
-    if capacity_grew and activity.is_published:
-        from cme.registration.service import capacity_changed
+    return record_schedule_change(activity, now=now) if changed else False
 
-        db.session.flush()
-        capacity_changed(activity)
-    if schedule_changed:
-        return record_schedule_change(activity)
+
+def set_deadlines(activity: Activity, *, registration_opens_dt: datetime | None,
+                  registration_closes_dt: datetime | None, claim_deadline_dt: datetime | None) -> None:
+    """When registration opens and closes, and until when credit may be claimed."""
+    _refuse_if_cancelled(activity)
+    activity.registration_opens_dt, activity.registration_closes_dt = registration_opens_dt, registration_closes_dt
+    activity.claim_deadline_dt = claim_deadline_dt
     db.session.flush()
-    return False
 
 
 def record_schedule_change(activity: Activity, *, now: datetime | None = None) -> bool:
-    """Bump the calendar SEQUENCE and tell registrants, when the activity is public. Returns whether it was."""
+    """Bump the calendar SEQUENCE of a published activity whose schedule changed. Returns whether it was public
+    (then its registrants must be told)."""
     if activity.status != ActivityStatus.PUBLISHED:
         db.session.flush()
         return False
     activity.schedule_sequence += 1
     activity.schedule_changed_dt = now or now_utc()
     db.session.flush()
-    from cme.activities.notices import queue_schedule_change_notices
-
-    queue_schedule_change_notices(activity)
     return True
 
 
@@ -360,19 +175,21 @@ def check_ama_within_hours(activity: Activity, amount: Decimal | None = None) ->
     hours = scheduled_hours(activity)
     if amount is not None and Decimal(amount) > hours:
         raise ActivityError(f"AMA credit cannot exceed the scheduled hours of instruction ({hours.normalize():f} h).",
-                            field="max_amount")
+                            code="ama_over_hours", field="max_amount")
 
 
 # ---------------------------------------------------------------- agenda
 
 def _check_session_in_span(activity: Activity, start: datetime, end: datetime) -> None:
     if activity.is_cancelled:
-        raise ActivityError("A cancelled activity's agenda cannot change.")
+        raise ActivityError("A cancelled activity's agenda cannot change.", code="cancelled")
     if start < activity.start_dt or end > activity.end_dt:
-        raise ActivityError("The session must fall within the activity's start and end.", field="start_local")
+        raise ActivityError("The session must fall within the activity's start and end.", code="session_outside",
+                            field="start_local")
 
 
 def add_session(activity: Activity, fields: dict[str, Any]) -> ActivitySession:
+    """A new agenda session; a published activity's schedule changes with it (see `record_schedule_change`)."""
     _check_session_in_span(activity, fields["start_dt"], fields["end_dt"])
     session = ActivitySession(**fields)
     activity.sessions.append(session)
@@ -382,7 +199,8 @@ def add_session(activity: Activity, fields: dict[str, Any]) -> ActivitySession:
     return session
 
 
-def update_session(session: ActivitySession, fields: dict[str, Any]) -> None:
+def update_session(session: ActivitySession, fields: dict[str, Any]) -> bool:
+    """Returns whether a public schedule changed (registrants must be told)."""
     activity = session.activity
     _check_session_in_span(activity, fields["start_dt"], fields["end_dt"])
     changed = (session.start_dt, session.end_dt, session.title) != (fields["start_dt"], fields["end_dt"], fields["title"])
@@ -390,18 +208,18 @@ def update_session(session: ActivitySession, fields: dict[str, Any]) -> None:
         setattr(session, name, value)
     _recheck_hours(activity)
     db.session.flush()
-    if changed:
-        record_schedule_change(activity)
+    return record_schedule_change(activity) if changed else False
 
 
-def delete_session(session: ActivitySession) -> None:
+def delete_session(session: ActivitySession) -> bool:
+    """Returns whether a public schedule changed (registrants must be told)."""
     activity = session.activity
     if activity.is_cancelled:
-        raise ActivityError("A cancelled activity's agenda cannot change.")
+        raise ActivityError("A cancelled activity's agenda cannot change.", code="cancelled")
     activity.sessions.remove(session)
     db.session.flush()
     _recheck_hours(activity)
-    record_schedule_change(activity)
+    return record_schedule_change(activity)
 
 
 def _recheck_hours(activity: Activity) -> None:
@@ -411,7 +229,8 @@ def _recheck_hours(activity: Activity) -> None:
     try:
         check_ama_within_hours(activity)
     except ActivityError as error:
-        raise ActivityError(f"{error} Lower the AMA designation first.", field="start_local") from None
+        raise ActivityError(f"{error} Lower the AMA designation first.", code=error.code,
+                            field="start_local") from None
 
 
 # ---------------------------------------------------------------- faculty, disclosures, credit
@@ -506,46 +325,35 @@ def publication_problems(activity: Activity) -> list[str]:
 
 def publish(activity: Activity, *, now: datetime | None = None) -> None:
     if activity.status != ActivityStatus.DRAFT:
-        raise ActivityError("Only a draft can be published.")
+        raise ActivityError("Only a draft can be published.", code="not_draft")
     problems = publication_problems(activity)
     if problems:
-        raise ActivityError("This activity cannot be published yet.", problems=problems)
+        raise ActivityError("This activity cannot be published yet.", code="incomplete", problems=problems)
     activity.status = ActivityStatus.PUBLISHED.value
     activity.published_dt = now or now_utc()
     db.session.flush()
 
 
-def active_registrations(activity: Activity) -> list[Registration]:
-    return list(db.session.scalars(
-        select(Registration).where(Registration.activity_id == activity.id,
-                                   Registration.status != RegistrationStatus.CANCELLED)
-        .options(selectinload(Registration.user)).order_by(Registration.id)))
-
-
 def unpublish(activity: Activity) -> None:
+    """Back to draft. Only `cme.registration.lifecycle.unpublish` calls this: it first makes sure nobody registered."""
     if activity.status != ActivityStatus.PUBLISHED:
-        raise ActivityError("Only a published activity can be unpublished.")
-    if active_registrations(activity):
-        raise ActivityError("People have registered for this activity: cancel it instead, so they are told.")
+        raise ActivityError("Only a published activity can be unpublished.", code="not_published")
     activity.status = ActivityStatus.DRAFT.value
     activity.published_dt = None
     db.session.flush()
 
 
-def cancel(activity: Activity, *, now: datetime | None = None) -> int:
-    """Cancel, bump the calendar sequence, and queue a notice to every registrant. Returns how many were told."""
+def cancel(activity: Activity, *, now: datetime | None = None) -> bool:
+    """Cancel and bump the calendar sequence. Returns whether it was public (then `cme.registration.lifecycle`
+    tells its registrants)."""
     if activity.status == ActivityStatus.CANCELLED:
-        raise ActivityError("This activity is already cancelled.")
+        raise ActivityError("This activity is already cancelled.", code="already_cancelled")
     was_public = activity.status == ActivityStatus.PUBLISHED
     activity.status = ActivityStatus.CANCELLED.value
     activity.cancelled_dt = now or now_utc()
     activity.schedule_sequence += 1
     db.session.flush()
-    if not was_public:
-        return 0
-    from cme.activities.notices import queue_cancellation_notices
-
-    return queue_cancellation_notices(activity)
+    return was_public
 
 
 def duplicate(activity: Activity, organizer: User) -> Activity:

@@ -7,9 +7,11 @@ from datetime import date
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_login import current_user
 
-from cme.activities import service
+from cme.activities import catalog as public
 from cme.activities.forms import CatalogFilterForm
-from cme.activities.statements import designation_statement_html
+from cme.activities.statements import designation_statement_html, format_amount
+from cme.calendar import service as calendar_service
+from cme.registration.counts import confirmed_counts
 from cme.registration.service import active_registration, active_registrations_of
 from cme.timeutil import now_utc, utc_to_local
 from cme.urls import absolute_url
@@ -18,14 +20,14 @@ bp = Blueprint("activities", __name__)
 
 
 def viewer_zone() -> str:
-    return current_user.time_zone if current_user.is_authenticated else service.DEFAULT_ZONE
+    return current_user.time_zone if current_user.is_authenticated else public.DEFAULT_ZONE
 
 
-def _filters() -> tuple[CatalogFilterForm, service.CatalogFilters]:
+def _filters() -> tuple[CatalogFilterForm, public.CatalogFilters]:
     form = CatalogFilterForm(request.args)
     form.validate()
     valid = lambda f: f.data if not f.errors else None  # noqa: E731  (bad values are ignored, and shown as errors)
-    filters = service.CatalogFilters(
+    filters = public.CatalogFilters(
         q=valid(form.q) or "", format=valid(form.format) or "", specialty=valid(form.specialty) or "",
         credit_type=valid(form.credit_type) or "", date_from=valid(form.date_from), date_to=valid(form.date_to),
         when=valid(form.when) or "upcoming", zone_name=viewer_zone())
@@ -37,9 +39,10 @@ def _filters() -> tuple[CatalogFilterForm, service.CatalogFilters]:
 def catalog():
     form, filters = _filters()
     page_number = request.args.get("page", 1, type=int)
-    page, seats_taken = service.catalog_page(filters, page=max(page_number, 1))
+    page = public.catalog_page(filters, page=max(page_number, 1))
     now = now_utc()
-    seat_states = {a.id: service.seat_state(a, seats_taken.get(a.id, 0), now=now) for a in page.items}
+    seats_taken = confirmed_counts([a.id for a in page.items])
+    seat_states = {a.id: public.seat_state(a, seats_taken[a.id], now=now) for a in page.items}
     mine = active_registrations_of(current_user, [a.id for a in page.items])
     return render_template("activities/catalog.html", page=page, form=form, filters=filters, seat_states=seat_states,
                            mine=mine)
@@ -56,9 +59,10 @@ def month():
     year, month_number = (int(match[1]), int(match[2])) if match else (today.year, today.month)
     if not (1 <= month_number <= 12 and 1900 < year < 3000):
         abort(404)
-    view = service.month_view(year, month_number, filters)
-    seat_states = {a.id: service.seat_state(a, view.seats_taken.get(a.id, 0))
-                   for week in view.weeks for day in week for a, _ in day.entries}
+    view = public.month_view(year, month_number, filters)
+    shown = {a.id: a for week in view.weeks for day in week for a, _ in day.entries}
+    seats_taken = confirmed_counts(list(shown))
+    seat_states = {a.id: public.seat_state(a, seats_taken[a.id]) for a in shown.values()}
     mine = active_registrations_of(current_user, list(seat_states))
     return render_template("activities/month.html", view=view, form=form, filters=filters, today=today,
                            seat_states=seat_states, mine=mine)
@@ -67,36 +71,30 @@ def month():
 @bp.get("/activities/<int:activity_id>")
 @bp.get("/activities/<int:activity_id>-<slug>")
 def detail(activity_id: int, slug: str | None = None):
-    activity = service.public_activity(activity_id)
+    activity = public.public_activity(activity_id)
     preview = False
     if activity is None and current_user.is_authenticated and current_user.is_organizer:
-        activity = service.draft_for_preview(activity_id, current_user)
+        activity = public.draft_for_preview(activity_id, current_user)
         preview = activity is not None
     if activity is None:
         abort(404)
-    confirmed = service.confirmed_counts([activity.id]).get(activity.id, 0)
+    confirmed = confirmed_counts([activity.id])[activity.id]
     provider = current_app.config["CME_PROVIDER_NAME"]
     statements = [(d, designation_statement_html(d.credit_type, d.max_amount, provider=provider,
                                                  activity_format=activity.format))
                   for d in activity.designations]
     zone_name = viewer_zone() if current_user.is_authenticated else None
-    my_registration = registration_of(current_user, activity) if current_user.is_authenticated else None
-    from cme.calendar import service as calendar_service
-
+    my_registration = active_registration(current_user, activity.id) if current_user.is_authenticated else None
     calendar_links = None if preview else {
         "download": url_for("calendar.activity_ics", activity_id=activity.id),
         "google": calendar_service.google_add_url(activity), "outlook": calendar_service.outlook_add_url(activity),
         "feed": calendar_service.subscribe_links(absolute_url("calendar.public_feed"))}
-    return render_template("activities/detail.html", activity=activity, seat_state=service.seat_state(activity, confirmed),
+    return render_template("activities/detail.html", activity=activity, seat_state=public.seat_state(activity, confirmed),
                            calendar_links=calendar_links,
                            confirmed=confirmed, statements=statements, viewer_zone=zone_name, preview=preview, my_registration=my_registration,
                            agenda=agenda_by_day(activity, activity.time_zone),
                            viewer_agenda=agenda_by_day(activity, zone_name) if zone_name and activity.is_webcast
                            and zone_name != activity.time_zone else None)
-
-
-def registration_of(user, activity):
-    return active_registration(user, activity.id)
 
 
 def agenda_by_day(activity, zone_name: str) -> list[tuple[date, list]]:
@@ -114,6 +112,4 @@ def slugify(text: str) -> str:
 
 @bp.app_template_filter("credit")
 def credit_filter(amount) -> str:
-    from cme.activities.statements import format_amount
-
     return format_amount(amount)

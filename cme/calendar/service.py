@@ -23,7 +23,7 @@ from sqlalchemy.orm import selectinload
 
 from cme.accounts.models import User
 from cme.activities.models import Activity
-from cme.activities.service import CatalogFilters, filtered_activities
+from cme.activities.catalog import CatalogFilters, filtered_activities
 from cme.activities.statements import format_amount
 from cme.calendar.ics import CalendarMeta, EventData, assemble_calendar, build_calendar, event_bytes
 from cme.calendar.invitations import calendar_window, registrant_uid

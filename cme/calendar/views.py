@@ -6,7 +6,7 @@ from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from cme.activities.forms import CatalogFilterForm, ConfirmForm
-from cme.activities.service import CatalogFilters, public_activity
+from cme.activities.catalog import CatalogFilters, public_activity
 from cme.calendar import service
 from cme.extensions import db
 

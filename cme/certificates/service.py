@@ -15,16 +15,15 @@ from cme.activities.models import Activity, CreditType
 from cme.activities.statements import designation_statement, format_amount
 from cme.certificates.models import Certificate, CertificateKind, new_verification_code
 from cme.credit.models import CreditRecord
+from cme.errors import DomainError
 from cme.extensions import db
 from cme.mail.service import queue_mail
 from cme.timeutil import format_span, now_utc, zone
 from cme.urls import absolute_url
 
 
-class CertificateError(Exception):
-    def __init__(self, message: str, code: str):
-        super().__init__(message)
-        self.code = code
+class CertificateError(DomainError):
+    """A refused certificate operation."""
 
 
 def _credit_lines(user: User, activity: Activity, records: list[CreditRecord]) -> tuple[str, list[dict]]:
@@ -86,7 +85,7 @@ def issue_certificate(user: User, activity: Activity, *, now: datetime | None = 
     records = list(db.session.scalars(select(CreditRecord).where(CreditRecord.user_id == user.id,
                                                                  CreditRecord.activity_id == activity.id)))
     if not records:
-        raise CertificateError(f"{user.full_name} has claimed no credit for this activity.", "no_credit")
+        raise CertificateError(f"{user.full_name} has claimed no credit for this activity.", code="no_credit")
     now = now or now_utc()
     existing = current_certificate(user, activity)
     code = new_verification_code()

@@ -24,6 +24,7 @@ from cme.credit.evaluation_models import (  # noqa: I001
 )
 from cme.credit.models import Attendance, CreditRecord
 from cme.credit.transcript import Transcript, TranscriptLine, TranscriptYear
+from cme.errors import DomainError
 from cme.extensions import db
 from cme.registration.models import Registration, RegistrationStatus
 from cme.timeutil import now_utc
@@ -45,11 +46,11 @@ DEFAULT_EVALUATION = [
 ]
 
 
-class CreditError(Exception):
-    def __init__(self, message: str, code: str, field: str | None = None):
-        super().__init__(message)
-        self.code = code
-        self.field = field
+class CreditError(DomainError):
+    """A refused credit operation."""
+
+    def __init__(self, message: str, code: str | None = None, field: str | None = None, **kwargs):
+        super().__init__(message, code=code or kwargs.pop("code"), field=field, **kwargs)
 
 
 def quarter_floor(hours: Decimal) -> Decimal:

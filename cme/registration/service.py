@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from cme.accounts.models import User
 from cme.activities.models import Activity, ActivitySession, ActivityStatus
 from cme.credit.models import Attendance
+from cme.errors import DomainError
 from cme.extensions import db
 from cme.registration.mail import queue_registrant_mail
 from cme.registration.models import Registration, RegistrationStatus, normalize_checkin_code
@@ -24,12 +25,11 @@ from cme.timeutil import now_utc, zone
 JOIN_LINK_LEAD = timedelta(minutes=30)
 
 
-class RegistrationError(Exception):
-    """A refused registration operation, with a code tests and views can rely on."""
+class RegistrationError(DomainError):
+    """A refused registration operation."""
 
-    def __init__(self, message: str, code: str):
-        super().__init__(message)
-        self.code = code
+    def __init__(self, message: str, code: str | None = None, field: str | None = None, **kwargs):
+        super().__init__(message, code=code or kwargs.pop("code"), field=field, **kwargs)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from cme.registration.forms import CheckinCodeForm, RegistrationForm, RosterAddF
 from cme.registration.models import Registration, display_checkin_code
 from cme.registration.roster import build_roster_csv
 from cme.timeutil import now_utc
+from cme.registration.counts import counts_for
 from cme.transactions import commit_with_retry
 from cme.urls import absolute_url
 
@@ -84,9 +85,7 @@ def register(activity_id: int):
 def _seats_left(activity) -> int | None:
     if activity.capacity is None:
         return None
-    from cme.activities.service import confirmed_counts
-
-    return max(activity.capacity - confirmed_counts([activity.id]).get(activity.id, 0), 0)
+    return max(activity.capacity - counts_for(activity.id).confirmed, 0)
 
 
 @bp.get("/my/schedule")

@@ -1,0 +1,194 @@
+"""The public read side of activities: the catalog with its filters, the month view, an activity's public page
+and the seat state a card shows. Nothing here writes."""
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy.orm import defer, selectinload
+
+from cme.accounts.models import User
+from cme.activities.models import (
+    PUBLIC_STATUSES, Activity, ActivityFormat, ActivityStatus, CreditDesignation, CreditType, Faculty,
+)
+from cme.activities.service import can_manage
+from cme.extensions import db
+from cme.timeutil import now_utc, zone
+
+WEBCAST_FORMATS = (ActivityFormat.LIVE_WEBCAST.value, ActivityFormat.ON_DEMAND_WEBCAST.value)
+DEFAULT_ZONE = "America/New_York"
+
+
+@dataclass
+class CatalogFilters:
+    q: str = ""
+    format: str = ""
+    specialty: str = ""
+    credit_type: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    when: str = "upcoming"
+    zone_name: str = DEFAULT_ZONE  # dates are read as days in the viewer's zone
+
+    def args(self) -> dict[str, str]:
+        """The non-default filters as query arguments (for links that keep them)."""
+        values = {"q": self.q, "format": self.format, "specialty": self.specialty, "credit_type": self.credit_type,
+                  "date_from": self.date_from.isoformat() if self.date_from else "",
+                  "date_to": self.date_to.isoformat() if self.date_to else "",
+                  "when": "" if self.when == "upcoming" else self.when}
+        return {k: v for k, v in values.items() if v}
+
+
+def _day_start_utc(day: date, zone_name: str) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=zone(zone_name))
+
+
+def filtered_activities(filters: CatalogFilters, *, now: datetime | None = None) -> Select:
+    """Published and cancelled activities matching the filters.
+
+    `when`: "upcoming" (not ended, soonest first), "past" (ended, latest first) or "all" (by start).
+    """
+    now = now or now_utc()
+    stmt = select(Activity).where(Activity.status.in_(PUBLIC_STATUSES))
+    if filters.when == "past":
+        stmt = stmt.where(Activity.end_dt < now).order_by(Activity.start_dt.desc(), Activity.id.desc())
+    elif filters.when == "all":
+        stmt = stmt.order_by(Activity.start_dt, Activity.id)
+    else:
+        stmt = stmt.where(Activity.end_dt >= now).order_by(Activity.start_dt, Activity.id)
+    if filters.format == "webcast":
+        stmt = stmt.where(Activity.format.in_(WEBCAST_FORMATS))
+    elif filters.format in {f.value for f in ActivityFormat}:
+        stmt = stmt.where(Activity.format == filters.format)
+    if filters.specialty:
+        pattern = f"%{_escape_like(filters.specialty.lower())}%"
+        stmt = stmt.where(or_(func.lower(Activity.specialty) == filters.specialty.lower(),
+                              func.lower(Activity.topics).like(pattern, escape="\\")))
+    if filters.credit_type in {c.value for c in CreditType}:
+        stmt = stmt.where(exists().where(CreditDesignation.activity_id == Activity.id,
+                                         CreditDesignation.credit_type == filters.credit_type))
+    if filters.date_from:
+        stmt = stmt.where(Activity.end_dt >= _day_start_utc(filters.date_from, filters.zone_name))
+    if filters.date_to:
+        stmt = stmt.where(Activity.start_dt < _day_start_utc(filters.date_to + timedelta(days=1), filters.zone_name))
+    if filters.q:
+        for word in filters.q.lower().split()[:8]:
+            stmt = stmt.where(Activity.search_text.like(f"%{_escape_like(word)}%", escape="\\"))
+    return stmt
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def catalog_page(filters: CatalogFilters, *, page: int = 1, per_page: int = 20, now: datetime | None = None):
+    """One page of the catalog with designations loaded, in a fixed number of queries.
+
+    The total is counted with a plain `SELECT count(*) ... WHERE ...` (Flask-SQLAlchemy's own count wraps the
+    whole select, every column, in a subquery, which makes SQLite read whole rows)."""
+    matching = filtered_activities(filters, now=now)
+    result = db.paginate(matching.options(
+        selectinload(Activity.credit_designations),
+        defer(Activity.description), defer(Activity.learning_objectives), defer(Activity.target_audience),
+        defer(Activity.accreditation_statement), defer(Activity.access_notes)),
+        page=max(page, 1), per_page=per_page, max_per_page=100, error_out=False, count=False)
+    result.total = db.session.scalar(matching.with_only_columns(func.count(), maintain_column_froms=True)
+                                     .order_by(None))
+    return result
+
+
+@dataclass
+class MonthDay:
+    day: date
+    in_month: bool
+    # (activity, local start that day: the activity's start on its first day, then the day's first session or None)
+    entries: list[tuple[Activity, datetime | None]] = field(default_factory=list)
+
+
+@dataclass
+class MonthView:
+    year: int
+    month: int
+    weeks: list[list[MonthDay]]
+    on_demand: list[Activity]
+
+    @property
+    def title(self) -> str:
+        return f"{calendar.month_name[self.month]} {self.year}"
+
+    @property
+    def previous(self) -> str:
+        return f"{self.year - 1}-12" if self.month == 1 else f"{self.year}-{self.month - 1:02d}"
+
+    @property
+    def next(self) -> str:
+        return f"{self.year + 1}-01" if self.month == 12 else f"{self.year}-{self.month + 1:02d}"
+
+
+def month_view(year: int, month: int, filters: CatalogFilters) -> MonthView:
+    """A Sunday-first grid of the month; each live activity appears on every local day it spans."""
+    weeks_dates = calendar.Calendar(firstweekday=6).monthdatescalendar(year, month)
+    first, last = weeks_dates[0][0], weeks_dates[-1][-1]
+    span_filters = CatalogFilters(**{**filters.__dict__, "date_from": first, "date_to": last, "when": "all"})
+    activities = db.session.scalars(filtered_activities(span_filters).options(selectinload(Activity.sessions))).all()
+    days = {d: MonthDay(d, d.month == month) for week in weeks_dates for d in week}
+    on_demand = []
+    for activity in activities:
+        if activity.is_on_demand:
+            on_demand.append(activity)
+            continue
+        tz = zone(activity.time_zone)
+        local_start, local_end = activity.start_dt.astimezone(tz), activity.end_dt.astimezone(tz)
+        session_starts: dict[date, datetime] = {}
+        for session in activity.sessions:
+            local = session.start_dt.astimezone(tz)
+            session_starts[local.date()] = min(local, session_starts.get(local.date(), local))
+        day = local_start.date()
+        while day <= (local_end - timedelta(microseconds=1)).date():
+            if day in days:
+                days[day].entries.append((activity, local_start if day == local_start.date()
+                                          else session_starts.get(day)))
+            day += timedelta(days=1)
+    weeks = [[days[d] for d in week] for week in weeks_dates]
+    return MonthView(year, month, weeks, on_demand)
+
+
+def public_activity(activity_id: int) -> Activity | None:
+    """An activity the public may see (`Activity.is_public`), with what its page shows loaded."""
+    return db.session.scalar(
+        select(Activity).where(Activity.id == activity_id, Activity.status.in_(PUBLIC_STATUSES)).options(
+            selectinload(Activity.sessions), selectinload(Activity.credit_designations),
+            selectinload(Activity.faculty).selectinload(Faculty.disclosures)))
+
+
+def draft_for_preview(activity_id: int, user: User) -> Activity | None:
+    """A draft its organizer (or an admin) may preview as the public will see it."""
+    activity = db.session.get(Activity, activity_id)
+    if activity is None or activity.status != ActivityStatus.DRAFT or not can_manage(user, activity):
+        return None
+    return activity
+
+
+def seat_state(activity: Activity, confirmed: int, *, now: datetime | None = None) -> tuple[str, str]:
+    """(key, label) of what a card shows: seats left, Waitlist, Full, Cancelled, Registration closed, Open."""
+    now = now or now_utc()
+    if activity.is_cancelled:
+        return "cancelled", "Cancelled"
+    closed = (activity.registration_closes_dt is not None and now >= activity.registration_closes_dt) or \
+        (not activity.is_on_demand and now >= activity.end_dt)
+    if activity.capacity is not None and confirmed >= activity.capacity:
+        return ("full", "Full") if closed else ("waitlist", "Waitlist")
+    if closed:
+        return "closed", "Registration closed"
+    if activity.registration_opens_dt is not None and now < activity.registration_opens_dt:
+        return "soon", "Registration opens soon"
+    if activity.is_on_demand and now < activity.start_dt:
+        return "soon", f"Available from {activity.start_dt.astimezone(zone(activity.time_zone)):%b %-d}"
+    if activity.capacity is None:
+        return "open", "Open"
+    left = activity.capacity - confirmed
+    return "open", f"{left} seat{'s' if left != 1 else ''} left"
+
+
