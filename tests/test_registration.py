@@ -948,3 +948,16 @@ def test_the_confirmation_mail_repeats_the_sessions_chosen_and_the_needs_given(d
     assert "Dietary needs: No <nuts>" in text and "Accessibility needs: Aisle seat" in text
     html = message.get_body(("html",)).get_content()
     assert "Dietary needs: No &lt;nuts&gt;" in html and "<nuts>" not in html
+
+
+def test_roster_page_csv_and_check_in_spell_other_as_the_profile_does(client, db, make_user, make_activity, organizer):
+    activity = make_activity(organizers=[organizer])
+    person = make_user(profession="other", full_name="Olive Other")
+    registration = service.register(person, activity.id, answers(person))
+    db.session.commit()
+    roster = client.get(f"/organize/activities/{activity.id}/roster").get_data(as_text=True)
+    assert "Other healthcare professional" in roster
+    rows = list(csv.DictReader(io.StringIO(
+        client.get(f"/organize/activities/{activity.id}/roster.csv").data.decode("utf-8-sig"))))
+    assert [r["Profession"] for r in rows] == ["Other healthcare professional"]
+    assert registration.profession_label == person.profession_label == "Other healthcare professional"

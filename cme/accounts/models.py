@@ -29,6 +29,11 @@ class Profession(LabeledEnum):
     OTHER = "other", "Other healthcare professional"
 
 
+def profession_label(value: str | None) -> str:
+    """How a profession is spelled everywhere (profile, roster, CSV, check-in): "" when none was given."""
+    return Profession(value).label if value in Profession._value2member_map_ else ""
+
+
 DEGREES = ["MD", "DO", "MBBS", "PhD", "PA-C", "NP", "APRN", "DNP", "RN", "BSN", "MSN", "LPN",
            "PharmD", "RPh", "MPH", "Other"]
 
@@ -103,7 +108,7 @@ class User(UserMixin, db.Model):
 
     @property
     def profession_label(self) -> str:
-        return Profession(self.profession).label
+        return profession_label(self.profession)
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role}>"

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Optional
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from cme.accounts.models import profession_label
 from cme.enums import LabeledEnum, check_in
 from cme.extensions import db
 from cme.timeutil import UTCDateTime, now_utc
@@ -104,6 +105,10 @@ class Registration(db.Model):
     @property
     def status_label(self) -> str:
         return RegistrationStatus(self.status).label
+
+    @property
+    def profession_label(self) -> str:
+        return profession_label(self.profession)
 
     @property
     def is_confirmed(self) -> bool:

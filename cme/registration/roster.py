@@ -12,7 +12,7 @@ HEADER = ["Status", "Waitlist position", "Name", "Degree", "Profession", "Email"
 
 def build_roster_csv(registrations: Iterable[Registration], checked_in: set[int]) -> bytes:
     return csv_bytes(HEADER, ((
-        r.status_label, r.waitlist_position or "", r.full_name, r.degree, r.profession.replace("_", " ").capitalize(),
+        r.status_label, r.waitlist_position or "", r.full_name, r.degree, r.profession_label,
         r.user.email, r.npi or "", r.licence_state or "", r.licence_number or "",
         r.registered_dt.strftime("%Y-%m-%d %H:%M"), "yes" if r.id in checked_in else "",
         r.dietary_needs, r.accessibility_needs, _sessions(r)) for r in registrations))
