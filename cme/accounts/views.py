@@ -134,7 +134,7 @@ def users():
         pattern = f"%{query.lower()}%"
         stmt = stmt.where(func.lower(User.full_name).like(pattern) | User.email.like(pattern))
     page = db.paginate(stmt, per_page=50, error_out=False)
-    return render_template("admin/users.html", page=page, query=query, role_form=RoleForm())
+    return render_template("accounts/admin/users.html", page=page, query=query, role_form=RoleForm())
 
 
 @admin_bp.post("/users/<int:user_id>/role")

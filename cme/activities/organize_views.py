@@ -43,7 +43,8 @@ def _manage_page(activity: Activity, status: int = 200, *, disclosure_form: Disc
     if disclosure_form is not None:
         forms["disclosure_forms"][disclosure_for] = disclosure_form
     counts = registration_counts([activity.id])[activity.id]
-    return render_template("organize/manage.html", activity=activity, problems=service.publication_problems(activity),
+    return render_template("activities/organize/manage.html", activity=activity,
+                           problems=service.publication_problems(activity),
                            now=now_utc(),
                            counts=counts, hours=service.scheduled_hours(activity), confirm_form=ConfirmForm(),
                            **forms), status
@@ -55,7 +56,7 @@ def dashboard():
     page = db.paginate(service.organizer_activities_query(current_user), per_page=50, error_out=False)
     counts = registration_counts([a.id for a in page.items])
     now = now_utc()
-    return render_template("organize/dashboard.html", page=page, counts=counts, now=now,
+    return render_template("activities/organize/dashboard.html", page=page, counts=counts, now=now,
                            next_dates=service.next_dates(page.items, now=now))
 
 
@@ -72,7 +73,7 @@ def create():
             return to_manage(done.value)
     if request.method == "GET":
         form.accreditation_statement.data = current_app.config["CME_ACCREDITATION_STATEMENT"]
-    return render_template("organize/activity_form.html", form=form, activity=None), 200 if request.method == "GET" else 422
+    return render_template("activities/organize/activity_form.html", form=form, activity=None), 200 if request.method == "GET" else 422
 
 
 @bp.get("/activities/<int:activity_id>")
@@ -94,7 +95,7 @@ def edit(activity_id: int):
         if done.ok:
             flash("Saved." + (" The schedule changed: registrants are being told." if done.value else ""), "success")
             return to_manage(activity)
-    return render_template("organize/activity_form.html", form=form, activity=activity), 200 if request.method == "GET" else 422
+    return render_template("activities/organize/activity_form.html", form=form, activity=activity), 200 if request.method == "GET" else 422
 
 
 def _save_activity(activity: Activity, values: dict[str, Any]) -> int:
@@ -185,7 +186,7 @@ def edit_session(activity_id: int, session_id: int):
         if done.ok:
             flash("Session saved.", "success")
             return to_manage(activity, "agenda")
-    return render_template("organize/session_form.html", form=form, activity=activity, session=session), \
+    return render_template("activities/organize/session_form.html", form=form, activity=activity, session=session), \
         200 if request.method == "GET" else 422
 
 
@@ -230,7 +231,7 @@ def edit_faculty(activity_id: int, faculty_id: int):
                                                     form=form).ok:
         flash(f"{person.full_name} saved.", "success")
         return to_manage(activity, "faculty")
-    return render_template("organize/faculty_form.html", form=form, activity=activity, person=person), \
+    return render_template("activities/organize/faculty_form.html", form=form, activity=activity, person=person), \
         200 if request.method == "GET" else 422
 
 

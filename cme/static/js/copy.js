@@ -1,5 +1,6 @@
 // Copy buttons: <button data-copy="INPUT-ID" hidden>Copy</button> next to a read-only field. Shown only when
 // the script runs; copies with the Clipboard API, or by selecting the text for the user where that is refused.
+// A click in the field selects the whole address.
 (function () {
   "use strict";
   document.querySelectorAll("button[data-copy]").forEach(function (button) {
@@ -8,6 +9,7 @@
     if (!field) return;
     var label = button.textContent;
     button.hidden = false;
+    field.addEventListener("click", function () { field.select(); });
     function done(message) {
       button.textContent = message;
       if (status) status.textContent = message;
