@@ -17,6 +17,7 @@ from cme.certificates import service
 from cme.certificates.models import Certificate
 from cme.credit.models import CreditRecord
 from cme.mail.models import OutboxMessage
+from cme.mail.service import message_text
 
 AMA_STATEMENT = ("The Liver Education Foundation designates this live activity for a maximum of 3 AMA PRA Category 1 "
                  "Credit(s)™. Physicians should claim only the credit commensurate with the extent of their "
@@ -149,7 +150,7 @@ def test_organizers_issue_certificates_for_everyone_who_claimed(app, client, db,
     assert "2 certificate(s) issued and mailed." in page
     mails = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "certificate_issued")).all()
     assert sorted(m.recipient for m in mails) == ["learner0@example.org", "learner1@example.org"]
-    assert "/verify/" in mails[0].raw_message
+    assert "/verify/" in message_text(mails[0])
     again = app.test_cli_runner().invoke(args=["cme", "issue-certificates", str(activity.id)])
     assert again.exit_code == 0 and "Issued 0 certificate(s)" in again.output
     kinds = sorted(c.kind for c in db.session.scalars(select(Certificate)))

@@ -11,12 +11,22 @@ from sqlalchemy import func, select
 from cme.accounts.service import request_password_reset
 from cme.extensions import db as _db
 from cme.mail.models import OutboxMessage
-from cme.mail.service import backoff, compose, deliver_pending, queue_mail, queue_message
+from cme.mail.service import backoff, compose, composers_of, deliver_pending, queue_deferred, register_composers
 from cme.timeutil import now_utc
 
 
 def outbox(db) -> list[OutboxMessage]:
     return list(db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+@pytest.fixture
+def plain_composer(app):
+    """A composer named "plain" on this app: the payload's text and html, as given."""
+    def compose_plain(message, payload):
+        return compose(message.recipient, message.subject, payload["text"], payload.get("html"),
+                       recipient_name=payload.get("name"))
+
+    register_composers(app, {"plain": compose_plain})
 
 
 def test_mail_commits_with_the_change_that_caused_it(db, make_user):
@@ -128,10 +138,9 @@ def test_without_an_smtp_server_mail_is_written_as_eml_files(app, db, make_user,
     assert message["Subject"] == "Reset your password" and "/account/reset/" in message.get_body(("plain",)).get_content()
 
 
-def test_non_ascii_mail_survives_the_trip(app, db, smtp):
-    with app.test_request_context():
-        queue_message(compose("zoe@example.org", "Café – résumé ✓", "Grüße, José", "<p>Grüße, José</p>",
-                              recipient_name="Zoë Ångström"), kind="test")
+def test_non_ascii_mail_survives_the_trip(app, db, smtp, plain_composer):
+    queue_deferred("zoe@example.org", "Café – résumé ✓", kind="test", composer="plain", text="Grüße, José",
+                   html="<p>Grüße, José</p>", name="Zoë Ångström")
     db.session.commit()
     assert deliver_pending().sent
     [message] = smtp.messages
@@ -149,12 +158,10 @@ def test_user_text_is_escaped_in_html_mail(app, db, make_user, smtp):
     assert "<script>" not in html and "&lt;script&gt;" in html
 
 
-def test_two_workers_never_send_the_same_message(app, db, make_user, smtp, backend):
+def test_two_workers_never_send_the_same_message(app, db, smtp, backend, plain_composer):
     """Parallel `send-mail` workers split the outbox (FOR UPDATE SKIP LOCKED on PostgreSQL)."""
-    user = make_user("ada@example.org")
-    with app.test_request_context():
-        for n in range(40):
-            queue_mail(user.email, f"Message {n}", "password_reset", kind="test", user=user, minutes=1, reset_url="x")
+    for n in range(40):
+        queue_deferred("ada@example.org", f"Message {n}", kind="test", composer="plain", text=f"Message {n}")
     db.session.commit()
     reports, errors = [], []
 

@@ -330,7 +330,7 @@ def record_schedule_change(activity: Activity, *, now: datetime | None = None) -
     activity.schedule_sequence += 1
     activity.schedule_changed_dt = now or now_utc()
     db.session.flush()
-    from cme.activities.notices import queue_schedule_change_notices
+    from cme.registration.notices import queue_schedule_change_notices
 
     queue_schedule_change_notices(activity)
     return True
@@ -543,7 +543,7 @@ def cancel(activity: Activity, *, now: datetime | None = None) -> int:
     db.session.flush()
     if not was_public:
         return 0
-    from cme.activities.notices import queue_cancellation_notices
+    from cme.registration.notices import queue_cancellation_notices
 
     return queue_cancellation_notices(activity)
 

@@ -3,12 +3,11 @@ SEQUENCE) and cancellations (a calendar CANCEL), through the outbox (composed by
 from __future__ import annotations
 
 from cme.activities.models import Activity
+from cme.activities.service import active_registrations
+from cme.registration.mail import queue_registrant_mail
 
 
 def _notify(activity: Activity, *, template: str, method: str) -> int:
-    from cme.activities.service import active_registrations
-    from cme.registration.mail import queue_registrant_mail
-
     registrations = active_registrations(activity)
     for registration in registrations:
         queue_registrant_mail(registration, template, method=method if registration.is_confirmed else None)
