@@ -1,8 +1,14 @@
 """The outbox: written with the change that causes it; delivered once over real SMTP, with retries."""
 from __future__ import annotations
 
+import ast
+import json
+import subprocess
+import sys
+import textwrap
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -203,3 +209,84 @@ def test_workers_claim_with_skip_locked_on_postgresql(app, db, backend):
         assert "FOR UPDATE SKIP LOCKED" in select_sql
     compiled = str(sa.select(OutboxMessage.id).with_for_update(skip_locked=True).compile(dialect=postgresql.dialect()))
     assert "SKIP LOCKED" in compiled
+
+
+# ---------------------------------------------------------------- one path: deferred rows, composers the app registers
+
+CME = Path(__file__).resolve().parent.parent / "cme"
+
+
+def _calls(name: str) -> list[tuple[str, str, ast.Call]]:
+    """Every call of a function named `name` in cme/ (plain or as an attribute): (file, enclosing function, call)."""
+    found = []
+    for path in sorted(CME.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for function in (n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))):
+            for node in ast.walk(function):
+                if isinstance(node, ast.Call) and name in (getattr(node.func, "id", None),
+                                                           getattr(node.func, "attr", None)):
+                    found.append((path.relative_to(CME.parent).as_posix(), function.name, node))
+    return found
+
+
+def test_the_app_has_a_composer_for_every_mail_the_code_queues(app):
+    queued = set()
+    for path, _, call in _calls("queue_deferred"):
+        [composer] = [k.value for k in call.keywords if k.arg == "composer"]
+        assert isinstance(composer, ast.Constant), f"{path}:{call.lineno} names its composer with a literal"
+        queued.add(composer.value)
+    assert {"password_reset", "certificate_issued", "registrant"} <= queued
+    assert queued == set(composers_of(app))  # each queued mail can be composed; no composer is dead
+
+
+def test_every_mail_enters_the_outbox_as_a_deferred_row():
+    """Nothing composes a message in the caller and writes it: the one outbox row built in cme/ is queue_deferred's."""
+    assert [(path, function) for path, function, _ in _calls("OutboxMessage")] == [
+        ("cme/mail/service.py", "queue_deferred")]
+
+
+def test_composers_are_registered_without_importing_any_views(app):
+    """The app factory registers them explicitly; a worker needs no views module imported to find them."""
+    probe = textwrap.dedent("""
+        import json, sys
+        from flask import Flask
+        from cme import register_mail_composers
+        from cme.mail.service import composers_of
+        app = Flask("probe")
+        register_mail_composers(app)
+        views = sorted(m for m in sys.modules if m.startswith("cme.") and m.rsplit(".", 1)[-1].endswith("views"))
+        print(json.dumps({"composers": sorted(composers_of(app)), "views": views}))
+    """)
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                            cwd=CME.parent, check=True)
+    seen = json.loads(result.stdout)
+    assert seen == {"composers": sorted(composers_of(app)), "views": []}
+
+
+def test_the_send_mail_worker_composes_every_kind_of_mail(app, db, make_user, make_activity):
+    """Reset, certificate, registration and notice: each queued as a row with no message, each composed and sent
+    by `flask cme send-mail` (an app context, no request)."""
+    from decimal import Decimal
+
+    from cme.certificates.service import issue_for_activity
+    from cme.credit.models import CreditRecord
+    from cme.registration import service as registration
+    from cme.registration.notices import queue_schedule_change_notices
+
+    ada = make_user("ada@example.org", full_name="Ada Lovelace", profession="physician")
+    activity = make_activity(title="Liver summit")
+    request_password_reset(ada.email)
+    registration.register(ada, activity.id, registration.Answers.from_profile(ada, attested_professional=True))
+    queue_schedule_change_notices(activity)
+    db.session.add(CreditRecord(user_id=ada.id, activity_id=activity.id, credit_type="ama_pra_1",
+                                amount=Decimal("1.5"), attested=True))
+    issue_for_activity(activity)
+    db.session.commit()
+    rows = outbox(db)
+    assert sorted(r.kind for r in rows) == ["certificate_issued", "password_reset", "registration_confirmed",
+                                            "schedule_changed"]
+    assert all(r.raw_message is None and r.payload for r in rows)
+    result = app.test_cli_runner().invoke(args=["cme", "send-mail"])
+    assert result.exit_code == 0 and "sent 4, will retry 0, given up 0" in result.output, result.output
+    db.session.expire_all()
+    assert all(r.status == "sent" and "Ada Lovelace" in r.raw_message for r in outbox(db))
