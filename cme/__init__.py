@@ -34,6 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = development_secret_key(Path(app.instance_path))
 
     _init_extensions(app)
+    register_mail_composers(app)
     _register_blueprints(app)
     _register_error_pages(app)
     _register_template_helpers(app)
@@ -73,6 +74,19 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.close()
+
+
+def register_mail_composers(app: Flask) -> None:
+    """Every mail is queued as a deferred row and composed by the `send-mail` worker with a composer named in
+    it. This is the one place that registers them: an explicit import per capability, never a side effect of
+    importing a views module (composing needs no view imported)."""
+    from cme.accounts import mail as accounts_mail
+    from cme.certificates import mail as certificates_mail
+    from cme.mail.service import register_composers
+    from cme.registration import mail as registration_mail
+
+    for composers in (accounts_mail.COMPOSERS, certificates_mail.COMPOSERS, registration_mail.COMPOSERS):
+        register_composers(app, composers)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -250,3 +250,18 @@ def pytest_terminal_summary(terminalreporter) -> None:
                 counts[backend] = counts.get(backend, 0) + 1
     if counts:
         terminalreporter.write_line("passed per database: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@pytest.fixture
+def rendered_templates(app) -> Iterator[list[str]]:
+    """The names of the templates rendered while the test runs, in order."""
+    from flask import template_rendered
+
+    names: list[str] = []
+
+    def record(_sender, template, context, **_extra):
+        names.append(template.name)
+
+    template_rendered.connect(record, app)
+    yield names
+    template_rendered.disconnect(record, app)

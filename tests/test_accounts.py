@@ -1,6 +1,7 @@
 """Accounts: sign-up, log-in with next, log-out, profile, passwords, reset by mail, roles, CLI."""
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
@@ -257,3 +258,64 @@ def test_create_user_command_prompts_for_the_password(app, db):
     assert result.exit_code == 0, result.output
     user = db.session.scalar(select(User).where(User.email == "p@example.org"))
     assert user.role == "provider" and user.check_password("prompted-pass-1")
+
+
+def _reset_rows(db) -> list[OutboxMessage]:
+    return list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "password_reset")))
+
+
+def _composed(row: OutboxMessage):
+    from email import message_from_string, policy
+
+    from cme.mail.service import message_text
+
+    return message_from_string(message_text(row), policy=policy.default)
+
+
+def test_a_reset_request_answers_the_same_for_known_and_unknown_emails_and_only_queues_a_row(client, db, make_user,
+                                                                                            rendered_templates):
+    """Asking for a real account builds no mail in the request (nothing to time apart from an unknown one): it
+    writes a deferred row holding no usable link; the worker composes the link later."""
+    from cme.accounts.service import AccountError, user_for_reset_token
+
+    make_user("ada@example.org", full_name="Ada Lovelace")
+    answers = []
+    for email in ("ada@example.org", "nobody@example.org"):
+        response = client.post("/account/reset", data={"email": email})
+        answers.append((response.status_code, response.location, client.get(response.location).get_data(as_text=True)))
+    assert answers[0] == answers[1] and answers[0][:2] == (302, "/account/login")
+    assert "If an account uses that email, a reset link is on its way." in answers[0][2]
+    assert not [name for name in rendered_templates if name.startswith("mail/")]
+    [row] = _reset_rows(db)
+    assert row.recipient == "ada@example.org" and row.raw_message is None and "/account/reset/" not in row.payload
+    for value in json.loads(row.payload).values():  # no token that would open the account
+        with pytest.raises(AccountError):
+            user_for_reset_token(str(value))
+    path = _reset_link(_composed(row))
+    assert client.get(path).status_code == 200
+
+
+def test_a_reset_link_composed_late_expires_counted_from_the_request(app, client, db, make_user):
+    from cme.accounts.service import request_password_reset
+
+    make_user("ada@example.org")
+    asked = now_utc() - timedelta(seconds=app.config["PASSWORD_RESET_MAX_AGE"] + 60)
+    request_password_reset("ada@example.org", now=asked)
+    db.session.commit()
+    [row] = _reset_rows(db)
+    message = _composed(row)  # composed now, requested over an hour ago
+    assert message["Date"].datetime == asked.replace(microsecond=0)
+    assert "has expired" in client.get(_reset_link(message), follow_redirects=True).get_data(as_text=True)
+
+
+def test_a_reset_link_composed_after_the_password_changed_is_already_used(client, db, make_user):
+    from cme.accounts.service import change_password, request_password_reset
+
+    user = make_user("ada@example.org")
+    request_password_reset("ada@example.org")
+    db.session.commit()
+    change_password(user, TEST_PASSWORD, "a newer password here")
+    db.session.commit()
+    [row] = _reset_rows(db)
+    page = client.get(_reset_link(_composed(row)), follow_redirects=True).get_data(as_text=True)
+    assert "already been used" in page

@@ -17,6 +17,7 @@ from cme.certificates import service
 from cme.certificates.models import Certificate
 from cme.credit.models import CreditRecord
 from cme.mail.models import OutboxMessage
+from cme.mail.service import message_text
 
 AMA_STATEMENT = ("The Liver Education Foundation designates this live activity for a maximum of 3 AMA PRA Category 1 "
                  "Credit(s)™. Physicians should claim only the credit commensurate with the extent of their "
@@ -149,7 +150,7 @@ def test_organizers_issue_certificates_for_everyone_who_claimed(app, client, db,
     assert "2 certificate(s) issued and mailed." in page
     mails = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "certificate_issued")).all()
     assert sorted(m.recipient for m in mails) == ["learner0@example.org", "learner1@example.org"]
-    assert "/verify/" in mails[0].raw_message
+    assert "/verify/" in message_text(mails[0])
     again = app.test_cli_runner().invoke(args=["cme", "issue-certificates", str(activity.id)])
     assert again.exit_code == 0 and "Issued 0 certificate(s)" in again.output
     kinds = sorted(c.kind for c in db.session.scalars(select(Certificate)))
@@ -168,3 +169,48 @@ def test_my_credit_links_the_current_certificate(client, db, make_user, meeting,
     auth.login("ada@example.org")
     page = client.get("/my/credit").get_data(as_text=True)
     assert f"/my/certificates/{certificate.id}.pdf" in page and f"/verify/{certificate.verification_code}" in page
+
+
+def test_issuing_for_many_learners_renders_no_mail_and_the_worker_composes_each_as_before(app, client, db, make_user,
+                                                                                           make_activity, auth,
+                                                                                           rendered_templates):
+    from email import message_from_string, policy
+
+    from cme.mail.service import compose_mail, deliver_pending
+    from cme.urls import absolute_url
+
+    organizer = make_user("org@example.org", role="organizer")
+    activity = make_activity(organizers=[organizer], title="Hepatitis B update", credits={"ama_pra_1": "3"})
+    learners = [make_user(f"learner{n}@example.org", full_name=f"Learner {n}", profession="physician")
+                for n in range(36)]
+    for learner in learners:
+        claim(db, learner, activity, amount="2")
+    auth.login("org@example.org")
+    rendered_templates.clear()
+    response = client.post(f"/organize/activities/{activity.id}/certificates")
+    assert response.status_code == 302
+    assert not [name for name in rendered_templates if name.startswith("mail/")]  # no mail built in the request
+    rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert len(rows) == 36 and all(r.kind == "certificate_issued" and r.raw_message is None and r.payload for r in rows)
+
+    assert len(deliver_pending().sent) == 36  # the worker composes them (.eml files here)
+    certificates = {c.user_id: c for c in db.session.scalars(select(Certificate))}
+    for learner in learners:
+        certificate = certificates[learner.id]
+        [row] = [r for r in rows if r.recipient == learner.email]
+        sent = message_from_string(row.raw_message, policy=policy.default)
+        pdf_url = f"http://cme.test/my/certificates/{certificate.id}.pdf"
+        verify_url = f"http://cme.test/verify/{certificate.verification_code}"
+        # What composing in the request used to give.
+        before = compose_mail(learner.email, "Your certificate: Hepatitis B update", "certificate_issued",
+                              recipient_name=learner.full_name, user=learner, activity=activity,
+                              certificate=certificate,
+                              pdf_url=absolute_url("certificates.pdf", certificate_id=certificate.id),
+                              verify_url=absolute_url("certificates.verify", code=certificate.verification_code))
+        before = message_from_string(before.as_string(), policy=policy.default)
+        assert sent["Subject"] == before["Subject"] == "Your certificate: Hepatitis B update"
+        assert str(sent["To"]) == str(before["To"]) == f"{learner.full_name} <{learner.email}>"
+        text = sent.get_body(("plain",)).get_content()
+        assert text == before.get_body(("plain",)).get_content()
+        assert sent.get_body(("html",)).get_content() == before.get_body(("html",)).get_content()
+        assert pdf_url in text and verify_url in text and f"Hello {learner.full_name}," in text

@@ -1,8 +1,14 @@
 """The outbox: written with the change that causes it; delivered once over real SMTP, with retries."""
 from __future__ import annotations
 
+import ast
+import json
+import subprocess
+import sys
+import textwrap
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -11,12 +17,22 @@ from sqlalchemy import func, select
 from cme.accounts.service import request_password_reset
 from cme.extensions import db as _db
 from cme.mail.models import OutboxMessage
-from cme.mail.service import backoff, compose, deliver_pending, queue_mail, queue_message
+from cme.mail.service import backoff, compose, composers_of, deliver_pending, queue_deferred, register_composers
 from cme.timeutil import now_utc
 
 
 def outbox(db) -> list[OutboxMessage]:
     return list(db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+@pytest.fixture
+def plain_composer(app):
+    """A composer named "plain" on this app: the payload's text and html, as given."""
+    def compose_plain(message, payload):
+        return compose(message.recipient, message.subject, payload["text"], payload.get("html"),
+                       recipient_name=payload.get("name"))
+
+    register_composers(app, {"plain": compose_plain})
 
 
 def test_mail_commits_with_the_change_that_caused_it(db, make_user):
@@ -128,10 +144,9 @@ def test_without_an_smtp_server_mail_is_written_as_eml_files(app, db, make_user,
     assert message["Subject"] == "Reset your password" and "/account/reset/" in message.get_body(("plain",)).get_content()
 
 
-def test_non_ascii_mail_survives_the_trip(app, db, smtp):
-    with app.test_request_context():
-        queue_message(compose("zoe@example.org", "Café – résumé ✓", "Grüße, José", "<p>Grüße, José</p>",
-                              recipient_name="Zoë Ångström"), kind="test")
+def test_non_ascii_mail_survives_the_trip(app, db, smtp, plain_composer):
+    queue_deferred("zoe@example.org", "Café – résumé ✓", kind="test", composer="plain", text="Grüße, José",
+                   html="<p>Grüße, José</p>", name="Zoë Ångström")
     db.session.commit()
     assert deliver_pending().sent
     [message] = smtp.messages
@@ -149,12 +164,10 @@ def test_user_text_is_escaped_in_html_mail(app, db, make_user, smtp):
     assert "<script>" not in html and "&lt;script&gt;" in html
 
 
-def test_two_workers_never_send_the_same_message(app, db, make_user, smtp, backend):
+def test_two_workers_never_send_the_same_message(app, db, smtp, backend, plain_composer):
     """Parallel `send-mail` workers split the outbox (FOR UPDATE SKIP LOCKED on PostgreSQL)."""
-    user = make_user("ada@example.org")
-    with app.test_request_context():
-        for n in range(40):
-            queue_mail(user.email, f"Message {n}", "password_reset", kind="test", user=user, minutes=1, reset_url="x")
+    for n in range(40):
+        queue_deferred("ada@example.org", f"Message {n}", kind="test", composer="plain", text=f"Message {n}")
     db.session.commit()
     reports, errors = [], []
 
@@ -196,3 +209,84 @@ def test_workers_claim_with_skip_locked_on_postgresql(app, db, backend):
         assert "FOR UPDATE SKIP LOCKED" in select_sql
     compiled = str(sa.select(OutboxMessage.id).with_for_update(skip_locked=True).compile(dialect=postgresql.dialect()))
     assert "SKIP LOCKED" in compiled
+
+
+# ---------------------------------------------------------------- one path: deferred rows, composers the app registers
+
+CME = Path(__file__).resolve().parent.parent / "cme"
+
+
+def _calls(name: str) -> list[tuple[str, str, ast.Call]]:
+    """Every call of a function named `name` in cme/ (plain or as an attribute): (file, enclosing function, call)."""
+    found = []
+    for path in sorted(CME.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for function in (n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))):
+            for node in ast.walk(function):
+                if isinstance(node, ast.Call) and name in (getattr(node.func, "id", None),
+                                                           getattr(node.func, "attr", None)):
+                    found.append((path.relative_to(CME.parent).as_posix(), function.name, node))
+    return found
+
+
+def test_the_app_has_a_composer_for_every_mail_the_code_queues(app):
+    queued = set()
+    for path, _, call in _calls("queue_deferred"):
+        [composer] = [k.value for k in call.keywords if k.arg == "composer"]
+        assert isinstance(composer, ast.Constant), f"{path}:{call.lineno} names its composer with a literal"
+        queued.add(composer.value)
+    assert {"password_reset", "certificate_issued", "registrant"} <= queued
+    assert queued == set(composers_of(app))  # each queued mail can be composed; no composer is dead
+
+
+def test_every_mail_enters_the_outbox_as_a_deferred_row():
+    """Nothing composes a message in the caller and writes it: the one outbox row built in cme/ is queue_deferred's."""
+    assert [(path, function) for path, function, _ in _calls("OutboxMessage")] == [
+        ("cme/mail/service.py", "queue_deferred")]
+
+
+def test_composers_are_registered_without_importing_any_views(app):
+    """The app factory registers them explicitly; a worker needs no views module imported to find them."""
+    probe = textwrap.dedent("""
+        import json, sys
+        from flask import Flask
+        from cme import register_mail_composers
+        from cme.mail.service import composers_of
+        app = Flask("probe")
+        register_mail_composers(app)
+        views = sorted(m for m in sys.modules if m.startswith("cme.") and m.rsplit(".", 1)[-1].endswith("views"))
+        print(json.dumps({"composers": sorted(composers_of(app)), "views": views}))
+    """)
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                            cwd=CME.parent, check=True)
+    seen = json.loads(result.stdout)
+    assert seen == {"composers": sorted(composers_of(app)), "views": []}
+
+
+def test_the_send_mail_worker_composes_every_kind_of_mail(app, db, make_user, make_activity):
+    """Reset, certificate, registration and notice: each queued as a row with no message, each composed and sent
+    by `flask cme send-mail` (an app context, no request)."""
+    from decimal import Decimal
+
+    from cme.certificates.service import issue_for_activity
+    from cme.credit.models import CreditRecord
+    from cme.registration import service as registration
+    from cme.registration.notices import queue_schedule_change_notices
+
+    ada = make_user("ada@example.org", full_name="Ada Lovelace", profession="physician")
+    activity = make_activity(title="Liver summit")
+    request_password_reset(ada.email)
+    registration.register(ada, activity.id, registration.Answers.from_profile(ada, attested_professional=True))
+    queue_schedule_change_notices(activity)
+    db.session.add(CreditRecord(user_id=ada.id, activity_id=activity.id, credit_type="ama_pra_1",
+                                amount=Decimal("1.5"), attested=True))
+    issue_for_activity(activity)
+    db.session.commit()
+    rows = outbox(db)
+    assert sorted(r.kind for r in rows) == ["certificate_issued", "password_reset", "registration_confirmed",
+                                            "schedule_changed"]
+    assert all(r.raw_message is None and r.payload for r in rows)
+    result = app.test_cli_runner().invoke(args=["cme", "send-mail"])
+    assert result.exit_code == 0 and "sent 4, will retry 0, given up 0" in result.output, result.output
+    db.session.expire_all()
+    assert all(r.status == "sent" and "Ada Lovelace" in r.raw_message for r in outbox(db))

@@ -499,7 +499,7 @@ def test_a_passing_composition_error_is_retried_not_given_up(app, db, make_user,
     ada = make_user("ada@example.org")
     service.register(ada, activity.id, answers(ada))
     db.session.commit()
-    real = mail_service.COMPOSERS["registrant"]
+    real = mail_service.composers_of(app)["registrant"]
     failures = []
 
     def flaky(message, payload):
@@ -508,7 +508,7 @@ def test_a_passing_composition_error_is_retried_not_given_up(app, db, make_user,
             raise RuntimeError("database is locked")
         return real(message, payload)
 
-    monkeypatch.setitem(mail_service.COMPOSERS, "registrant", flaky)
+    monkeypatch.setitem(mail_service.composers_of(app), "registrant", flaky)
     start = now_utc()
     first = deliver_pending(now=start)
     [row] = outbox(db)

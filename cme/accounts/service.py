@@ -2,19 +2,20 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from cme.accounts.models import Role, User, normalise_email
 from cme.errors import DomainError
 from cme.extensions import db
-from cme.mail.service import queue_mail
-from cme.urls import absolute_url
+from cme.mail.service import queue_deferred
+from cme.timeutil import now_utc
 
 PROFILE_FIELDS = ("full_name", "degree", "profession", "specialty", "npi", "licence_state", "licence_number", "time_zone")
 
@@ -89,8 +90,20 @@ def set_role(user: User, role: Role | str) -> None:
 
 # ---------------------------------------------------------------- password reset
 
-def _reset_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="cme.password-reset")
+class _SignedAt(TimestampSigner):
+    """Signs with a given moment instead of now, so a link composed later expires counted from the request."""
+
+    def __init__(self, *args: Any, signed_at: int | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.signed_at = signed_at
+
+    def get_timestamp(self) -> int:
+        return super().get_timestamp() if self.signed_at is None else self.signed_at
+
+
+def _reset_serializer(signed_at: int | None = None) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="cme.password-reset", signer=_SignedAt,
+                                  signer_kwargs={"signed_at": signed_at})
 
 
 def _password_fingerprint(user: User) -> str:
@@ -98,20 +111,26 @@ def _password_fingerprint(user: User) -> str:
     return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
-def make_reset_token(user: User) -> str:
-    return _reset_serializer().dumps({"uid": user.id, "pw": _password_fingerprint(user)})
+def make_reset_token(user: User, *, fingerprint: str | None = None, requested_dt: datetime | None = None) -> str:
+    """The reset link's token: signed with SECRET_KEY, it names the user and the password it may replace (its
+    fingerprint, by default the current one) and carries the moment it was asked for (default: now), from
+    which it expires."""
+    signed_at = None if requested_dt is None else int(requested_dt.timestamp())
+    return _reset_serializer(signed_at).dumps({"uid": user.id, "pw": fingerprint or _password_fingerprint(user)})
 
 
-def request_password_reset(email: str) -> bool:
-    """Queue a reset mail if the account exists. Callers show the same message either way."""
+def request_password_reset(email: str, *, now: datetime | None = None) -> bool:
+    """Queue a reset mail if the account exists. Callers show the same message either way.
+
+    The row holds no usable secret: the user, the password's fingerprint (a link names it anyway) and the time
+    of the request. The `send-mail` worker signs the token from them (cme.accounts.mail), so the link is the one
+    this request would have made: it expires counted from now and dies when the password changes."""
     user = find_user_by_email(email)
     if user is None or not user.is_active:
         return False
-    token = make_reset_token(user)
-    minutes = current_app.config["PASSWORD_RESET_MAX_AGE"] // 60
-    queue_mail(user.email, "Reset your password", "password_reset", kind="password_reset",
-               recipient_name=user.full_name, user=user, minutes=minutes,
-               reset_url=absolute_url("accounts.reset_password", token=token))
+    queue_deferred(user.email, "Reset your password", kind="password_reset", composer="password_reset",
+                   user_id=user.id, fingerprint=_password_fingerprint(user),
+                   requested=(now or now_utc()).isoformat())
     return True
 
 

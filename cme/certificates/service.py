@@ -17,9 +17,8 @@ from cme.certificates.models import Certificate, CertificateKind, new_verificati
 from cme.credit.models import CreditRecord
 from cme.errors import DomainError
 from cme.extensions import db
-from cme.mail.service import queue_mail
+from cme.mail.service import queue_deferred
 from cme.timeutil import format_span, now_utc, zone
-from cme.urls import absolute_url
 
 
 class CertificateError(DomainError):
@@ -114,7 +113,8 @@ def claimants(activity: Activity) -> list[int]:
 
 
 def issue_for_activity(activity: Activity, *, now: datetime | None = None) -> list[Certificate]:
-    """Certificates for every learner with claimed credit; each new one is mailed with its link."""
+    """Certificates for every learner with claimed credit; each new one is mailed with its link (a deferred row
+    here, composed by the `send-mail` worker: cme.certificates.mail)."""
     user_ids = claimants(activity)
     issued = []
     for user_id in user_ids:
@@ -122,10 +122,8 @@ def issue_for_activity(activity: Activity, *, now: datetime | None = None) -> li
         certificate, created = issue_certificate(user, activity, now=now)
         if created:
             issued.append(certificate)
-            queue_mail(user.email, f"Your certificate: {activity.title}", "certificate_issued", kind="certificate_issued",
-                       recipient_name=user.full_name, user=user, activity=activity, certificate=certificate,
-                       pdf_url=absolute_url("certificates.pdf", certificate_id=certificate.id),
-                       verify_url=absolute_url("certificates.verify", code=certificate.verification_code))
+            queue_deferred(user.email, f"Your certificate: {activity.title}", kind="certificate_issued",
+                           composer="certificate_issued", certificate_id=certificate.id)
     return issued
 
 

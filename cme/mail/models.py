@@ -31,8 +31,8 @@ class OutboxMessage(db.Model):
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     kind: Mapped[str] = mapped_column(String(50), default="")  # e.g. password_reset, registration_confirmed
-    # The complete RFC 5322 message. Either composed when queued, or (hot paths such as registration) composed
-    # by the delivery worker from `payload`, a JSON note of what to say, and stored here before the first try.
+    # The complete RFC 5322 message, composed by the delivery worker from `payload` (a JSON note of what to say,
+    # naming its composer) and stored here before the first try.
     raw_message: Mapped[Optional[str]] = mapped_column(Text)
     payload: Mapped[Optional[str]] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.PENDING.value)

@@ -1,14 +1,13 @@
-"""Compose mail into the outbox, and deliver what is due.
+"""Queue mail into the outbox, compose it in the worker, and deliver what is due.
 
-Queueing only adds an `OutboxMessage` to the current session, so the message
-commits (or rolls back) with the change that caused it. Hot paths (a rush of
-registrations) queue a *deferred* message instead: a JSON payload naming a
-registered composer, which the delivery worker turns into the full message
-(and stores) before the first attempt, so the request never pays for MIME,
-templates and calendar files while it holds the activity's lock. Delivery claims due
-rows (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so several workers never take the
-same row; every backend: a conditional UPDATE that sets a short lease), sends
-outside any transaction, then records the outcome with exponential backoff.
+Every mail takes one path. The change that causes it queues a *deferred* row in the same transaction
+(`queue_deferred`: recipient, subject and a small JSON payload naming a composer), so it commits or rolls back
+with that change and the request never pays for templates, MIME or calendar files. The delivery worker
+(`flask cme send-mail`) composes the message with the named composer (and stores it) before the first attempt.
+Composers live with their capability and are registered on the app by the app factory
+(`cme.register_mail_composers`), never as a side effect of an import. Delivery claims due rows (PostgreSQL:
+`FOR UPDATE SKIP LOCKED`, so several workers never take the same row; every backend: a conditional UPDATE that
+sets a short lease), sends outside any transaction, then records the outcome with exponential backoff.
 """
 from __future__ import annotations
 
@@ -23,9 +22,9 @@ from email.parser import Parser
 from email.headerregistry import Address
 from email.utils import make_msgid, parseaddr
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Mapping, Protocol
 
-from flask import current_app, render_template
+from flask import Flask, current_app, render_template
 from sqlalchemy import select, update
 
 from cme.extensions import db
@@ -73,15 +72,6 @@ def render_mail(template: str, **context: Any) -> tuple[str, str]:
     return (render_template(f"mail/{template}.txt", **context), render_template(f"mail/{template}.html", **context))
 
 
-def queue_message(msg: EmailMessage, *, kind: str = "") -> OutboxMessage:
-    """Add a composed message to the outbox in the current transaction."""
-    recipient = parseaddr(str(msg["To"]))[1]
-    row = OutboxMessage(recipient=recipient, subject=str(msg["Subject"])[:300], kind=kind,
-                        raw_message=msg.as_string(policy=policy.SMTP))
-    db.session.add(row)
-    return row
-
-
 def compose_mail(recipient: str, subject: str, template: str, *, recipient_name: str | None = None,
                  calendar: tuple[bytes, str] | None = None, date: datetime | None = None,
                  **context: Any) -> EmailMessage:
@@ -93,26 +83,25 @@ def compose_mail(recipient: str, subject: str, template: str, *, recipient_name:
     return msg
 
 
-def queue_mail(recipient: str, subject: str, template: str, *, kind: str, recipient_name: str | None = None,
-               calendar: tuple[bytes, str] | None = None, **context: Any) -> OutboxMessage:
-    """Render mail/<template>.txt/.html and queue it now; `calendar=(ics, method)` makes it an invitation."""
-    return queue_message(compose_mail(recipient, subject, template, recipient_name=recipient_name,
-                                      calendar=calendar, **context), kind=kind)
-
-
-# ---------------------------------------------------------------- deferred composition
+# ---------------------------------------------------------------- queueing, and the composers' registry
 
 # A composer builds the message from its outbox row (recipient and subject, fixed when queued) and the payload.
 Composer = Callable[[OutboxMessage, dict[str, Any]], EmailMessage]
-COMPOSERS: dict[str, Composer] = {}
+_REGISTRY = "cme.mail.composers"
 
 
-def mail_composer(name: str) -> Callable[[Composer], Composer]:
-    """Register a function that builds a message from a deferred payload (a dict of JSON values)."""
-    def register(fn: Composer) -> Composer:
-        COMPOSERS[name] = fn
-        return fn
-    return register
+def register_composers(app: Flask, composers: Mapping[str, Composer]) -> None:
+    """Make `composers` (name -> function) known to `app`; the app factory calls this for each capability."""
+    registry = composers_of(app)
+    twice = sorted(set(registry) & set(composers))
+    if twice:
+        raise ValueError(f"mail composers registered twice: {twice}")
+    registry.update(composers)
+
+
+def composers_of(app: Flask | None = None) -> dict[str, Composer]:
+    """The composers registered on `app` (default: the current app), by name."""
+    return (app or current_app).extensions.setdefault(_REGISTRY, {})
 
 
 def queue_deferred(recipient: str, subject: str, *, kind: str, composer: str, **payload: Any) -> OutboxMessage:
@@ -120,7 +109,7 @@ def queue_deferred(recipient: str, subject: str, *, kind: str, composer: str, **
 
     The payload holds what must be frozen now (ids, the invitation's SEQUENCE, the waitlist position, the time);
     the rest is read when composing, so a mail sent late describes the activity as it is then."""
-    if composer not in COMPOSERS:
+    if composer not in composers_of():
         raise KeyError(f"no mail composer named {composer!r}")
     row = OutboxMessage(recipient=recipient, subject=subject[:300], kind=kind,
                         payload=json.dumps({"composer": composer, **payload}, separators=(",", ":")))
@@ -137,7 +126,7 @@ def message_text(message: OutboxMessage) -> str:
     if message.raw_message is None:
         try:
             payload = json.loads(message.payload or "")
-            composer = COMPOSERS[payload["composer"]]
+            composer = composers_of()[payload["composer"]]
         except (ValueError, KeyError, TypeError) as error:
             raise UncomposableMessage(f"bad payload: {error}") from error
         try:

@@ -8,7 +8,7 @@ from typing import Any
 
 from cme.activities import service as activities
 from cme.activities.models import Activity, ActivitySession
-from cme.activities.notices import queue_cancellation_notices, queue_schedule_change_notices
+from cme.registration.notices import queue_cancellation_notices, queue_schedule_change_notices
 from cme.registration.counts import counts_for
 from cme.registration.models import Registration
 from cme.registration.service import RegistrationError, fill_free_seats, lock_activity

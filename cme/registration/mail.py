@@ -5,7 +5,8 @@ They go through the outbox *deferred*: the transaction that changes the registra
 template, the invitation's method and SEQUENCE, the waitlist position, the time), and the delivery worker
 composes the message, so a registration holds the activity's lock for a few queries, not for MIME, templates
 and an iCalendar file. Whatever must not change after the fact is frozen in the payload; the activity itself is
-read when composing, so a late mail carries the current schedule.
+read when composing, so a late mail carries the current schedule. The composer is registered by the app factory
+(`cme.register_mail_composers`), like every composer.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from flask import current_app
 from cme.calendar.invitations import Invitation, build_invitation, calendar_window, registrant_uid
 from cme.extensions import db
 from cme.mail.models import OutboxMessage
-from cme.mail.service import compose_mail, mail_composer, queue_deferred
+from cme.mail.service import Composer, compose_mail, queue_deferred
 from cme.registration.models import Registration
 from cme.timeutil import now_utc
 from cme.urls import absolute_url
@@ -51,7 +52,6 @@ def queue_registrant_mail(registration: Registration, template: str, *, method: 
                    waitlist_position=registration.waitlist_position, status_label=registration.status_label)
 
 
-@mail_composer("registrant")
 def compose_registrant_mail(message: OutboxMessage, payload: dict[str, Any]) -> EmailMessage:
     """The mail as queued: to the row's recipient, under its subject (an address or a title changed since does
     not split the envelope from the headers); the activity's details as they are now."""
@@ -102,3 +102,6 @@ def organizer_address(recipient: str) -> str:
         local, _, domain = address.partition("@")
         address = f"{local}+organizer@{domain}"
     return address
+
+
+COMPOSERS: dict[str, Composer] = {"registrant": compose_registrant_mail}

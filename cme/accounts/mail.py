@@ -1,0 +1,35 @@
+"""The password reset mail, composed by the `send-mail` worker from the row `request_password_reset` queues.
+
+Registered by the app factory (`cme.register_mail_composers`), like every composer.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from email.message import EmailMessage
+from typing import Any
+
+from flask import current_app
+
+from cme.accounts.models import User
+from cme.accounts.service import make_reset_token
+from cme.extensions import db
+from cme.mail.models import OutboxMessage
+from cme.mail.service import Composer, compose_mail
+from cme.urls import absolute_url
+
+
+def compose_password_reset(message: OutboxMessage, payload: dict[str, Any]) -> EmailMessage:
+    """The reset link signed now from what the request froze (user, password fingerprint, time of the request):
+    the same link the request would have made, expiring counted from the request, dead once the password
+    changed."""
+    user = db.session.get(User, payload["user_id"])
+    if user is None:
+        raise LookupError(f"user {payload['user_id']} no longer exists")
+    requested = datetime.fromisoformat(payload["requested"])
+    token = make_reset_token(user, fingerprint=payload["fingerprint"], requested_dt=requested)
+    return compose_mail(message.recipient, message.subject, "password_reset", recipient_name=user.full_name,
+                        date=requested, user=user, minutes=current_app.config["PASSWORD_RESET_MAX_AGE"] // 60,
+                        reset_url=absolute_url("accounts.reset_password", token=token))
+
+
+COMPOSERS: dict[str, Composer] = {"password_reset": compose_password_reset}

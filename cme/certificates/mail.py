@@ -1,0 +1,31 @@
+"""The "your certificate is ready" mail, composed by the `send-mail` worker from the row `issue_for_activity`
+queues, so issuing for a whole activity renders no mail in the request.
+
+Registered by the app factory (`cme.register_mail_composers`), like every composer.
+"""
+from __future__ import annotations
+
+from email.message import EmailMessage
+from typing import Any
+
+from cme.certificates.models import Certificate
+from cme.extensions import db
+from cme.mail.models import OutboxMessage
+from cme.mail.service import Composer, compose_mail
+from cme.urls import absolute_url
+
+
+def compose_certificate_issued(message: OutboxMessage, payload: dict[str, Any]) -> EmailMessage:
+    """To the row's recipient under its subject, dated when the certificate was issued, with its PDF and
+    verification links."""
+    certificate = db.session.get(Certificate, payload["certificate_id"])
+    if certificate is None:
+        raise LookupError(f"certificate {payload['certificate_id']} no longer exists")
+    user = certificate.user
+    return compose_mail(message.recipient, message.subject, "certificate_issued", recipient_name=user.full_name,
+                        date=certificate.issued_dt, user=user, activity=certificate.activity, certificate=certificate,
+                        pdf_url=absolute_url("certificates.pdf", certificate_id=certificate.id),
+                        verify_url=absolute_url("certificates.verify", code=certificate.verification_code))
+
+
+COMPOSERS: dict[str, Composer] = {"certificate_issued": compose_certificate_issued}
