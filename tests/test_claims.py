@@ -243,6 +243,35 @@ def test_a_learners_corrected_claim_supersedes_their_certificate(db, make_user, 
     assert current.snapshot["credits"][0]["amount"] == "1.5"
 
 
+def test_a_claim_corrected_on_the_claim_page_supersedes_the_certificate(client, db, make_user, on_demand, auth):
+    """Credit sits below certificates: the claim page reissues a certificate already issued, the claim does not."""
+    learner = make_user("ada@example.org", degree="MD")
+    register(db, learner, on_demand)
+    watched(db, learner, on_demand, 90)
+    evaluation.submit_evaluation(learner, on_demand, {})
+    service.claim_credit(learner, on_demand, {"ama_pra_1": Decimal("1")}, attested=True)
+    first, _ = certificates.issue_certificate(learner, on_demand)
+    db.session.commit()
+    auth.login("ada@example.org")
+    assert client.post(f"/activities/{on_demand.id}/claim", data={"ama_pra_1": "1", "attest": "y"}).status_code == 302
+    assert certificates.current_certificate(learner, on_demand).id == first.id  # the same credit: the same one
+    assert client.post(f"/activities/{on_demand.id}/claim",
+                       data={"ama_pra_1": "1.25", "attest": "y"}).status_code == 302
+    db.session.expire_all()
+    current = certificates.current_certificate(learner, on_demand)
+    assert db.session.get(type(first), first.id).superseded_by_id == current.id
+    assert current.snapshot["credits"][0]["amount"] == "1.25"
+
+
+def test_reissuing_needs_a_current_certificate(db, make_user, on_demand):
+    learner = make_user(degree="MD")
+    db.session.add(CreditRecord(user_id=learner.id, activity_id=on_demand.id, credit_type="ama_pra_1",
+                                amount=Decimal("1"), attested=True))
+    db.session.commit()
+    assert certificates.reissue_if_certified(learner, on_demand) is None
+    assert certificates.current_certificate(learner, on_demand) is None
+
+
 def test_organizers_see_anonymous_evaluation_results_and_export_them(client, db, make_user, make_activity, auth):
     import csv
     import io

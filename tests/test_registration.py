@@ -710,6 +710,73 @@ def test_organizer_adds_cancels_and_promotes_from_the_roster(client, db, make_us
     assert outbox(db, "registration_cancelled")[0].recipient == "first@example.org"
 
 
+def test_nobody_is_promoted_from_the_waitlist_once_the_activity_ended(client, db, make_user, make_activity, organizer):
+    """The roster hid the Promote button after the end while the service still promoted: now both refuse."""
+    activity = make_activity(capacity=1, organizers=[organizer], start_dt=now_utc() - timedelta(hours=3),
+                             end_dt=now_utc() + timedelta(hours=1))
+    seated, waiting = make_user(), make_user(full_name="Wendy Waiting")
+    service.register(seated, activity.id, answers(seated), by_organizer=True)
+    waitlisted = service.register(waiting, activity.id, answers(waiting), by_organizer=True)
+    db.session.commit()
+    assert service.promote_problem(waitlisted) is None
+    assert ">Promote<" in client.get(f"/organize/activities/{activity.id}/roster").get_data(as_text=True)
+    activity.end_dt = now_utc() - timedelta(minutes=1)
+    db.session.commit()
+    assert service.promote_problem(waitlisted, now=activity.end_dt) == (
+        "This activity has ended: its waitlist stays as it was.", "ended")
+    assert ">Promote<" not in client.get(f"/organize/activities/{activity.id}/roster").get_data(as_text=True)
+    with pytest.raises(service.RegistrationError, match="has ended"):
+        service.promote(waitlisted)
+    db.session.rollback()
+    refused = client.post(f"/organize/activities/{activity.id}/roster/{waitlisted.id}/promote", follow_redirects=True)
+    assert "This activity has ended" in refused.get_data(as_text=True)
+    assert [r.status for r in registrations(db, activity)] == ["confirmed", "waitlisted"]
+    assert outbox(db, "registration_promoted") == []
+
+
+def test_registrations_of_a_cancelled_activity_stay_as_they_are(client, db, make_user, make_activity, organizer, auth):
+    """My schedule offered no Cancel for a cancelled activity while the roster and the service did: now none do."""
+    from cme.activities import service as activities
+
+    activity = make_activity(organizers=[organizer], title="Called off")
+    person = make_user("ada@example.org", full_name="Ada")
+    registration = service.register(person, activity.id, answers(person))
+    db.session.commit()
+    assert ">Cancel<" in client.get(f"/organize/activities/{activity.id}/roster").get_data(as_text=True)
+    activities.cancel(activity)
+    db.session.commit()
+    assert ">Cancel<" not in client.get(f"/organize/activities/{activity.id}/roster").get_data(as_text=True)
+    refused = client.post(f"/organize/activities/{activity.id}/roster/{registration.id}/cancel", follow_redirects=True)
+    assert "This activity is cancelled" in refused.get_data(as_text=True)
+    with pytest.raises(service.RegistrationError) as error:
+        service.cancel_registration(registration, took_part=False)
+    assert error.value.code == "activity_cancelled"
+    db.session.rollback()
+    auth.logout()
+    auth.login("ada@example.org")
+    assert "Cancel my registration" not in client.get("/my/schedule").get_data(as_text=True)
+    assert registrations(db, activity)[0].status == "confirmed"
+
+
+def test_claimed_credit_alone_keeps_a_registration(client, db, make_user, make_activity, organizer):
+    """Taking part is attendance or a claim: a registrant with credit but no attendance left stays registered."""
+    from decimal import Decimal
+
+    from cme.credit.models import CreditRecord
+
+    webcast = make_activity(format="on_demand_webcast", organizers=[organizer], start_dt=now_utc() - timedelta(days=1),
+                            end_dt=now_utc() + timedelta(days=30))
+    person = make_user("ada@example.org", full_name="Ada")
+    registration = service.register(person, webcast.id, answers(person))
+    db.session.add(CreditRecord(user_id=person.id, activity_id=webcast.id, credit_type="ama_pra_1",
+                                amount=Decimal("1"), attested=True))
+    db.session.commit()
+    assert ">Cancel<" not in client.get(f"/organize/activities/{webcast.id}/roster").get_data(as_text=True)
+    refused = client.post(f"/organize/activities/{webcast.id}/roster/{registration.id}/cancel", follow_redirects=True)
+    assert "Ada has attendance recorded" in refused.get_data(as_text=True)
+    assert registrations(db, webcast)[0].status == "confirmed"
+
+
 def test_roster_actions_are_limited_to_the_activitys_organizers(client, db, make_user, make_activity, organizer, auth):
     activity = make_activity(organizers=[organizer])
     person = make_user()
