@@ -93,6 +93,7 @@ def _register_blueprints(app: Flask) -> None:
     from cme.accounts.views import admin_bp, bp as accounts_bp
     from cme.activities.organize_views import bp as organize_bp
     from cme.activities.views import bp as activities_bp
+    from cme.attendance.views import bp as attendance_bp
     from cme.calendar.views import bp as calendar_bp
     from cme.certificates.views import bp as certificates_bp
     from cme.credit.views import bp as credit_bp
@@ -103,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(activities_bp)
     app.register_blueprint(organize_bp)
     app.register_blueprint(registration_bp)
+    app.register_blueprint(attendance_bp)
     app.register_blueprint(credit_bp)
     app.register_blueprint(calendar_bp)
     app.register_blueprint(certificates_bp)

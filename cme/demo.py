@@ -23,7 +23,8 @@ from cme.activities.models import (
     Activity, ActivityFormat, ActivitySession, ActivityStatus, CreditDesignation, CreditType, Disclosure, Faculty,
     FacultyRole, RelationshipType,
 )
-from cme.credit.models import Attendance, CreditRecord
+from cme.attendance.models import Attendance
+from cme.credit.models import CreditRecord
 from cme.extensions import db
 from cme.registration.models import Registration, RegistrationStatus
 from cme.timeutil import local_to_utc, now_utc, zone
@@ -911,7 +912,7 @@ def seed_demo(*, now: datetime | None = None) -> str:
     # /verify/ have something to show.
     from cme.certificates.service import current_certificate, issue_certificate
     from cme.credit.evaluation_models import EvaluationResponse
-    from cme.credit.service import DEFAULT_EVALUATION
+    from cme.credit.evaluation import DEFAULT_EVALUATION
 
     for n, (key, user_key, _) in enumerate(CLAIMS):
         activity = activities.get(key)

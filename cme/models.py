@@ -1,10 +1,11 @@
 """Imports every model module so that db.metadata knows all tables (for Alembic and tests)."""
 from cme.accounts.models import User  # noqa: F401
 from cme.activities.models import Activity, ActivitySession, CreditDesignation, Disclosure, Faculty  # noqa: F401
+from cme.attendance.models import Attendance  # noqa: F401
 from cme.certificates.models import Certificate  # noqa: F401
 from cme.credit.evaluation_models import (  # noqa: F401
     CreditAdjustment, EvaluationQuestion, EvaluationResponse, PostTestAttempt, PostTestQuestion,
 )
-from cme.credit.models import Attendance, CreditRecord  # noqa: F401
+from cme.credit.models import CreditRecord  # noqa: F401
 from cme.mail.models import OutboxMessage  # noqa: F401
 from cme.registration.models import Registration  # noqa: F401

@@ -253,7 +253,7 @@ def test_personal_feed_has_confirmed_waitlisted_and_cancelled_registrations(app,
     db.session.commit()
     mine = db.session.scalars(select(registration_service.Registration).where(
         registration_service.Registration.user_id == provider.id, registration_service.Registration.activity_id == gone.id)).one()
-    registration_service.cancel_registration(mine)
+    registration_service.cancel_registration(mine, took_part=False)
     db.session.commit()
 
     auth.login("ada@example.org")

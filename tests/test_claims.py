@@ -9,10 +9,14 @@ import pytest
 from sqlalchemy import select
 
 from cme.activities.models import ActivitySession
+from cme.attendance import service as attendance_service
+from cme.attendance.models import Attendance
 from cme.certificates import service as certificates
+from cme.credit import evaluation
 from cme.credit import service
+from cme.credit.errors import CreditError
 from cme.credit.evaluation_models import CreditAdjustment
-from cme.credit.models import Attendance, CreditRecord
+from cme.credit.models import CreditRecord
 from cme.registration import service as registration
 from cme.timeutil import now_utc
 
@@ -36,15 +40,15 @@ def on_demand(db, make_activity):
 def test_heartbeats_count_at_most_the_wall_time_between_reports(db, make_user, on_demand):
     learner = make_user()
     register(db, learner, on_demand)
-    assert service.heartbeat(learner, on_demand, now=NOW) == 0
-    assert service.heartbeat(learner, on_demand, now=NOW + timedelta(seconds=60)) == 60
+    assert attendance_service.heartbeat(learner, on_demand, now=NOW) == 0
+    assert attendance_service.heartbeat(learner, on_demand, now=NOW + timedelta(seconds=60)) == 60
     # A second tab reporting 5 s later adds 5 s, not another minute.
-    assert service.heartbeat(learner, on_demand, now=NOW + timedelta(seconds=65)) == 65
+    assert attendance_service.heartbeat(learner, on_demand, now=NOW + timedelta(seconds=65)) == 65
     # A report after a long hidden gap counts nothing: it starts a new stretch.
-    assert service.heartbeat(learner, on_demand, now=NOW + timedelta(minutes=30)) == 65
-    assert service.heartbeat(learner, on_demand, now=NOW + timedelta(minutes=31)) == 125
+    assert attendance_service.heartbeat(learner, on_demand, now=NOW + timedelta(minutes=30)) == 65
+    assert attendance_service.heartbeat(learner, on_demand, now=NOW + timedelta(minutes=31)) == 125
     # A forged report from the past adds nothing.
-    assert service.heartbeat(learner, on_demand, now=NOW + timedelta(minutes=10)) == 125
+    assert attendance_service.heartbeat(learner, on_demand, now=NOW + timedelta(minutes=10)) == 125
     [attendance] = db.session.scalars(select(Attendance)).all()
     assert attendance.minutes_watched == 2
 
@@ -74,7 +78,7 @@ def watched(db, user, activity, minutes):
 
 
 def evaluate(client, activity):
-    questions = service.evaluation_questions(activity)
+    questions = evaluation.evaluation_questions(activity)
     data = {q.key: (q.choices[0] if q.choices else "Great") for q in questions}
     return client.post(f"/activities/{activity.id}/evaluation", data=data)
 
@@ -115,47 +119,47 @@ def test_claims_wait_for_the_end_of_a_live_activity_and_follow_attended_sessions
                                                 end_dt=meeting.start_dt + timedelta(hours=hour, minutes=60)))
     db.session.commit()
     learner = make_user(degree="MD")
-    register(db, learner, meeting)
+    registration = register(db, learner, meeting)
     status = service.claim_status(learner, meeting)
     assert "Credit can be claimed once the activity has ended." in status.problems
-    service.check_in_session(learner, meeting, meeting.sessions[0], by=organizer, now=meeting.sessions[0].start_dt)
-    service.check_in_session(learner, meeting, meeting.sessions[2], by=organizer, now=meeting.sessions[2].start_dt)
-    assert not service.check_in_session(learner, meeting, meeting.sessions[2], by=organizer,
-                                        now=meeting.sessions[2].start_dt)  # once
-    with pytest.raises(service.CreditError, match="Session check-in is open"):
-        service.check_in_session(learner, meeting, meeting.sessions[3], by=organizer,
-                                 now=meeting.sessions[3].start_dt - timedelta(days=1))
+    attendance_service.check_in(registration, meeting.sessions[0], by=organizer, now=meeting.sessions[0].start_dt)
+    attendance_service.check_in(registration, meeting.sessions[2], by=organizer, now=meeting.sessions[2].start_dt)
+    assert not attendance_service.check_in(registration, meeting.sessions[2], by=organizer,
+                                   now=meeting.sessions[2].start_dt)  # once
+    with pytest.raises(attendance_service.AttendanceError, match="Check-in to “S3” opens on"):
+        attendance_service.check_in(registration, meeting.sessions[3], by=organizer,
+                            now=meeting.sessions[3].start_dt - timedelta(days=1))
     later = NOW + timedelta(hours=2)
-    service.submit_evaluation(learner, meeting, {}, now=later)
+    evaluation.submit_evaluation(learner, meeting, {}, now=later)
     status = service.claim_status(learner, meeting, now=later)
     assert status.open and status.supported == Decimal("2") and status.limits == {"ama_pra_1": Decimal("2")}
-    with pytest.raises(service.CreditError, match="at most 2"):
+    with pytest.raises(CreditError, match="at most 2"):
         service.claim_credit(learner, meeting, {"ama_pra_1": Decimal("2.25")}, attested=True, now=later)
     meeting.claim_deadline_dt = later + timedelta(days=1)
     service.claim_credit(learner, meeting, {"ama_pra_1": Decimal("2")}, attested=True, now=later)
-    with pytest.raises(service.CreditError, match="deadline has passed"):
+    with pytest.raises(CreditError, match="deadline has passed"):
         service.claim_credit(learner, meeting, {"ama_pra_1": Decimal("1")}, attested=True, now=later + timedelta(days=2))
 
 
 def test_the_post_test_can_be_retried_and_the_best_score_counts(client, db, make_user, on_demand, auth):
-    service.add_post_test_question(on_demand, prompt="First-line HCV therapy?", choices=["A", "B"], correct_index=1)
-    service.add_post_test_question(on_demand, prompt="SVR12 means?", choices=["cure", "relapse"], correct_index=0)
+    evaluation.add_post_test_question(on_demand, prompt="First-line HCV therapy?", choices=["A", "B"], correct_index=1)
+    evaluation.add_post_test_question(on_demand, prompt="SVR12 means?", choices=["cure", "relapse"], correct_index=0)
     on_demand.post_test_passing_score = 100
     learner = make_user("ada@example.org", degree="MD")
     register(db, learner, on_demand)
     watched(db, learner, on_demand, 90)
     auth.login("ada@example.org")
     assert evaluate(client, on_demand).location.endswith(f"/activities/{on_demand.id}/post-test")
-    questions = service.post_test_questions(on_demand)
+    questions = evaluation.post_test_questions(on_demand)
     fail = client.post(f"/activities/{on_demand.id}/post-test", data={f"p{questions[0].id}": "0", f"p{questions[1].id}": "0"},
                        follow_redirects=True).get_data(as_text=True)
     assert "You scored 50%" in fail
     assert "Pass the post-test first (100% needed)." in client.get(f"/activities/{on_demand.id}/claim").get_data(as_text=True)
     passed = client.post(f"/activities/{on_demand.id}/post-test", data={f"p{questions[0].id}": "1", f"p{questions[1].id}": "0"},
                          follow_redirects=True).get_data(as_text=True)
-    assert "You passed with 100%." in passed and service.best_score(learner, on_demand) == 100
+    assert "You passed with 100%." in passed and evaluation.best_score(learner, on_demand) == 100
     client.post(f"/activities/{on_demand.id}/post-test", data={f"p{questions[0].id}": "0", f"p{questions[1].id}": "1"})
-    assert service.best_score(learner, on_demand) == 100  # a worse retry does not lower it
+    assert evaluation.best_score(learner, on_demand) == 100  # a worse retry does not lower it
     assert client.post(f"/activities/{on_demand.id}/claim", data={"ama_pra_1": "1.5", "attest": "y"}).status_code == 302
 
 
@@ -203,7 +207,7 @@ def test_organizers_customise_the_evaluation_keeping_the_default_questions(clien
     assert bad.status_code == 422 and "at least two choices" in bad.get_data(as_text=True)
     client.post(f"/organize/activities/{activity.id}/evaluation/questions",
                 data={"kind": "likert", "prompt": "The speakers were clear.", "required": "y"})
-    prompts = [q.prompt for q in service.evaluation_questions(activity)]
+    prompts = [q.prompt for q in evaluation.evaluation_questions(activity)]
     assert "Will you change your practice as a result of this activity?" in prompts
     assert prompts[-1] == "The speakers were clear."
 
@@ -214,7 +218,7 @@ def test_organizers_remove_questions_of_their_own_activity_only(client, db, make
     organizer = make_user("org@example.org", role="organizer")
     activity = make_activity(organizers=[organizer])
     other = make_activity(organizers=[organizer])
-    question = service.add_evaluation_question(activity, kind="text", prompt="Anything else?", choices=[], required=False)
+    question = evaluation.add_evaluation_question(activity, kind="text", prompt="Anything else?", choices=[], required=False)
     db.session.commit()
     auth.login("org@example.org")
     assert client.post(f"/organize/activities/{other.id}/evaluation/questions/{question.id}/delete").status_code == 404
@@ -226,16 +230,46 @@ def test_a_learners_corrected_claim_supersedes_their_certificate(db, make_user, 
     learner = make_user(degree="MD")
     register(db, learner, on_demand)
     watched(db, learner, on_demand, 90)
-    service.submit_evaluation(learner, on_demand, {})
+    evaluation.submit_evaluation(learner, on_demand, {})
     service.claim_credit(learner, on_demand, {"ama_pra_1": Decimal("1")}, attested=True)
     first, _ = certificates.issue_certificate(learner, on_demand)
     db.session.commit()
     service.claim_credit(learner, on_demand, {"ama_pra_1": Decimal("1.5")}, attested=True)
+    certificates.reissue_if_certified(learner, on_demand)
     db.session.commit()
     db.session.refresh(first)
     current = certificates.current_certificate(learner, on_demand)
     assert first.superseded_dt is not None and current.id != first.id
     assert current.snapshot["credits"][0]["amount"] == "1.5"
+
+
+def test_a_claim_corrected_on_the_claim_page_supersedes_the_certificate(client, db, make_user, on_demand, auth):
+    """Credit sits below certificates: the claim page reissues a certificate already issued, the claim does not."""
+    learner = make_user("ada@example.org", degree="MD")
+    register(db, learner, on_demand)
+    watched(db, learner, on_demand, 90)
+    evaluation.submit_evaluation(learner, on_demand, {})
+    service.claim_credit(learner, on_demand, {"ama_pra_1": Decimal("1")}, attested=True)
+    first, _ = certificates.issue_certificate(learner, on_demand)
+    db.session.commit()
+    auth.login("ada@example.org")
+    assert client.post(f"/activities/{on_demand.id}/claim", data={"ama_pra_1": "1", "attest": "y"}).status_code == 302
+    assert certificates.current_certificate(learner, on_demand).id == first.id  # the same credit: the same one
+    assert client.post(f"/activities/{on_demand.id}/claim",
+                       data={"ama_pra_1": "1.25", "attest": "y"}).status_code == 302
+    db.session.expire_all()
+    current = certificates.current_certificate(learner, on_demand)
+    assert db.session.get(type(first), first.id).superseded_by_id == current.id
+    assert current.snapshot["credits"][0]["amount"] == "1.25"
+
+
+def test_reissuing_needs_a_current_certificate(db, make_user, on_demand):
+    learner = make_user(degree="MD")
+    db.session.add(CreditRecord(user_id=learner.id, activity_id=on_demand.id, credit_type="ama_pra_1",
+                                amount=Decimal("1"), attested=True))
+    db.session.commit()
+    assert certificates.reissue_if_certified(learner, on_demand) is None
+    assert certificates.current_certificate(learner, on_demand) is None
 
 
 def test_organizers_see_anonymous_evaluation_results_and_export_them(client, db, make_user, make_activity, auth):
@@ -246,7 +280,7 @@ def test_organizers_see_anonymous_evaluation_results_and_export_them(client, db,
 
     organizer = make_user("org@example.org", role="organizer")
     meeting = make_activity(organizers=[organizer], start_dt=NOW - timedelta(days=2), end_dt=NOW - timedelta(days=2) + timedelta(hours=3))
-    questions = service.evaluation_questions(meeting)
+    questions = evaluation.evaluation_questions(meeting)
     keys = [q.key for q in questions]  # objectives (likert), bias (likert), change (choice), comments (text)
     answers = [("Strongly agree", "Agree", "Yes", "<b>More cases</b>"), ("Agree", "Agree", "Not sure", ""),
                ("Agree", "Neutral", "Yes", "=HYPERLINK(\"x\")")]
@@ -255,7 +289,7 @@ def test_organizers_see_anonymous_evaluation_results_and_export_them(client, db,
         db.session.add(EvaluationResponse(user_id=learner.id, activity_id=meeting.id, answers={
             key: {"prompt": q.prompt, "answer": value} for key, q, value in zip(keys, questions, row)}))
     db.session.commit()
-    summary = dict((s.question.key, s) for s in service.evaluation_summary(meeting)[1])
+    summary = dict((s.question.key, s) for s in evaluation.evaluation_summary(meeting)[1])
     assert dict(summary[keys[0]].counts)["Agree"] == 2 and summary[keys[0]].mean == pytest.approx(13 / 3)
     assert dict(summary[keys[2]].counts) == {"Yes": 2, "No": 0, "Not sure": 1,
                                               "This activity confirmed my current practice": 0}

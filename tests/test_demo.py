@@ -14,7 +14,8 @@ from cme.accounts.npi import is_valid_npi
 from cme.activities.models import (
     Activity, ActivityFormat, ActivitySession, ActivityStatus, CreditDesignation, Disclosure, Faculty,
 )
-from cme.credit.models import Attendance, CreditRecord
+from cme.attendance.models import Attendance
+from cme.credit.models import CreditRecord
 from cme.demo import (
     ADMIN_EMAIL, DEMO_PASSWORD, ORGANIZER_EMAIL, PROVIDER_EMAIL, next_dst_transition, seed_demo,
 )

@@ -1,5 +1,5 @@
 """Registration: the form, seats and waitlist, cancellation and promotion, concurrency, mails with calendar
-invitations (parsed with icalendar and vobject), the roster and its CSV, check-in."""
+invitations (parsed with icalendar and vobject), the roster and its CSV, the check-in desk."""
 from __future__ import annotations
 
 import csv
@@ -14,7 +14,8 @@ import vobject
 from sqlalchemy import func, select
 
 from cme.calendar.invitations import registrant_uid
-from cme.credit.models import Attendance
+from cme.attendance import service as attendance
+from cme.attendance.models import Attendance
 from cme.extensions import db as _db
 from cme.mail.models import OutboxMessage
 from cme.mail.service import deliver_pending, message_text
@@ -204,13 +205,13 @@ def test_seats_then_waitlist_with_positions_then_promotion_in_order(db, make_use
     rows = registrations(db, activity)
     assert [(r.status, r.waitlist_position) for r in rows] == [
         ("confirmed", None), ("confirmed", None), ("waitlisted", 1), ("waitlisted", 2), ("waitlisted", 3)]
-    promoted = service.cancel_registration(rows[0])
+    promoted = service.cancel_registration(rows[0], took_part=False)
     db.session.commit()
     assert [r.id for r in promoted] == [rows[2].id]
     assert [(r.status, r.waitlist_position) for r in registrations(db, activity)] == [
         ("cancelled", None), ("confirmed", None), ("confirmed", None), ("waitlisted", 1), ("waitlisted", 2)]
     # Leaving the waitlist closes the gap.
-    service.cancel_registration(registrations(db, activity)[3])
+    service.cancel_registration(registrations(db, activity)[3], took_part=False)
     db.session.commit()
     assert [r.waitlist_position for r in registrations(db, activity)] == [None, None, None, None, 1]
     kinds = [m.kind for m in outbox(db)]
@@ -390,7 +391,7 @@ def test_cancellation_mail_cancels_the_same_event_with_a_higher_sequence(app, db
     person = make_user("ada@example.org")
     registration = service.register(person, activity.id, answers(person))
     db.session.commit()
-    service.cancel_registration(registration)
+    service.cancel_registration(registration, took_part=False)
     db.session.commit()
     deliver_pending()
     request_msg, cancel_msg = smtp.messages
@@ -438,7 +439,7 @@ def test_waitlist_mail_has_no_invitation_and_promotion_mail_does(db, make_user, 
     db.session.commit()
     [waitlisted] = outbox(db, "registration_waitlisted")
     assert calendar_parts(parsed(waitlisted)) == [] and "position 1" in parsed(waitlisted).get_body(("plain",)).get_content()
-    service.cancel_registration(registrations(db, activity)[0])
+    service.cancel_registration(registrations(db, activity)[0], took_part=False)
     db.session.commit()
     [promoted] = outbox(db, "registration_promoted")
     assert promoted.recipient == second.email and calendar_parts(parsed(promoted))[0].get_param("method") == "REQUEST"
@@ -461,7 +462,7 @@ def test_registration_mail_is_queued_as_a_note_and_composed_by_the_delivery_work
     assert all(r.raw_message is None and r.payload for r in rows)
     assert rows[2].subject == "You are on the waitlist: Sepsis bundles"
     # The second person leaves the waitlist before the worker runs: the third's mail still says position 2.
-    service.cancel_registration(registrations(db, activity)[1])
+    service.cancel_registration(registrations(db, activity)[1], took_part=False)
     db.session.commit()
     result = app.test_cli_runner().invoke(args=["cme", "send-mail"])
     assert result.exit_code == 0 and "sent 4" in result.output, result.output
@@ -609,8 +610,6 @@ def test_roster_lists_registrants_and_searches(client, db, make_user, make_activ
 
 def test_nobody_cancels_a_registration_after_the_activity_or_once_attendance_is_recorded(client, db, make_user,
                                                                                           make_activity, organizer):
-    from cme.credit.models import Attendance
-
     ongoing = make_activity(organizers=[organizer], start_dt=now_utc() - timedelta(hours=1),
                             end_dt=now_utc() + timedelta(hours=5))
     ada, bob = make_user("ada@example.org", full_name="Ada"), make_user("bob@example.org", full_name="Bob")
@@ -629,7 +628,7 @@ def test_nobody_cancels_a_registration_after_the_activity_or_once_attendance_is_
     ongoing.end_dt = now_utc() - timedelta(minutes=1)
     db.session.commit()
     with pytest.raises(service.RegistrationError, match="has ended"):
-        service.cancel_registration(bob_registration)
+        service.cancel_registration(bob_registration, took_part=False)
     db.session.rollback()
     page = client.get(f"/organize/activities/{ongoing.id}/roster").get_data(as_text=True)
     assert ">Cancel<" not in page and "can no longer be cancelled" in page
@@ -706,6 +705,73 @@ def test_organizer_adds_cancels_and_promotes_from_the_roster(client, db, make_us
     assert outbox(db, "registration_cancelled")[0].recipient == "first@example.org"
 
 
+def test_nobody_is_promoted_from_the_waitlist_once_the_activity_ended(client, db, make_user, make_activity, organizer):
+    """The roster hid the Promote button after the end while the service still promoted: now both refuse."""
+    activity = make_activity(capacity=1, organizers=[organizer], start_dt=now_utc() - timedelta(hours=3),
+                             end_dt=now_utc() + timedelta(hours=1))
+    seated, waiting = make_user(), make_user(full_name="Wendy Waiting")
+    service.register(seated, activity.id, answers(seated), by_organizer=True)
+    waitlisted = service.register(waiting, activity.id, answers(waiting), by_organizer=True)
+    db.session.commit()
+    assert service.promote_problem(waitlisted) is None
+    assert ">Promote<" in client.get(f"/organize/activities/{activity.id}/roster").get_data(as_text=True)
+    activity.end_dt = now_utc() - timedelta(minutes=1)
+    db.session.commit()
+    assert service.promote_problem(waitlisted, now=activity.end_dt) == (
+        "This activity has ended: its waitlist stays as it was.", "ended")
+    assert ">Promote<" not in client.get(f"/organize/activities/{activity.id}/roster").get_data(as_text=True)
+    with pytest.raises(service.RegistrationError, match="has ended"):
+        service.promote(waitlisted)
+    db.session.rollback()
+    refused = client.post(f"/organize/activities/{activity.id}/roster/{waitlisted.id}/promote", follow_redirects=True)
+    assert "This activity has ended" in refused.get_data(as_text=True)
+    assert [r.status for r in registrations(db, activity)] == ["confirmed", "waitlisted"]
+    assert outbox(db, "registration_promoted") == []
+
+
+def test_registrations_of_a_cancelled_activity_stay_as_they_are(client, db, make_user, make_activity, organizer, auth):
+    """My schedule offered no Cancel for a cancelled activity while the roster and the service did: now none do."""
+    from cme.activities import service as activities
+
+    activity = make_activity(organizers=[organizer], title="Called off")
+    person = make_user("ada@example.org", full_name="Ada")
+    registration = service.register(person, activity.id, answers(person))
+    db.session.commit()
+    assert ">Cancel<" in client.get(f"/organize/activities/{activity.id}/roster").get_data(as_text=True)
+    activities.cancel(activity)
+    db.session.commit()
+    assert ">Cancel<" not in client.get(f"/organize/activities/{activity.id}/roster").get_data(as_text=True)
+    refused = client.post(f"/organize/activities/{activity.id}/roster/{registration.id}/cancel", follow_redirects=True)
+    assert "This activity is cancelled" in refused.get_data(as_text=True)
+    with pytest.raises(service.RegistrationError) as error:
+        service.cancel_registration(registration, took_part=False)
+    assert error.value.code == "activity_cancelled"
+    db.session.rollback()
+    auth.logout()
+    auth.login("ada@example.org")
+    assert "Cancel my registration" not in client.get("/my/schedule").get_data(as_text=True)
+    assert registrations(db, activity)[0].status == "confirmed"
+
+
+def test_claimed_credit_alone_keeps_a_registration(client, db, make_user, make_activity, organizer):
+    """Taking part is attendance or a claim: a registrant with credit but no attendance left stays registered."""
+    from decimal import Decimal
+
+    from cme.credit.models import CreditRecord
+
+    webcast = make_activity(format="on_demand_webcast", organizers=[organizer], start_dt=now_utc() - timedelta(days=1),
+                            end_dt=now_utc() + timedelta(days=30))
+    person = make_user("ada@example.org", full_name="Ada")
+    registration = service.register(person, webcast.id, answers(person))
+    db.session.add(CreditRecord(user_id=person.id, activity_id=webcast.id, credit_type="ama_pra_1",
+                                amount=Decimal("1"), attested=True))
+    db.session.commit()
+    assert ">Cancel<" not in client.get(f"/organize/activities/{webcast.id}/roster").get_data(as_text=True)
+    refused = client.post(f"/organize/activities/{webcast.id}/roster/{registration.id}/cancel", follow_redirects=True)
+    assert "Ada has attendance recorded" in refused.get_data(as_text=True)
+    assert registrations(db, webcast)[0].status == "confirmed"
+
+
 def test_roster_actions_are_limited_to_the_activitys_organizers(client, db, make_user, make_activity, organizer, auth):
     activity = make_activity(organizers=[organizer])
     person = make_user()
@@ -775,18 +841,18 @@ def test_check_in_opens_on_the_day_of_the_meeting_and_closes_after_it(db, make_u
     person = make_user()
     registration = service.register(person, activity.id, answers(person))
     db.session.commit()
-    with pytest.raises(service.RegistrationError, match="Check-in opens on"):
-        service.check_in(registration, by=organizer)
-    with pytest.raises(service.RegistrationError, match="check-in is closed"):
-        service.check_in(registration, by=organizer, now=activity.end_dt + timedelta(days=2))
-    assert service.check_in(registration, by=organizer, now=activity.start_dt + timedelta(minutes=5))
+    with pytest.raises(attendance.AttendanceError, match="Check-in opens on"):
+        attendance.check_in(registration, by=organizer)
+    with pytest.raises(attendance.AttendanceError, match="Check-in closed on"):
+        attendance.check_in(registration, by=organizer, now=activity.end_dt + timedelta(days=2))
+    assert attendance.check_in(registration, by=organizer, now=activity.start_dt + timedelta(minutes=5))
 
 
 def test_my_schedule_hides_a_cancelled_registration_replaced_by_a_new_one(client, db, make_activity, provider):
     activity = make_activity(title="Again")
     first = service.register(provider, activity.id, answers(provider))
     db.session.commit()
-    service.cancel_registration(first)
+    service.cancel_registration(first, took_part=False)
     db.session.commit()
     service.register(provider, activity.id, answers(provider))
     db.session.commit()
@@ -802,7 +868,7 @@ def test_invitation_mails_parse_in_ical_js_at_the_same_instants(db, make_user, m
     person = make_user()
     registration = service.register(person, activity.id, answers(person))
     db.session.commit()
-    service.cancel_registration(registration)
+    service.cancel_registration(registration, took_part=False)
     db.session.commit()
     for row, method in zip(outbox(db), ("REQUEST", "CANCEL")):
         ics = calendar_parts(parsed(row))[-1].get_content()
@@ -834,7 +900,7 @@ def test_per_session_check_in_from_the_registrants_page(client, db, make_user, m
     assert "is checked in to “Part 0”" in page and "Check in: " in page  # Part 1 still open
     too_early = client.post(f"/organize/activities/{activity.id}/checkin/{registration.id}/sessions/{activity.sessions[1].id}",
                             follow_redirects=True)
-    assert too_early.status_code == 200 and "Session check-in is open from two hours" in too_early.get_data(as_text=True)
+    assert too_early.status_code == 200 and "Check-in to “Part 1” opens on" in too_early.get_data(as_text=True)
     assert [a.session_id for a in db.session.scalars(select(Attendance))] == [first.id]
 
 
@@ -871,8 +937,6 @@ def test_the_check_in_desk_sees_needs_chosen_sessions_the_count_and_when_check_i
 
 
 def test_my_schedule_offers_no_cancel_once_any_attendance_is_recorded(client, db, make_activity, provider):
-    from cme.credit.models import Attendance
-
     webcast = make_activity(format="on_demand_webcast", title="Watched a bit", start_dt=now_utc() - timedelta(days=1),
                             end_dt=now_utc() + timedelta(days=30))
     untouched = make_activity(title="Not yet")

@@ -79,6 +79,13 @@ def current_certificate(user: User, activity: Activity) -> Certificate | None:
                                                        Certificate.superseded_dt.is_(None)))
 
 
+def current_certificates_for(user: User) -> dict[int, Certificate]:
+    """{activity_id: the learner's current certificate}."""
+    rows = db.session.scalars(select(Certificate).where(Certificate.user_id == user.id,
+                                                        Certificate.superseded_dt.is_(None)))
+    return {c.activity_id: c for c in rows}
+
+
 def issue_certificate(user: User, activity: Activity, *, now: datetime | None = None) -> tuple[Certificate, bool]:
     """Issue (or reissue) the learner's certificate. Returns (certificate, created)."""
     records = list(db.session.scalars(select(CreditRecord).where(CreditRecord.user_id == user.id,
@@ -100,6 +107,20 @@ def issue_certificate(user: User, activity: Activity, *, now: datetime | None = 
         existing.superseded_by_id = certificate.id
     db.session.flush()
     return certificate, True
+
+
+def reissue_if_certified(user: User, activity: Activity, *, now: datetime | None = None) -> Certificate | None:
+    """After the learner's credit changed (a corrected claim, an organizer's adjustment): a certificate already
+    issued is a snapshot that must match the credit, so it is superseded by a new one. Nothing happens for a
+    learner without a current certificate or without credit left. Returns the new certificate, if any."""
+    if current_certificate(user, activity) is None:
+        return None
+    has_records = db.session.scalar(select(CreditRecord.id).where(
+        CreditRecord.user_id == user.id, CreditRecord.activity_id == activity.id).limit(1)) is not None
+    if not has_records:
+        return None
+    certificate, created = issue_certificate(user, activity, now=now)
+    return certificate if created else None
 
 
 def _same_content(old: dict, new: dict) -> bool:

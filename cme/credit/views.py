@@ -11,7 +11,11 @@ from cme.accounts.permissions import organizer_required
 from cme.activities.access import managed
 from cme.activities.forms import ConfirmForm
 from cme.activities.models import Activity, ActivityStatus
+from cme.attendance import service as attendance
+from cme.certificates import service as certificates
+from cme.credit import evaluation as evaluations
 from cme.credit import service
+from cme.credit.errors import CreditError
 from cme.credit.evaluation_models import EvaluationQuestion, PostTestQuestion, QuestionKind
 from cme.credit.forms import (
     AdjustForm, PassingScoreForm, PostTestQuestionForm, QuestionForm, claim_form, evaluation_form, post_test_form,
@@ -37,11 +41,10 @@ def learner_activity(activity_id: int) -> Activity:
 @login_required
 def watch(activity_id: int):
     activity = learner_activity(activity_id)
-    problem = service.can_watch(current_user, activity)
-    attendance = service.whole_attendance(current_user, activity)
-    return render_template("credit/watch.html", activity=activity, problem=problem,
-                           minutes=(attendance.watched_seconds // 60) if attendance else 0,
-                           interval=service.HEARTBEAT_SECONDS)
+    return render_template("credit/watch.html", activity=activity,
+                           problem=attendance.watch_problem(current_user, activity),
+                           minutes=attendance.minutes_watched(current_user, activity),
+                           interval=attendance.HEARTBEAT_SECONDS)
 
 
 @bp.post("/activities/<int:activity_id>/watch/heartbeat")
@@ -49,8 +52,8 @@ def watch(activity_id: int):
 def heartbeat(activity_id: int):
     activity = learner_activity(activity_id)
     try:
-        seconds = service.heartbeat(current_user, activity)
-    except service.CreditError as error:
+        seconds = attendance.heartbeat(current_user, activity)
+    except attendance.AttendanceError as error:
         db.session.rollback()
         return jsonify(error=str(error)), 409
     db.session.commit()
@@ -61,17 +64,17 @@ def heartbeat(activity_id: int):
 @login_required
 def evaluation(activity_id: int):
     activity = learner_activity(activity_id)
-    if service.evaluation_of(current_user, activity) is not None:
+    if evaluations.evaluation_of(current_user, activity) is not None:
         flash("You have completed this evaluation. Thank you.", "info")
         return redirect(url_for("credit.claim", activity_id=activity.id))
-    problem = service.evaluation_problem(current_user, activity)
-    questions = service.evaluation_questions(activity)
+    problem = evaluations.evaluation_problem(current_user, activity)
+    questions = evaluations.evaluation_questions(activity)
     form = evaluation_form(questions)
     if not problem and form.validate_on_submit():
-        service.submit_evaluation(current_user, activity, {q.key: form[q.key].data or "" for q in questions})
+        evaluations.submit_evaluation(current_user, activity, {q.key: form[q.key].data or "" for q in questions})
         db.session.commit()
         flash("Thank you for your evaluation.", "success")
-        target = "credit.post_test" if service.has_post_test(activity) else "credit.claim"
+        target = "credit.post_test" if evaluations.has_post_test(activity) else "credit.claim"
         return redirect(url_for(target, activity_id=activity.id))
     return render_template("credit/evaluation.html", activity=activity, form=form, questions=questions,
                            problem=problem), 200 if request.method == "GET" else 422
@@ -81,14 +84,15 @@ def evaluation(activity_id: int):
 @login_required
 def post_test(activity_id: int):
     activity = learner_activity(activity_id)
-    if not service.has_post_test(activity):
+    if not evaluations.has_post_test(activity):
         abort(404)
-    questions = service.post_test_questions(activity)
+    questions = evaluations.post_test_questions(activity)
     form = post_test_form(questions)
     if form.validate_on_submit():
         try:
-            attempt = service.submit_post_test(current_user, activity, {q.id: form[f"p{q.id}"].data for q in questions})
-        except service.CreditError as error:
+            attempt = evaluations.submit_post_test(current_user, activity,
+                                                   {q.id: form[f"p{q.id}"].data for q in questions})
+        except CreditError as error:
             db.session.rollback()
             flash(str(error), "error")
         else:
@@ -100,7 +104,7 @@ def post_test(activity_id: int):
                   "your best score counts.", "warning")
             return redirect(url_for("credit.post_test", activity_id=activity.id))
     return render_template("credit/post_test.html", activity=activity, form=form, questions=questions,
-                           best=service.best_score(current_user, activity)), 200 if request.method == "GET" else 422
+                           best=evaluations.best_score(current_user, activity)), 200 if request.method == "GET" else 422
 
 
 @bp.route("/activities/<int:activity_id>/claim", methods=["GET", "POST"])
@@ -113,7 +117,8 @@ def claim(activity_id: int):
         amounts = {d.credit_type: form[d.credit_type].data for d in activity.designations}
         try:
             service.claim_credit(current_user, activity, amounts, attested=form.attest.data)
-        except service.CreditError as error:
+            certificates.reissue_if_certified(current_user, activity)
+        except CreditError as error:
             db.session.rollback()
             target = form[error.field] if error.field and error.field in form else None
             if target is not None:
@@ -129,10 +134,14 @@ def claim(activity_id: int):
         200 if request.method == "GET" else 422
 
 
+def _transcript():
+    return service.transcript_for(current_user, certificates=certificates.current_certificates_for(current_user))
+
+
 @bp.get("/my/credit")
 @login_required
 def my_credit():
-    return render_template("credit/my_credit.html", transcript=service.transcript_for(current_user))
+    return render_template("credit/my_credit.html", transcript=_transcript())
 
 
 def _download(body: bytes, mimetype: str, extension: str) -> Response:
@@ -145,13 +154,13 @@ def _download(body: bytes, mimetype: str, extension: str) -> Response:
 @bp.get("/my/credit.csv")
 @login_required
 def transcript_csv():
-    return _download(build_transcript_csv(service.transcript_for(current_user)), "text/csv", "csv")
+    return _download(build_transcript_csv(_transcript()), "text/csv", "csv")
 
 
 @bp.get("/my/credit/transcript.pdf")
 @login_required
 def transcript_pdf():
-    return _download(build_transcript_pdf(service.transcript_for(current_user)), "application/pdf", "pdf")
+    return _download(build_transcript_pdf(_transcript()), "application/pdf", "pdf")
 
 
 # ---------------------------------------------------------------- organizers
@@ -163,9 +172,9 @@ def _organizer_page(activity: Activity, status: int = 200, **forms):
     forms.setdefault("score_form", PassingScoreForm(formdata=None, passing_score=activity.post_test_passing_score))
     return render_template("credit/organize.html", activity=activity, records=service.activity_records(activity),
                            adjustments=service.adjustments_for(activity), confirm_form=ConfirmForm(),
-                           questions=service.evaluation_questions(activity),
-                           customised=service.evaluation_questions_customised(activity),
-                           post_questions=service.post_test_questions(activity),
+                           questions=evaluations.evaluation_questions(activity),
+                           customised=evaluations.evaluation_questions_customised(activity),
+                           post_questions=evaluations.post_test_questions(activity),
                            kind_labels=dict(QuestionKind.choices()), **forms), status
 
 
@@ -180,7 +189,7 @@ def organize(activity_id: int):
 def evaluation_results(activity_id: int):
     """What learners said, question by question (anonymous)."""
     activity = managed(activity_id)
-    responses, summaries = service.evaluation_summary(activity)
+    responses, summaries = evaluations.evaluation_summary(activity)
     return render_template("credit/evaluation_results.html", activity=activity, responses=responses,
                            summaries=summaries, claimants=len({r.user_id for r in service.activity_records(activity)}))
 
@@ -191,7 +200,7 @@ def evaluation_results_csv(activity_id: int):
     from cme.csvexport import csv_bytes
 
     activity = managed(activity_id)
-    header, rows = service.evaluation_rows(activity)
+    header, rows = evaluations.evaluation_rows(activity)
     return Response(csv_bytes(header, rows), headers={
         "Content-Type": "text/csv; charset=utf-8", "Cache-Control": "private, no-store",
         "Content-Disposition": f'attachment; filename="evaluations-{activity.id}.csv"'})
@@ -208,7 +217,8 @@ def adjust(activity_id: int):
             abort(404)
         try:
             service.adjust_credit(record, Decimal(form.amount.data), reason=form.reason.data, by=current_user)
-        except service.CreditError as error:
+            certificates.reissue_if_certified(record.user, activity)
+        except CreditError as error:
             db.session.rollback()
             field = getattr(form, error.field, None) if error.field else None
             if field is not None:
@@ -229,9 +239,9 @@ def add_question(activity_id: int):
     activity = managed(activity_id)
     form = QuestionForm()
     if form.validate_on_submit():
-        service.add_evaluation_question(activity, kind=form.kind.data, prompt=form.prompt.data,
-                                        choices=[c.strip() for c in (form.choices.data or "").splitlines() if c.strip()],
-                                        required=form.required.data)
+        evaluations.add_evaluation_question(
+            activity, kind=form.kind.data, prompt=form.prompt.data, required=form.required.data,
+            choices=[c.strip() for c in (form.choices.data or "").splitlines() if c.strip()])
         db.session.commit()
         flash("Question added to the evaluation.", "success")
         return redirect(url_for("credit.organize", activity_id=activity.id, _anchor="evaluation"))
@@ -262,10 +272,10 @@ def add_post_test_question(activity_id: int):
     form = PostTestQuestionForm()
     if form.validate_on_submit():
         try:
-            service.add_post_test_question(
+            evaluations.add_post_test_question(
                 activity, prompt=form.prompt.data, correct_index=form.correct.data - 1,
                 choices=[c.strip() for c in form.choices.data.splitlines() if c.strip()])
-        except service.CreditError as error:
+        except CreditError as error:
             db.session.rollback()
             flash(str(error), "error")
         else:

@@ -21,7 +21,7 @@ from cme.calendar.invitations import Invitation, build_invitation, calendar_wind
 from cme.extensions import db
 from cme.mail.models import OutboxMessage
 from cme.mail.service import Composer, compose_mail, queue_deferred
-from cme.registration.models import Registration
+from cme.registration.models import JOIN_LINK_LEAD_MINUTES, Registration
 from cme.timeutil import now_utc
 from cme.urls import absolute_url
 
@@ -70,6 +70,7 @@ def compose_registrant_mail(message: OutboxMessage, payload: dict[str, Any]) -> 
         recipient_name=registration.full_name or user.full_name, calendar=calendar, date=stamp,
         registration=registration, activity=activity, user=user, by_organizer=payload["by_organizer"],
         waitlist_position=payload["waitlist_position"], status_label=payload["status_label"],
+        join_lead_minutes=JOIN_LINK_LEAD_MINUTES,
         activity_url=absolute_url("activities.detail", activity_id=activity.id),
         schedule_url=absolute_url("registration.my_schedule"))
 
@@ -82,7 +83,7 @@ def invitation_bytes(registration: Registration, method: str, sequence: int, sta
     url = absolute_url("activities.detail", activity_id=activity.id)
     details = [activity.summary] if activity.summary else []
     if activity.format == "live_webcast" and activity.join_url and method == "REQUEST":
-        details.append("Join: the link appears on My schedule 30 minutes before the start "
+        details.append(f"Join: the link appears on My schedule {JOIN_LINK_LEAD_MINUTES} minutes before the start "
                        f"({absolute_url('registration.my_schedule')}).")
     details.append(url)
     start, end, summary = calendar_window(activity)

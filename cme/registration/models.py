@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Optional
 
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text, text
@@ -31,6 +31,11 @@ registration_sessions = Table(
     Column("session_id", ForeignKey("activity_sessions.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
+
+# A confirmed registrant of a live webcast sees its join link this long before the start (see
+# registration.service.join_problem); pages and mails that say so read the minutes from here.
+JOIN_LINK_LEAD = timedelta(minutes=30)
+JOIN_LINK_LEAD_MINUTES = int(JOIN_LINK_LEAD.total_seconds() // 60)
 
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32: no I, L, O or U to misread
 CODE_LENGTH = 20  # 100 random bits; looked up only by the activity's organizers, within that activity

@@ -1,5 +1,6 @@
 """Registration rules: who may register, seat allocation with a waitlist, cancellation and promotion,
-organizer roster actions, check-in, and the mails (with calendar invitations) each change sends.
+organizer roster actions, who may join a webcast, and the mails (with calendar invitations) each change sends.
+Check-in and viewing time are attendance's (cme.attendance), which sits above registration.
 
 Allocation runs in one transaction holding a lock on the activity row (PostgreSQL `SELECT ... FOR UPDATE`;
 SQLite: a no-op UPDATE of the row, which takes the database's write lock at once, like BEGIN IMMEDIATE),
@@ -8,21 +9,18 @@ so concurrent registrations never overbook. Views commit through `commit_with_re
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from cme.accounts.models import User
 from cme.activities.models import Activity, ActivitySession, ActivityStatus
-from cme.credit.models import Attendance
 from cme.errors import DomainError
 from cme.extensions import db
 from cme.registration.mail import queue_registrant_mail
-from cme.registration.models import Registration, RegistrationStatus, normalize_checkin_code
-from cme.timeutil import now_utc, zone
-
-JOIN_LINK_LEAD = timedelta(minutes=30)
+from cme.registration.models import JOIN_LINK_LEAD, Registration, RegistrationStatus, normalize_checkin_code
+from cme.timeutil import now_utc
 
 
 class RegistrationError(DomainError):
@@ -166,21 +164,43 @@ def register(user: User, activity_id: int, answers: Answers, *, now: datetime | 
     return registration
 
 
-def cancel_registration(registration: Registration, *, now: datetime | None = None,
+def cancel_problem(registration: Registration, *, took_part: bool, now: datetime | None = None,
+                   by_organizer: bool = False) -> tuple[str, str] | None:
+    """(message, code) when the registration cannot be cancelled, else None: not once it is cancelled, once the
+    activity is cancelled or over (registrations stay as the record of who took part), nor once the registrant
+    took part (attendance or claimed credit: the caller asks credit.service.took_part, above registration)."""
+    now = now or now_utc()
+    activity = registration.activity
+    if registration.is_cancelled:
+        return "This registration is already cancelled.", "already_cancelled"
+    if activity.is_cancelled:
+        return "This activity is cancelled: its registrants have been told.", "activity_cancelled"
+    if activity.end_dt <= now:
+        return "This activity has ended: its registrations stay as the record of who took part.", "ended"
+    if took_part:
+        who = f"{registration.full_name} has" if by_organizer else "You have"
+        return (f"{who} attendance recorded for this activity (a check-in or viewing time), so the registration "
+                "cannot be cancelled.", "attended")
+    return None
+
+
+def cancellable(registrations: list[Registration], *, took_part: set[int], now: datetime | None = None) -> set[int]:
+    """The ids of the registrations that can be cancelled (cancel_problem), for pages; `took_part` holds the ids
+    of those whose registrant took part."""
+    now = now or now_utc()
+    return {r.id for r in registrations if cancel_problem(r, took_part=r.id in took_part, now=now) is None}
+
+
+def cancel_registration(registration: Registration, *, took_part: bool, now: datetime | None = None,
                         by_organizer: bool = False) -> list[Registration]:
-    """Cancel; a freed seat goes to the waitlist in order. Returns the registrations promoted."""
+    """Cancel; a freed seat goes to the waitlist in order. Returns the registrations promoted. `took_part`: whether
+    the registrant has attendance or claimed credit (credit.service.took_part answers it)."""
     activity = lock_activity(registration.activity_id)
     db.session.refresh(registration)
     now = now or now_utc()
-    if registration.is_cancelled:
-        raise RegistrationError("This registration is already cancelled.", "already_cancelled")
-    if activity.end_dt <= now:
-        raise RegistrationError("This activity has ended: its registrations stay as the record of who took part.",
-                                "ended")
-    if registration.id in with_attendance(activity.id, [registration]):
-        who = f"{registration.full_name} has" if by_organizer else "You have"
-        raise RegistrationError(f"{who} attendance recorded for this activity (a check-in or viewing time), so the "
-                                "registration cannot be cancelled.", "attended")
+    problem = cancel_problem(registration, took_part=took_part, now=now, by_organizer=by_organizer)
+    if problem:
+        raise RegistrationError(*problem)
     was_confirmed = registration.is_confirmed
     old_position = registration.waitlist_position
     registration.status = RegistrationStatus.CANCELLED.value
@@ -238,13 +258,31 @@ def _renumber_waitlist(activity_id: int) -> None:
     db.session.flush()
 
 
+def promote_problem(registration: Registration, *, now: datetime | None = None) -> tuple[str, str] | None:
+    """(message, code) when the organizer cannot promote this registrant, else None: only a waitlisted registrant,
+    and only before the activity ends."""
+    now = now or now_utc()
+    if not registration.is_waitlisted:
+        return "Only a waitlisted registrant can be promoted.", "not_waitlisted"
+    if registration.activity.end_dt <= now:
+        return "This activity has ended: its waitlist stays as it was.", "ended"
+    return None
+
+
+def promotable(registrations: list[Registration], *, now: datetime | None = None) -> set[int]:
+    """The ids of the registrations an organizer can promote (promote_problem), for pages."""
+    now = now or now_utc()
+    return {r.id for r in registrations if promote_problem(r, now=now) is None}
+
+
 def promote(registration: Registration, *, now: datetime | None = None) -> None:
     """An organizer moves someone off the waitlist out of turn: the capacity grows by one seat for them."""
     activity = lock_activity(registration.activity_id)
     db.session.refresh(registration)
-    if not registration.is_waitlisted:
-        raise RegistrationError("Only a waitlisted registrant can be promoted.", "not_waitlisted")
     now = now or now_utc()
+    problem = promote_problem(registration, now=now)
+    if problem:
+        raise RegistrationError(*problem)
     if activity.capacity is not None:
         activity.capacity = max(activity.capacity, _count(activity.id, RegistrationStatus.CONFIRMED) + 1)
     _confirm(registration, now)
@@ -269,7 +307,7 @@ def capacity_changed(activity: Activity, *, now: datetime | None = None) -> list
     return fill_free_seats(locked, now=now)
 
 
-# ---------------------------------------------------------------- check-in
+# ---------------------------------------------------------------- check-in codes
 
 def find_by_checkin_code(activity: Activity, code: str) -> Registration | None:
     """The activity's registration with this code, as scanned (exact) or typed (see normalize_checkin_code)."""
@@ -278,139 +316,6 @@ def find_by_checkin_code(activity: Activity, code: str) -> Registration | None:
         return None
     return db.session.scalar(select(Registration).where(Registration.activity_id == activity.id,
                                                         Registration.checkin_code.in_(candidates)))
-
-
-def is_checked_in(registration: Registration) -> bool:
-    return registration.id in checked_in_ids(registration.activity_id, [registration])
-
-
-def checked_in_ids(activity_id: int, registrations: list[Registration]) -> set[int]:
-    """Which of these registrations have a whole-activity check-in (one query)."""
-    user_ids = [r.user_id for r in registrations]
-    if not user_ids:
-        return set()
-    checked_users = set(db.session.scalars(select(Attendance.user_id).where(
-        Attendance.activity_id == activity_id, Attendance.session_id.is_(None), Attendance.checked_in_dt.isnot(None),
-        Attendance.user_id.in_(user_ids))))
-    return {r.id for r in registrations if r.user_id in checked_users}
-
-
-def _attended(*, user_ids: list[int], activity_ids: list[int]) -> set[tuple[int, int]]:
-    """(user_id, activity_id) pairs with attendance (check-in or viewing time) or claimed credit."""
-    from cme.credit.models import CreditRecord
-
-    pairs: set[tuple[int, int]] = set()
-    for model in (Attendance, CreditRecord):
-        pairs |= set(db.session.execute(select(model.user_id, model.activity_id).where(
-            model.user_id.in_(user_ids), model.activity_id.in_(activity_ids))).tuples())
-    return pairs
-
-
-def with_attendance(activity_id: int, registrations: list[Registration]) -> set[int]:
-    """Which of these registrations (of one activity) have any attendance or claimed credit: those stay, as the
-    record of who took part (two queries)."""
-    if not registrations:
-        return set()
-    pairs = _attended(user_ids=[r.user_id for r in registrations], activity_ids=[activity_id])
-    return {r.id for r in registrations if (r.user_id, r.activity_id) in pairs}
-
-
-def attended_for_user(user: User, registrations: list[Registration]) -> set[int]:
-    """Which of a user's registrations have attendance or claimed credit (so cannot be cancelled): two queries."""
-    if not registrations:
-        return set()
-    pairs = _attended(user_ids=[user.id], activity_ids=[r.activity_id for r in registrations])
-    return {r.id for r in registrations if (r.user_id, r.activity_id) in pairs}
-
-
-def roster_counts(activity: Activity) -> tuple[int, int]:
-    """(confirmed, waitlisted) registrations of the activity, in one query."""
-    confirmed, waitlisted = db.session.execute(select(
-        func.count().filter(Registration.status == RegistrationStatus.CONFIRMED),
-        func.count().filter(Registration.status == RegistrationStatus.WAITLISTED),
-    ).where(Registration.activity_id == activity.id)).one()
-    return confirmed, waitlisted
-
-
-def checkin_counts(activity: Activity) -> tuple[int, int]:
-    """(confirmed registrants checked in to the whole meeting, confirmed registrants): two count queries."""
-    confirmed_users = select(Registration.user_id).where(Registration.activity_id == activity.id,
-                                                         Registration.status == RegistrationStatus.CONFIRMED)
-    expected = db.session.scalar(select(func.count()).select_from(confirmed_users.subquery()))
-    arrived = db.session.scalar(select(func.count()).select_from(Attendance).where(
-        Attendance.activity_id == activity.id, Attendance.session_id.is_(None), Attendance.checked_in_dt.isnot(None),
-        Attendance.user_id.in_(confirmed_users)))
-    return arrived, expected
-
-
-def checked_in_for_user(user: User, registrations: list[Registration]) -> set[int]:
-    """Which of a user's registrations have a whole-activity check-in (one query)."""
-    activity_ids = [r.activity_id for r in registrations]
-    if not activity_ids:
-        return set()
-    checked = set(db.session.scalars(select(Attendance.activity_id).where(
-        Attendance.user_id == user.id, Attendance.activity_id.in_(activity_ids), Attendance.session_id.is_(None),
-        Attendance.checked_in_dt.isnot(None))))
-    return {r.id for r in registrations if r.activity_id in checked and not r.is_cancelled}
-
-
-def checkin_window_problem(activity: Activity, *, now: datetime | None = None) -> tuple[str, str] | None:
-    """(message, code) when check-in is not open: it runs from the meeting's first local day to its last."""
-    now = now or now_utc()
-    tz = zone(activity.time_zone)
-    today = now.astimezone(tz).date()
-    if today < activity.start_dt.astimezone(tz).date():
-        return (f"Check-in opens on {activity.start_dt.astimezone(tz):%a %b %-d}, the day the meeting starts.",
-                "too_early")
-    if today > activity.end_dt.astimezone(tz).date():
-        return "This meeting is over; check-in is closed.", "too_late"
-    return None
-
-
-def check_in(registration: Registration, *, by: User, now: datetime | None = None) -> bool:
-    """Record attendance once. Returns False when the registrant was already checked in."""
-    if not registration.is_confirmed:
-        raise RegistrationError(f"{registration.full_name} is {registration.status_label.lower()}, not confirmed.",
-                                "not_confirmed")
-    activity = registration.activity
-    if not activity.is_live_meeting:
-        raise RegistrationError("Check-in is for live meetings.", "not_live")
-    now = now or now_utc()
-    problem = checkin_window_problem(activity, now=now)
-    if problem:
-        raise RegistrationError(*problem)
-    attendance = db.session.scalar(select(Attendance).where(
-        Attendance.user_id == registration.user_id, Attendance.activity_id == registration.activity_id,
-        Attendance.session_id.is_(None)))
-    if attendance is not None and attendance.checked_in_dt is not None:
-        return False
-    if attendance is None:
-        attendance = Attendance(user_id=registration.user_id, activity_id=registration.activity_id)
-        db.session.add(attendance)
-    attendance.checked_in_dt = now
-    attendance.checked_in_by_id = by.id
-    db.session.flush()
-    return True
-
-
-def undo_check_in(registration: Registration, *, session_id: int | None = None) -> bool:
-    """Take back a check-in recorded by mistake (the whole meeting's, or one session's). Refused once the
-    registrant has claimed credit for the activity: their certificate rests on it. False if there was none."""
-    from cme.credit.models import CreditRecord
-
-    if db.session.scalar(select(func.count()).select_from(CreditRecord).where(
-            CreditRecord.user_id == registration.user_id, CreditRecord.activity_id == registration.activity_id)):
-        raise RegistrationError(f"{registration.full_name} has claimed credit for this activity: the check-in stays.",
-                                "credit_claimed")
-    attendance = db.session.scalar(select(Attendance).where(
-        Attendance.user_id == registration.user_id, Attendance.activity_id == registration.activity_id,
-        Attendance.session_id.is_(None) if session_id is None else Attendance.session_id == session_id,
-        Attendance.checked_in_dt.isnot(None)))
-    if attendance is None:
-        return False
-    db.session.delete(attendance)
-    db.session.flush()
-    return True
 
 
 # ---------------------------------------------------------------- queries for pages
@@ -437,15 +342,39 @@ def without_superseded(registrations: list[Registration]) -> list[Registration]:
     return [r for r in registrations if not (r.is_cancelled and latest[(r.user_id, r.activity_id)] != r.id)]
 
 
-def join_link_visible(registration: Registration, *, now: datetime | None = None) -> bool:
-    """Confirmed webcast registrants see the join link from 30 minutes before the start until the end."""
+def join_problem(registration: Registration | None, activity: Activity, *,
+                 now: datetime | None = None) -> str | None:
+    """Why this registrant (None: someone not registered) may not join the webcast now, or None. A confirmed
+    registrant of a webcast that is not cancelled joins an on-demand one while it is available, a live one from
+    JOIN_LINK_LEAD before its start until its end."""
     now = now or now_utc()
-    activity = registration.activity
-    if not registration.is_confirmed or not activity.is_webcast or activity.is_cancelled:
-        return False
-    if activity.is_on_demand:
-        return activity.start_dt <= now <= activity.end_dt
-    return activity.start_dt - JOIN_LINK_LEAD <= now <= activity.end_dt
+    if not activity.is_webcast:
+        return "This is not a webcast."
+    if activity.is_cancelled:
+        return "This activity has been cancelled."
+    if registration is None or registration.is_cancelled:
+        return "Only registered participants can watch."
+    if not registration.is_confirmed:
+        return "You are on the waitlist."
+    if activity.is_on_demand and not (activity.start_dt <= now <= activity.end_dt):
+        return "This webcast is not available now."
+    if not activity.is_on_demand and not (activity.start_dt - JOIN_LINK_LEAD <= now <= activity.end_dt):
+        return "The webcast is not live now."
+    return None
+
+
+def join_link_visible(registration: Registration, *, now: datetime | None = None) -> bool:
+    """Whether My schedule shows the registrant the link to join (or watch) now: see join_problem."""
+    return join_problem(registration, registration.activity, now=now) is None
+
+
+def roster_counts(activity: Activity) -> tuple[int, int]:
+    """(confirmed, waitlisted) registrations of the activity, in one query."""
+    confirmed, waitlisted = db.session.execute(select(
+        func.count().filter(Registration.status == RegistrationStatus.CONFIRMED),
+        func.count().filter(Registration.status == RegistrationStatus.WAITLISTED),
+    ).where(Registration.activity_id == activity.id)).one()
+    return confirmed, waitlisted
 
 
 def roster(activity: Activity, query: str = "") -> list[Registration]:

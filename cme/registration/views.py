@@ -1,4 +1,5 @@
-"""Provider registration (form, My schedule, cancel, check-in QR) and the organizer's roster and check-in."""
+"""Provider registration (form, My schedule, cancel, check-in QR) and the organizer's roster. (The check-in desk
+is attendance's: cme.attendance.views.)"""
 from __future__ import annotations
 
 import segno
@@ -11,10 +12,12 @@ from cme.accounts.permissions import organizer_required
 from cme.activities.access import managed
 from cme.activities.models import Activity, ActivityStatus
 from cme.activities.forms import ConfirmForm
+from cme.attendance import service as attendance
+from cme.credit import service as credit
 from cme.extensions import db
 from cme.registration import service
-from cme.registration.forms import CheckinCodeForm, RegistrationForm, RosterAddForm
-from cme.registration.models import Registration, display_checkin_code
+from cme.registration.forms import RegistrationForm, RosterAddForm
+from cme.registration.models import JOIN_LINK_LEAD_MINUTES, Registration, display_checkin_code
 from cme.registration.roster import build_roster_csv
 from cme.timeutil import now_utc
 from cme.registration.counts import counts_for
@@ -94,8 +97,8 @@ def my_schedule():
     upcoming, past = service.schedule_for(current_user)
     now = now_utc()
     join_visible = {r.id for r in upcoming if service.join_link_visible(r, now=now)}
-    checked_in = service.checked_in_for_user(current_user, upcoming + past)
-    attended = service.attended_for_user(current_user, upcoming)
+    checked_in = attendance.checked_in(upcoming + past)
+    cancellable = service.cancellable(upcoming, took_part=credit.took_part(upcoming), now=now)
     from cme.calendar import service as calendar_service
 
     had_token = bool(current_user.feed_token_nonce)
@@ -104,8 +107,8 @@ def my_schedule():
         db.session.commit()
     feed = calendar_service.subscribe_links(absolute_url("calendar.personal_feed", token=token))
     return render_template("registration/my_schedule.html", upcoming=upcoming, past=past, join_visible=join_visible,
-                           checked_in=checked_in, attended=attended, now=now, feed=feed,
-                           reset_form=ConfirmForm())
+                           checked_in=checked_in, cancellable=cancellable, join_lead_minutes=JOIN_LINK_LEAD_MINUTES,
+                           now=now, feed=feed, reset_form=ConfirmForm())
 
 
 @bp.route("/my/registrations/<int:registration_id>/cancel", methods=["GET", "POST"])
@@ -118,7 +121,7 @@ def cancel(registration_id: int):
         return redirect(url_for("registration.my_schedule"))
     if form.validate_on_submit():
         try:
-            commit_with_retry(lambda: service.cancel_registration(registration))
+            commit_with_retry(lambda: cancel_registration(registration))
         except service.RegistrationError as error:
             db.session.rollback()
             flash(str(error), "error")
@@ -126,6 +129,12 @@ def cancel(registration_id: int):
             flash(f"Your registration for {registration.activity.title} is cancelled.", "success")
         return redirect(url_for("registration.my_schedule"))
     return render_template("registration/cancel.html", registration=registration, form=form)
+
+
+def cancel_registration(registration: Registration, *, by_organizer: bool = False) -> list[Registration]:
+    """Cancel, telling registration whether the registrant took part (attendance and credit sit above it)."""
+    return service.cancel_registration(registration, took_part=registration.id in credit.took_part([registration]),
+                                       by_organizer=by_organizer)
 
 
 @bp.get("/my/registrations/<int:registration_id>.ics")
@@ -144,7 +153,7 @@ def registration_ics(registration_id: int):
 @login_required
 def checkin_qr(registration_id: int):
     registration = own_registration(registration_id)
-    return _qr_svg(absolute_url("registration.checkin_scan", activity_id=registration.activity_id,
+    return _qr_svg(absolute_url("attendance.checkin_scan", activity_id=registration.activity_id,
                                 code=registration.checkin_code))
 
 
@@ -171,10 +180,13 @@ def _render_roster(activity: Activity, add_form: RosterAddForm, status: int = 20
     registrations = service.roster(activity, query)
     confirmed, waitlisted = service.roster_counts(activity)
     counts = {"confirmed": confirmed, "waitlisted": waitlisted}
+    now = now_utc()
     return render_template("registration/roster.html", activity=activity, registrations=registrations, query=query,
-                           add_form=add_form, confirm_form=ConfirmForm(), counts=counts, now=now_utc(),
-                           checked_in=service.checked_in_ids(activity.id, registrations),
-                           attended=service.with_attendance(activity.id, registrations)), status
+                           add_form=add_form, confirm_form=ConfirmForm(), counts=counts, now=now,
+                           checked_in=attendance.checked_in(registrations),
+                           cancellable=service.cancellable(registrations, took_part=credit.took_part(registrations),
+                                                           now=now),
+                           promotable=service.promotable(registrations, now=now)), status
 
 
 @bp.get("/organize/activities/<int:activity_id>/roster.csv")
@@ -182,7 +194,7 @@ def _render_roster(activity: Activity, add_form: RosterAddForm, status: int = 20
 def roster_csv(activity_id: int):
     activity = managed(activity_id)
     registrations = service.roster(activity)
-    body = build_roster_csv(registrations, service.checked_in_ids(activity.id, registrations))
+    body = build_roster_csv(registrations, attendance.checked_in(registrations))
     filename = f"roster-{activity.id}-{now_utc():%Y%m%d}.csv"
     return Response(body, mimetype="text/csv", headers={
         "Content-Type": "text/csv; charset=utf-8", "Content-Disposition": f'attachment; filename="{filename}"',
@@ -241,7 +253,7 @@ def _cancelled(registration: Registration, promoted: list[Registration]) -> tupl
 @organizer_required
 def roster_cancel(activity_id: int, registration_id: int):
     return roster_action(activity_id, registration_id,
-                         lambda r: service.cancel_registration(r, by_organizer=True), _cancelled, "registration.roster")
+                         lambda r: cancel_registration(r, by_organizer=True), _cancelled, "registration.roster")
 
 
 @bp.post("/organize/activities/<int:activity_id>/roster/<int:registration_id>/promote")
@@ -250,97 +262,3 @@ def roster_promote(activity_id: int, registration_id: int):
     return roster_action(activity_id, registration_id, service.promote,
                          lambda r, _: (f"{r.full_name} is confirmed (capacity is now {r.activity.capacity}).", "success"),
                          "registration.roster")
-
-
-# ---------------------------------------------------------------- organizer: check-in
-
-@bp.route("/organize/activities/<int:activity_id>/checkin", methods=["GET", "POST"])
-@organizer_required
-def checkin(activity_id: int):
-    activity = managed(activity_id)
-    form = CheckinCodeForm()
-    if form.validate_on_submit():
-        code = form.code.data.rsplit("/", 1)[-1]  # a scanner may type the whole URL
-        registration = service.find_by_checkin_code(activity, code)
-        if registration is None:
-            form.code.errors.append("No registration of this activity has this code.")
-        else:
-            return redirect(url_for("registration.checkin_scan", activity_id=activity.id, code=registration.checkin_code))
-    query = request.args.get("q", "").strip()[:100]
-    registrations = service.roster(activity, query) if query else []
-    registrations = [r for r in registrations if not r.is_cancelled]
-    arrived, expected = service.checkin_counts(activity)
-    return render_template("registration/checkin.html", activity=activity, form=form, query=query,
-                           registrations=registrations, confirm_form=ConfirmForm(),
-                           checked_in=service.checked_in_ids(activity.id, registrations),
-                           arrived=arrived, expected=expected, closed=service.checkin_window_problem(activity)), \
-        200 if request.method == "GET" or not form.errors else 422
-
-
-@bp.get("/organize/activities/<int:activity_id>/checkin/<code>")
-@organizer_required
-def checkin_scan(activity_id: int, code: str):
-    """Where a scanned QR code lands: the registrant, and a button to check them in."""
-    activity = managed(activity_id)
-    registration = service.find_by_checkin_code(activity, code)
-    if registration is None:
-        abort(404)
-    from cme.credit.models import Attendance
-
-    done = set(db.session.scalars(db.select(Attendance.session_id).where(
-        Attendance.user_id == registration.user_id, Attendance.activity_id == activity.id,
-        Attendance.session_id.isnot(None))))
-    chosen = {s.id for s in registration.sessions}
-    return render_template("registration/checkin_scan.html", activity=activity, registration=registration,
-                           already=service.is_checked_in(registration), confirm_form=ConfirmForm(), done=done,
-                           chosen=chosen, closed=service.checkin_window_problem(activity))
-
-
-@bp.post("/organize/activities/<int:activity_id>/checkin/<int:registration_id>/sessions/<int:session_id>")
-@organizer_required
-def checkin_session(activity_id: int, registration_id: int, session_id: int):
-    from cme.activities.models import ActivitySession
-    from cme.credit.service import CreditError, check_in_session
-
-    session = db.get_or_404(ActivitySession, session_id)
-    if session.activity_id != activity_id:
-        abort(404)
-
-    def record(registration: Registration) -> bool:
-        if not registration.is_confirmed:
-            raise service.RegistrationError(f"{registration.full_name} is not confirmed.", "not_confirmed")
-        try:
-            return check_in_session(registration.user, registration.activity, session, by=current_user)
-        except CreditError as error:
-            raise service.RegistrationError(str(error), error.code) from None
-
-    roster_action(activity_id, registration_id, record,
-                  lambda r, recorded: (f"{r.full_name} is checked in to “{session.title}”.", "success")
-                  if recorded else (f"{r.full_name} was already checked in to “{session.title}”.", "info"),
-                  "registration.checkin")
-    registration = db.session.get(Registration, registration_id)  # back to the registrant's check-in page
-    return redirect(url_for("registration.checkin_scan", activity_id=activity_id, code=registration.checkin_code))
-
-
-@bp.post("/organize/activities/<int:activity_id>/checkin/<int:registration_id>/undo")
-@organizer_required
-def checkin_undo(activity_id: int, registration_id: int):
-    """Take back a check-in made by mistake (form field session_id: one session's; none: the whole meeting's)."""
-    session_id = None
-    if request.form.get("session_id"):
-        session_id = request.form.get("session_id", type=int)
-        if session_id is None:
-            abort(400)
-    roster_action(activity_id, registration_id, lambda r: service.undo_check_in(r, session_id=session_id),
-                  lambda r, undone: (f"{r.full_name}'s check-in is taken back.", "success") if undone
-                  else (f"{r.full_name} was not checked in.", "info"), "registration.checkin")
-    registration = db.session.get(Registration, registration_id)
-    return redirect(url_for("registration.checkin_scan", activity_id=activity_id, code=registration.checkin_code))
-
-
-@bp.post("/organize/activities/<int:activity_id>/checkin/<int:registration_id>")
-@organizer_required
-def checkin_record(activity_id: int, registration_id: int):
-    return roster_action(activity_id, registration_id, lambda r: service.check_in(r, by=current_user),
-                         lambda r, recorded: (f"{r.full_name} is checked in.", "success") if recorded
-                         else (f"{r.full_name} was already checked in.", "info"), "registration.checkin")

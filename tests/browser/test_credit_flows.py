@@ -19,8 +19,8 @@ pytestmark = pytest.mark.browser
 def test_watch_evaluate_claim_download_and_verify(page: Page, live_server):
     from cme.accounts.service import find_user_by_email
     from cme.activities.models import Activity, CreditDesignation
-    from cme.credit import service as credit
-    from cme.credit.models import Attendance
+    from cme.attendance import service as attendance_service
+    from cme.attendance.models import Attendance
     from cme.registration.service import Answers, register
 
     live_server.create_user("credit.provider@example.org", full_name="Carla Credit", degree="MD")
@@ -53,7 +53,7 @@ def test_watch_evaluate_claim_download_and_verify(page: Page, live_server):
         user = db.session.get(type(attendance.user), user_id)
         activity = db.session.get(Activity, activity_id)
         for minute in range(1, 96):  # 95 minutes of simulated heartbeats, one a minute
-            credit.heartbeat(user, activity, now=start + timedelta(minutes=minute))
+            attendance_service.heartbeat(user, activity, now=start + timedelta(minutes=minute))
         db.session.commit()
         db.session.remove()
 

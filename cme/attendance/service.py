@@ -1,0 +1,222 @@
+"""Attendance: the one home of "who attended". Check-in to a live meeting (the whole meeting, or one of its
+sessions) and its undo, a webcast's viewing time from heartbeats, and the questions the other capabilities
+ask: which registrations are checked in, which (user, activity) pairs have any attendance, and how much
+credit attendance supports.
+
+Attendance sits above registration (DESIGN.md's order): it reads registrations; registration never asks it.
+What rests on attendance (credit claims, certificates) sits above, and passes what it knows as arguments.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, time, timedelta, timezone
+from decimal import ROUND_DOWN, Decimal
+
+from sqlalchemy import func, select, tuple_
+
+from cme.accounts.models import User
+from cme.activities.models import Activity, ActivitySession
+from cme.activities.service import scheduled_hours
+from cme.attendance.models import Attendance
+from cme.extensions import db
+from cme.registration.models import Registration, RegistrationStatus
+from cme.registration.service import active_registration, join_problem
+from cme.timeutil import now_utc, zone
+
+# Check-in to a meeting or a session is open from CHECKIN_OPENS_BEFORE its start, but not before the local day
+# it starts on, until CHECKIN_CLOSES_AFTER its end, but not past the local day it ends on.
+CHECKIN_OPENS_BEFORE = timedelta(hours=2)
+CHECKIN_CLOSES_AFTER = timedelta(hours=12)
+
+HEARTBEAT_SECONDS = 60
+# A report counts the wall time since the previous one if that is at most this long (the interval plus slack);
+# after a longer gap (page hidden, closed) it starts a new stretch and counts nothing.
+MAX_HEARTBEAT_GAP = timedelta(seconds=90)
+QUARTER = Decimal("0.25")
+
+
+class AttendanceError(Exception):
+    """A refused attendance operation, with a code tests and views can rely on."""
+
+    def __init__(self, message: str, code: str):
+        super().__init__(message)
+        self.code = code
+
+
+def quarter_floor(hours: Decimal) -> Decimal:
+    return (Decimal(hours) / QUARTER).to_integral_value(rounding=ROUND_DOWN) * QUARTER
+
+
+# ---------------------------------------------------------------- who attended
+
+def checked_in(registrations: Iterable[Registration]) -> set[int]:
+    """Which of these registrations (of any users and activities) are checked in to their whole meeting: the ids
+    of the active ones whose registrant has a whole-meeting check-in (one query)."""
+    active = [r for r in registrations if not r.is_cancelled]
+    if not active:
+        return set()
+    pairs = set(db.session.execute(select(Attendance.user_id, Attendance.activity_id).where(
+        tuple_(Attendance.user_id, Attendance.activity_id).in_(sorted({(r.user_id, r.activity_id) for r in active})),
+        Attendance.session_id.is_(None), Attendance.checked_in_dt.isnot(None))).tuples())
+    return {r.id for r in active if (r.user_id, r.activity_id) in pairs}
+
+
+def sessions_checked_in(registration: Registration) -> set[int]:
+    """The ids of the sessions the registrant is checked in to."""
+    return set(db.session.scalars(select(Attendance.session_id).where(
+        Attendance.user_id == registration.user_id, Attendance.activity_id == registration.activity_id,
+        Attendance.session_id.isnot(None), Attendance.checked_in_dt.isnot(None))))
+
+
+def attended(pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Which of these (user_id, activity_id) pairs have any attendance: a check-in (to the meeting or a session) or
+    a webcast's viewing record (one query)."""
+    pairs = set(pairs)
+    if not pairs:
+        return set()
+    return set(db.session.execute(select(Attendance.user_id, Attendance.activity_id).where(
+        tuple_(Attendance.user_id, Attendance.activity_id).in_(sorted(pairs))).distinct()).tuples())
+
+
+def checkin_counts(activity: Activity) -> tuple[int, int]:
+    """(confirmed registrants checked in to the whole meeting, confirmed registrants): two count queries."""
+    confirmed_users = select(Registration.user_id).where(Registration.activity_id == activity.id,
+                                                         Registration.status == RegistrationStatus.CONFIRMED)
+    expected = db.session.scalar(select(func.count()).select_from(confirmed_users.subquery()))
+    arrived = db.session.scalar(select(func.count()).select_from(Attendance).where(
+        Attendance.activity_id == activity.id, Attendance.session_id.is_(None), Attendance.checked_in_dt.isnot(None),
+        Attendance.user_id.in_(confirmed_users)))
+    return arrived, expected
+
+
+def supported_hours(user: User, activity: Activity) -> Decimal:
+    """The most credit attendance supports: checked-in sessions' hours (or the scheduled hours after a
+    whole-meeting check-in), or viewing time rounded down to a quarter hour."""
+    rows = db.session.scalars(select(Attendance).where(Attendance.user_id == user.id,
+                                                       Attendance.activity_id == activity.id)).all()
+    if activity.is_live_meeting:
+        session_ids = {a.session_id for a in rows if a.session_id is not None and a.checked_in_dt is not None}
+        if session_ids:
+            sessions = [s for s in activity.sessions if s.id in session_ids]
+            return quarter_floor(sum((s.hours for s in sessions), Decimal(0)))
+        if any(a.session_id is None and a.checked_in_dt is not None for a in rows):
+            return quarter_floor(scheduled_hours(activity))
+        return Decimal(0)
+    seconds = sum(a.watched_seconds for a in rows)
+    return quarter_floor(Decimal(seconds) / Decimal(3600))
+
+
+# ---------------------------------------------------------------- check-in
+
+def checkin_window(activity: Activity, session: ActivitySession | None = None) -> tuple[datetime, datetime]:
+    """(opens, closes), in UTC: when check-in to the whole meeting, or to one of its sessions, is open."""
+    start, end = (session or activity).start_dt, (session or activity).end_dt
+    tz = zone(activity.time_zone)
+    first_day = datetime.combine(start.astimezone(tz).date(), time(), tzinfo=tz)
+    after_last_day = datetime.combine(end.astimezone(tz).date() + timedelta(days=1), time(), tzinfo=tz)
+    opens = max(start - CHECKIN_OPENS_BEFORE, first_day)
+    closes = min(end + CHECKIN_CLOSES_AFTER, after_last_day)
+    return opens.astimezone(timezone.utc), closes.astimezone(timezone.utc)
+
+
+def checkin_window_problem(activity: Activity, session: ActivitySession | None = None, *,
+                           now: datetime | None = None) -> tuple[str, str] | None:
+    """(message, code) when check-in to the meeting (or the session) is not open now, else None."""
+    now = now or now_utc()
+    opens, closes = checkin_window(activity, session)
+    what = f"Check-in to “{session.title}”" if session is not None else "Check-in"
+    tz = zone(activity.time_zone)
+    if now < opens:
+        return f"{what} opens on {opens.astimezone(tz):%a %b %-d at %-I:%M %p %Z}.", "too_early"
+    if now >= closes:
+        return f"{what} closed on {closes.astimezone(tz):%a %b %-d at %-I:%M %p %Z}.", "too_late"
+    return None
+
+
+def check_in(registration: Registration, session: ActivitySession | None = None, *, by: User,
+             now: datetime | None = None) -> bool:
+    """Record that the registrant came, to the whole meeting or to one session, once. Returns False when they
+    were already checked in."""
+    activity = registration.activity
+    if session is not None and session.activity_id != activity.id:
+        raise AttendanceError("This session belongs to another activity.", "not_found")
+    if not registration.is_confirmed:
+        raise AttendanceError(f"{registration.full_name} is {registration.status_label.lower()}, not confirmed.",
+                              "not_confirmed")
+    if not activity.is_live_meeting:
+        raise AttendanceError("Check-in is for live meetings.", "not_live")
+    now = now or now_utc()
+    problem = checkin_window_problem(activity, session, now=now)
+    if problem:
+        raise AttendanceError(*problem)
+    session_id = session.id if session is not None else None
+    attendance = _attendance(registration.user_id, activity.id, session_id)
+    if attendance is not None and attendance.checked_in_dt is not None:
+        return False
+    if attendance is None:
+        attendance = Attendance(user_id=registration.user_id, activity_id=activity.id, session_id=session_id)
+        db.session.add(attendance)
+    attendance.checked_in_dt = now
+    attendance.checked_in_by_id = by.id
+    db.session.flush()
+    return True
+
+
+def undo_check_in(registration: Registration, *, session_id: int | None = None, credit_claimed: bool) -> bool:
+    """Take back a check-in recorded by mistake (the whole meeting's, or one session's). Refused once the
+    registrant has claimed credit for the activity (their certificate rests on it): credit, above attendance,
+    answers that (credit.service.claimed). False when there was no check-in."""
+    if credit_claimed:
+        raise AttendanceError(f"{registration.full_name} has claimed credit for this activity: the check-in stays.",
+                              "credit_claimed")
+    attendance = db.session.scalar(select(Attendance).where(
+        Attendance.user_id == registration.user_id, Attendance.activity_id == registration.activity_id,
+        Attendance.session_id.is_(None) if session_id is None else Attendance.session_id == session_id,
+        Attendance.checked_in_dt.isnot(None)))
+    if attendance is None:
+        return False
+    db.session.delete(attendance)
+    db.session.flush()
+    return True
+
+
+def _attendance(user_id: int, activity_id: int, session_id: int | None) -> Attendance | None:
+    return db.session.scalar(select(Attendance).where(
+        Attendance.user_id == user_id, Attendance.activity_id == activity_id,
+        Attendance.session_id.is_(None) if session_id is None else Attendance.session_id == session_id))
+
+
+# ---------------------------------------------------------------- webcast viewing time
+
+def watch_problem(user: User, activity: Activity, *, now: datetime | None = None) -> str | None:
+    """Why the user may not watch the webcast now, or None: the join rule of registration (join_problem)."""
+    return join_problem(active_registration(user, activity.id), activity, now=now)
+
+
+def minutes_watched(user: User, activity: Activity) -> int:
+    attendance = _attendance(user.id, activity.id, None)
+    return attendance.watched_seconds // 60 if attendance is not None else 0
+
+
+def heartbeat(user: User, activity: Activity, *, now: datetime | None = None) -> int:
+    """Count viewing time: the wall time since the previous report, capped, never more. Returns seconds."""
+    now = now or now_utc()
+    problem = watch_problem(user, activity, now=now)
+    if problem:
+        raise AttendanceError(problem, "cannot_watch")
+    attendance = _attendance(user.id, activity.id, None)
+    if attendance is None:
+        attendance = Attendance(user_id=user.id, activity_id=activity.id, watched_seconds=0, minutes_watched=0)
+        db.session.add(attendance)
+    if attendance.last_heartbeat_dt is not None and attendance.last_heartbeat_dt < now \
+            and now - attendance.last_heartbeat_dt <= MAX_HEARTBEAT_GAP:
+        gap = now - attendance.last_heartbeat_dt
+        limit = int((activity.end_dt - activity.start_dt).total_seconds()) if not activity.is_on_demand else None
+        attendance.watched_seconds = attendance.watched_seconds + int(gap.total_seconds())
+        if limit is not None:
+            attendance.watched_seconds = min(attendance.watched_seconds, limit)
+    if attendance.last_heartbeat_dt is None or attendance.last_heartbeat_dt < now:
+        attendance.last_heartbeat_dt = now
+    attendance.minutes_watched = attendance.watched_seconds // 60
+    db.session.flush()
+    return attendance.watched_seconds
