@@ -61,12 +61,13 @@ class Outcome(Generic[T]):
         return self.error is None
 
 
-def unit_of_work(operation: Callable[[], T], *, form=None) -> Outcome[T]:
+def unit_of_work(operation: Callable[[], T], *, form=None, show: bool = True) -> Outcome[T]:
     """Run `operation()` and commit it; on a DomainError roll back and show it (beside the form's field, or as a
-    flash). The one place a request commits."""
+    flash; `show=False` leaves that to the caller, e.g. a JSON answer). The one place a request commits."""
     try:
         return Outcome(value=commit_with_retry(operation))
     except DomainError as error:
         db.session.rollback()
-        show_error(error, form)
+        if show:
+            show_error(error, form)
         return Outcome(error=error)

@@ -90,11 +90,12 @@ def test_the_form_and_the_registration_take_a_fixed_handful_of_queries(client, d
         other = make_user()
         service.register(other, activity.id, answers(other))
         db.session.commit()
+    activity_id = activity.id
     db.session.expire_all()
     with count_queries(db) as form_statements:
-        assert client.get(f"/activities/{activity.id}/register").status_code == 200
+        assert client.get(f"/activities/{activity_id}/register").status_code == 200
     with count_queries(db) as submit_statements:
-        response = client.post(f"/activities/{activity.id}/register", data=FORM)
+        response = client.post(f"/activities/{activity_id}/register", data=FORM)
     assert response.status_code == 302
     assert len(form_statements) <= 4, form_statements
     assert len(submit_statements) <= 7, submit_statements

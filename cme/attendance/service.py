@@ -18,6 +18,7 @@ from cme.accounts.models import User
 from cme.activities.models import Activity, ActivitySession
 from cme.activities.service import scheduled_hours
 from cme.attendance.models import Attendance
+from cme.errors import DomainError
 from cme.extensions import db
 from cme.registration.models import Registration, RegistrationStatus
 from cme.registration.service import active_registration, join_problem
@@ -35,12 +36,8 @@ MAX_HEARTBEAT_GAP = timedelta(seconds=90)
 QUARTER = Decimal("0.25")
 
 
-class AttendanceError(Exception):
-    """A refused attendance operation, with a code tests and views can rely on."""
-
-    def __init__(self, message: str, code: str):
-        super().__init__(message)
-        self.code = code
+class AttendanceError(DomainError):
+    """A refused check-in or viewing report."""
 
 
 def quarter_floor(hours: Decimal) -> Decimal:
@@ -139,16 +136,16 @@ def check_in(registration: Registration, session: ActivitySession | None = None,
     were already checked in."""
     activity = registration.activity
     if session is not None and session.activity_id != activity.id:
-        raise AttendanceError("This session belongs to another activity.", "not_found")
+        raise AttendanceError("This session belongs to another activity.", code="not_found")
     if not registration.is_confirmed:
         raise AttendanceError(f"{registration.full_name} is {registration.status_label.lower()}, not confirmed.",
-                              "not_confirmed")
+                              code="not_confirmed")
     if not activity.is_live_meeting:
-        raise AttendanceError("Check-in is for live meetings.", "not_live")
+        raise AttendanceError("Check-in is for live meetings.", code="not_live")
     now = now or now_utc()
     problem = checkin_window_problem(activity, session, now=now)
     if problem:
-        raise AttendanceError(*problem)
+        raise AttendanceError(problem[0], code=problem[1])
     session_id = session.id if session is not None else None
     attendance = _attendance(registration.user_id, activity.id, session_id)
     if attendance is not None and attendance.checked_in_dt is not None:
@@ -168,7 +165,7 @@ def undo_check_in(registration: Registration, *, session_id: int | None = None, 
     answers that (credit.service.claimed). False when there was no check-in."""
     if credit_claimed:
         raise AttendanceError(f"{registration.full_name} has claimed credit for this activity: the check-in stays.",
-                              "credit_claimed")
+                              code="credit_claimed")
     attendance = db.session.scalar(select(Attendance).where(
         Attendance.user_id == registration.user_id, Attendance.activity_id == registration.activity_id,
         Attendance.session_id.is_(None) if session_id is None else Attendance.session_id == session_id,
@@ -203,7 +200,7 @@ def heartbeat(user: User, activity: Activity, *, now: datetime | None = None) ->
     now = now or now_utc()
     problem = watch_problem(user, activity, now=now)
     if problem:
-        raise AttendanceError(problem, "cannot_watch")
+        raise AttendanceError(problem, code="cannot_watch")
     attendance = _attendance(user.id, activity.id, None)
     if attendance is None:
         attendance = Attendance(user_id=user.id, activity_id=activity.id, watched_seconds=0, minutes_watched=0)

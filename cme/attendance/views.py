@@ -10,7 +10,6 @@ from flask_login import current_user
 
 from cme.accounts.permissions import organizer_required
 from cme.activities.access import managed
-from cme.activities.forms import ConfirmForm
 from cme.activities.models import Activity, ActivitySession
 from cme.attendance import service
 from cme.credit import service as credit
@@ -18,7 +17,8 @@ from cme.extensions import db
 from cme.registration import service as registration_service
 from cme.registration.forms import CheckinCodeForm
 from cme.registration.models import Registration
-from cme.transactions import commit_with_retry
+from cme.formtools import ConfirmForm
+from cme.transactions import unit_of_work
 
 bp = Blueprint("attendance", __name__)
 
@@ -75,13 +75,9 @@ def desk_action(activity_id: int, registration_id: int, action: Callable[[Regist
     registration = _registration(activity, registration_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        result = commit_with_retry(lambda: action(registration))
-    except service.AttendanceError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        flash(*outcome(registration, result))
+    done = unit_of_work(lambda: action(registration))
+    if done.ok:
+        flash(*outcome(registration, done.value))
     if back_to_registrant:
         return redirect(url_for("attendance.checkin_scan", activity_id=activity.id, code=registration.checkin_code))
     return redirect(url_for("attendance.checkin", activity_id=activity.id, q=request.form.get("q") or None))

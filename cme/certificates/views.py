@@ -6,11 +6,12 @@ from flask_login import current_user, login_required
 
 from cme.accounts.permissions import organizer_required
 from cme.activities.access import managed
-from cme.activities.forms import ConfirmForm
 from cme.certificates import service
 from cme.certificates.models import Certificate
 from cme.certificates.render import build_certificate_pdf
 from cme.extensions import db
+from cme.formtools import ConfirmForm
+from cme.transactions import unit_of_work
 from cme.urls import absolute_url
 
 bp = Blueprint("certificates", __name__)
@@ -50,8 +51,7 @@ def issue(activity_id: int):
     activity = managed(activity_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    issued = service.issue_for_activity(activity)
-    db.session.commit()
+    issued = unit_of_work(lambda: service.issue_for_activity(activity)).value or []
     if issued:
         flash(f"{len(issued)} certificate(s) issued and mailed.", "success")
     elif service.claimants(activity):

@@ -1,9 +1,8 @@
 """The credit capability's refused operations."""
 from __future__ import annotations
 
+from cme.errors import DomainError
 
-class CreditError(Exception):
-    def __init__(self, message: str, code: str, field: str | None = None):
-        super().__init__(message)
-        self.code = code
-        self.field = field
+
+class CreditError(DomainError):
+    """A refused evaluation, post-test or claim."""

@@ -72,9 +72,9 @@ def submit_evaluation(user: User, activity: Activity, answers: dict[str, str], *
                       now: datetime | None = None) -> EvaluationResponse:
     problem = evaluation_problem(user, activity, now=now)
     if problem:
-        raise CreditError(problem, "not_open")
+        raise CreditError(problem, code="not_open")
     if evaluation_of(user, activity) is not None:
-        raise CreditError("You have already completed this evaluation.", "duplicate")
+        raise CreditError("You have already completed this evaluation.", code="duplicate")
     prompts = {q.key: q.prompt for q in evaluation_questions(activity)}
     response = EvaluationResponse(user_id=user.id, activity_id=activity.id, submitted_dt=now or now_utc(),
                                   answers={key: {"prompt": prompts[key], "answer": answers.get(key, "")} for key in prompts})
@@ -102,9 +102,9 @@ def submit_post_test(user: User, activity: Activity, answers: dict[int, int], *,
     """Score an attempt; attempts may be repeated and the best score counts."""
     questions = post_test_questions(activity)
     if not has_post_test(activity):
-        raise CreditError("This activity has no post-test.", "no_post_test")
+        raise CreditError("This activity has no post-test.", code="no_post_test")
     if supported_hours(user, activity) <= 0:
-        raise CreditError("Watch the webcast before the post-test.", "not_watched")
+        raise CreditError("Watch the webcast before the post-test.", code="not_watched")
     correct = sum(1 for q in questions if answers.get(q.id) == q.correct_index)
     score = round(100 * correct / len(questions))
     attempt = PostTestAttempt(user_id=user.id, activity_id=activity.id, score=score,
@@ -186,7 +186,7 @@ def evaluation_questions_customised(activity: Activity) -> bool:
 
 def add_post_test_question(activity: Activity, *, prompt: str, choices: list[str], correct_index: int) -> PostTestQuestion:
     if not activity.is_on_demand:
-        raise CreditError("Post-tests are for on-demand webcasts.", "not_on_demand")
+        raise CreditError("Post-tests are for on-demand webcasts.", code="not_on_demand")
     position = (db.session.scalar(select(func.max(PostTestQuestion.position))
                                   .where(PostTestQuestion.activity_id == activity.id)) or 0) + 1
     question = PostTestQuestion(activity_id=activity.id, position=position, prompt=prompt, choices=choices,
@@ -196,3 +196,17 @@ def add_post_test_question(activity: Activity, *, prompt: str, choices: list[str
         activity.post_test_passing_score = 70
     db.session.flush()
     return question
+
+
+def remove_question(question: EvaluationQuestion | PostTestQuestion) -> None:
+    """Take a question off the evaluation or the post-test (answers already given keep their own copy)."""
+    db.session.delete(question)
+    db.session.flush()
+
+
+def set_passing_score(activity: Activity, score: int) -> None:
+    """The post-test score (percent) a learner needs before claiming credit."""
+    if not 0 <= score <= 100:
+        raise CreditError("The passing score is a percentage from 0 to 100.", code="score_range", field="passing_score")
+    activity.post_test_passing_score = score
+    db.session.flush()

@@ -29,7 +29,6 @@ from cme.credit.evaluation import best_score, evaluation_of, has_post_test
 from cme.credit.evaluation_models import CreditAdjustment
 from cme.credit.models import CreditRecord
 from cme.credit.transcript import Transcript, TranscriptLine, TranscriptYear
-from cme.errors import DomainError
 from cme.extensions import db
 from cme.registration.models import Registration
 from cme.timeutil import now_utc, zone
@@ -106,15 +105,15 @@ def claim_credit(user: User, activity: Activity, amounts: dict[str, Decimal | No
     now = now or now_utc()
     status = claim_status(user, activity, now=now)
     if status.problems:
-        raise CreditError(status.problems[0], "not_open")
+        raise CreditError(status.problems[0], code="not_open")
     if not attested:
-        raise CreditError("Tick the attestation to claim credit.", "attestation", field="attest")
+        raise CreditError("Tick the attestation to claim credit.", code="attestation", field="attest")
     if not any(amount for amount in amounts.values()):
-        raise CreditError("Enter the credit you are claiming.", "nothing", field=next(iter(amounts), None))
+        raise CreditError("Enter the credit you are claiming.", code="nothing", field=next(iter(amounts), None))
     saved = []
     for credit_type, amount in amounts.items():
         if credit_type not in status.limits:
-            raise CreditError("This credit type is not designated for the activity.", "not_designated")
+            raise CreditError("This credit type is not designated for the activity.", code="not_designated")
         label = CreditType(credit_type).label
         record = status.records.get(credit_type)
         if not amount:
@@ -123,13 +122,13 @@ def claim_credit(user: User, activity: Activity, amounts: dict[str, Decimal | No
             continue
         amount = Decimal(amount)
         if amount < 0 or (amount / QUARTER) % 1 != 0:
-            raise CreditError(f"Claim {label} in steps of 0.25.", "step", field=credit_type)
+            raise CreditError(f"Claim {label} in steps of 0.25.", code="step", field=credit_type)
         if amount > status.limits[credit_type]:
             designated = next(d.max_amount for d in activity.credit_designations if d.credit_type == credit_type)
             reason = (f"the designated maximum is {designated.normalize():f}" if amount > designated else
                       f"your attendance supports {status.supported.normalize():f}")
             raise CreditError(f"You can claim at most {status.limits[credit_type].normalize():f} {label}: {reason}.",
-                              "too_much", field=credit_type)
+                              code="too_much", field=credit_type)
         if record is None:
             record = CreditRecord(user_id=user.id, activity_id=activity.id, credit_type=credit_type, amount=amount,
                                   attested=True, claimed_dt=now)
@@ -146,13 +145,13 @@ def adjust_credit(record: CreditRecord, new_amount: Decimal, *, reason: str, by:
     """An organizer changes a learner's credit; the change is audited (the caller then reissues a current
     certificate: certificates.service.reissue_if_certified)."""
     if not reason.strip():
-        raise CreditError("Give the reason for the change (it is kept in the audit trail).", "reason", field="reason")
+        raise CreditError("Give the reason for the change (it is kept in the audit trail).", code="reason", field="reason")
     if new_amount <= 0 or (new_amount / QUARTER) % 1 != 0:
-        raise CreditError("Use a positive amount in steps of 0.25.", "step", field="amount")
+        raise CreditError("Use a positive amount in steps of 0.25.", code="step", field="amount")
     designated = next((d.max_amount for d in record.activity.credit_designations
                        if d.credit_type == record.credit_type), None)
     if designated is not None and new_amount > designated:
-        raise CreditError(f"The designated maximum is {designated.normalize():f}.", "too_much", field="amount")
+        raise CreditError(f"The designated maximum is {designated.normalize():f}.", code="too_much", field="amount")
     now = now or now_utc()
     adjustment = CreditAdjustment(credit_record_id=record.id, user_id=record.user_id, activity_id=record.activity_id,
                                   credit_type=record.credit_type, old_amount=record.amount, new_amount=new_amount,

@@ -8,31 +8,25 @@ from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_t
 from flask_login import current_user, login_required
 
 from cme.accounts.permissions import organizer_required
-from cme.activities.access import managed
-from cme.activities.forms import ConfirmForm
-from cme.activities.models import Activity, ActivityStatus
+from cme.activities.access import managed, public_activity_or_404
+from cme.activities.models import Activity
 from cme.attendance import service as attendance
 from cme.certificates import service as certificates
 from cme.credit import evaluation as evaluations
 from cme.credit import service
-from cme.credit.errors import CreditError
 from cme.credit.evaluation_models import EvaluationQuestion, PostTestQuestion, QuestionKind
 from cme.credit.forms import (
     AdjustForm, PassingScoreForm, PostTestQuestionForm, QuestionForm, claim_form, evaluation_form, post_test_form,
 )
 from cme.credit.models import CreditRecord
 from cme.credit.transcript import build_transcript_csv, build_transcript_pdf
+from cme.csvexport import csv_bytes
 from cme.extensions import db
+from cme.formtools import ConfirmForm
 from cme.timeutil import now_utc
+from cme.transactions import unit_of_work
 
 bp = Blueprint("credit", __name__)
-
-
-def learner_activity(activity_id: int) -> Activity:
-    activity = db.session.get(Activity, activity_id)
-    if activity is None or activity.status == ActivityStatus.DRAFT:
-        abort(404)
-    return activity
 
 
 # ---------------------------------------------------------------- learners
@@ -40,7 +34,7 @@ def learner_activity(activity_id: int) -> Activity:
 @bp.get("/activities/<int:activity_id>/watch")
 @login_required
 def watch(activity_id: int):
-    activity = learner_activity(activity_id)
+    activity = public_activity_or_404(activity_id)
     return render_template("credit/watch.html", activity=activity,
                            problem=attendance.watch_problem(current_user, activity),
                            minutes=attendance.minutes_watched(current_user, activity),
@@ -50,29 +44,25 @@ def watch(activity_id: int):
 @bp.post("/activities/<int:activity_id>/watch/heartbeat")
 @login_required
 def heartbeat(activity_id: int):
-    activity = learner_activity(activity_id)
-    try:
-        seconds = attendance.heartbeat(current_user, activity)
-    except attendance.AttendanceError as error:
-        db.session.rollback()
-        return jsonify(error=str(error)), 409
-    db.session.commit()
-    return jsonify(seconds=seconds, minutes=seconds // 60)
+    activity = public_activity_or_404(activity_id)
+    done = unit_of_work(lambda: attendance.heartbeat(current_user, activity), show=False)
+    if not done.ok:
+        return jsonify(error=done.error.message), 409
+    return jsonify(seconds=done.value, minutes=done.value // 60)
 
 
 @bp.route("/activities/<int:activity_id>/evaluation", methods=["GET", "POST"])
 @login_required
 def evaluation(activity_id: int):
-    activity = learner_activity(activity_id)
+    activity = public_activity_or_404(activity_id)
     if evaluations.evaluation_of(current_user, activity) is not None:
         flash("You have completed this evaluation. Thank you.", "info")
         return redirect(url_for("credit.claim", activity_id=activity.id))
     problem = evaluations.evaluation_problem(current_user, activity)
     questions = evaluations.evaluation_questions(activity)
     form = evaluation_form(questions)
-    if not problem and form.validate_on_submit():
-        evaluations.submit_evaluation(current_user, activity, {q.key: form[q.key].data or "" for q in questions})
-        db.session.commit()
+    if not problem and form.validate_on_submit() and unit_of_work(lambda: evaluations.submit_evaluation(
+            current_user, activity, {q.key: form[q.key].data or "" for q in questions}), form=form).ok:
         flash("Thank you for your evaluation.", "success")
         target = "credit.post_test" if evaluations.has_post_test(activity) else "credit.claim"
         return redirect(url_for(target, activity_id=activity.id))
@@ -83,20 +73,16 @@ def evaluation(activity_id: int):
 @bp.route("/activities/<int:activity_id>/post-test", methods=["GET", "POST"])
 @login_required
 def post_test(activity_id: int):
-    activity = learner_activity(activity_id)
+    activity = public_activity_or_404(activity_id)
     if not evaluations.has_post_test(activity):
         abort(404)
     questions = evaluations.post_test_questions(activity)
     form = post_test_form(questions)
     if form.validate_on_submit():
-        try:
-            attempt = evaluations.submit_post_test(current_user, activity,
-                                                   {q.id: form[f"p{q.id}"].data for q in questions})
-        except CreditError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
+        done = unit_of_work(lambda: evaluations.submit_post_test(
+            current_user, activity, {q.id: form[f"p{q.id}"].data for q in questions}), form=form)
+        if done.ok:
+            attempt = done.value
             if attempt.passed:
                 flash(f"You passed with {attempt.score}%.", "success")
                 return redirect(url_for("credit.claim", activity_id=activity.id))
@@ -110,23 +96,16 @@ def post_test(activity_id: int):
 @bp.route("/activities/<int:activity_id>/claim", methods=["GET", "POST"])
 @login_required
 def claim(activity_id: int):
-    activity = learner_activity(activity_id)
+    activity = public_activity_or_404(activity_id)
     status = service.claim_status(current_user, activity)
     form = claim_form(activity.designations, status.records)
     if status.open and form.validate_on_submit():
         amounts = {d.credit_type: form[d.credit_type].data for d in activity.designations}
-        try:
+        def claim_and_reissue() -> None:
             service.claim_credit(current_user, activity, amounts, attested=form.attest.data)
             certificates.reissue_if_certified(current_user, activity)
-        except CreditError as error:
-            db.session.rollback()
-            target = form[error.field] if error.field and error.field in form else None
-            if target is not None:
-                target.errors = [*target.errors, str(error)]
-            else:
-                flash(str(error), "error")
-        else:
-            db.session.commit()
+
+        if unit_of_work(claim_and_reissue, form=form).ok:
             flash("Your credit is recorded. Your certificate will follow when the organizers issue certificates.",
                   "success")
             return redirect(url_for("credit.my_credit"))
@@ -197,8 +176,6 @@ def evaluation_results(activity_id: int):
 @bp.get("/organize/activities/<int:activity_id>/evaluations.csv")
 @organizer_required
 def evaluation_results_csv(activity_id: int):
-    from cme.csvexport import csv_bytes
-
     activity = managed(activity_id)
     header, rows = evaluations.evaluation_rows(activity)
     return Response(csv_bytes(header, rows), headers={
@@ -215,18 +192,11 @@ def adjust(activity_id: int):
         record = db.session.get(CreditRecord, form.record_id.data)
         if record is None or record.activity_id != activity.id:
             abort(404)
-        try:
+        def adjust_and_reissue() -> None:
             service.adjust_credit(record, Decimal(form.amount.data), reason=form.reason.data, by=current_user)
             certificates.reissue_if_certified(record.user, activity)
-        except CreditError as error:
-            db.session.rollback()
-            field = getattr(form, error.field, None) if error.field else None
-            if field is not None:
-                field.errors = [*field.errors, str(error)]
-            else:
-                flash(str(error), "error")
-        else:
-            db.session.commit()
+
+        if unit_of_work(adjust_and_reissue, form=form).ok:
             flash(f"{record.user.full_name}'s credit is now {record.amount.normalize():f}. The change is in the audit "
                   "trail, and a current certificate was reissued.", "success")
             return redirect(url_for("credit.organize", activity_id=activity.id))
@@ -238,11 +208,9 @@ def adjust(activity_id: int):
 def add_question(activity_id: int):
     activity = managed(activity_id)
     form = QuestionForm()
-    if form.validate_on_submit():
-        evaluations.add_evaluation_question(
+    if form.validate_on_submit() and unit_of_work(lambda: evaluations.add_evaluation_question(
             activity, kind=form.kind.data, prompt=form.prompt.data, required=form.required.data,
-            choices=[c.strip() for c in (form.choices.data or "").splitlines() if c.strip()])
-        db.session.commit()
+            choices=[c.strip() for c in (form.choices.data or "").splitlines() if c.strip()]), form=form).ok:
         flash("Question added to the evaluation.", "success")
         return redirect(url_for("credit.organize", activity_id=activity.id, _anchor="evaluation"))
     return _organizer_page(activity, 422, question_form=form)
@@ -253,8 +221,7 @@ def _delete_question(activity_id: int, model, question_id: int, message: str, an
     question = db.get_or_404(model, question_id)
     if question.activity_id != activity.id or not ConfirmForm().validate_on_submit():
         abort(404)
-    db.session.delete(question)
-    db.session.commit()
+    unit_of_work(lambda: evaluations.remove_question(question))
     flash(message, "success")
     return redirect(url_for("credit.organize", activity_id=activity.id, _anchor=anchor))
 
@@ -271,15 +238,9 @@ def add_post_test_question(activity_id: int):
     activity = managed(activity_id)
     form = PostTestQuestionForm()
     if form.validate_on_submit():
-        try:
-            evaluations.add_post_test_question(
+        if unit_of_work(lambda: evaluations.add_post_test_question(
                 activity, prompt=form.prompt.data, correct_index=form.correct.data - 1,
-                choices=[c.strip() for c in form.choices.data.splitlines() if c.strip()])
-        except CreditError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
+                choices=[c.strip() for c in form.choices.data.splitlines() if c.strip()])).ok:
             flash("Post-test question added.", "success")
         return redirect(url_for("credit.organize", activity_id=activity.id, _anchor="post-test"))
     return _organizer_page(activity, 422, post_test_form=form)
@@ -296,9 +257,8 @@ def delete_post_test_question(activity_id: int, question_id: int):
 def set_passing_score(activity_id: int):
     activity = managed(activity_id)
     form = PassingScoreForm()
-    if form.validate_on_submit():
-        activity.post_test_passing_score = form.passing_score.data
-        db.session.commit()
+    if form.validate_on_submit() and unit_of_work(
+            lambda: evaluations.set_passing_score(activity, form.passing_score.data), form=form).ok:
         flash("Passing score saved.", "success")
         return redirect(url_for("credit.organize", activity_id=activity.id, _anchor="post-test"))
     return _organizer_page(activity, 422, score_form=form)

@@ -23,7 +23,7 @@ def change_capacity(activity: Activity, capacity: int | None, *, now: datetime |
     confirmed = counts_for(locked.id).confirmed
     if capacity is not None and capacity < confirmed:
         raise RegistrationError(f"{confirmed} registrants are already confirmed; the capacity cannot go below that.",
-                                "capacity_below_confirmed", field="capacity")
+                                code="capacity_below_confirmed", field="capacity")
     locked.capacity = capacity
     return fill_free_seats(locked, now=now) if locked.is_published else []
 
@@ -65,7 +65,7 @@ def unpublish(activity: Activity) -> None:
     counts = counts_for(activity.id)
     if counts.confirmed or counts.waitlisted:
         raise RegistrationError("People have registered for this activity: cancel it instead, so they are told.",
-                                "has_registrations")
+                                code="has_registrations")
     activities.unpublish(activity)
 
 

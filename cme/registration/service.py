@@ -26,9 +26,6 @@ from cme.timeutil import now_utc
 class RegistrationError(DomainError):
     """A refused registration operation."""
 
-    def __init__(self, message: str, code: str | None = None, field: str | None = None, **kwargs):
-        super().__init__(message, code=code or kwargs.pop("code"), field=field, **kwargs)
-
 
 @dataclass
 class Answers:
@@ -61,12 +58,12 @@ def lock_activity(activity_id: int) -> Activity:
             .values(schedule_sequence=Activity.schedule_sequence, updated_dt=Activity.updated_dt).returning(Activity),
             execution_options={"synchronize_session": False, "populate_existing": True}).one_or_none()
         if activity is None:
-            raise RegistrationError("This activity does not exist.", "not_found")
+            raise RegistrationError("This activity does not exist.", code="not_found")
         return activity
     activity = db.session.scalars(select(Activity).where(Activity.id == activity_id).with_for_update()
                                   .execution_options(populate_existing=True)).one_or_none()
     if activity is None:
-        raise RegistrationError("This activity does not exist.", "not_found")
+        raise RegistrationError("This activity does not exist.", code="not_found")
     return activity
 
 
@@ -133,16 +130,16 @@ def register(user: User, activity_id: int, answers: Answers, *, now: datetime | 
     now = now or now_utc()
     problem = registration_problem(activity, now=now)
     if problem and not (by_organizer and activity.status == ActivityStatus.PUBLISHED):
-        raise RegistrationError(problem, "closed")
+        raise RegistrationError(problem, code="closed")
     earlier = db.session.scalars(select(Registration).where(
         Registration.user_id == user.id, Registration.activity_id == activity.id)).all()
     existing = next((r for r in earlier if not r.is_cancelled), None)
     if existing is not None:
         message = (f"{existing.full_name} is already registered ({existing.status_label.lower()})." if by_organizer
                    else "You are already registered for this activity (see My schedule).")
-        raise RegistrationError(message, "duplicate")
+        raise RegistrationError(message, code="duplicate")
     if not by_organizer and not answers.attested_professional:
-        raise RegistrationError("Please confirm that you are a healthcare professional.", "attestation")
+        raise RegistrationError("Please confirm that you are a healthcare professional.", code="attestation")
     sessions = []
     if answers.session_ids:
         sessions = list(db.session.scalars(select(ActivitySession).where(
@@ -200,7 +197,7 @@ def cancel_registration(registration: Registration, *, took_part: bool, now: dat
     now = now or now_utc()
     problem = cancel_problem(registration, took_part=took_part, now=now, by_organizer=by_organizer)
     if problem:
-        raise RegistrationError(*problem)
+        raise RegistrationError(problem[0], code=problem[1])
     was_confirmed = registration.is_confirmed
     old_position = registration.waitlist_position
     registration.status = RegistrationStatus.CANCELLED.value
@@ -282,7 +279,7 @@ def promote(registration: Registration, *, now: datetime | None = None) -> None:
     now = now or now_utc()
     problem = promote_problem(registration, now=now)
     if problem:
-        raise RegistrationError(*problem)
+        raise RegistrationError(problem[0], code=problem[1])
     if activity.capacity is not None:
         activity.capacity = max(activity.capacity, _count(activity.id, RegistrationStatus.CONFIRMED) + 1)
     _confirm(registration, now)
@@ -297,7 +294,7 @@ def add_by_organizer(activity: Activity, email: str, *, now: datetime | None = N
 
     user = find_user_by_email(email)
     if user is None:
-        raise RegistrationError("No account uses this email. Ask the person to sign up first.", "unknown_user")
+        raise RegistrationError("No account uses this email. Ask the person to sign up first.", code="unknown_user")
     return register(user, activity.id, Answers.from_profile(user), now=now, by_organizer=True)
 
 

@@ -9,19 +9,19 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user, login_required
 
 from cme.accounts.permissions import organizer_required
-from cme.activities.access import managed
-from cme.activities.models import Activity, ActivityStatus
-from cme.activities.forms import ConfirmForm
+from cme.activities.access import managed, public_activity_or_404
+from cme.activities.models import Activity
 from cme.attendance import service as attendance
 from cme.credit import service as credit
 from cme.extensions import db
+from cme.formtools import ConfirmForm
 from cme.registration import service
 from cme.registration.forms import RegistrationForm, RosterAddForm
 from cme.registration.models import JOIN_LINK_LEAD_MINUTES, Registration, display_checkin_code
 from cme.registration.roster import build_roster_csv
-from cme.timeutil import now_utc
 from cme.registration.counts import counts_for
-from cme.transactions import commit_with_retry
+from cme.timeutil import now_utc
+from cme.transactions import unit_of_work
 from cme.urls import absolute_url
 
 bp = Blueprint("registration", __name__)
@@ -39,9 +39,7 @@ def own_registration(registration_id: int) -> Registration:
 @bp.route("/activities/<int:activity_id>/register", methods=["GET", "POST"])
 @login_required
 def register(activity_id: int):
-    activity = db.session.get(Activity, activity_id)
-    if activity is None or activity.status == ActivityStatus.DRAFT:
-        abort(404)
+    activity = public_activity_or_404(activity_id)
     if request.method == "GET" and service.active_registration(current_user, activity.id) is not None:
         flash("You are already registered for this activity.", "info")
         return redirect(url_for("registration.my_schedule"))
@@ -67,14 +65,11 @@ def register(activity_id: int):
             registration = service.register(current_user, activity.id, answers)
             return registration.id, registration.is_confirmed, registration.waitlist_position, activity.title
 
-        try:
-            registration_id, confirmed, position, title = commit_with_retry(register_and_note)
-        except service.RegistrationError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-            if error.code == "duplicate":
-                return redirect(url_for("registration.my_schedule"))
-        else:
+        done = unit_of_work(register_and_note)
+        if not done.ok and done.error.code == "duplicate":
+            return redirect(url_for("registration.my_schedule"))
+        if done.ok:
+            registration_id, confirmed, position, title = done.value
             if confirmed:
                 flash(f"You are registered for {title}. A confirmation with a calendar invitation is on its way.", "success")
             else:
@@ -120,12 +115,7 @@ def cancel(registration_id: int):
         flash("This registration is already cancelled.", "info")
         return redirect(url_for("registration.my_schedule"))
     if form.validate_on_submit():
-        try:
-            commit_with_retry(lambda: cancel_registration(registration))
-        except service.RegistrationError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
+        if unit_of_work(lambda: cancel_registration(registration)).ok:
             flash(f"Your registration for {registration.activity.title} is cancelled.", "success")
         return redirect(url_for("registration.my_schedule"))
     return render_template("registration/cancel.html", registration=registration, form=form)
@@ -208,12 +198,11 @@ def roster_add(activity_id: int):
     form = RosterAddForm()
     if not form.validate_on_submit():
         return _render_roster(activity, form, 422)
-    try:
-        registration = commit_with_retry(lambda: service.add_by_organizer(activity, form.email.data))
-    except service.RegistrationError as error:
-        db.session.rollback()
-        form.email.errors.append(str(error))  # next to what was typed, which stays in the field
+    done = unit_of_work(lambda: service.add_by_organizer(activity, form.email.data), show=False)
+    if not done.ok:
+        form.email.errors.append(done.error.message)  # next to what was typed, which stays in the field
         return _render_roster(managed(activity_id), form, 422)
+    registration = done.value
     where = f"waitlisted, number {registration.waitlist_position}" if registration.is_waitlisted else "confirmed"
     flash(f"{registration.full_name} added ({where}).", "success")
     return redirect(url_for("registration.roster", activity_id=activity.id))
@@ -228,18 +217,14 @@ def _roster_registration(activity, registration_id: int) -> Registration:
 
 def roster_action(activity_id: int, registration_id: int, action: Callable[[Registration], Any],
                   outcome: Callable[[Registration, Any], tuple[str, str]], back: str):
-    """One CSRF-checked organizer action on a registration: run it, commit with retry, flash, go back."""
+    """One CSRF-checked organizer action on a registration: run it in a unit of work, flash, go back."""
     activity = managed(activity_id)
     registration = _roster_registration(activity, registration_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        result = commit_with_retry(lambda: action(registration))
-    except service.RegistrationError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        flash(*outcome(registration, result))
+    done = unit_of_work(lambda: action(registration))
+    if done.ok:
+        flash(*outcome(registration, done.value))
     return redirect(url_for(back, activity_id=activity.id, q=request.form.get("q") or None))
 
 
