@@ -127,7 +127,7 @@ def _sessions(spec: dict[str, Any], first_day: date, faculty: dict[str, Any]) ->
     zone_name = spec["time_zone"]
     sessions = []
     for n, item in enumerate(spec.get("agenda", [])):
-        day = first_day + timedelta(days=item["day"])
+        day = first_day + timedelta(days=item.get("day", 0))
         sessions.append({
             "uuid": demo_uuid(f"{spec['key']}/session/{n}"), "title": item["title"], "description": "",
             "start_dt": _at(day, item["from"], zone_name), "end_dt": _at(day, item["to"], zone_name),
