@@ -1,73 +1,94 @@
-"""The demo seed: idempotent, realistic, and consistent with the CME rules."""
+"""The seeded demo: what it shows, that it comes from its data file, and that the CME rules hold for it, checked
+with the rules' own functions (publication, seats and waitlist, check-in, viewing time, evaluations, claims,
+certificates). The demo is seeded once per backend and only read here: a test that needs `app`, `db` or
+`client` (whose teardown empties the tables) belongs in test_demo_seed.py."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Iterator
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from markupsafe import escape
 from sqlalchemy import func, select
 
+from cme import create_app
 from cme.accounts.models import User
 from cme.accounts.npi import is_valid_npi
-from cme.activities.models import (
-    Activity, ActivityFormat, ActivitySession, ActivityStatus, CreditDesignation, Disclosure, Faculty,
-)
+from cme.activities.models import Activity, ActivityFormat, ActivityStatus
+from cme.activities.catalog import seat_state
+from cme.activities.service import publication_problems
 from cme.attendance.models import Attendance
+from cme.attendance.service import checkin_counts, supported_hours
+from cme.certificates.service import current_certificate, find_by_code
+from cme.credit.evaluation import evaluation_questions, evaluation_summary
+from cme.credit.evaluation_models import EvaluationResponse
 from cme.credit.models import CreditRecord
+from cme.credit.service import claim_status
 from cme.demo import (
-    ADMIN_EMAIL, DEMO_PASSWORD, ORGANIZER_EMAIL, PROVIDER_EMAIL, next_dst_transition, seed_demo,
+    ADMIN_EMAIL, DATA_FILE, DEMO_DOMAIN, DEMO_PASSWORD, ORGANIZER_EMAIL, PROVIDER_EMAIL, load_demo_data, seed_demo,
 )
-from cme.registration.models import Registration
+from cme.extensions import db as _db
+from cme.registration.service import registration_problem, roster, roster_counts, schedule_for
 from cme.timeutil import now_utc, utc_to_local
+from tests.conftest import base_config, empty_all_tables
 
-MODELS = (User, Activity, ActivitySession, Faculty, Disclosure, CreditDesignation, Registration, Attendance,
-          CreditRecord)
+
+@pytest.fixture(scope="module")
+def demo_app(database_url, tmp_path_factory) -> Iterator[Flask]:
+    """An app whose database holds the demo, seeded once per backend (seeding runs every service)."""
+    app = create_app(base_config(database_url, tmp_path_factory.mktemp("demo") / "instance"))
+    with app.app_context():
+        seed_demo()
+        _db.session.commit()
+        _db.session.remove()
+    yield app
+    with app.app_context():
+        empty_all_tables()
+        _db.session.remove()
+        _db.engine.dispose()
 
 
 @pytest.fixture
-def seeded(db) -> list[Activity]:
-    seed_demo()
-    db.session.commit()
-    return list(db.session.scalars(select(Activity).order_by(Activity.start_dt)))
+def demo(demo_app) -> Iterator[list[Activity]]:
+    """The demo's activities, in an app context of the test's own (as `app` gives other tests)."""
+    with demo_app.app_context():
+        yield list(_db.session.scalars(select(Activity).order_by(Activity.start_dt)))
+        _db.session.remove()
 
 
-def counts(db) -> dict[str, int]:
-    return {m.__name__: db.session.scalar(select(func.count()).select_from(m)) for m in MODELS}
+@pytest.fixture
+def demo_client(demo_app, demo) -> FlaskClient:
+    return demo_app.test_client()
 
 
-def live(activities: list[Activity]) -> list[Activity]:
-    return [a for a in activities if a.format != ActivityFormat.ON_DEMAND_WEBCAST]
+def user(email: str) -> User:
+    return _db.session.scalar(select(User).where(User.email == email))
 
 
-def test_seeding_twice_creates_nothing_the_second_time(db):
-    summary = seed_demo()
-    db.session.commit()
-    first = counts(db)
-    assert first["User"] >= 9 and first["Activity"] >= 10
-    assert all(first.values()), first
-
-    # Even a day later (so relative dates differ), nothing is duplicated.
-    again = seed_demo(now=now_utc() + timedelta(days=1))
-    db.session.commit()
-    assert counts(db) == first
-    assert "Created nothing" in again
-    assert f"Demo organizer: {ORGANIZER_EMAIL} / {DEMO_PASSWORD}" in summary
-    assert f"{first['Activity']} activities" in summary
+def activity_titled(activities: list[Activity], key: str) -> Activity:
+    title = next(spec["title"] for spec in load_demo_data()["activities"] if spec["key"] == key)
+    return next(a for a in activities if a.title == title)
 
 
-def test_cli_seed_demo_prints_the_logins(app, db):
-    result = app.test_cli_runner().invoke(args=["cme", "seed-demo"])
-    assert result.exit_code == 0, result.output
-    assert f"{ORGANIZER_EMAIL} / {DEMO_PASSWORD}" in result.output
-    assert f"{PROVIDER_EMAIL} / {DEMO_PASSWORD}" in result.output
-    db.session.rollback()  # the command committed: a fresh look at the database sees its rows
-    assert db.session.scalar(select(func.count()).select_from(Activity)) >= 10
+# ---------------------------------------------------------------- what the demo shows
+
+def test_the_catalog_comes_from_the_data_file_that_ships_with_the_package(demo):
+    assert DATA_FILE.parent.name == "cme" and DATA_FILE.suffix == ".toml" and DATA_FILE.is_file()
+    data = load_demo_data()
+    assert sorted(a.title for a in demo) == sorted(spec["title"] for spec in data["activities"])
+    emails = {u.email for u in _db.session.scalars(select(User))}
+    assert emails == {account["email"] for account in data["accounts"].values()}
+    for spec in data["activities"]:
+        for name in spec.get("faculty", []) + spec.get("planners", []) + spec.get("reviewers", []):
+            assert name in data["faculty"], (spec["key"], name)
 
 
-def test_demo_accounts(seeded, db):
-    users = {u.email: u for u in db.session.scalars(select(User))}
+
+def test_demo_accounts(demo):
+    users = {u.email: u for u in _db.session.scalars(select(User))}
     assert users[ORGANIZER_EMAIL].role == "organizer"
     assert users[ADMIN_EMAIL].role == "admin"
     provider = users[PROVIDER_EMAIL]
@@ -80,25 +101,25 @@ def test_demo_accounts(seeded, db):
     assert all(is_valid_npi(u.npi) for u in users.values() if u.npi)
 
 
-def test_formats_statuses_and_past_and_upcoming(seeded):
+def test_formats_statuses_and_past_and_upcoming(demo):
     now = now_utc()
-    assert {a.format for a in seeded} == {f.value for f in ActivityFormat}
-    statuses = Counter(a.status for a in seeded)
+    assert {a.format for a in demo} == {f.value for f in ActivityFormat}
+    statuses = Counter(a.status for a in demo)
     assert statuses[ActivityStatus.DRAFT] == 1 and statuses[ActivityStatus.CANCELLED] == 1
     assert statuses[ActivityStatus.PUBLISHED] >= 8
-    published = [a for a in seeded if a.status == ActivityStatus.PUBLISHED]
+    published = [a for a in demo if a.status == ActivityStatus.PUBLISHED]
     assert any(a.end_dt < now for a in published), "no past activity"
     assert sum(a.start_dt > now for a in published) >= 5, "too few upcoming activities"
     assert all(a.accreditation_statement and a.summary and a.learning_objectives and a.specialty and a.topics
-               for a in seeded)
-    assert all(a.organizers and a.organizers[0].email == ORGANIZER_EMAIL for a in seeded)
+               for a in demo)
+    assert all(a.organizers and a.organizers[0].email == ORGANIZER_EMAIL for a in demo)
 
 
-def test_live_meetings_have_venues_in_three_zones_and_webcasts_have_links(seeded):
-    meetings = [a for a in seeded if a.format == ActivityFormat.LIVE_MEETING]
+def test_live_meetings_have_venues_in_three_zones_and_webcasts_have_links(demo):
+    meetings = [a for a in demo if a.format == ActivityFormat.LIVE_MEETING]
     assert len({a.time_zone for a in meetings}) >= 3
     assert all(a.venue_name and a.street_address and a.city and a.state and a.postal_code for a in meetings)
-    webcasts = [a for a in seeded if a.is_webcast]
+    webcasts = [a for a in demo if a.is_webcast]
     assert all(a.capacity is None and a.join_url.startswith("https://webcast.example.org/") for a in webcasts)
     for a in webcasts:
         if a.is_on_demand:
@@ -107,8 +128,16 @@ def test_live_meetings_have_venues_in_three_zones_and_webcasts_have_links(seeded
     assert {8, 40, 120} <= {a.capacity for a in meetings}
 
 
-def test_one_live_meeting_spans_a_dst_transition(seeded):
-    spanning = [a for a in seeded if a.format == ActivityFormat.LIVE_MEETING
+def test_agendas_have_speakers_and_their_own_uids(demo):
+    for activity in demo:
+        if not activity.is_on_demand:
+            assert 3 <= len(activity.sessions) <= 8, activity.title
+            assert all(s.title and s.speakers for s in activity.sessions)
+    assert len({s.uuid for a in demo for s in a.sessions}) == sum(len(a.sessions) for a in demo)
+
+
+def test_one_live_meeting_spans_a_dst_transition(demo):
+    spanning = [a for a in demo if a.format == ActivityFormat.LIVE_MEETING
                 and len({utc_to_local(s.start_dt, a.time_zone).utcoffset() for s in a.sessions}) > 1]
     assert len(spanning) >= 1
     meeting = spanning[0]
@@ -116,109 +145,123 @@ def test_one_live_meeting_spans_a_dst_transition(seeded):
     assert 2 <= len(days) <= 3 and meeting.start_dt > now_utc()
 
 
-@pytest.mark.parametrize("now", [
-    datetime(2026, 2, 20, 15, tzinfo=timezone.utc),  # spring forward (Mar 8) just over two weeks away
-    datetime(2026, 10, 1, 15, tzinfo=timezone.utc),  # fall back (Nov 1)
-    datetime(2026, 10, 25, 15, tzinfo=timezone.utc),  # fall back too close: the next spring one instead
-])
-def test_dst_meeting_follows_now(db, now):
-    seed_demo(now=now)
-    db.session.commit()
-    meeting = next(a for a in db.session.scalars(select(Activity)) if a.time_zone == "America/Chicago"
-                   and a.format == ActivityFormat.LIVE_MEETING)
-    offsets = [utc_to_local(s.start_dt, meeting.time_zone).utcoffset() for s in meeting.sessions]
-    assert len(set(offsets)) == 2
-    assert meeting.start_dt > now + timedelta(days=10)
-    upcoming = [a for a in db.session.scalars(select(Activity)) if a.start_dt > now]
-    assert len(upcoming) >= 8
+# ---------------------------------------------------------------- the rules hold
 
-
-def test_next_dst_transition():
-    assert next_dst_transition("America/Chicago", date(2026, 1, 5)) == date(2026, 3, 8)
-    assert next_dst_transition("America/Denver", date(2026, 3, 8)) == date(2026, 11, 1)
-    with pytest.raises(ValueError):
-        next_dst_transition("America/Phoenix", date(2026, 1, 1))
-
-
-def test_agendas_lie_within_their_activities(seeded):
-    for activity in live(seeded):
-        assert 3 <= len(activity.sessions) <= 8, activity.title
-        for s in activity.sessions:
-            assert activity.start_dt <= s.start_dt < s.end_dt <= activity.end_dt, (activity.title, s.title)
-            assert s.title and s.speakers
-            assert s.start_dt.tzinfo is not None and s.start_dt.utcoffset() == timedelta(0)
-    assert len({s.uuid for a in seeded for s in a.sessions}) == sum(len(a.sessions) for a in seeded)
-
-
-def test_published_activities_meet_the_publish_rule(seeded):
-    published = [a for a in seeded if a.status == ActivityStatus.PUBLISHED]
+def test_published_activities_pass_the_publication_rule_and_the_draft_does_not(demo):
+    published = [a for a in demo if a.status != ActivityStatus.DRAFT]
     for activity in published:
-        assert activity.credit_designations, activity.title
-        assert activity.faculty, activity.title
-        for person in activity.faculty:
-            assert person.has_disclosure_on_file, (activity.title, person.full_name)
-            assert not person.unmitigated, (activity.title, person.full_name)
+        assert publication_problems(activity) == [], activity.title
     people = [p for a in published for p in a.faculty]
     assert any(p.disclosures for p in people) and any(p.has_no_relationships for p in people)
     assert {"faculty", "planner", "reviewer"} <= {p.role for p in people}
-    draft = next(a for a in seeded if a.status == ActivityStatus.DRAFT)
-    assert any(not p.has_disclosure_on_file for p in draft.faculty)
+    draft = next(a for a in demo if a.status == ActivityStatus.DRAFT)
+    problems = publication_problems(draft)
+    assert any("no disclosure on file" in p for p in problems)
+    assert any("has not been mitigated" in p for p in problems)
 
 
-def test_credit_designations(seeded):
-    types = Counter(d.credit_type for a in seeded for d in a.credit_designations)
+def test_credit_designations_cover_every_credit_type(demo):
+    types = Counter(d.credit_type for a in demo for d in a.credit_designations)
     assert set(types) == {"ama_pra_1", "ancc", "acpe", "aapa_1", "abim_moc", "participation"}
-    for activity in seeded:
-        for d in activity.credit_designations:
-            assert isinstance(d.max_amount, Decimal) and d.max_amount > 0 and (d.max_amount * 4) % 1 == 0
-        if activity.sessions:
-            scheduled = sum((s.hours for s in activity.sessions), Decimal(0))
-            ama = next(d.max_amount for d in activity.credit_designations if d.credit_type == "ama_pra_1")
-            assert ama <= scheduled, activity.title
+    assert all(a.credit_designations for a in demo)
 
 
-def test_registrations_waitlist_and_past_credit(seeded, db):
-    now = now_utc()
-    small = next(a for a in seeded if a.capacity == 8)
-    regs = db.session.scalars(select(Registration).where(Registration.activity_id == small.id)).all()
-    assert sum(r.status == "confirmed" for r in regs) == 8
-    assert sorted(r.waitlist_position for r in regs if r.status == "waitlisted") == [1, 2]
-
-    provider = db.session.scalar(select(User).where(User.email == PROVIDER_EMAIL))
-    mine = db.session.scalars(select(Registration).where(Registration.user_id == provider.id)).all()
-    assert all(r.status == "confirmed" and r.confirmed_dt and r.attested_professional for r in mine)
-    assert all(r.npi == provider.npi and r.full_name == provider.full_name for r in mine)
-    assert sum(r.activity.start_dt > now for r in mine) == 2
-    past = [r.activity for r in mine if r.activity.end_dt < now]
-    assert len(past) == 1
-    attendance = db.session.scalar(select(Attendance).where(Attendance.user_id == provider.id))
-    assert attendance.activity_id == past[0].id and attendance.checked_in_dt
-    record = db.session.scalar(select(CreditRecord).where(CreditRecord.user_id == provider.id))
-    designated = next(d for d in past[0].credit_designations if d.credit_type == record.credit_type)
-    assert record.activity_id == past[0].id and record.attested and 0 < record.amount <= designated.max_amount
-    assert record.claimed_dt > past[0].end_dt
+def test_the_small_workshop_is_full_with_a_numbered_waitlist(demo):
+    small = next(a for a in demo if a.capacity == 8)
+    assert roster_counts(small) == (8, 2)
+    assert seat_state(small, roster_counts(small)[0]) == ("waitlist", "Waitlist")
+    assert [r.waitlist_position for r in roster(small) if r.is_waitlisted] == [1, 2]
 
 
-def test_demo_provider_can_log_in(seeded, client):
-    response = client.post("/account/login", data={"email": PROVIDER_EMAIL, "password": DEMO_PASSWORD})
+def test_the_demo_provider_has_two_upcoming_meetings_and_a_past_one_with_credit(demo):
+    provider = user(PROVIDER_EMAIL)
+    upcoming, past = schedule_for(provider)
+    assert len(upcoming) == 2 and len(past) == 1
+    assert all(r.is_confirmed and r.attested_professional and r.npi == provider.npi for r in upcoming + past)
+    meeting = past[0].activity
+    assert meeting.is_live_meeting and supported_hours(provider, meeting) > 0
+    assert claim_status(provider, meeting).records.keys() == {"ama_pra_1"}
+
+
+def test_every_claim_was_open_and_within_its_limit_when_made_and_still_is(demo):
+    records = list(_db.session.scalars(select(CreditRecord)))
+    assert len(records) >= 3
+    for record in records:
+        user_, activity = record.user, record.activity
+        for when in (record.claimed_dt, now_utc()):
+            status = claim_status(user_, activity, now=when)
+            assert status.open, (activity.title, user_.email, status.problems)
+            assert record.attested and 0 < record.amount <= status.limits[record.credit_type]
+
+
+def test_claims_follow_check_in_and_viewing_time(demo):
+    seattle = activity_titled(demo, "transplant-care-team-seattle")
+    assert checkin_counts(seattle) == (3, 3)
+    webcast = activity_titled(demo, "hbv-reactivation-webcast")
+    assert supported_hours(user(f"hannah.cho@{DEMO_DOMAIN}"), webcast) == Decimal("0.75")
+    on_demand = activity_titled(demo, "simplified-hcv-on-demand")
+    midway = user(f"grace.nakamura@{DEMO_DOMAIN}")
+    assert supported_hours(midway, on_demand) == Decimal("0.5")
+    assert not claim_status(midway, on_demand).open  # watching, not yet evaluated
+    claimed_types = {(r.activity.format, r.credit_type) for r in _db.session.scalars(select(CreditRecord))}
+    assert {f for f, _ in claimed_types} == {f.value for f in ActivityFormat}
+
+
+def test_evaluations_answer_the_activity_questions_and_vary(demo):
+    responses = list(_db.session.scalars(select(EvaluationResponse)))
+    assert len(responses) >= 3
+    for response in responses:
+        activity = _db.session.get(Activity, response.activity_id)
+        for question in evaluation_questions(activity):
+            answer = response.answers[question.key]["answer"]
+            assert (answer in question.choices) if question.choices else isinstance(answer, str)
+    total, summaries = evaluation_summary(activity_titled(demo, "transplant-care-team-seattle"))
+    assert total == 3
+    assert all(len([n for _, n in s.counts if n]) > 1 for s in summaries if s.counts)
+
+
+def test_every_claimant_has_a_current_certificate_that_verifies(demo, demo_client):
+    pairs = {(r.user, r.activity) for r in _db.session.scalars(select(CreditRecord))}
+    for learner, activity in pairs:
+        certificate = current_certificate(learner, activity)
+        assert certificate is not None and certificate.is_valid
+        assert find_by_code(certificate.verification_code) == certificate
+        claimed = {r.credit_type: r.amount for r in claim_status(learner, activity).records.values()}
+        assert [Decimal(c["amount"]) for c in certificate.snapshot["credits"]] == list(claimed.values())
+        page = demo_client.get(f"/verify/{certificate.verification_code}")
+        assert page.status_code == 200 and "Valid." in page.get_data(as_text=True)
+
+
+def test_the_cancelled_activity_is_closed_and_has_no_attendance(demo):
+    cancelled = next(a for a in demo if a.status == ActivityStatus.CANCELLED)
+    assert registration_problem(cancelled) == "This activity has been cancelled."
+    assert cancelled.cancelled_dt < now_utc() and roster_counts(cancelled)[0] == 2
+    assert _db.session.scalar(select(func.count()).select_from(Attendance)
+                              .where(Attendance.activity_id == cancelled.id)) == 0
+
+
+# ---------------------------------------------------------------- pages
+
+def test_demo_provider_can_log_in(demo, demo_client):
+    response = demo_client.post("/account/login", data={"email": PROVIDER_EMAIL, "password": DEMO_PASSWORD})
     assert response.status_code == 302
 
 
-def test_demo_organizer_sees_the_catalog_on_the_dashboard(seeded, app):
-    client = app.test_client()
+def test_demo_organizer_sees_the_catalog_on_the_dashboard(demo, demo_client):
+    client = demo_client
     response = client.post("/account/login", data={"email": ORGANIZER_EMAIL, "password": DEMO_PASSWORD})
     assert response.status_code == 302
     page = client.get("/organize/").get_data(as_text=True)
-    draft = next(a for a in seeded if a.status == ActivityStatus.DRAFT)
+    draft = next(a for a in demo if a.status == ActivityStatus.DRAFT)
     assert str(escape(draft.title)) in page
 
 
-def test_catalog_shows_the_demo(seeded, client):
-    response = client.get("/")
+def test_catalog_shows_the_demo(demo, demo_client):
+    response = demo_client.get("/")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     now = now_utc()
-    shown = [a for a in seeded if a.status != ActivityStatus.DRAFT and a.end_dt >= now]
+    shown = [a for a in demo if a.status != ActivityStatus.DRAFT and a.end_dt >= now]
     assert shown and all(str(escape(a.title)) in page for a in shown)
-    hidden = [a for a in seeded if a.status == ActivityStatus.DRAFT or a.end_dt < now]
+    hidden = [a for a in demo if a.status == ActivityStatus.DRAFT or a.end_dt < now]
     assert hidden and not any(str(escape(a.title)) in page for a in hidden)

@@ -74,8 +74,9 @@ def _apply_fields(activity: Activity, fields: dict[str, Any]) -> None:
         activity.venue_name = activity.street_address = activity.city = activity.state = activity.postal_code = None
 
 
-def create_activity(organizer: User, fields: dict[str, Any], *, default_accreditation: str = "") -> Activity:
-    activity = Activity(status=ActivityStatus.DRAFT.value, organizers=[organizer])
+def create_activity(organizer: User, fields: dict[str, Any], *, default_accreditation: str = "",
+                    now: datetime | None = None) -> Activity:
+    activity = Activity(status=ActivityStatus.DRAFT.value, organizers=[organizer], created_dt=now or now_utc())
     _apply_fields(activity, fields)
     if not activity.accreditation_statement:
         activity.accreditation_statement = default_accreditation
