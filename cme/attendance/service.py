@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, time, timedelta, timezone
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 from sqlalchemy import func, select, tuple_
 
 from cme.accounts.models import User
 from cme.activities.models import Activity, ActivitySession
 from cme.activities.service import scheduled_hours
+from cme.amounts import quarter_floor
 from cme.attendance.models import Attendance
 from cme.errors import DomainError
 from cme.extensions import db
@@ -33,15 +34,10 @@ HEARTBEAT_SECONDS = 60
 # A report counts the wall time since the previous one if that is at most this long (the interval plus slack);
 # after a longer gap (page hidden, closed) it starts a new stretch and counts nothing.
 MAX_HEARTBEAT_GAP = timedelta(seconds=90)
-QUARTER = Decimal("0.25")
 
 
 class AttendanceError(DomainError):
     """A refused check-in or viewing report."""
-
-
-def quarter_floor(hours: Decimal) -> Decimal:
-    return (Decimal(hours) / QUARTER).to_integral_value(rounding=ROUND_DOWN) * QUARTER
 
 
 # ---------------------------------------------------------------- who attended

@@ -9,6 +9,7 @@ from typing import Any, Optional
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from cme.activities.models import CreditType
 from cme.enums import LabeledEnum, check_in
 from cme.extensions import db
 from cme.timeutil import UTCDateTime, now_utc
@@ -92,6 +93,4 @@ class CreditAdjustment(db.Model):
 
     @property
     def credit_type_label(self) -> str:
-        from cme.activities.models import CreditType
-
         return CreditType(self.credit_type).label

@@ -1,13 +1,13 @@
 """Credit forms, several built per activity (its evaluation questions, its credit types)."""
 from __future__ import annotations
 
-from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DecimalField, IntegerField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from cme.credit.evaluation_models import QuestionKind
+from cme.amounts import is_quarter_step
 from cme.formtools import SelectField, select_choices, strip
 
 
@@ -40,7 +40,7 @@ def post_test_form(questions) -> FlaskForm:
 
 
 def quarter_steps(_form, field) -> None:
-    if field.data is not None and (Decimal(field.data) / Decimal("0.25")) % 1 != 0:
+    if field.data is not None and not is_quarter_step(field.data):
         raise ValidationError("Use steps of 0.25 (e.g. 1.25, 1.5).")
 
 

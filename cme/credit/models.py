@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cme.activities.models import QUARTER_STEP_SQL, CreditType
+from cme.activities.models import CreditType
+from cme.amounts import QUARTER_STEP_SQL
 from cme.enums import check_in
 from cme.extensions import db
 from cme.timeutil import UTCDateTime, now_utc

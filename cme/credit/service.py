@@ -29,6 +29,7 @@ from cme.credit.evaluation import best_score, evaluation_of, has_post_test
 from cme.credit.evaluation_models import CreditAdjustment
 from cme.credit.models import CreditRecord
 from cme.credit.transcript import Transcript, TranscriptLine, TranscriptYear
+from cme.amounts import is_quarter_step
 from cme.extensions import db
 from cme.registration.models import Registration
 from cme.timeutil import now_utc, zone
@@ -36,7 +37,6 @@ from cme.timeutil import now_utc, zone
 if TYPE_CHECKING:
     from cme.certificates.models import Certificate
 
-QUARTER = Decimal("0.25")
 
 
 # ---------------------------------------------------------------- who took part
@@ -121,7 +121,7 @@ def claim_credit(user: User, activity: Activity, amounts: dict[str, Decimal | No
                 db.session.delete(record)
             continue
         amount = Decimal(amount)
-        if amount < 0 or (amount / QUARTER) % 1 != 0:
+        if amount < 0 or not is_quarter_step(amount):
             raise CreditError(f"Claim {label} in steps of 0.25.", code="step", field=credit_type)
         if amount > status.limits[credit_type]:
             designated = next(d.max_amount for d in activity.credit_designations if d.credit_type == credit_type)
@@ -146,7 +146,7 @@ def adjust_credit(record: CreditRecord, new_amount: Decimal, *, reason: str, by:
     certificate: certificates.service.reissue_if_certified)."""
     if not reason.strip():
         raise CreditError("Give the reason for the change (it is kept in the audit trail).", code="reason", field="reason")
-    if new_amount <= 0 or (new_amount / QUARTER) % 1 != 0:
+    if new_amount <= 0 or not is_quarter_step(new_amount):
         raise CreditError("Use a positive amount in steps of 0.25.", code="step", field="amount")
     designated = next((d.max_amount for d in record.activity.credit_designations
                        if d.credit_type == record.credit_type), None)

@@ -8,6 +8,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from cme.accounts.forms import ProfessionalIdentityMixin
 from cme.formtools import select_choices, strip
+from cme.timeutil import zone
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -53,8 +54,6 @@ class RegistrationForm(FlaskForm):
 
 
 def _zone(activity):
-    from cme.timeutil import zone
-
     return zone(activity.time_zone)
 
 

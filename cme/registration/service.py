@@ -15,6 +15,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from cme.accounts.models import User
+from cme.accounts.service import find_user_by_email
 from cme.activities.models import Activity, ActivitySession, ActivityStatus
 from cme.errors import DomainError
 from cme.extensions import db
@@ -290,8 +291,6 @@ def promote(registration: Registration, *, now: datetime | None = None) -> None:
 
 def add_by_organizer(activity: Activity, email: str, *, now: datetime | None = None) -> Registration:
     """Register an existing account from the roster (outside the registration window, within capacity)."""
-    from cme.accounts.service import find_user_by_email
-
     user = find_user_by_email(email)
     if user is None:
         raise RegistrationError("No account uses this email. Ask the person to sign up first.", code="unknown_user")
