@@ -51,6 +51,32 @@ def database_url(request, tmp_path_factory) -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def postgres_scratch_database() -> Iterator[str]:
+    """A PostgreSQL database of the run's own next to the test database (never the test database itself), for
+    what needs an empty database: the bench smoke runs and the migration round trip. Dropped after the run."""
+    if not POSTGRES_URL:
+        pytest.skip("CME_TEST_DATABASE_URL is not set")
+    admin = sa.create_engine(pg_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    name = f"{admin.url.database}_scratch"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))  # left by an interrupted run
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def postgres_scratch_url(postgres_scratch_database) -> str:
+    """The run's scratch PostgreSQL database, emptied (an empty public schema)."""
+    reset_postgres_schema(postgres_scratch_database)
+    return postgres_scratch_database
+
+
 def empty_all_tables() -> None:
     tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
     if _db.engine.dialect.name == "postgresql":
