@@ -39,7 +39,8 @@ def test_catalog_lists_upcoming_published_activities_soonest_first(client, make_
     assert titles(client.get("/activities/?when=past").get_data(as_text=True)) == ["Over"]
 
 
-def test_filters_by_format_specialty_credit_dates_and_text(client, make_activity):
+@pytest.fixture
+def three_activities(make_activity):
     make_activity(title="HCV in primary care", format="on_demand_webcast", specialty="Hepatology",
                   start_dt=at(1), end_dt=at(90), credits={"ama_pra_1": "1", "ancc": "1"})
     make_activity(title="Transplant update", format="live_webcast", join_url="https://x.example/j",
@@ -48,25 +49,31 @@ def test_filters_by_format_specialty_credit_dates_and_text(client, make_activity
     make_activity(title="Addiction medicine day", specialty="Addiction medicine", start_dt=at(30),
                   description="Buprenorphine in the ED", credits={"acpe": "3"})
 
-    def found(**args) -> list[str]:
-        return titles(client.get("/activities/", query_string=args).get_data(as_text=True))
 
-    assert found(format="live_meeting") == ["Addiction medicine day"]
-    assert found(format="webcast") == ["HCV in primary care", "Transplant update"]
-    assert found(format="live_webcast") == ["Transplant update"]
-    assert found(format="on_demand_webcast") == ["HCV in primary care"]
-    assert found(specialty="Hepatology") == ["HCV in primary care"]
-    assert found(specialty="Infectious diseases") == ["Transplant update"]  # topics match too
-    assert found(specialty="Transplant surgery") == ["Transplant update"]
-    assert found(credit_type="ancc") == ["HCV in primary care"]
-    assert found(credit_type="acpe") == ["Addiction medicine day"]
-    assert found(q="buprenorphine") == ["Addiction medicine day"]  # description, any case
-    assert found(q="TRANSPLANT outcomes") == ["Transplant update"]  # every word must match
-    assert found(q="100%") == []  # LIKE wildcards are literal
-    day = (NOW + timedelta(days=10)).date()
-    assert found(date_from=day.isoformat(), date_to=day.isoformat()) == ["HCV in primary care", "Transplant update"]
-    assert found(date_from=(NOW + timedelta(days=20)).date().isoformat()) == ["HCV in primary care", "Addiction medicine day"]
-    assert found(format="webcast", credit_type="abim_moc") == ["Transplant update"]
+def _day(days: int) -> str:
+    return (NOW + timedelta(days=days)).date().isoformat()
+
+
+@pytest.mark.parametrize("query, expected", [
+    pytest.param({"format": "live_meeting"}, ["Addiction medicine day"], id="format-live-meeting"),
+    pytest.param({"format": "webcast"}, ["HCV in primary care", "Transplant update"], id="format-any-webcast"),
+    pytest.param({"format": "live_webcast"}, ["Transplant update"], id="format-live-webcast"),
+    pytest.param({"format": "on_demand_webcast"}, ["HCV in primary care"], id="format-on-demand"),
+    pytest.param({"specialty": "Hepatology"}, ["HCV in primary care"], id="specialty"),
+    pytest.param({"specialty": "Infectious diseases"}, ["Transplant update"], id="specialty-matches-topics"),
+    pytest.param({"specialty": "Transplant surgery"}, ["Transplant update"], id="specialty-exact"),
+    pytest.param({"credit_type": "ancc"}, ["HCV in primary care"], id="credit-type-ancc"),
+    pytest.param({"credit_type": "acpe"}, ["Addiction medicine day"], id="credit-type-acpe"),
+    pytest.param({"q": "buprenorphine"}, ["Addiction medicine day"], id="text-in-description-any-case"),
+    pytest.param({"q": "TRANSPLANT outcomes"}, ["Transplant update"], id="text-every-word-must-match"),
+    pytest.param({"q": "100%"}, [], id="text-like-wildcards-are-literal"),
+    pytest.param({"date_from": _day(10), "date_to": _day(10)}, ["HCV in primary care", "Transplant update"],
+                 id="dates-one-day-includes-what-runs-then"),
+    pytest.param({"date_from": _day(20)}, ["HCV in primary care", "Addiction medicine day"], id="dates-from"),
+    pytest.param({"format": "webcast", "credit_type": "abim_moc"}, ["Transplant update"], id="filters-combine"),
+])
+def test_the_catalog_filters(client, three_activities, query, expected):
+    assert titles(client.get("/activities/", query_string=query).get_data(as_text=True)) == expected
 
 
 def test_bad_filter_values_are_ignored_with_a_message_not_a_500(client, make_activity):
