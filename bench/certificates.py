@@ -2,6 +2,7 @@
 the floor: a bare ReportLab page with the same text and no QR code.
 
     .venv/bin/python bench/certificates.py
+    .venv/bin/python bench/certificates.py --smoke   # a few certificates: every phase, checked (the suite runs it)
 
 Target (issue 7): at least 400 certificates per second, and at least a quarter of the floor's rate.
 """
@@ -26,7 +27,8 @@ from reportlab.pdfgen.canvas import Canvas
 from cme.certificates.models import new_verification_code
 from cme.certificates.render import build_certificate_pdf
 
-N = 1_000
+SMOKE = "--smoke" in sys.argv[1:]
+N = 10 if SMOKE else 1_000
 
 
 def snapshot(n: int, code: str) -> dict:
@@ -65,11 +67,16 @@ def bare_page(data: dict) -> bytes:
 
 def rate(render, inputs) -> float:
     for item in inputs[:20]:
-        render(item)
+        check(render(item))
     start = time.perf_counter()
     for item in inputs:
         render(item)
     return len(inputs) / (time.perf_counter() - start)
+
+
+def check(pdf: bytes) -> None:
+    if not (pdf.startswith(b"%PDF-") and b"%%EOF" in pdf[-32:]):
+        raise SystemExit("a render did not return a PDF")
 
 
 def main() -> int:

@@ -1,19 +1,15 @@
 """Fixtures: a real database (SQLite, and PostgreSQL when CME_TEST_DATABASE_URL is set), a real SMTP
-server on loopback, factories and an auth helper.
+server on loopback, factories (users, organizers, providers, activities, registrations), an auth helper and a
+query counter. Plain helpers live in tests/helpers.py; no test module imports another.
 
 The schema comes from the Alembic migrations, built once per backend per run; each test then starts
 from empty tables.
 """
 from __future__ import annotations
 
-import os
-import socket
-from dataclasses import dataclass, field
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
-from email import message_from_bytes, policy
-from email.message import EmailMessage
-from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
@@ -24,45 +20,14 @@ from flask.testing import FlaskClient
 
 from cme import create_app
 from cme.extensions import db as _db
+from tests.helpers import (POSTGRES_URL, TEST_PASSWORD, RecordingHandler, base_config, empty_all_tables, free_port,
+                           migrate_database, pg_url)
 
-POSTGRES_URL = os.environ.get("CME_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
-TEST_PASSWORD = "correct horse battery"
-
-
-def _pg_url(url: str) -> str:
-    return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
-
-
-def base_config(database_url: str, instance: Path, **extra) -> dict:
-    config = {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret-key-0123456789abcdef0123456789",
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "INSTANCE_PATH": str(instance),
-        "WTF_CSRF_ENABLED": False,
-        "MAIL_SERVER": None,
-        "MAIL_OUTBOX_DIR": str(instance / "outbox"),
-        "CME_BASE_URL": "http://cme.test",
-        "MAIL_RETRY_BASE_SECONDS": 60,
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast in tests; the default (scrypt) is tested on its own
-    }
-    config.update(extra)
-    return config
-
-
-def migrate_database(database_url: str, instance: Path) -> None:
-    """Build the schema with the Alembic migrations (never with create_all)."""
-    from flask_migrate import upgrade
-
-    app = create_app(base_config(database_url, instance))
-    with app.app_context():
-        upgrade()
-        _db.engine.dispose()
 
 
 def reset_postgres_schema(url: str) -> None:
-    engine = sa.create_engine(_pg_url(url), isolation_level="AUTOCOMMIT")
+    engine = sa.create_engine(pg_url(url), isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("DROP SCHEMA public CASCADE"))
@@ -79,21 +44,37 @@ def database_url(request, tmp_path_factory) -> str:
     instance = tmp_path_factory.mktemp(f"migrate-{request.param}")
     if request.param == "postgresql":
         reset_postgres_schema(POSTGRES_URL)
-        url = _pg_url(POSTGRES_URL)
+        url = pg_url(POSTGRES_URL)
     else:
         url = f"sqlite:///{instance / 'test.sqlite3'}"
     migrate_database(url, instance)
     return url
 
 
-def empty_all_tables() -> None:
-    tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
-    if _db.engine.dialect.name == "postgresql":
-        _db.session.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    else:
-        for name in tables:
-            _db.session.execute(sa.text(f"DELETE FROM {name}"))
-    _db.session.commit()
+@pytest.fixture(scope="session")
+def postgres_scratch_database() -> Iterator[str]:
+    """A PostgreSQL database of the run's own next to the test database (never the test database itself), for
+    what needs an empty database: the bench smoke runs and the migration round trip. Dropped after the run."""
+    if not POSTGRES_URL:
+        pytest.skip("CME_TEST_DATABASE_URL is not set")
+    admin = sa.create_engine(pg_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    name = f"{admin.url.database}_scratch"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))  # left by an interrupted run
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def postgres_scratch_url(postgres_scratch_database) -> str:
+    """The run's scratch PostgreSQL database, emptied (an empty public schema)."""
+    reset_postgres_schema(postgres_scratch_database)
+    return postgres_scratch_database
 
 
 @pytest.fixture
@@ -173,6 +154,56 @@ def make_activity(db) -> Callable:
     return make
 
 
+@pytest.fixture
+def organizer(make_user, auth):
+    """An organizer (org@example.org), logged in."""
+    user = make_user("org@example.org", role="organizer", full_name="Olga Organizer")
+    auth.login("org@example.org")
+    return user
+
+
+@pytest.fixture
+def provider(make_user, auth):
+    """A provider (ada@example.org, a physician), logged in."""
+    user = make_user("ada@example.org", full_name="Ada Lovelace", degree="MD")
+    auth.login("ada@example.org")
+    return user
+
+
+@pytest.fixture
+def register(db) -> Callable:
+    """register(user, activity, by_organizer=False, **answers): through the registration service, committed."""
+    from cme.registration import service
+
+    def register_(user, activity, *, by_organizer: bool = False, **answers):
+        registration = service.register(user, activity.id, service.Answers.from_profile(
+            user, attested_professional=True, **answers), by_organizer=by_organizer)
+        db.session.commit()
+        return registration
+
+    return register_
+
+
+@pytest.fixture
+def count_queries(db) -> Callable:
+    """`with count_queries() as statements:` records the SQL statements sent inside the block."""
+
+    @contextmanager
+    def counting() -> Iterator[list[str]]:
+        statements: list[str] = []
+
+        def record(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+
+    return counting
+
+
 class AuthActions:
     def __init__(self, client: FlaskClient):
         self.client = client
@@ -190,30 +221,6 @@ def auth(client) -> AuthActions:
 
 
 # ---------------------------------------------------------------- SMTP on loopback
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class RecordingHandler:
-    """An aiosmtpd handler that keeps what arrives; `refuse_first` answers the first N DATA with 451."""
-
-    refuse_first: int = 0
-    messages: list[EmailMessage] = field(default_factory=list)
-    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
-    refused: int = 0
-
-    async def handle_DATA(self, server, session, envelope):
-        if self.refused < self.refuse_first:
-            self.refused += 1
-            return "451 4.3.0 Temporary failure, try again later"
-        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-        self.messages.append(message_from_bytes(envelope.original_content, policy=policy.default))
-        return "250 Message accepted for delivery"
-
 
 @pytest.fixture
 def smtp_server() -> Iterator[Callable[..., tuple[RecordingHandler, int]]]:
@@ -239,6 +246,15 @@ def smtp(smtp_server, app) -> RecordingHandler:
     handler, port = smtp_server()
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
     return handler
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Tests marked `postgresql` run only with the PostgreSQL database (they prove what SQLite does not have)."""
+    sqlite_only = [item for item in items if item.get_closest_marker("postgresql")
+                   and getattr(item, "callspec", None) and item.callspec.params.get("database_url") != "postgresql"]
+    if sqlite_only:
+        config.hook.pytest_deselected(items=sqlite_only)
+        items[:] = [item for item in items if item not in sqlite_only]
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

@@ -14,7 +14,7 @@ from cme.accounts.npi import make_npi
 from cme.mail.models import OutboxMessage
 from cme.mail.service import deliver_pending
 from cme.timeutil import now_utc
-from tests.conftest import TEST_PASSWORD
+from tests.helpers import TEST_PASSWORD
 
 VALID_NPI = make_npi("123456789")
 

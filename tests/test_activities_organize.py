@@ -13,6 +13,7 @@ from cme.activities import service
 from cme.activities.models import Activity, ActivitySession, Faculty
 from cme.mail.models import OutboxMessage
 from cme.registration.models import Registration
+from tests.helpers import outbox
 
 DENVER_MEETING = {
     "format": "live_meeting",
@@ -35,13 +36,6 @@ DENVER_MEETING = {
     "capacity": "120",
     "accreditation_statement": "Accredited by ACCME.",
 }
-
-
-@pytest.fixture
-def organizer(make_user, auth):
-    user = make_user("org@example.org", role="organizer", full_name="Olga Organizer")
-    auth.login("org@example.org")
-    return user
 
 
 def create(client, **changes):
@@ -307,13 +301,6 @@ def register(db, activity, user, status="confirmed", position=None):
     db.session.add(registration)
     db.session.commit()
     return registration
-
-
-def outbox(db, kind=None):
-    stmt = select(OutboxMessage).order_by(OutboxMessage.id)
-    if kind:
-        stmt = stmt.where(OutboxMessage.kind == kind)
-    return db.session.scalars(stmt).all()
 
 
 def test_changing_the_schedule_of_a_published_activity_bumps_the_sequence_and_tells_registrants(

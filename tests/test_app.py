@@ -40,9 +40,25 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
         db.engine.dispose()
 
 
-def test_postgresql_uses_psycopg3(app, db, backend):
-    expected = {"sqlite": "pysqlite", "postgresql": "psycopg"}[backend]
-    assert db.engine.dialect.driver == expected
+def test_a_postgresql_database_url_is_driven_by_psycopg3(tmp_path):
+    """Configured, not connected: a plain postgresql:// DATABASE_URL gets psycopg 3, never psycopg2."""
+    import psycopg
+
+    from cme.extensions import db
+
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": config_module._database_url(
+        "postgresql://cme@db.invalid:5432/cme")})
+    with app.app_context():
+        assert db.engine.dialect.driver == "psycopg" and db.engine.dialect.dbapi is psycopg
+        db.engine.dispose()
+
+
+@pytest.mark.postgresql
+def test_the_test_database_on_postgresql_is_driven_by_psycopg3(app, db):
+    import psycopg
+
+    with db.engine.connect() as connection:
+        assert isinstance(connection.connection.dbapi_connection, psycopg.Connection)
 
 
 def test_development_secret_key_is_generated_once_and_kept(tmp_path):

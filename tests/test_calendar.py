@@ -2,11 +2,7 @@
 proof that independent parsers (icalendar, vobject, Mozilla's ical.js) read the same UTC instants as zoneinfo."""
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import icalendar
@@ -22,26 +18,13 @@ from cme.calendar.invitations import registrant_uid
 from cme.calendar.timezones import vtimezone
 from cme.registration import service as registration_service
 from cme.timeutil import now_utc, zone
+from tests.helpers import ical_js, utc
 
-JS_PARSER = Path(__file__).parent / "js" / "parse_ics.mjs"
 NOW = now_utc().replace(microsecond=0, second=0, minute=0)
-
-
-def ical_js(body: bytes) -> dict:
-    """Parse with ical.js under Node (installed by `make test`)."""
-    node = shutil.which("node")
-    if node is None or not (JS_PARSER.parent / "node_modules" / "ical.js").exists():
-        pytest.fail("Node.js and tests/js/node_modules are needed: run `make test` (it installs ical.js with npm).")
-    result = subprocess.run([node, str(JS_PARSER)], input=body, capture_output=True, check=True, timeout=60)
-    return json.loads(result.stdout)
 
 
 def answers(user):
     return registration_service.Answers.from_profile(user, attested_professional=True)
-
-
-def utc(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def assert_instants_agree(body: bytes, expected: dict[str, tuple[datetime, datetime]]) -> None:

@@ -17,17 +17,9 @@ from cme.credit import service
 from cme.credit.errors import CreditError
 from cme.credit.evaluation_models import CreditAdjustment
 from cme.credit.models import CreditRecord
-from cme.registration import service as registration
 from cme.timeutil import now_utc
 
 NOW = now_utc().replace(microsecond=0)
-
-
-def register(db, user, activity):
-    result = registration.register(user, activity.id, registration.Answers.from_profile(user, attested_professional=True),
-                                   by_organizer=True)
-    db.session.commit()
-    return result
 
 
 @pytest.fixture
@@ -37,9 +29,9 @@ def on_demand(db, make_activity):
                          credits={"ama_pra_1": "1.5", "ancc": "1.5"})
 
 
-def test_heartbeats_count_at_most_the_wall_time_between_reports(db, make_user, on_demand):
+def test_heartbeats_count_at_most_the_wall_time_between_reports(db, make_user, on_demand, register):
     learner = make_user()
-    register(db, learner, on_demand)
+    register(learner, on_demand, by_organizer=True)
     assert attendance_service.heartbeat(learner, on_demand, now=NOW) == 0
     assert attendance_service.heartbeat(learner, on_demand, now=NOW + timedelta(seconds=60)) == 60
     # A second tab reporting 5 s later adds 5 s, not another minute.
@@ -62,9 +54,9 @@ def test_only_registrants_watch_and_the_heartbeat_endpoint_needs_csrf(app, clien
     assert client.post(f"/activities/{on_demand.id}/watch/heartbeat").status_code == 400
 
 
-def test_watch_page_reports_from_the_browser(client, db, make_user, on_demand, auth):
+def test_watch_page_reports_from_the_browser(client, db, make_user, on_demand, auth, register):
     viewer = make_user("viewer@example.org")
-    register(db, viewer, on_demand)
+    register(viewer, on_demand, by_organizer=True)
     auth.login("viewer@example.org")
     page = client.get(f"/activities/{on_demand.id}/watch").get_data(as_text=True)
     assert "js/watch.js" in page and f"/activities/{on_demand.id}/watch/heartbeat" in page
@@ -83,9 +75,9 @@ def evaluate(client, activity):
     return client.post(f"/activities/{activity.id}/evaluation", data=data)
 
 
-def test_the_whole_path_from_watching_to_a_claim(client, db, make_user, on_demand, auth):
+def test_the_whole_path_from_watching_to_a_claim(client, db, make_user, on_demand, auth, register):
     learner = make_user("ada@example.org", degree="MD")
-    register(db, learner, on_demand)
+    register(learner, on_demand, by_organizer=True)
     auth.login("ada@example.org")
     page = client.get(f"/activities/{on_demand.id}/claim").get_data(as_text=True)
     assert "Complete the evaluation first." in page and "does not support any credit" in page
@@ -111,7 +103,7 @@ def test_the_whole_path_from_watching_to_a_claim(client, db, make_user, on_deman
     assert record.amount == Decimal("1.25") and record.attested
 
 
-def test_claims_wait_for_the_end_of_a_live_activity_and_follow_attended_sessions(db, make_user, make_activity):
+def test_claims_wait_for_the_end_of_a_live_activity_and_follow_attended_sessions(db, make_user, make_activity, register):
     organizer = make_user(role="organizer")
     meeting = make_activity(start_dt=NOW - timedelta(hours=5), end_dt=NOW + timedelta(hours=1), credits={"ama_pra_1": "4"})
     for hour in range(4):
@@ -119,7 +111,7 @@ def test_claims_wait_for_the_end_of_a_live_activity_and_follow_attended_sessions
                                                 end_dt=meeting.start_dt + timedelta(hours=hour, minutes=60)))
     db.session.commit()
     learner = make_user(degree="MD")
-    registration = register(db, learner, meeting)
+    registration = register(learner, meeting, by_organizer=True)
     status = service.claim_status(learner, meeting)
     assert "Credit can be claimed once the activity has ended." in status.problems
     attendance_service.check_in(registration, meeting.sessions[0], by=organizer, now=meeting.sessions[0].start_dt)
@@ -141,12 +133,12 @@ def test_claims_wait_for_the_end_of_a_live_activity_and_follow_attended_sessions
         service.claim_credit(learner, meeting, {"ama_pra_1": Decimal("1")}, attested=True, now=later + timedelta(days=2))
 
 
-def test_the_post_test_can_be_retried_and_the_best_score_counts(client, db, make_user, on_demand, auth):
+def test_the_post_test_can_be_retried_and_the_best_score_counts(client, db, make_user, on_demand, auth, register):
     evaluation.add_post_test_question(on_demand, prompt="First-line HCV therapy?", choices=["A", "B"], correct_index=1)
     evaluation.add_post_test_question(on_demand, prompt="SVR12 means?", choices=["cure", "relapse"], correct_index=0)
     on_demand.post_test_passing_score = 100
     learner = make_user("ada@example.org", degree="MD")
-    register(db, learner, on_demand)
+    register(learner, on_demand, by_organizer=True)
     watched(db, learner, on_demand, 90)
     auth.login("ada@example.org")
     assert evaluate(client, on_demand).location.endswith(f"/activities/{on_demand.id}/post-test")
@@ -226,9 +218,9 @@ def test_organizers_remove_questions_of_their_own_activity_only(client, db, make
     assert response.status_code == 302 and db.session.get(EvaluationQuestion, question.id) is None
 
 
-def test_a_learners_corrected_claim_supersedes_their_certificate(db, make_user, on_demand):
+def test_a_learners_corrected_claim_supersedes_their_certificate(db, make_user, on_demand, register):
     learner = make_user(degree="MD")
-    register(db, learner, on_demand)
+    register(learner, on_demand, by_organizer=True)
     watched(db, learner, on_demand, 90)
     evaluation.submit_evaluation(learner, on_demand, {})
     service.claim_credit(learner, on_demand, {"ama_pra_1": Decimal("1")}, attested=True)
@@ -243,10 +235,11 @@ def test_a_learners_corrected_claim_supersedes_their_certificate(db, make_user, 
     assert current.snapshot["credits"][0]["amount"] == "1.5"
 
 
-def test_a_claim_corrected_on_the_claim_page_supersedes_the_certificate(client, db, make_user, on_demand, auth):
+def test_a_claim_corrected_on_the_claim_page_supersedes_the_certificate(client, db, make_user, on_demand, auth,
+                                                                        register):
     """Credit sits below certificates: the claim page reissues a certificate already issued, the claim does not."""
     learner = make_user("ada@example.org", degree="MD")
-    register(db, learner, on_demand)
+    register(learner, on_demand, by_organizer=True)
     watched(db, learner, on_demand, 90)
     evaluation.submit_evaluation(learner, on_demand, {})
     service.claim_credit(learner, on_demand, {"ama_pra_1": Decimal("1")}, attested=True)

@@ -33,7 +33,7 @@ from cme.demo import (
 from cme.extensions import db as _db
 from cme.registration.service import registration_problem, roster, roster_counts, schedule_for
 from cme.timeutil import now_utc, utc_to_local
-from tests.conftest import base_config, empty_all_tables
+from tests.helpers import base_config, empty_all_tables
 
 
 @pytest.fixture(scope="module")

@@ -19,10 +19,7 @@ from cme.extensions import db as _db
 from cme.mail.models import OutboxMessage
 from cme.mail.service import backoff, compose, composers_of, deliver_pending, queue_deferred, register_composers
 from cme.timeutil import now_utc
-
-
-def outbox(db) -> list[OutboxMessage]:
-    return list(db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+from tests.helpers import free_port, outbox
 
 
 @pytest.fixture
@@ -110,8 +107,6 @@ def test_a_refused_first_attempt_is_retried_after_backoff(app, db, make_user, sm
 
 
 def test_an_unreachable_server_is_retried_then_given_up(app, db, make_user):
-    from tests.conftest import free_port
-
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_MAX_ATTEMPTS=3)
     make_user("ada@example.org")
     request_password_reset("ada@example.org")
@@ -195,20 +190,35 @@ def test_two_workers_never_send_the_same_message(app, db, smtp, backend, plain_c
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "sent")) == 40
 
 
-def test_workers_claim_with_skip_locked_on_postgresql(app, db, backend):
-    """Several workers on PostgreSQL skip rows another worker holds instead of waiting or double-sending."""
-    from sqlalchemy.dialects import postgresql
+@pytest.mark.postgresql
+def test_a_worker_skips_a_message_another_worker_holds_and_delivers_the_rest(app, db, smtp, plain_composer):
+    """On PostgreSQL a row locked by another worker's transaction is skipped, not waited for nor sent twice."""
+    for n in range(3):
+        queue_deferred("ada@example.org", f"Message {n}", kind="test", composer="plain", text=f"Message {n}")
+    db.session.commit()
+    first, held, last = [row.id for row in outbox(db)]
+    reports = []
 
-    from cme.mail import service
+    def worker():
+        with app.app_context():
+            reports.append(deliver_pending())
+            _db.session.remove()
 
-    statements = []
-    sa.event.listen(db.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
-    service.claim_due(now=now_utc(), limit=5)
-    select_sql = next(s for s in statements if s.lstrip().upper().startswith("SELECT"))
-    if backend == "postgresql":
-        assert "FOR UPDATE SKIP LOCKED" in select_sql
-    compiled = str(sa.select(OutboxMessage.id).with_for_update(skip_locked=True).compile(dialect=postgresql.dialect()))
-    assert "SKIP LOCKED" in compiled
+    with db.engine.connect() as other_worker:
+        other_worker.execute(select(OutboxMessage.id).where(OutboxMessage.id == held).with_for_update())
+        thread = threading.Thread(target=worker)
+        thread.start()
+        thread.join(timeout=15)
+        waited = thread.is_alive()
+        other_worker.rollback()  # releases the row (and a waiting worker)
+    thread.join()
+    assert not waited, "the worker waited for the locked row instead of skipping it"
+    assert reports[0].sent == [first, last]
+    assert sorted(m["Subject"] for m in smtp.messages) == ["Message 0", "Message 2"]
+    db.session.expire_all()
+    assert db.session.get(OutboxMessage, held).status == "pending"
+    assert deliver_pending().sent == [held]
+    assert [m["Subject"] for m in smtp.messages].count("Message 1") == 1
 
 
 # ---------------------------------------------------------------- one path: deferred rows, composers the app registers

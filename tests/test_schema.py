@@ -13,18 +13,46 @@ from alembic.migration import MigrationContext
 from cme.activities.models import Activity, CreditDesignation
 from cme.credit.models import CreditRecord
 from cme.registration.models import Registration
+from cme import create_app
+from cme.extensions import include_object_for
 from cme.timeutil import now_utc
+from tests.helpers import POSTGRES_URL, base_config
+
+
+def model_diff(engine: sa.Engine, metadata: sa.MetaData) -> list:
+    """What Alembic's autogenerate would change to make the database match the models (nothing, we hope)."""
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={
+            "compare_type": True, "include_object": include_object_for(connection.dialect.name)})
+        return compare_metadata(context, metadata)
 
 
 def test_migrations_and_models_agree(db):
     """Alembic's autogenerate comparison finds nothing to change after running every migration."""
-    with db.engine.connect() as connection:
-        from cme.extensions import include_object_for
+    assert model_diff(db.engine, db.metadata) == []
 
-        context = MigrationContext.configure(connection, opts={
-            "compare_type": True, "include_object": include_object_for(connection.dialect.name)})
-        diff = compare_metadata(context, db.metadata)
-    assert diff == []
+
+@pytest.fixture(params=["sqlite"] + (["postgresql"] if POSTGRES_URL else []))
+def scratch_database_url(request, tmp_path):
+    """An empty database that is not the test database: a SQLite file, or the run's scratch PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'roundtrip.sqlite3'}"
+    return request.getfixturevalue("postgres_scratch_url")
+
+
+def test_migrations_go_down_to_base_and_up_again_to_the_models_schema(scratch_database_url, tmp_path):
+    from flask_migrate import downgrade, upgrade
+
+    from cme.extensions import db
+
+    app = create_app(base_config(scratch_database_url, tmp_path / "instance"))
+    with app.app_context():
+        upgrade()
+        downgrade(revision="base")
+        assert set(sa.inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        upgrade()
+        assert model_diff(db.engine, db.metadata) == []
+        db.engine.dispose()
 
 
 def test_every_model_table_exists_in_the_migrated_database(db):

@@ -6,17 +6,17 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 from aiosmtpd.controller import Controller
 from flask import Flask
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
 from cme import create_app
 from cme.extensions import db
-from tests.conftest import RecordingHandler, base_config, free_port, migrate_database
+from tests.helpers import RecordingHandler, base_config, free_port, migrate_database
 
 CHROMIUM = os.environ.get("CME_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).parent / "screenshots"
@@ -50,6 +50,31 @@ class LiveServer:
             user_id = user.id
             db.session.remove()
         return user_id
+
+
+def _log_in(page: Page, email: str, password: str = "browser-pass-123") -> None:
+    page.goto("/account/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_text("You are logged in.")).to_be_visible()
+
+
+@pytest.fixture
+def log_in() -> Callable[..., None]:
+    """log_in(page, email, password="browser-pass-123"): through the login form, as a person would."""
+    return _log_in
+
+
+@pytest.fixture
+def screenshot() -> Callable[[Page, str], None]:
+    """screenshot(page, name): a full-page screenshot under tests/browser/screenshots/."""
+
+    def take(page: Page, name: str) -> None:
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+    return take
 
 
 @pytest.fixture(scope="session")

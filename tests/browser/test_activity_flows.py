@@ -14,14 +14,6 @@ from cme.extensions import db
 pytestmark = pytest.mark.browser
 
 
-def log_in(page: Page, email: str, password: str = "browser-pass-123") -> None:
-    page.goto("/account/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_text("You are logged in.")).to_be_visible()
-
-
 def seed_catalog(live_server) -> None:
     from cme.activities.models import Activity, CreditDesignation
 
@@ -43,7 +35,7 @@ def seed_catalog(live_server) -> None:
         db.session.remove()
 
 
-def test_a_provider_filters_the_catalog_and_opens_an_activity(page: Page, live_server):
+def test_a_provider_filters_the_catalog_and_opens_an_activity(page: Page, live_server, log_in):
     seed_catalog(live_server)
     live_server.create_user("filtering.provider@example.org")
     log_in(page, "filtering.provider@example.org")
@@ -63,7 +55,7 @@ def test_a_provider_filters_the_catalog_and_opens_an_activity(page: Page, live_s
     expect(page.get_by_text("AMA PRA Category 1 Credit(s)")).to_be_visible()
 
 
-def test_an_organizer_creates_a_denver_meeting_with_two_sessions_and_publishes_it(page: Page, live_server):
+def test_an_organizer_creates_a_denver_meeting_with_two_sessions_and_publishes_it(page: Page, live_server, log_in):
     live_server.create_user("denver.organizer@example.org", role="organizer", full_name="Dee Organizer")
     log_in(page, "denver.organizer@example.org")
     page.get_by_role("link", name="Organize", exact=True).click()

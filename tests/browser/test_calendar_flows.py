@@ -11,12 +11,11 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from cme.extensions import db
-from tests.browser.test_activity_flows import log_in
 
 pytestmark = pytest.mark.browser
 
 
-def test_a_provider_subscribes_to_their_schedule(page: Page, live_server):
+def test_a_provider_subscribes_to_their_schedule(page: Page, live_server, log_in):
     from cme.accounts.service import find_user_by_email
     from cme.activities.models import Activity, CreditDesignation
     from cme.registration.service import Answers, register

@@ -11,12 +11,11 @@ from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
 from cme.extensions import db
-from tests.browser.test_activity_flows import log_in
 
 pytestmark = pytest.mark.browser
 
 
-def test_watch_evaluate_claim_download_and_verify(page: Page, live_server):
+def test_watch_evaluate_claim_download_and_verify(page: Page, live_server, log_in):
     from cme.accounts.service import find_user_by_email
     from cme.activities.models import Activity, CreditDesignation
     from cme.attendance import service as attendance_service

@@ -9,7 +9,6 @@ import pytest
 from playwright.sync_api import Page, Route, expect
 
 from cme.extensions import db
-from tests.browser.test_activity_flows import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -50,7 +49,7 @@ def posts_to(page: Page, path: str) -> list[str]:
     return sent
 
 
-def test_a_confirm_button_posts_only_when_the_question_is_accepted(page: Page, live_server, violations):
+def test_a_confirm_button_posts_only_when_the_question_is_accepted(page: Page, live_server, violations, log_in):
     live_server.create_user("confirm.provider@example.org", full_name="Connie Confirm")
     log_in(page, "confirm.provider@example.org")
     page.goto("/my/schedule")
@@ -74,7 +73,7 @@ def test_a_confirm_button_posts_only_when_the_question_is_accepted(page: Page, l
     assert violations == []
 
 
-def test_an_organizer_is_asked_before_a_session_is_removed(page: Page, live_server, violations):
+def test_an_organizer_is_asked_before_a_session_is_removed(page: Page, live_server, violations, log_in):
     from cme.accounts.service import find_user_by_email
     from cme.activities.models import Activity, ActivitySession
 

@@ -11,7 +11,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from cme.extensions import db
-from tests.browser.test_activity_flows import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -43,7 +42,7 @@ def register_through_the_form(page: Page, activity_id: int) -> None:
     page.get_by_role("button").filter(has_text="Register").or_(page.get_by_role("button", name="Join the waitlist")).click()
 
 
-def test_register_cancel_and_the_waitlisted_provider_is_promoted(browser, live_server):
+def test_register_cancel_and_the_waitlisted_provider_is_promoted(browser, live_server, log_in, screenshot):
     live_server.create_user("seat.organizer@example.org", role="organizer")
     live_server.create_user("first.provider@example.org", full_name="Fay First")
     live_server.create_user("second.provider@example.org", full_name="Sam Second")
@@ -69,7 +68,7 @@ def test_register_cancel_and_the_waitlisted_provider_is_promoted(browser, live_s
 
     second.goto("/my/schedule")
     expect(second.locator(".schedule-item", has_text="One-seat workshop")).to_contain_text("Confirmed")
-    second.screenshot(path=str(live_server_screenshot("promoted_schedule")), full_page=True)
+    screenshot(second, "promoted_schedule")
     promoted = live_server.mail_to("second.provider@example.org")
     assert [m["Subject"] for m in promoted] == ["You are on the waitlist: Browser: One-seat workshop",
                                                 "A seat opened up, you are in: Browser: One-seat workshop"]
@@ -77,14 +76,7 @@ def test_register_cancel_and_the_waitlisted_provider_is_promoted(browser, live_s
     second.context.close()
 
 
-def live_server_screenshot(name: str):
-    from tests.browser.conftest import SCREENSHOTS
-
-    SCREENSHOTS.mkdir(exist_ok=True)
-    return SCREENSHOTS / f"{name}.png"
-
-
-def test_an_organizer_exports_the_roster(page: Page, live_server):
+def test_an_organizer_exports_the_roster(page: Page, live_server, log_in):
     live_server.create_user("roster.organizer@example.org", role="organizer")
     live_server.create_user("roster.provider@example.org", full_name="=Rita Roster")
     activity_id = small_meeting(live_server, "roster.organizer@example.org")

@@ -1,0 +1,112 @@
+"""Plain helpers shared by the tests and their conftests (not a test module; never import a test module or a
+conftest). Fixtures live in tests/conftest.py and tests/browser/conftest.py."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+from dataclasses import dataclass, field
+from datetime import datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from cme import create_app
+from cme.extensions import db as _db
+from cme.mail.models import OutboxMessage
+
+POSTGRES_URL = os.environ.get("CME_TEST_DATABASE_URL")
+TEST_PASSWORD = "correct horse battery"
+JS_PARSER = Path(__file__).parent / "js" / "parse_ics.mjs"
+
+
+def pg_url(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+
+
+def base_config(database_url: str, instance: Path, **extra) -> dict:
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-0123456789abcdef0123456789",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "INSTANCE_PATH": str(instance),
+        "WTF_CSRF_ENABLED": False,
+        "MAIL_SERVER": None,
+        "MAIL_OUTBOX_DIR": str(instance / "outbox"),
+        "CME_BASE_URL": "http://cme.test",
+        "MAIL_RETRY_BASE_SECONDS": 60,
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast in tests; the default (scrypt) is tested on its own
+    }
+    config.update(extra)
+    return config
+
+
+def migrate_database(database_url: str, instance: Path) -> None:
+    """Build the schema with the Alembic migrations (never with create_all)."""
+    from flask_migrate import upgrade
+
+    app = create_app(base_config(database_url, instance))
+    with app.app_context():
+        upgrade()
+        _db.engine.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class RecordingHandler:
+    """An aiosmtpd handler that keeps what arrives; `refuse_first` answers the first N DATA with 451."""
+
+    refuse_first: int = 0
+    messages: list[EmailMessage] = field(default_factory=list)
+    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    refused: int = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refused < self.refuse_first:
+            self.refused += 1
+            return "451 4.3.0 Temporary failure, try again later"
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        self.messages.append(message_from_bytes(envelope.original_content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+
+def outbox(db, kind: str | None = None) -> list[OutboxMessage]:
+    """The outbox rows, oldest first (of one kind if given)."""
+    stmt = select(OutboxMessage).order_by(OutboxMessage.id)
+    if kind:
+        stmt = stmt.where(OutboxMessage.kind == kind)
+    return list(db.session.scalars(stmt))
+
+
+def ical_js(body: bytes) -> dict:
+    """Parse with ical.js under Node (installed by `make test`)."""
+    node = shutil.which("node")
+    if node is None or not (JS_PARSER.parent / "node_modules" / "ical.js").exists():
+        pytest.fail("Node.js and tests/js/node_modules are needed: run `make test` (it installs ical.js with npm).")
+    result = subprocess.run([node, str(JS_PARSER)], input=body, capture_output=True, check=True, timeout=60)
+    return json.loads(result.stdout)
+
+
+def utc(text: str) -> datetime:
+    """An instant as ical.js prints it (ISO 8601, Z for UTC)."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def empty_all_tables() -> None:
+    tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
+    if _db.engine.dialect.name == "postgresql":
+        _db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    else:
+        for name in tables:
+            _db.session.execute(text(f"DELETE FROM {name}"))
+    _db.session.commit()

@@ -1,0 +1,130 @@
+"""The ownership sweep: an organizer who does not organize an activity gets 403 or 404 on every organizer route of
+it, whatever the method, and changes nothing. The routes come from the app's URL map, so a new /organize route is
+swept the day it is added; one whose URL parameters the sweep cannot fill fails here until it is taught them."""
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from werkzeug.routing import Map, Rule
+
+from cme.activities.models import ActivitySession, Disclosure, Faculty
+from cme.credit.evaluation_models import EvaluationQuestion, PostTestQuestion
+from cme.credit.models import CreditRecord
+from cme.registration.models import Registration
+from cme.timeutil import now_utc
+
+# Organizer pages that belong to no activity: any organizer may open them.
+NOT_PER_ACTIVITY = {"/organize/", "/organize/activities/new"}
+
+# What a person would type into the organizer forms (a union of their fields); an unchecked route would act on it.
+FORM = {
+    "format": "live_meeting", "title": "Hijacked", "summary": "Changed", "description": "Changed",
+    "learning_objectives": "Changed", "target_audience": "Changed", "specialty": "Hepatology", "topics": "Changed",
+    "time_zone": "America/New_York", "start_local": "2030-01-10T09:00", "end_local": "2030-01-10T10:00", "fold": "",
+    "venue_name": "Elsewhere", "street_address": "1 Main St", "city": "Boston", "state": "MA", "postal_code": "02101",
+    "capacity": "500", "accreditation_statement": "Changed", "room": "B", "speakers": "Dr Hijack",
+    "full_name": "Dr Hijack", "degree": "MD", "affiliation": "Elsewhere", "role": "faculty", "disclosure_received": "y",
+    "company": "Gilead Sciences", "relationship_type": "consultant", "mitigated": "y",
+    "credit_type": "ama_pra_1", "max_amount": "1", "amount": "0.5", "reason": "Changed", "kind": "text",
+    "prompt": "Hijacked?", "choices": "Yes\nNo", "required": "y", "correct": "0", "passing_score": "10",
+    "email": "walk.in@example.org", "q": "",
+}
+
+
+@pytest.fixture
+def their_activity(db, make_user, make_activity):
+    """An activity organizer A runs, with one of everything an organizer route can name, happening now."""
+    owner = make_user("owner@example.org", role="organizer")
+    seated_user, waiting_user = make_user("seated@example.org"), make_user("waiting@example.org")
+    make_user("walk.in@example.org")
+    start = now_utc().replace(microsecond=0) - timedelta(minutes=10)
+    activity = make_activity(organizers=[owner], start_dt=start, end_dt=start + timedelta(hours=3), capacity=1,
+                             credits={"ama_pra_1": "3.00"})
+    session = ActivitySession(title="Opening", start_dt=start, end_dt=start + timedelta(hours=1))
+    activity.sessions.append(session)
+    person = Faculty(full_name="Dr Owner", role="faculty", disclosure_received_dt=start)
+    activity.faculty.append(person)
+    disclosure = Disclosure(company="AbbVie", relationship_type="consultant", mitigated=True)
+    person.disclosures.append(disclosure)
+    seated = Registration(user_id=seated_user.id, activity_id=activity.id, status="confirmed")
+    waiting = Registration(user_id=waiting_user.id, activity_id=activity.id, status="waitlisted", waitlist_position=1)
+    question = EvaluationQuestion(activity_id=activity.id, kind="text", prompt="Useful?", choices=[])
+    post_test = PostTestQuestion(activity_id=activity.id, prompt="2 + 2?", choices=["3", "4"], correct_index=1)
+    db.session.add_all([seated, waiting, question, post_test])
+    db.session.flush()
+    record = CreditRecord(user_id=seated.user_id, activity_id=activity.id, credit_type="ama_pra_1",
+                          amount=Decimal("1.00"), attested=True)
+    db.session.add(record)
+    db.session.commit()
+    return {"activity_id": activity.id, "session_id": session.id, "faculty_id": person.id,
+            "disclosure_id": disclosure.id, "designation_id": activity.credit_designations[0].id,
+            "registration_id": seated.id, "code": seated.checkin_code, "question_id": question.id,
+            "post_test_question_id": post_test.id, "record_id": record.id}
+
+
+def url_values(rule: Rule, ids: dict) -> dict:
+    """The rule's URL parameters filled with the ids of the other organizer's activity; fails on an unknown one."""
+    values = {}
+    for name in rule.arguments:
+        key = "post_test_question_id" if name == "question_id" and "/post-test/" in rule.rule else name
+        if key not in ids:
+            pytest.fail(f"The ownership sweep cannot fill <{name}> in {rule.rule}: teach it what <{name}> names.")
+        values[name] = ids[key]
+    return values
+
+
+def organizer_rules(app) -> list[Rule]:
+    rules = [rule for rule in app.url_map.iter_rules()
+             if rule.rule.startswith("/organize") and rule.rule not in NOT_PER_ACTIVITY]
+    unowned = [rule.rule for rule in rules if "activity_id" not in rule.arguments]
+    assert unowned == [], "organizer routes outside an activity: list them in NOT_PER_ACTIVITY or give them one"
+    return sorted(rules, key=lambda rule: rule.rule)
+
+
+def snapshot(db) -> dict[str, list]:
+    """Every row of every table, in primary key order."""
+    return {table.name: [tuple(row) for row in db.session.execute(
+        sa.select(table).order_by(*table.primary_key.columns)).all()] for table in db.metadata.sorted_tables}
+
+
+def test_an_organizer_gets_403_or_404_on_every_route_of_an_activity_they_do_not_organize(
+        app, client, db, make_user, make_activity, auth, their_activity):
+    intruder = make_user("intruder@example.org", role="organizer")
+    make_activity(title="The intruder's own", organizers=[intruder])
+    auth.login("intruder@example.org")
+    ids = their_activity
+    before = snapshot(db)
+    answers = []
+    rules = organizer_rules(app)
+    for rule in rules:
+        with app.test_request_context():
+            path = app.url_for(rule.endpoint, **url_values(rule, ids))
+        for method in sorted((rule.methods or set()) & {"GET", "POST"}):
+            data = {**FORM, "record_id": ids["record_id"]} if method == "POST" else None
+            response = client.open(path, method=method, data=data)
+            answers.append((method, path, response.status_code))
+    db.session.rollback()
+    db.session.expire_all()
+    assert [a for a in answers if a[2] not in (403, 404)] == []
+    assert snapshot(db) == before
+    assert len(rules) >= 35 and {m for m, _, _ in answers} == {"GET", "POST"}
+
+
+def test_the_sweep_refuses_a_route_it_cannot_fill(their_activity):
+    rule = Rule("/organize/activities/<int:activity_id>/handouts/<int:handout_id>", endpoint="handouts")
+    Map([rule])
+    with pytest.raises(pytest.fail.Exception, match="cannot fill <handout_id>"):
+        url_values(rule, their_activity)
+
+
+def test_the_owner_reaches_the_swept_pages(app, client, auth, their_activity):
+    """The sweep's ids are real: the organizer of the activity gets the pages the intruder is refused."""
+    auth.login("owner@example.org")
+    for rule in organizer_rules(app):
+        if "GET" in (rule.methods or set()) and not rule.rule.endswith("/checkin/<code>"):
+            with app.test_request_context():
+                path = app.url_for(rule.endpoint, **url_values(rule, their_activity))
+            assert client.get(path).status_code in (200, 302), path
