@@ -31,7 +31,8 @@ from cme.demo import (
     ADMIN_EMAIL, DATA_FILE, DEMO_DOMAIN, DEMO_PASSWORD, ORGANIZER_EMAIL, PROVIDER_EMAIL, load_demo_data, seed_demo,
 )
 from cme.extensions import db as _db
-from cme.registration.service import registration_problem, roster, roster_counts, schedule_for
+from cme.registration.counts import counts_for
+from cme.registration.service import registration_problem, roster, schedule_for
 from cme.timeutil import now_utc, utc_to_local
 from tests.helpers import base_config, empty_all_tables
 
@@ -168,8 +169,8 @@ def test_credit_designations_cover_every_credit_type(demo):
 
 def test_the_small_workshop_is_full_with_a_numbered_waitlist(demo):
     small = next(a for a in demo if a.capacity == 8)
-    assert roster_counts(small) == (8, 2)
-    assert seat_state(small, roster_counts(small)[0]) == ("waitlist", "Waitlist")
+    assert (counts_for(small.id).confirmed, counts_for(small.id).waitlisted) == (8, 2)
+    assert seat_state(small, counts_for(small.id).confirmed) == ("waitlist", "Waitlist")
     assert [r.waitlist_position for r in roster(small) if r.is_waitlisted] == [1, 2]
 
 
@@ -235,7 +236,7 @@ def test_every_claimant_has_a_current_certificate_that_verifies(demo, demo_clien
 def test_the_cancelled_activity_is_closed_and_has_no_attendance(demo):
     cancelled = next(a for a in demo if a.status == ActivityStatus.CANCELLED)
     assert registration_problem(cancelled) == "This activity has been cancelled."
-    assert cancelled.cancelled_dt < now_utc() and roster_counts(cancelled)[0] == 2
+    assert cancelled.cancelled_dt < now_utc() and counts_for(cancelled.id).confirmed == 2
     assert _db.session.scalar(select(func.count()).select_from(Attendance)
                               .where(Attendance.activity_id == cancelled.id)) == 0
 

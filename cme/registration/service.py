@@ -20,6 +20,7 @@ from cme.activities.models import Activity, ActivitySession, ActivityStatus
 from cme.errors import DomainError
 from cme.extensions import db
 from cme.registration.mail import queue_registrant_mail
+from cme.registration.counts import counts_for
 from cme.registration.models import JOIN_LINK_LEAD, Registration, RegistrationStatus, normalize_checkin_code
 from cme.timeutil import now_utc
 
@@ -66,20 +67,6 @@ def lock_activity(activity_id: int) -> Activity:
     if activity is None:
         raise RegistrationError("This activity does not exist.", code="not_found")
     return activity
-
-
-def _count(activity_id: int, status: RegistrationStatus) -> int:
-    return db.session.scalar(select(func.count()).select_from(Registration)
-                             .where(Registration.activity_id == activity_id, Registration.status == status))
-
-
-def _seats_and_queue(activity_id: int) -> tuple[int, int]:
-    """(confirmed registrations, last waitlist position or 0), in one query."""
-    confirmed, last = db.session.execute(select(
-        func.count().filter(Registration.status == RegistrationStatus.CONFIRMED),
-        func.coalesce(func.max(Registration.waitlist_position), 0),
-    ).where(Registration.activity_id == activity_id, Registration.status != RegistrationStatus.CANCELLED)).one()
-    return confirmed, last
 
 
 def active_registration(user: User, activity_id: int) -> Registration | None:
@@ -145,7 +132,8 @@ def register(user: User, activity_id: int, answers: Answers, *, now: datetime | 
     if answers.session_ids:
         sessions = list(db.session.scalars(select(ActivitySession).where(
             ActivitySession.activity_id == activity.id, ActivitySession.id.in_(answers.session_ids))))
-    confirmed, last_position = _seats_and_queue(activity.id)
+    counts = counts_for(activity.id)
+    confirmed, last_position = counts.confirmed, counts.last_position
     has_seat = activity.capacity is None or confirmed < activity.capacity
     previous_sequence = max((r.invite_sequence for r in earlier), default=0)  # one calendar event per person
     registration = Registration(
@@ -222,7 +210,7 @@ def _close_gap(activity_id: int, position: int) -> None:
 def fill_free_seats(activity: Activity, *, now: datetime | None = None) -> list[Registration]:
     """Promote waitlisted registrants, first come first served, while seats are free. Caller holds the lock."""
     now = now or now_utc()
-    free = None if activity.capacity is None else activity.capacity - _count(activity.id, RegistrationStatus.CONFIRMED)
+    free = None if activity.capacity is None else activity.capacity - counts_for(activity.id).confirmed
     waiting = select(Registration).where(Registration.activity_id == activity.id,
                                          Registration.status == RegistrationStatus.WAITLISTED
                                          ).order_by(Registration.waitlist_position)
@@ -282,7 +270,7 @@ def promote(registration: Registration, *, now: datetime | None = None) -> None:
     if problem:
         raise RegistrationError(problem[0], code=problem[1])
     if activity.capacity is not None:
-        activity.capacity = max(activity.capacity, _count(activity.id, RegistrationStatus.CONFIRMED) + 1)
+        activity.capacity = max(activity.capacity, counts_for(activity.id).confirmed + 1)
     _confirm(registration, now)
     db.session.flush()
     _renumber_waitlist(activity.id)
@@ -362,15 +350,6 @@ def join_problem(registration: Registration | None, activity: Activity, *,
 def join_link_visible(registration: Registration, *, now: datetime | None = None) -> bool:
     """Whether My schedule shows the registrant the link to join (or watch) now: see join_problem."""
     return join_problem(registration, registration.activity, now=now) is None
-
-
-def roster_counts(activity: Activity) -> tuple[int, int]:
-    """(confirmed, waitlisted) registrations of the activity, in one query."""
-    confirmed, waitlisted = db.session.execute(select(
-        func.count().filter(Registration.status == RegistrationStatus.CONFIRMED),
-        func.count().filter(Registration.status == RegistrationStatus.WAITLISTED),
-    ).where(Registration.activity_id == activity.id)).one()
-    return confirmed, waitlisted
 
 
 def roster(activity: Activity, query: str = "") -> list[Registration]:

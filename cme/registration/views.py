@@ -168,7 +168,8 @@ def roster(activity_id: int):
 def _render_roster(activity: Activity, add_form: RosterAddForm, status: int = 200):
     query = request.args.get("q", "").strip()[:100]
     registrations = service.roster(activity, query)
-    confirmed, waitlisted = service.roster_counts(activity)
+    counts = counts_for(activity.id)
+    confirmed, waitlisted = counts.confirmed, counts.waitlisted
     counts = {"confirmed": confirmed, "waitlisted": waitlisted}
     now = now_utc()
     return render_template("registration/roster.html", activity=activity, registrations=registrations, query=query,
