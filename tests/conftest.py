@@ -19,6 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from cme import create_app
+from cme.demo import seed_demo
 from cme.extensions import db as _db
 from tests.helpers import (POSTGRES_URL, TEST_PASSWORD, RecordingHandler, base_config, empty_all_tables, free_port,
                            migrate_database, pg_url)
@@ -281,3 +282,19 @@ def rendered_templates(app) -> Iterator[list[str]]:
     template_rendered.connect(record, app)
     yield names
     template_rendered.disconnect(record, app)
+
+
+@pytest.fixture(scope="module")
+def demo_app(database_url, tmp_path_factory) -> Iterator[Flask]:
+    """An app whose database holds the demo, seeded once per module and backend (seeding runs every service).
+    Tests that use it must not use `app`, `db` or `client`: their teardown empties the tables."""
+    app = create_app(base_config(database_url, tmp_path_factory.mktemp("demo") / "instance"))
+    with app.app_context():
+        seed_demo()
+        _db.session.commit()
+        _db.session.remove()
+    yield app
+    with app.app_context():
+        empty_all_tables()
+        _db.session.remove()
+        _db.engine.dispose()

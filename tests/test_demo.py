@@ -9,12 +9,10 @@ from decimal import Decimal
 from typing import Iterator
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import escape
 from sqlalchemy import func, select
 
-from cme import create_app
 from cme.accounts.models import User
 from cme.accounts.npi import is_valid_npi
 from cme.activities.models import Activity, ActivityFormat, ActivityStatus
@@ -28,28 +26,12 @@ from cme.credit.evaluation_models import EvaluationResponse
 from cme.credit.models import CreditRecord
 from cme.credit.service import claim_status
 from cme.demo import (
-    ADMIN_EMAIL, DATA_FILE, DEMO_DOMAIN, DEMO_PASSWORD, ORGANIZER_EMAIL, PROVIDER_EMAIL, load_demo_data, seed_demo,
+    ADMIN_EMAIL, DATA_FILE, DEMO_DOMAIN, DEMO_PASSWORD, ORGANIZER_EMAIL, PROVIDER_EMAIL, load_demo_data,
 )
 from cme.extensions import db as _db
 from cme.registration.counts import counts_for
 from cme.registration.service import registration_problem, roster, schedule_for
 from cme.timeutil import now_utc, utc_to_local
-from tests.helpers import base_config, empty_all_tables
-
-
-@pytest.fixture(scope="module")
-def demo_app(database_url, tmp_path_factory) -> Iterator[Flask]:
-    """An app whose database holds the demo, seeded once per backend (seeding runs every service)."""
-    app = create_app(base_config(database_url, tmp_path_factory.mktemp("demo") / "instance"))
-    with app.app_context():
-        seed_demo()
-        _db.session.commit()
-        _db.session.remove()
-    yield app
-    with app.app_context():
-        empty_all_tables()
-        _db.session.remove()
-        _db.engine.dispose()
 
 
 @pytest.fixture
