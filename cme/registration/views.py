@@ -99,10 +99,7 @@ def my_schedule():
     attended = service.attended_for_user(current_user, upcoming)
     from cme.calendar import service as calendar_service
 
-    had_token = bool(current_user.feed_token_nonce)
     token = calendar_service.feed_token(current_user)
-    if not had_token:
-        db.session.commit()
     feed = calendar_service.subscribe_links(absolute_url("calendar.personal_feed", token=token))
     return render_template("registration/my_schedule.html", upcoming=upcoming, past=past, join_visible=join_visible,
                            checked_in=checked_in, attended=attended, now=now, feed=feed,
@@ -134,7 +131,7 @@ def cancel(registration_id: int):
 def registration_ics(registration_id: int):
     """The registrant's own event (waitlisted: tentative), for "Add to calendar" on My schedule."""
     from cme.calendar import service as calendar_service
-    from cme.calendar.views import ics_response
+    from cme.calendar.responses import ics_response
 
     registration = own_registration(registration_id)
     return ics_response(calendar_service.registration_export(registration), cache="private, max-age=60",
