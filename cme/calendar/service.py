@@ -14,12 +14,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parseaddr
+from functools import lru_cache
 from typing import Callable
 from urllib.parse import quote, urlencode, urlsplit
 
 import icalendar
 from flask import current_app
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import ColumnElement, String, bindparam, case, cast, func, literal, or_, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -51,8 +52,12 @@ def _base() -> str:
 
 
 def _organizer() -> tuple[str, str]:
-    config = current_app.config
-    return parseaddr(config["MAIL_DEFAULT_SENDER"])[1] or "cme@example.org", config["CME_PROVIDER_NAME"]
+    return _organizer_for(current_app.config["MAIL_DEFAULT_SENDER"], current_app.config["CME_PROVIDER_NAME"])
+
+
+@lru_cache(maxsize=8)
+def _organizer_for(sender: str, provider: str) -> tuple[str, str]:
+    return parseaddr(sender)[1] or "cme@example.org", provider
 
 
 def activity_url(activity: Activity) -> str:
@@ -133,10 +138,17 @@ def fragment_config() -> str:
     return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:24]
 
 
-def fragment_version(config: str, updated_dt: datetime) -> str:
-    """The version a fragment is stored under: the configuration and the activity's `updated_dt`, so a write
-    that bypasses the session (a bulk UPDATE bumps `updated_dt` too) is caught as well."""
-    return f"{config}:{updated_dt.isoformat()}"
+def _fragment_version(config: ColumnElement[str]) -> ColumnElement[str]:
+    """The version a fragment is stored under, computed by the database from the row itself: the configuration
+    and the activity's `updated_dt` as the database writes it as text (PostgreSQL writes it in the session's
+    TimeZone: a worker with another one finds no fragment current and builds in memory, right but slower).
+    So a write that bypasses the session (a bulk UPDATE bumps `updated_dt` too) is caught as well, and
+    checking 5,000 rows costs the feed nothing."""
+    return config + ":" + cast(Activity.__table__.c.updated_dt, String)
+
+
+def fragment_is_current() -> ColumnElement[bool]:
+    return Activity.__table__.c.ics_fragment_version == _fragment_version(literal(fragment_config()))
 
 
 def public_fragment(activity: Activity) -> bytes:
@@ -147,38 +159,45 @@ def public_fragment(activity: Activity) -> bytes:
 def store_public_fragments(activities: list[Activity]) -> None:
     """Write each activity's public VEVENTs and their version on its row, in the caller's transaction, leaving
     `updated_dt` as it is (storing the serialised form is not a change of the activity). Called by
-    `cme.calendar.fragments` whenever a flush changes what an activity's VEVENTs show."""
+    `cme.calendar.fragments` after every flush that changes what an activity's VEVENTs show."""
     if not activities:
         return
     config = fragment_config()
-    rows = [{"b_id": a.id, "b_fragment": public_fragment(a).decode("utf-8"),
-             "b_version": fragment_version(config, a.updated_dt)} for a in activities]
+    rows = [{"b_id": a.id, "b_fragment": public_fragment(a).decode("utf-8"), "b_config": config} for a in activities]
     table = Activity.__table__
     db.session.connection().execute(
         table.update().where(table.c.id == bindparam("b_id"))
-        .values(ics_fragment=bindparam("b_fragment"), ics_fragment_version=bindparam("b_version"),
+        .values(ics_fragment=bindparam("b_fragment"), ics_fragment_version=_fragment_version(bindparam("b_config")),
                 updated_dt=table.c.updated_dt), rows)
     for activity, row in zip(activities, rows):
         set_committed_value(activity, "ics_fragment", row["b_fragment"])
-        set_committed_value(activity, "ics_fragment_version", row["b_version"])
+    for activity in activities:  # its version is the database's text
+        db.session.expire(activity, ["ics_fragment_version"])
+
+
+def store_stale_public_fragments() -> int:
+    """Store anew every fragment that is missing or not current (all of them after a change of CME_BASE_URL,
+    of the mail sender or of FRAGMENT_FORMAT; until then the feed builds those in memory on every request).
+    Returns how many; the caller commits."""
+    stale = db.session.scalars(select(Activity.id).where(
+        or_(Activity.ics_fragment_version.is_(None), ~fragment_is_current())).order_by(Activity.id)).all()
+    for start in range(0, len(stale), 500):
+        store_public_fragments(list(db.session.scalars(select(Activity).where(Activity.id.in_(stale[start:start + 500]))
+                                                       .options(selectinload(Activity.sessions),
+                                                                selectinload(Activity.credit_designations)))))
+    return len(stale)
 
 
 def _stored_or_built(rows) -> list[bytes]:
-    """The fragments of the feed's rows (id, updated_dt, ics_fragment, ics_fragment_version): the stored ones
-    where their version is current, the others built in memory for this response (nothing is written)."""
-    config = fragment_config()
-    fragments: dict[int, bytes] = {}
-    missing = []
-    for row in rows:
-        if row.ics_fragment is not None and row.ics_fragment_version == fragment_version(config, row.updated_dt):
-            fragments[row.id] = row.ics_fragment.encode("utf-8")
-        else:
-            missing.append(row.id)
+    """The fragments of the feed's rows (id, the stored fragment if current, else None): the stored ones, and
+    the others built in memory for this response (nothing is written)."""
+    fragments = {activity_id: fragment.encode("utf-8") for activity_id, fragment in rows if fragment is not None}
+    missing = [activity_id for activity_id, fragment in rows if fragment is None]
     for start in range(0, len(missing), 500):
         for activity in db.session.scalars(select(Activity).where(Activity.id.in_(missing[start:start + 500])).options(
                 selectinload(Activity.sessions), selectinload(Activity.credit_designations))):
             fragments[activity.id] = public_fragment(activity)
-    return [fragments[row.id] for row in rows]
+    return [fragments[activity_id] for activity_id, _ in rows]
 
 
 # ---------------------------------------------------------------- exports with cheap versions
@@ -211,10 +230,13 @@ def public_feed_export(filters: CatalogFilters) -> Export:
         meta = CalendarMeta(name=f"{current_app.config['CME_PROVIDER_NAME']}: CME activities",
                             description="Upcoming live meetings and webcasts with CME credit.",
                             zone_name="America/New_York")
-        rows = db.session.execute(filtered_activities(filters).with_only_columns(
-            Activity.id, Activity.updated_dt, Activity.time_zone, Activity.start_dt, Activity.end_dt,
-            Activity.ics_fragment, Activity.ics_fragment_version, maintain_column_froms=True)).all()
-        return assemble_calendar(meta, _stored_or_built(rows), [(row.time_zone, row.start_dt, row.end_dt) for row in rows])
+        matching = filtered_activities(filters)
+        rows = db.session.execute(matching.with_only_columns(
+            Activity.id, case((fragment_is_current(), Activity.ics_fragment)), maintain_column_froms=True)).all()
+        spans = db.session.execute(matching.order_by(None).group_by(Activity.time_zone).with_only_columns(
+            Activity.time_zone, func.min(Activity.start_dt), func.max(Activity.end_dt),
+            maintain_column_froms=True)).all()
+        return assemble_calendar(meta, _stored_or_built(rows), spans)
 
     return Export(etag, last_modified, "cme-activities.ics", build)
 
