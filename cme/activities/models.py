@@ -221,8 +221,9 @@ def _touch_parent_activity(session, _context, _instances) -> None:
     """A changed agenda item or credit designation is a change of its activity (feeds, ETags)."""
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, (ActivitySession, CreditDesignation)):
-            # One removed from its activity's collection has no `activity` any more, but still its activity_id.
-            activity = obj.activity or (obj.activity_id and session.get(Activity, obj.activity_id))
+            activity = obj.activity
+            if activity is None and obj.activity_id is not None:  # removed from its activity's collection
+                activity = session.get(Activity, obj.activity_id)
             if activity is not None:
                 activity.updated_dt = now_utc()
 
