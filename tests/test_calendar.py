@@ -596,8 +596,9 @@ def test_users_created_before_feed_tokens_existed_get_one_from_the_migration(tmp
     from cme import create_app
     from cme.extensions import db as database
 
-    app = create_app({"TESTING": True, "SECRET_KEY": "migration-secret-0123456789abcdef", "INSTANCE_PATH": str(tmp_path),
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/old.sqlite3", "CME_BASE_URL": "http://cme.test"})
+    app = create_app({"TESTING": True, "SECRET_KEY": "migration-secret-0123456789abcdef",
+                      "INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/old.sqlite3",
+                      "CME_BASE_URL": "http://cme.test"})
     with app.app_context():
         upgrade(revision="43119b509988")
         database.session.execute(sa.text(

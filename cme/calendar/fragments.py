@@ -22,6 +22,7 @@ _CHANGED = "cme.calendar.changed_activity_ids"
 def register() -> None:
     for target, name, listener in ((db.session, "after_flush", _note_changed_activities),
                                    (db.session, "after_flush_postexec", _store_fragments),
+                                   (db.session, "after_rollback", _forget_changes),
                                    (User, "before_insert", _give_feed_token)):
         if not event.contains(target, name, listener):
             event.listen(target, name, listener)
@@ -55,6 +56,11 @@ def _store_fragments(session: Session, _context) -> None:
         session.expire(activity, ["sessions", "credit_designations"])
         activities.append(activity)
     service.store_public_fragments(activities)
+
+
+def _forget_changes(session: Session) -> None:
+    """A flush that failed never reached `_store_fragments`; its rollback undid what it noted."""
+    session.info.pop(_CHANGED, None)
 
 
 def _give_feed_token(_mapper, _connection, user: User) -> None:

@@ -37,7 +37,8 @@ def upgrade():
     rows = []
     for user_id in ids:
         nonce = secrets.token_hex(16)
-        token = base64.urlsafe_b64encode(hmac.new(key, nonce.encode(), hashlib.sha256).digest()[:24]).decode().rstrip('=')
+        digest = hmac.new(key, nonce.encode(), hashlib.sha256).digest()
+        token = base64.urlsafe_b64encode(digest[:24]).decode().rstrip('=')
         rows.append({'b_id': user_id, 'b_nonce': nonce, 'b_hash': hashlib.sha256(token.encode()).hexdigest()})
     connection.execute(users.update().where(users.c.id == sa.bindparam('b_id'))
                        .values(feed_token_nonce=sa.bindparam('b_nonce'), feed_token_hash=sa.bindparam('b_hash')), rows)
