@@ -57,6 +57,9 @@ def _init_extensions(app: Flask) -> None:
 
     from cme import models  # noqa: F401  (registers every table on db.metadata)
     from cme.accounts.models import User
+    from cme.calendar import fragments
+
+    fragments.register()
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:

@@ -85,3 +85,15 @@ def seed_demo_command() -> None:
     summary = seed_demo()
     db.session.commit()
     click.echo(summary)
+
+
+@cme_cli.command("store-calendar-fragments")
+@with_appcontext
+def store_calendar_fragments_command() -> None:
+    """Store anew the public calendar feed's per-activity VEVENTs that are missing or out of date (run after a
+    deploy that changes them, or a change of CME_BASE_URL or MAIL_DEFAULT_SENDER)."""
+    from cme.calendar.service import store_stale_public_fragments
+
+    count = store_stale_public_fragments()
+    db.session.commit()
+    click.echo(f"Stored the calendar events of {count} activit{'y' if count == 1 else 'ies'}.")

@@ -2,16 +2,20 @@
 proof that independent parsers (icalendar, vobject, Mozilla's ical.js) read the same UTC instants as zoneinfo."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import icalendar
 import pytest
+import sqlalchemy as sa
 import vobject
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from cme.accounts.models import User
-from cme.activities.models import ActivitySession
+from cme.activities.models import Activity, ActivitySession
+from cme.activities.catalog import CatalogFilters
 from cme.calendar import ics as ics_module
 from cme.calendar import service as calendar_service
 from cme.calendar.invitations import registrant_uid
@@ -304,15 +308,15 @@ def test_etag_last_modified_304_and_head(client, meeting):
     assert other.status_code == 200 and other.data == first.data
 
 
-def test_unchanged_feeds_are_not_rebuilt_and_304s_build_nothing(client, db, meeting, monkeypatch):
+def test_an_unchanged_feed_answers_304_without_building_and_a_change_shows_in_the_next_feed(client, db, meeting,
+                                                                                             monkeypatch):
     builds = []
     real = ics_module.assemble_calendar
     monkeypatch.setattr(calendar_service, "assemble_calendar", lambda *a: builds.append(1) or real(*a))
-    calendar_service._built.clear()
-    calendar_service._fragments.clear()
     etag = client.get("/calendar/activities.ics").headers["ETag"]
-    client.get("/calendar/activities.ics")
-    client.get("/calendar/activities.ics", headers={"If-None-Match": etag})
+    assert len(builds) == 1
+    for _ in range(3):
+        assert client.get("/calendar/activities.ics", headers={"If-None-Match": etag}).status_code == 304
     assert len(builds) == 1
     meeting.summary = "Changed"
     db.session.commit()
@@ -336,31 +340,6 @@ def test_add_to_calendar_links_use_utc(client, make_activity):
     page = client.get(f"/activities/{activity.id}").get_data(as_text=True)
     assert f'href="/activities/{activity.id}.ics"' in page and "calendar.google.com/calendar/render?action=TEMPLATE" in page
     assert "outlook.live.com/calendar/0/deeplink/compose" in page and 'href="webcal://cme.test/calendar/activities.ics"' in page
-
-
-def test_a_fresh_worker_reuses_stored_fragments_instead_of_reserialising(app, client, db, make_activity, monkeypatch):
-    from cme.activities.models import Activity
-
-    first = make_activity(title="Stored one")
-    make_activity(title="Stored two")
-    body = client.get("/calendar/activities.ics").data
-    assert db.session.scalar(select(Activity.ics_fragment_version).where(Activity.id == first.id))
-    # A new process: nothing in memory.
-    ics_module.event_bytes.cache_clear()
-    calendar_service._built.clear()
-    calendar_service._fragments.clear()
-    serialised = []
-    real = ics_module.event_bytes
-    monkeypatch.setattr(calendar_service, "event_bytes", lambda data: serialised.append(data.uid) or real(data))
-    assert client.get("/calendar/activities.ics").data == body and serialised == []
-    # A change re-serialises that activity only, and the stored row does not look "changed" for it.
-    first.summary = "New summary"
-    db.session.commit()
-    updated = first.updated_dt
-    assert b"New summary" in client.get("/calendar/activities.ics").data
-    assert serialised == [f"{first.uuid}@cme"]
-    db.session.expire_all()
-    assert db.session.get(Activity, first.id).updated_dt == updated
 
 
 def test_on_demand_webcasts_appear_as_their_last_hour_not_a_months_long_event(client, make_activity):
@@ -398,3 +377,220 @@ def test_add_to_calendar_on_my_schedule_downloads_the_registrants_own_event(clie
         registration_service.Registration.user_id == other.id)).one()
     assert client.get(f"/my/registrations/{theirs.id}.ics").status_code == 404
     assert client.get("/my/registrations/999999.ics").status_code == 404
+
+
+# ---------------------------------------------------------------- stored fragments, and GETs that write nothing
+
+@pytest.fixture
+def writes(db):
+    """The INSERT, UPDATE and DELETE statements sent to the database while the test runs."""
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        if statement.lstrip().split(None, 1)[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    yield statements
+    sa.event.remove(db.engine, "before_cursor_execute", record)
+
+
+def feed_from_scratch(db) -> bytes:
+    """The public feed as it is built with no stored fragment at all (nothing written: rolled back)."""
+    db.session.commit()
+    db.session.execute(update(Activity).values(ics_fragment=None, ics_fragment_version=None,
+                                               updated_dt=Activity.updated_dt))
+    db.session.expire_all()
+    body = calendar_service.public_feed_export(CatalogFilters()).build()
+    db.session.rollback()
+    return body
+
+
+def assert_feed_is_current(client, db, writes) -> bytes:
+    """The feed joins stored fragments only (each one current), writes nothing, and equals a build from
+    scratch."""
+    db.session.expire_all()
+    assert db.session.scalar(select(sa.func.count()).where(~calendar_service.fragment_is_current())) == 0
+    before = len(writes)
+    body = client.get("/calendar/activities.ics").data
+    assert len(writes) == before
+    assert body == feed_from_scratch(db)
+    return body
+
+
+def test_the_public_feed_equals_a_build_from_scratch_after_every_kind_of_change(app, client, db, make_user,
+                                                                                 make_activity, meeting, writes):
+    from cme.activities import service as activities_service
+    from cme.activities.models import Faculty
+
+    organizer = make_user(role="organizer")
+    make_activity(title="Unrelated webcast", format="live_webcast", join_url="https://x.example/j")
+    draft = make_activity(title="Draft", status="draft")
+    for activity in (draft, meeting):
+        activity.faculty.append(Faculty(full_name="Ana Ruiz", role="faculty", disclosure_received_dt=NOW))
+    db.session.commit()
+    first = assert_feed_is_current(client, db, writes)
+    etags = {client.get("/calendar/activities.ics").headers["ETag"]}
+
+    def step(change) -> None:
+        change()
+        db.session.commit()
+        body = assert_feed_is_current(client, db, writes)
+        etag = client.get("/calendar/activities.ics").headers["ETag"]
+        assert etag not in etags, change.__name__
+        etags.add(etag)
+        assert body != first
+
+    def fields():
+        meeting.title, meeting.venue_name = "Midwest Liver Weekend 2027", "Palmer House"
+
+    def publish():
+        activities_service.publish(draft)
+
+    def add_session():
+        activities_service.add_session(meeting, {
+            "title": "Monday wrap-up", "start_dt": datetime(2027, 11, 7, 18, tzinfo=timezone.utc),
+            "end_dt": datetime(2027, 11, 7, 19, tzinfo=timezone.utc), "room": "B", "speakers": "Dr. Ng",
+            "description": ""})
+
+    def edit_session():
+        sunday = next(s for s in meeting.sessions if s.title == "Sunday cases")
+        activities_service.update_session(sunday, {
+            "title": "Sunday cases", "start_dt": datetime(2027, 11, 6, 13, 30, tzinfo=timezone.utc),
+            "end_dt": datetime(2027, 11, 6, 14, tzinfo=timezone.utc), "room": "C", "speakers": "", "description": ""})
+
+    def delete_session_from_agenda():
+        activities_service.delete_session(next(s for s in meeting.sessions if s.title == "Monday wrap-up"))
+
+    def delete_session_row():
+        db.session.delete(next(s for s in meeting.sessions if s.title == "Sunday cases"))
+
+    def change_designation():
+        activities_service.set_designation(meeting, "ama_pra_1", Decimal("1.50"))
+
+    def add_designation():
+        activities_service.set_designation(meeting, "ancc", Decimal("2.00"))
+
+    def delete_designation():
+        activities_service.delete_designation(next(d for d in meeting.credit_designations if d.credit_type == "ancc"))
+
+    def duplicate_and_publish():
+        activities_service.publish(activities_service.duplicate(meeting, organizer))
+
+    def cancel():
+        activities_service.cancel(meeting)
+
+    def bulk_update():  # bypasses the session's flush: caught by the stored version, built in memory
+        db.session.execute(update(Activity).where(Activity.id == draft.id).values(summary="Bulk"))
+
+    for change in (fields, publish, change_designation, add_session, edit_session, delete_session_from_agenda,
+                   delete_session_row, add_designation, delete_designation,
+                   duplicate_and_publish, cancel):
+        step(change)
+    bulk_update()
+    db.session.commit()
+    before = len(writes)
+    body = client.get("/calendar/activities.ics").data
+    assert b"Bulk" in body and len(writes) == before
+    assert body == feed_from_scratch(db)
+
+
+def test_a_fragment_of_another_configuration_is_built_in_memory_without_a_write_until_stored_anew(app, client, db,
+                                                                                                   meeting, writes):
+    assert b"http://cme.test/activities/" in client.get("/calendar/activities.ics").data
+    stored = db.session.scalar(select(Activity.ics_fragment_version).where(Activity.id == meeting.id))
+    app.config["CME_BASE_URL"] = "https://cme.example.org"
+    body = client.get("/calendar/activities.ics").data
+    assert f"https://cme.example.org/activities/{meeting.id}".encode() in body and b"http://cme.test" not in body
+    assert writes == []
+    db.session.expire_all()
+    assert db.session.scalar(select(Activity.ics_fragment_version).where(Activity.id == meeting.id)) == stored
+    # An operator stores them again for the new configuration; the feed is the same, from stored fragments.
+    result = app.test_cli_runner().invoke(args=["cme", "store-calendar-fragments"])
+    assert "Stored the calendar events of 1 activity." in result.output
+    db.session.expire_all()
+    assert db.session.scalar(select(sa.func.count()).where(~calendar_service.fragment_is_current())) == 0
+    assert client.get("/calendar/activities.ics").data == body
+    assert "of 0 activities" in app.test_cli_runner().invoke(args=["cme", "store-calendar-fragments"]).output
+
+
+def test_gets_of_feeds_downloads_and_my_schedule_write_nothing(client, db, make_activity, meeting, provider, auth,
+                                                             writes):
+    registration = registration_service.register(provider, meeting.id, answers(provider))
+    db.session.commit()
+    token = calendar_service.feed_token(provider)
+    auth.login("ada@example.org")
+    writes.clear()
+    for url in ("/calendar/activities.ics", f"/calendar/feed/{token}.ics", f"/activities/{meeting.id}.ics",
+                f"/my/registrations/{registration.id}.ics", "/my/schedule"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert client.head(url).status_code == 200
+        assert client.get(url, headers={"If-None-Match": response.headers.get("ETag", "")}).status_code in (200, 304)
+    assert writes == []
+
+
+def test_my_schedule_of_a_new_user_writes_nothing_and_shows_a_working_feed_address(client, db, make_activity,
+                                                                                   make_user, auth, writes):
+    activity = make_activity(title="First registration")
+    user = make_user("new@example.org")
+    registration_service.register(user, activity.id, answers(user))
+    db.session.commit()
+    auth.login("new@example.org")
+    writes.clear()
+    page = client.get("/my/schedule").get_data(as_text=True)
+    assert writes == []
+    [address] = set(re.findall(r"http://cme\.test(/calendar/feed/[\w-]+\.ics)", page))
+    feed = client.get(address)
+    assert feed.status_code == 200 and b"SUMMARY:First registration" in feed.data
+    assert client.get("/my/schedule").get_data(as_text=True).count(address) >= 1
+
+
+def test_feed_queries_do_not_grow_with_the_number_of_activities(client, db, make_activity, make_user):
+    def queries_for_feed() -> int:
+        statements = []
+
+        def record(_conn, _cursor, statement, *_args):
+            statements.append(statement)
+
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            assert client.get("/calendar/activities.ics").status_code == 200
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+        return len(statements)
+
+    def add(n: int) -> None:
+        for i in range(n):
+            activity = make_activity(title=f"Activity {i}", credits={"ama_pra_1": "2", "ancc": "2"})
+            activity.sessions.append(ActivitySession(title="Talk", start_dt=activity.start_dt,
+                                                     end_dt=activity.start_dt + timedelta(hours=1)))
+        db.session.commit()
+
+    add(2)
+    small = queries_for_feed()
+    add(8)
+    assert queries_for_feed() == small
+
+
+def test_users_created_before_feed_tokens_existed_get_one_from_the_migration(tmp_path):
+    from flask_migrate import upgrade
+
+    from cme import create_app
+    from cme.extensions import db as database
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "migration-secret-0123456789abcdef",
+                      "INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/old.sqlite3",
+                      "CME_BASE_URL": "http://cme.test"})
+    with app.app_context():
+        upgrade(revision="43119b509988")
+        database.session.execute(sa.text(
+            "INSERT INTO users (email, password_hash, full_name, degree, profession, specialty, time_zone, role, "
+            "is_active_account, created_dt, password_changed_dt) VALUES ('old@example.org', 'x', 'Old', 'MD', "
+            "'physician', '', 'UTC', 'provider', true, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        database.session.commit()
+        upgrade()
+        user = database.session.scalars(select(User)).one()
+        assert calendar_service.user_for_feed_token(calendar_service.feed_token(user)) == user
+        database.session.remove()
+        database.engine.dispose()

@@ -19,7 +19,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from cme.accounts.models import US_STATES
 from cme.activities.models import SPECIALTIES, ActivityFormat, CreditType, FacultyRole, RelationshipType
 from cme.amounts import is_quarter_step
-from cme.formtools import ConfirmForm, SelectField, none_if_blank, select_choices, strip  # noqa: F401  (ConfirmForm: until every view imports it from formtools)
+from cme.formtools import SelectField, none_if_blank, select_choices, strip
 from cme.timeutil import AmbiguousLocalTime, NonExistentLocalTime, is_valid_zone, local_to_utc, zone_choices
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"

@@ -228,8 +228,12 @@ def _refresh_search_text(_mapper, _connection, activity: Activity) -> None:
 def _touch_parent_activity(session, _context, _instances) -> None:
     """A changed agenda item or credit designation is a change of its activity (feeds, ETags)."""
     for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, (ActivitySession, CreditDesignation)) and obj.activity is not None:
-            obj.activity.updated_dt = now_utc()
+        if isinstance(obj, (ActivitySession, CreditDesignation)):
+            activity = obj.activity
+            if activity is None and obj.activity_id is not None:  # removed from its activity's collection
+                activity = session.get(Activity, obj.activity_id)
+            if activity is not None:
+                activity.updated_dt = now_utc()
 
 
 class ActivitySession(db.Model):

@@ -1,8 +1,9 @@
 """ICS documents for downloads and subscription feeds (RFC 5545, RFC 5546 PUBLISH, RFC 7986 properties).
 
-Pure functions over plain data. Each VEVENT is serialised by icalendar once per version of its data and
-kept in a small cache, as are the VTIMEZONEs, so a feed with thousands of events is mostly a join of bytes
-that icalendar already wrote; a change to one activity re-serialises only its events.
+Pure functions over plain data. A calendar is assembled from VEVENTs already serialised (`event_bytes`), so
+the public feed can join the fragments stored on each activity's row instead of serialising thousands of
+events per request. VTIMEZONEs depend only on the zone and the years (the tz database, no stored data), so
+their bytes are memoised.
 """
 from __future__ import annotations
 
@@ -48,9 +49,8 @@ class CalendarMeta:
     refresh: timedelta | None = timedelta(hours=1)
 
 
-@lru_cache(maxsize=50_000)
 def event_bytes(data: EventData) -> bytes:
-    """One VEVENT as icalendar writes it (cached: the same data always gives the same bytes)."""
+    """One VEVENT as icalendar writes it."""
     tz = zone(data.zone_name)
     event = Event()
     event.add("uid", data.uid)

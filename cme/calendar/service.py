@@ -1,6 +1,9 @@
 """Calendar exports: one activity's download, the public feed, a provider's personal feed; their versions
 (for ETag and Last-Modified, computed without building anything), personal feed tokens, and the
 add-to-calendar links.
+
+Nothing is kept in this process: the public feed joins the VEVENTs stored on each activity's row (written by
+the transaction that changes the activity, see `cme.calendar.fragments`), and HTTP caching does the rest.
 """
 from __future__ import annotations
 
@@ -8,18 +11,18 @@ import base64
 import hashlib
 import hmac
 import secrets
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parseaddr
 from functools import lru_cache
-from threading import Lock
 from typing import Callable
 from urllib.parse import quote, urlencode, urlsplit
 
+import icalendar
 from flask import current_app
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import ColumnElement, String, bindparam, case, cast, func, literal, or_, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from cme.accounts.models import User
 from cme.activities.models import Activity
@@ -122,92 +125,82 @@ def registration_event(registration: Registration) -> EventData:
         alarm_minutes=None if activity.is_on_demand else ALARM_MINUTES)
 
 
-# ---------------------------------------------------------------- per-activity fragments
+# ---------------------------------------------------------------- stored per-activity fragments
 
-_fragments: "OrderedDict[tuple, bytes]" = OrderedDict()
-MAX_FRAGMENTS = 50_000
-
-
-def activity_fragments(versions: list[tuple[int, datetime, int, str]]) -> dict[int, bytes]:
-    """The public VEVENT bytes of each activity, by (id, updated_dt, sequence, status): only activities whose
-    version is not cached are loaded and serialised (a change to one activity costs one activity)."""
-    config = (_base(), *_organizer())
-    result: dict[int, bytes] = {}
-    missing = []
-    with _built_lock:
-        for version in versions:
-            key = (*version, *config)
-            cached = _fragments.get(key)
-            if cached is None:
-                missing.append(version[0])
-            else:
-                result[version[0]] = cached
-    if missing:
-        missing_ids = set(missing)
-        wanted = {v[0]: _fragment_version(v, config) for v in versions if v[0] in missing_ids}
-        stored = db.session.execute(select(Activity.id, Activity.ics_fragment, Activity.ics_fragment_version)
-                                    .where(Activity.id.in_(missing))).all()
-        stale = []
-        for activity_id, fragment, version in stored:
-            if fragment is not None and version == wanted[activity_id]:
-                result[activity_id] = fragment.encode("utf-8")
-            else:
-                stale.append(activity_id)
-        written = []
-        if stale:
-            loaded = db.session.scalars(select(Activity).where(Activity.id.in_(stale)).options(
-                selectinload(Activity.sessions), selectinload(Activity.credit_designations))).all()
-            for activity in loaded:
-                result[activity.id] = b"".join(event_bytes(e) for e in public_events(activity))
-                written.append({"id": activity.id, "fragment": result[activity.id].decode("utf-8"),
-                                "version": wanted[activity.id]})
-            _store_fragments(written)
-        with _built_lock:
-            for version in versions:
-                if version[0] in result:
-                    _fragments[(*version, *config)] = result[version[0]]
-            while len(_fragments) > MAX_FRAGMENTS:
-                _fragments.popitem(last=False)
-    return result
+# Raise when public_events or event_bytes write different bytes for the same data: every stored fragment then
+# fails its version check and is built afresh until its activity is next written.
+FRAGMENT_FORMAT = 1
 
 
-def _fragment_version(version: tuple, config: tuple) -> str:
-    return hashlib.sha256("|".join(map(str, (*version, *config))).encode()).hexdigest()
+def fragment_config() -> str:
+    """What a stored fragment depends on besides its activity's rows: the configuration and the code."""
+    parts = (FRAGMENT_FORMAT, icalendar.__version__, _base(), *_organizer())
+    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:24]
 
 
-def _store_fragments(rows: list[dict]) -> None:
-    """Keep freshly serialised fragments on their rows, in a transaction of their own (a cache write that
-    must not mix with the request's), leaving updated_dt as it is."""
-    if not rows:
+def _fragment_version(config: ColumnElement[str]) -> ColumnElement[str]:
+    """The version a fragment is stored under, computed by the database from the row itself: the configuration
+    and the activity's `updated_dt` as the database writes it as text (PostgreSQL writes it in the session's
+    TimeZone: a worker with another one finds no fragment current and builds in memory, right but slower).
+    So a write that bypasses the session (a bulk UPDATE bumps `updated_dt` too) is caught as well, and
+    checking 5,000 rows costs the feed nothing."""
+    return config + ":" + cast(Activity.__table__.c.updated_dt, String)
+
+
+def fragment_is_current() -> ColumnElement[bool]:
+    return Activity.__table__.c.ics_fragment_version == _fragment_version(literal(fragment_config()))
+
+
+def public_fragment(activity: Activity) -> bytes:
+    """The activity's public VEVENTs, serialised."""
+    return b"".join(event_bytes(data) for data in public_events(activity))
+
+
+def store_public_fragments(activities: list[Activity]) -> None:
+    """Write each activity's public VEVENTs and their version on its row, in the caller's transaction, leaving
+    `updated_dt` as it is (storing the serialised form is not a change of the activity). Called by
+    `cme.calendar.fragments` after every flush that changes what an activity's VEVENTs show."""
+    if not activities:
         return
+    config = fragment_config()
+    rows = [{"b_id": a.id, "b_fragment": public_fragment(a).decode("utf-8"), "b_config": config} for a in activities]
     table = Activity.__table__
-    statement = (table.update().where(table.c.id == bindparam("b_id"))
-                 .values(ics_fragment=bindparam("b_fragment"), ics_fragment_version=bindparam("b_version"),
-                         updated_dt=table.c.updated_dt))
-    with db.engine.begin() as connection:
-        connection.execute(statement, [{"b_id": r["id"], "b_fragment": r["fragment"], "b_version": r["version"]}
-                                       for r in rows])
+    db.session.connection().execute(
+        table.update().where(table.c.id == bindparam("b_id"))
+        .values(ics_fragment=bindparam("b_fragment"), ics_fragment_version=_fragment_version(bindparam("b_config")),
+                updated_dt=table.c.updated_dt), rows)
+    for activity, row in zip(activities, rows):
+        set_committed_value(activity, "ics_fragment", row["b_fragment"])
+    for activity in activities:  # its version is the database's text
+        db.session.expire(activity, ["ics_fragment_version"])
+
+
+def store_stale_public_fragments() -> int:
+    """Store anew every fragment that is missing or not current (all of them after a change of CME_BASE_URL,
+    of the mail sender or of FRAGMENT_FORMAT; until then the feed builds those in memory on every request).
+    Returns how many; the caller commits."""
+    stale = db.session.scalars(select(Activity.id).where(
+        or_(Activity.ics_fragment_version.is_(None), ~fragment_is_current())).order_by(Activity.id)).all()
+    for start in range(0, len(stale), 500):
+        store_public_fragments(list(db.session.scalars(select(Activity).where(Activity.id.in_(stale[start:start + 500]))
+                                                       .options(selectinload(Activity.sessions),
+                                                                selectinload(Activity.credit_designations)))))
+    return len(stale)
+
+
+def _stored_or_built(rows) -> list[bytes]:
+    """The fragments of the feed's rows (id, the stored fragment if current, else None): the stored ones, and
+    the others built in memory for this response (nothing is written)."""
+    fragments = {activity_id: fragment.encode("utf-8") for activity_id, fragment in rows if fragment is not None}
+    missing = [activity_id for activity_id, fragment in rows if fragment is None]
+    for start in range(0, len(missing), 500):
+        for activity in db.session.scalars(select(Activity).where(Activity.id.in_(missing[start:start + 500])).options(
+                selectinload(Activity.sessions), selectinload(Activity.credit_designations))):
+            fragments[activity.id] = public_fragment(activity)
+    return [fragments[activity_id] for activity_id, _ in rows]
 
 
 # ---------------------------------------------------------------- exports with cheap versions
-
-_built: "OrderedDict[str, bytes]" = OrderedDict()
-_built_lock = Lock()
-
-
-def cached_build(key: str, build: Callable[[], bytes]) -> bytes:
-    """Build once per version (the ETag is the key); a few recent versions are kept."""
-    with _built_lock:
-        if key in _built:
-            _built.move_to_end(key)
-            return _built[key]
-    body = build()
-    with _built_lock:
-        _built[key] = body
-        while len(_built) > 64:
-            _built.popitem(last=False)
-    return body
-
 
 def _etag(*parts: object) -> str:
     return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32]
@@ -237,12 +230,13 @@ def public_feed_export(filters: CatalogFilters) -> Export:
         meta = CalendarMeta(name=f"{current_app.config['CME_PROVIDER_NAME']}: CME activities",
                             description="Upcoming live meetings and webcasts with CME credit.",
                             zone_name="America/New_York")
-        versions = db.session.execute(filtered_activities(filters).with_only_columns(
-            Activity.id, Activity.updated_dt, Activity.schedule_sequence, Activity.status, Activity.time_zone,
-            Activity.start_dt, Activity.end_dt, maintain_column_froms=True)).all()
-        fragments = activity_fragments([(row.id, row.updated_dt, row.schedule_sequence, row.status) for row in versions])
-        return assemble_calendar(meta, [fragments[row.id] for row in versions],
-                                 [(row.time_zone, row.start_dt, row.end_dt) for row in versions])
+        matching = filtered_activities(filters)
+        rows = db.session.execute(matching.with_only_columns(
+            Activity.id, case((fragment_is_current(), Activity.ics_fragment)), maintain_column_froms=True)).all()
+        spans = db.session.execute(matching.order_by(None).group_by(Activity.time_zone).with_only_columns(
+            Activity.time_zone, func.min(Activity.start_dt), func.max(Activity.end_dt),
+            maintain_column_froms=True)).all()
+        return assemble_calendar(meta, _stored_or_built(rows), spans)
 
     return Export(etag, last_modified, "cme-activities.ics", build)
 
@@ -298,17 +292,24 @@ def _hash(token: str) -> str:
 
 
 def feed_token(user: User) -> str:
-    """The user's feed token, created on first use."""
+    """The user's feed token. Every user has one from creation on (`give_feed_token`), so showing it writes
+    nothing."""
     if not user.feed_token_nonce:
-        return reset_feed_token(user)
+        raise LookupError(f"user {user.id} has no calendar feed token")
     return _token_from_nonce(user.feed_token_nonce)
+
+
+def give_feed_token(user: User) -> str:
+    """Set a new token on the user (not flushed) and return it."""
+    user.feed_token_nonce = secrets.token_hex(16)
+    token = _token_from_nonce(user.feed_token_nonce)
+    user.feed_token_hash = _hash(token)
+    return token
 
 
 def reset_feed_token(user: User) -> str:
     """A new token; the old URL stops working at once."""
-    user.feed_token_nonce = secrets.token_hex(16)
-    token = _token_from_nonce(user.feed_token_nonce)
-    user.feed_token_hash = _hash(token)
+    token = give_feed_token(user)
     db.session.flush()
     return token
 

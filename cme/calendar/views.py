@@ -1,32 +1,17 @@
-"""ICS downloads and feeds over HTTP: ETag and Last-Modified from a cheap version query, 304 without
-building, HEAD, and the personal feed's token reset."""
+"""ICS downloads and feeds over HTTP (see `cme.calendar.responses`), and the personal feed's token reset."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from cme.activities.forms import CatalogFilterForm, ConfirmForm
 from cme.activities.catalog import CatalogFilters, public_activity
+from cme.activities.forms import CatalogFilterForm
 from cme.calendar import service
-from cme.extensions import db
+from cme.calendar.responses import ics_response
+from cme.formtools import ConfirmForm
+from cme.transactions import unit_of_work
 
 bp = Blueprint("calendar", __name__)
-
-
-def ics_response(export: service.Export, *, cache: str, disposition: str = "inline") -> Response:
-    headers = {"ETag": f'"{export.etag}"', "Cache-Control": cache, "Vary": "Accept-Encoding"}
-    last_modified = export.last_modified.replace(microsecond=0)
-    not_modified = request.if_none_match.contains(export.etag) if request.if_none_match else (
-        request.if_modified_since is not None and last_modified <= request.if_modified_since)
-    if not_modified:
-        response = Response(status=304, headers=headers)
-    else:
-        body = service.cached_build(export.etag, export.build)
-        response = Response(body, headers={
-            **headers, "Content-Type": "text/calendar; charset=utf-8",
-            "Content-Disposition": f'{disposition}; filename="{export.filename}"'})
-    response.last_modified = last_modified
-    return response
 
 
 @bp.get("/activities/<int:activity_id>.ics")
@@ -60,8 +45,7 @@ def personal_feed(token: str):
 def reset_feed():
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    service.reset_feed_token(current_user)
-    db.session.commit()
+    unit_of_work(lambda: service.reset_feed_token(current_user))
     flash("Your calendar feed has a new address. Calendars subscribed to the old one stop updating: "
           "subscribe again with the new address.", "success")
     target = request.form.get("next", "")

@@ -12,6 +12,8 @@ from cme.accounts.permissions import organizer_required
 from cme.activities.access import managed, public_activity_or_404
 from cme.activities.models import Activity
 from cme.attendance import service as attendance
+from cme.calendar import service as calendar_service
+from cme.calendar.responses import ics_response
 from cme.credit import service as credit
 from cme.extensions import db
 from cme.formtools import ConfirmForm
@@ -94,12 +96,7 @@ def my_schedule():
     join_visible = {r.id for r in upcoming if service.join_link_visible(r, now=now)}
     checked_in = attendance.checked_in(upcoming + past)
     cancellable = service.cancellable(upcoming, took_part=credit.took_part(upcoming), now=now)
-    from cme.calendar import service as calendar_service
-
-    had_token = bool(current_user.feed_token_nonce)
     token = calendar_service.feed_token(current_user)
-    if not had_token:
-        db.session.commit()
     feed = calendar_service.subscribe_links(absolute_url("calendar.personal_feed", token=token))
     return render_template("registration/my_schedule.html", upcoming=upcoming, past=past, join_visible=join_visible,
                            checked_in=checked_in, cancellable=cancellable, join_lead_minutes=JOIN_LINK_LEAD_MINUTES,
@@ -131,9 +128,6 @@ def cancel_registration(registration: Registration, *, by_organizer: bool = Fals
 @login_required
 def registration_ics(registration_id: int):
     """The registrant's own event (waitlisted: tentative), for "Add to calendar" on My schedule."""
-    from cme.calendar import service as calendar_service
-    from cme.calendar.views import ics_response
-
     registration = own_registration(registration_id)
     return ics_response(calendar_service.registration_export(registration), cache="private, max-age=60",
                         disposition="attachment")
