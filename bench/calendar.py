@@ -165,6 +165,7 @@ def main() -> int:
 
             body = public()
             events = body.count(b"BEGIN:VEVENT")
+            assert events == N_ACTIVITIES, f"the public feed holds {events} events, not {N_ACTIVITIES}"
             print(f"Calendar benchmark on {backend}: public feed {events:,} events ({len(body) / 1e6:.1f} MB), "
                   f"personal feed {N_REGISTRATIONS} registrations")
             scratch = statistics.median(from_nothing() for _ in range(3))
@@ -200,6 +201,7 @@ def main() -> int:
 
         client = app.test_client()
         etag = client.get("/calendar/activities.ics").headers["ETag"]
+        assert client.get("/calendar/activities.ics", headers={"If-None-Match": etag}).status_code == 304
         summary("304 answer, public feed (HTTP)", timings(lambda: client.get(
             "/calendar/activities.ics", headers={"If-None-Match": etag}), repeat=100))
         personal_etag = client.get(f"/calendar/feed/{token}.ics").headers["ETag"]

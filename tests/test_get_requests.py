@@ -1,0 +1,85 @@
+"""GET requests never write (DESIGN.md, "The flow of a request"): every GET route of the app, taken from the URL
+map, is requested by each kind of visitor over the demo data, and none of them sends an INSERT, UPDATE or DELETE
+or answers with a server error. A new GET route is swept the day it is added; one whose URL parameters the sweep
+cannot fill fails here until it is taught them."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy import select
+
+from cme.accounts.models import User
+from cme.activities.models import Activity, ActivityFormat, ActivityStatus
+from cme.calendar.service import feed_token
+from cme.certificates.models import Certificate
+from cme.demo import ADMIN_EMAIL, DEMO_PASSWORD, ORGANIZER_EMAIL, PROVIDER_EMAIL
+from cme.extensions import db as _db
+from cme.registration.models import Registration
+
+WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE")
+VISITORS = [None, PROVIDER_EMAIL, ORGANIZER_EMAIL, ADMIN_EMAIL]
+
+
+def _examples(app: Flask) -> list[dict]:
+    """URL values to try: the provider's past meeting with a certificate, and an on-demand webcast."""
+    with app.app_context():
+        provider = _db.session.scalar(select(User).where(User.email == PROVIDER_EMAIL))
+        certificate = _db.session.scalar(select(Certificate).where(Certificate.user_id == provider.id))
+        meeting = _db.session.get(Activity, certificate.activity_id)
+        webcast = _db.session.scalar(select(Activity).where(
+            Activity.format == ActivityFormat.ON_DEMAND_WEBCAST, Activity.status == ActivityStatus.PUBLISHED))
+        examples = []
+        for activity in (meeting, webcast):
+            registration = _db.session.scalar(select(Registration).where(Registration.activity_id == activity.id)
+                                              .order_by(Registration.user_id != provider.id, Registration.id))
+            examples.append({
+                "activity_id": activity.id, "slug": "a-title", "registration_id": registration.id,
+                "certificate_id": certificate.id, "session_id": activity.sessions[0].id if activity.sessions else 0,
+                "faculty_id": activity.faculty[0].id, "token": feed_token(provider), "filename": "css/app.css",
+                "code": {"certificates.verify": certificate.verification_code,
+                         "attendance.checkin_scan": registration.checkin_code}})
+        _db.session.remove()
+    return examples
+
+
+def _url(rule, values: dict) -> str:
+    filled = {}
+    for name in rule.arguments:
+        if name not in values:
+            pytest.fail(f"The GET sweep cannot fill <{name}> in {rule.rule}: teach it what <{name}> names.")
+        value = values[name]
+        filled[name] = value[rule.endpoint] if isinstance(value, dict) else value
+    return rule.build(filled, append_unknown=False)[1]
+
+
+def test_no_get_request_writes_or_fails(demo_app: Flask):
+    rules = [rule for rule in demo_app.url_map.iter_rules() if "GET" in rule.methods]
+    urls = sorted({_url(rule, values) for values in _examples(demo_app) for rule in rules})
+    writes: list[str] = []
+    failures: list[str] = []
+    with demo_app.app_context():
+        engine = _db.engine
+
+    def record(_conn, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith(WRITES):
+            writes.append(statement.split("\n", 1)[0][:80])
+
+    for email in VISITORS:
+        client = demo_app.test_client()
+        if email:
+            assert client.post("/account/login", data={"email": email, "password": DEMO_PASSWORD}).status_code == 302
+        sa.event.listen(engine, "before_cursor_execute", record)
+        try:
+            for url in urls:
+                with client.get(url) as response:  # closes streamed bodies (static files)
+                    status = response.status_code
+                if status >= 500:
+                    failures.append(f"{email or 'anonymous'} GET {url}: {status}")
+                if writes:
+                    failures.append(f"{email or 'anonymous'} GET {url} wrote: {writes}")
+                    writes.clear()
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", record)
+    assert len(urls) > 40
+    assert failures == []
