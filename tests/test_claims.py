@@ -305,3 +305,17 @@ def test_organizers_see_anonymous_evaluation_results_and_export_them(client, db,
     auth.login("prov@example.org")
     assert client.get(f"/organize/activities/{meeting.id}/evaluations").status_code == 403
     assert client.get(f"/organize/activities/{meeting.id}/evaluations.csv").status_code == 403
+
+
+def test_evaluation_claims_and_pages_open_at_the_same_instant_the_activity_ends(db, make_user, make_activity):
+    """One rule (Activity.is_open_for_credit) for the evaluation, the claim, My schedule and Issue certificates."""
+    meeting = make_activity(start_dt=NOW - timedelta(hours=3), end_dt=NOW)
+    learner = make_user()
+    before, at_end = NOW - timedelta(seconds=1), NOW
+    assert not meeting.is_open_for_credit(before) and meeting.is_open_for_credit(at_end)
+    assert evaluation.evaluation_problem(learner, meeting, now=before) == "The evaluation opens when the activity ends."
+    assert evaluation.evaluation_problem(learner, meeting, now=at_end) != "The evaluation opens when the activity ends."
+    assert "Credit can be claimed once the activity has ended." in service.claim_status(learner, meeting,
+                                                                                          now=before).problems
+    assert "Credit can be claimed once the activity has ended." not in service.claim_status(learner, meeting,
+                                                                                              now=at_end).problems

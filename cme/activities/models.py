@@ -189,6 +189,15 @@ class Activity(db.Model):
     def is_cancelled(self) -> bool:
         return self.status == ActivityStatus.CANCELLED
 
+    def has_ended(self, now: datetime | None = None) -> bool:
+        """Its end has come (for an on-demand webcast: its availability is over)."""
+        return self.end_dt <= (now or now_utc())
+
+    def is_open_for_credit(self, now: datetime | None = None) -> bool:
+        """Evaluations, claims and certificates open when a live activity has ended; an on-demand webcast's open
+        from the start (each learner's own viewing then decides)."""
+        return self.is_on_demand or self.has_ended(now)
+
     @property
     def is_public(self) -> bool:
         """Published or cancelled: the public (and its registrants) may see it; a draft is its organizers' only."""

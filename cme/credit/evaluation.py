@@ -56,7 +56,7 @@ def evaluation_problem(user: User, activity: Activity, *, now: datetime | None =
         if supported_hours(user, activity) <= 0:
             return "Watch the webcast first: the evaluation opens after at least 15 minutes of recorded viewing."
         return None
-    if now < activity.end_dt:
+    if not activity.is_open_for_credit(now):
         return "The evaluation opens when the activity ends."
     if supported_hours(user, activity) <= 0:
         return "We have no record of your attendance (check-in or viewing time). Contact the organizers."

@@ -84,7 +84,7 @@ def claim_status(user: User, activity: Activity, *, now: datetime | None = None)
         status.limits[designation.credit_type] = min(designation.max_amount, status.supported)
     if not activity.credit_designations:
         status.problems.append("This activity offers no credit.")
-    if not activity.is_on_demand and now < activity.end_dt:
+    if not activity.is_open_for_credit(now):
         status.problems.append("Credit can be claimed once the activity has ended.")
     elif status.supported <= 0:
         status.problems.append("Your attendance does not support any credit yet (no check-in or viewing time).")

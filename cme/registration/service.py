@@ -102,7 +102,7 @@ def registration_problem(activity: Activity, *, now: datetime | None = None) -> 
         return "This activity has been cancelled."
     if activity.status != ActivityStatus.PUBLISHED:
         return "This activity is not open for registration."
-    if activity.end_dt <= now:
+    if activity.has_ended(now):
         return "This activity has ended." if not activity.is_on_demand else "This webcast is no longer available."
     if activity.registration_opens_dt and now < activity.registration_opens_dt:
         return "Registration has not opened yet."
@@ -161,7 +161,7 @@ def cancel_problem(registration: Registration, *, took_part: bool, now: datetime
         return "This registration is already cancelled.", "already_cancelled"
     if activity.is_cancelled:
         return "This activity is cancelled: its registrants have been told.", "activity_cancelled"
-    if activity.end_dt <= now:
+    if activity.has_ended(now):
         return "This activity has ended: its registrations stay as the record of who took part.", "ended"
     if took_part:
         who = f"{registration.full_name} has" if by_organizer else "You have"
@@ -250,7 +250,7 @@ def promote_problem(registration: Registration, *, now: datetime | None = None) 
     now = now or now_utc()
     if not registration.is_waitlisted:
         return "Only a waitlisted registrant can be promoted.", "not_waitlisted"
-    if registration.activity.end_dt <= now:
+    if registration.activity.has_ended(now):
         return "This activity has ended: its waitlist stays as it was.", "ended"
     return None
 
