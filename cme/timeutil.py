@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from functools import lru_cache
+from importlib.resources import files
 from zoneinfo import ZoneInfo, available_timezones
 
 from sqlalchemy import DateTime
@@ -71,8 +72,6 @@ US_ZONES: list[tuple[str, str]] = [
 @lru_cache(maxsize=1)
 def canonical_zone_names() -> tuple[str, ...]:
     """Current IANA zones (tzdata's zone1970.tab), without the obsolete aliases kept for compatibility."""
-    from importlib.resources import files
-
     text = files("tzdata").joinpath("zoneinfo", "zone1970.tab").read_text(encoding="utf-8")
     names = {line.split("\t")[2] for line in text.splitlines() if line and not line.startswith("#")}
     return tuple(sorted(names & all_zone_names()))

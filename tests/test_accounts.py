@@ -6,7 +6,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from flask import url_for
 from sqlalchemy import func, select
 
 from cme.accounts.models import User

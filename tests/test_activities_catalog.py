@@ -344,3 +344,11 @@ def test_a_providers_catalog_costs_the_same_queries_with_one_or_many_registratio
     for activity in activities[1:]:
         register(ada, activity)
     assert one == catalog_queries(12)
+
+
+def test_an_ended_on_demand_webcast_offers_no_registration(client, make_activity):
+    webcast = make_activity(format="on_demand_webcast", join_url="https://x.example/w", capacity=10,
+                            start_dt=at(-60), end_dt=at(-1))
+    assert catalog.seat_state(webcast, 0) == ("closed", "Registration closed")
+    page = client.get(f"/activities/{webcast.id}").get_data(as_text=True)
+    assert f"/activities/{webcast.id}/register" not in page and "Registration closed" in page

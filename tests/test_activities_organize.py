@@ -517,7 +517,7 @@ def test_a_cancelled_activity_refuses_every_edit(db, make_activity, operation):
     arguments = {
         "update_details": dict(title="x", summary="", description="", learning_objectives="", target_audience="",
                                specialty="", topics="", accreditation_statement=""),
-        "change_place": dict(format="live_meeting", venue_name="Elsewhere"),
+        "change_place": dict(venue_name="Elsewhere"),
         "reschedule": dict(time_zone="UTC", start_dt=activity.start_dt, end_dt=activity.end_dt),
         "set_deadlines": dict(registration_opens_dt=None, registration_closes_dt=None, claim_deadline_dt=None),
     }[operation]
@@ -537,3 +537,27 @@ def test_every_refusal_is_a_domain_error_with_a_code():
         error = error_class("Refused.", code="some_code", field="amount")
         assert isinstance(error, DomainError)
         assert (error.message, error.code, error.field, error.problems) == ("Refused.", "some_code", "amount", [])
+
+
+def test_an_on_demand_webcast_becomes_a_longer_live_meeting_in_one_save(client, db, make_activity, organizer):
+    """Format and times are checked together, once: the final state (9 hours, 3 AMA credits) is valid even though
+    the old 2-hour window with the new format would not be."""
+    start = datetime(2027, 6, 1, 14, tzinfo=timezone.utc)
+    activity = make_activity(organizers=[organizer], format="on_demand_webcast", join_url="https://x.example/w",
+                             start_dt=start, end_dt=start + timedelta(hours=2), credits={"ama_pra_1": "3"})
+    response = client.post(f"/organize/activities/{activity.id}/edit", data=DENVER_MEETING)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    db.session.refresh(activity)
+    assert activity.is_live_meeting and activity.venue_name == "Denver Convention Center"
+    assert activity.available_from_dt is None
+
+
+def test_saving_a_session_unchanged_is_no_change_of_its_activity(db, make_activity):
+    activity = make_activity()
+    session = ActivitySession(title="Talk", start_dt=activity.start_dt, end_dt=activity.end_dt)
+    activity.sessions.append(session)
+    db.session.commit()
+    before = activity.updated_dt
+    service.update_session(session, {"title": "Talk", "start_dt": session.start_dt, "end_dt": session.end_dt})
+    db.session.commit()
+    assert activity.updated_dt == before

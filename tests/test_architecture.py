@@ -46,7 +46,8 @@ def _targets(node: ast.Import | ast.ImportFrom, names: set[str]) -> list[str]:
 
 
 def imports(tree: ast.Module, names: set[str]) -> tuple[list[str], list[tuple[int, str]]]:
-    """(module-level cme imports outside `if TYPE_CHECKING:`, [(line, target)] of imports inside functions)."""
+    """(module-level cme imports outside `if TYPE_CHECKING:`, [(line, module)] of every import inside a function,
+    of cme or not: an import belongs at the top of its module)."""
     top: list[str] = []
     nested: list[tuple[int, str]] = []
 
@@ -55,8 +56,10 @@ def imports(tree: ast.Module, names: set[str]) -> tuple[list[str], list[tuple[in
             if isinstance(child, ast.If) and _is_type_checking(child):
                 continue
             if isinstance(child, (ast.Import, ast.ImportFrom)):
-                for target in _targets(child, names):
-                    (nested.append((child.lineno, target)) if in_function else top.append(target))
+                if in_function:
+                    nested.append((child.lineno, getattr(child, "module", None) or child.names[0].name))
+                else:
+                    top.extend(_targets(child, names))
             walk(child, in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)))
 
     walk(tree, False)

@@ -546,18 +546,10 @@ def test_my_schedule_of_a_new_user_writes_nothing_and_shows_a_working_feed_addre
     assert client.get("/my/schedule").get_data(as_text=True).count(address) >= 1
 
 
-def test_feed_queries_do_not_grow_with_the_number_of_activities(client, db, make_activity, make_user):
+def test_feed_queries_do_not_grow_with_the_number_of_activities(client, db, make_activity, make_user, count_queries):
     def queries_for_feed() -> int:
-        statements = []
-
-        def record(_conn, _cursor, statement, *_args):
-            statements.append(statement)
-
-        sa.event.listen(db.engine, "before_cursor_execute", record)
-        try:
+        with count_queries() as statements:
             assert client.get("/calendar/activities.ics").status_code == 200
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", record)
         return len(statements)
 
     def add(n: int) -> None:

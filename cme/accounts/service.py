@@ -83,7 +83,10 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     db.session.flush()
 
 
-def set_role(user: User, role: Role | str) -> None:
+def set_role(user: User, role: Role | str, *, by: User) -> None:
+    """An administrator gives someone a role; nobody changes their own (another administrator must)."""
+    if user.id == by.id and Role(role).value != user.role:
+        raise AccountError("You cannot change your own role; ask another administrator.", code="own_role")
     user.role = Role(role).value
     db.session.flush()
 

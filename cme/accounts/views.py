@@ -143,10 +143,7 @@ def change_role(user_id: int):
     user = db.get_or_404(User, user_id)
     form = RoleForm()
     if form.validate_on_submit():
-        if user.id == current_user.id and form.role.data != user.role:
-            flash("You cannot change your own role; ask another administrator.", "error")
-        else:
-            unit_of_work(lambda: service.set_role(user, form.role.data))
+        if unit_of_work(lambda: service.set_role(user, form.role.data, by=current_user)).ok:
             flash(f"{user.full_name} is now {user.role}.", "success")
     else:
         flash("Choose a valid role.", "error")

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import select
-
-from cme.activities.models import PUBLIC_STATUSES, Activity
+from cme.activities.catalog import public_activity
+from cme.activities.models import Activity
 from cme.activities.service import can_manage
 from cme.extensions import db
 
 
 def public_activity_or_404(activity_id: int) -> Activity:
     """An activity the public may see (`Activity.is_public`): drafts are 404 to everyone outside /organize."""
-    return db.one_or_404(select(Activity).where(Activity.id == activity_id, Activity.status.in_(PUBLIC_STATUSES)))
+    activity = public_activity(activity_id)
+    if activity is None:
+        abort(404)
+    return activity
 
 
 def managed(activity_id: int) -> Activity:

@@ -177,7 +177,7 @@ def seat_state(activity: Activity, confirmed: int, *, now: datetime | None = Non
     if activity.is_cancelled:
         return "cancelled", "Cancelled"
     closed = (activity.registration_closes_dt is not None and now >= activity.registration_closes_dt) or \
-        (not activity.is_on_demand and activity.has_ended(now))
+        activity.has_ended(now)
     if activity.capacity is not None and confirmed >= activity.capacity:
         return ("full", "Full") if closed else ("waitlist", "Waitlist")
     if closed:

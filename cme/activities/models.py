@@ -235,8 +235,10 @@ def _refresh_search_text(_mapper, _connection, activity: Activity) -> None:
 
 @event.listens_for(OrmSession, "before_flush")
 def _touch_parent_activity(session, _context, _instances) -> None:
-    """A changed agenda item or credit designation is a change of its activity (feeds, ETags)."""
-    for obj in (*session.new, *session.dirty, *session.deleted):
+    """A changed agenda item or credit designation is a change of its activity (feeds, ETags); one saved unchanged
+    is not."""
+    changed = [obj for obj in session.dirty if session.is_modified(obj)]
+    for obj in (*session.new, *changed, *session.deleted):
         if isinstance(obj, (ActivitySession, CreditDesignation)):
             activity = obj.activity
             if activity is None and obj.activity_id is not None:  # removed from its activity's collection

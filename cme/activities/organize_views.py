@@ -103,12 +103,12 @@ def _save_activity(activity: Activity, values: dict[str, Any]) -> int:
     service.update_details(activity, **{name: values[name] for name in (
         "title", "summary", "description", "learning_objectives", "target_audience", "specialty", "topics",
         "accreditation_statement")})
-    service.change_place(activity, format=values["format"], **{name: values[name] for name in service.PLACE_FIELDS})
+    told = lifecycle.reschedule(activity, format=values["format"], time_zone=values["time_zone"],
+                                start_dt=values["start_dt"], end_dt=values["end_dt"])
+    service.change_place(activity, **{name: values[name] for name in service.PLACE_FIELDS})
     service.set_deadlines(activity, registration_opens_dt=values["registration_opens_dt"],
                           registration_closes_dt=values["registration_closes_dt"],
                           claim_deadline_dt=values["claim_deadline_dt"])
-    told = lifecycle.reschedule(activity, time_zone=values["time_zone"], start_dt=values["start_dt"],
-                                end_dt=values["end_dt"])
     lifecycle.change_capacity(activity, values["capacity"])
     return told
 
@@ -151,6 +151,8 @@ def duplicate(activity_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     done = unit_of_work(lambda: service.duplicate(activity, current_user))
+    if not done.ok:
+        return to_manage(activity)
     flash("This is a draft copy. Change its dates, then publish it.", "success")
     return to_manage(done.value)
 

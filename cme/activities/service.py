@@ -103,30 +103,32 @@ def update_details(activity: Activity, *, title: str, summary: str, description:
 PLACE_FIELDS = ("venue_name", "street_address", "city", "state", "postal_code", "join_url", "access_notes")
 
 
-def change_place(activity: Activity, *, format: str, venue_name: str | None = None,
-                 street_address: str | None = None, city: str | None = None, state: str | None = None,
-                 postal_code: str | None = None, join_url: str | None = None, access_notes: str = "") -> None:
-    """Where and how it happens: the format, the venue (live meetings only) or the join link."""
+def change_place(activity: Activity, *, venue_name: str | None = None, street_address: str | None = None,
+                 city: str | None = None, state: str | None = None, postal_code: str | None = None,
+                 join_url: str | None = None, access_notes: str = "") -> None:
+    """Where it happens: the venue (live meetings only; a webcast keeps none) or the join link."""
     _refuse_if_cancelled(activity)
-    _apply_fields(activity, {"format": format, "venue_name": venue_name, "street_address": street_address,
-                             "city": city, "state": state, "postal_code": postal_code, "join_url": join_url,
+    _apply_fields(activity, {"venue_name": venue_name, "street_address": street_address, "city": city,
+                             "state": state, "postal_code": postal_code, "join_url": join_url,
                              "access_notes": access_notes})
-    _recheck_hours(activity)  # an on-demand webcast has no hours limit; a live one does
     db.session.flush()
 
 
 def reschedule(activity: Activity, *, time_zone: str, start_dt: datetime, end_dt: datetime,
-               now: datetime | None = None) -> bool:
-    """Move the activity. Its agenda must still fit and a published activity keeps its AMA credit within its
-    hours. Returns True when a public schedule changed (the calendar SEQUENCE is bumped; registrants are told
-    by `cme.registration.lifecycle`)."""
+               format: str | None = None, now: datetime | None = None) -> bool:
+    """When and in what form it happens: its times and its format (live, webcast, on demand), checked together
+    once. Its agenda must still fit and a published activity keeps its AMA credit within its hours (an on-demand
+    webcast has no hours limit). Returns True when a public schedule changed (the calendar SEQUENCE is bumped;
+    registrants are told by `cme.registration.lifecycle`)."""
     _refuse_if_cancelled(activity)
     outside = [s for s in activity.sessions if s.start_dt < start_dt or s.end_dt > end_dt]
     if outside:
         raise ActivityError(f"{len(outside)} agenda session(s) would fall outside these times; move them first "
                             f"(e.g. “{outside[0].title}”).", code="sessions_outside", field="start_local")
-    changed = (activity.time_zone, activity.start_dt, activity.end_dt) != (time_zone, start_dt, end_dt)
-    _apply_fields(activity, {"time_zone": time_zone, "start_dt": start_dt, "end_dt": end_dt})
+    format = format or activity.format
+    changed = (activity.format, activity.time_zone, activity.start_dt, activity.end_dt) != (
+        format, time_zone, start_dt, end_dt)
+    _apply_fields(activity, {"format": format, "time_zone": time_zone, "start_dt": start_dt, "end_dt": end_dt})
     _recheck_hours(activity)
     return record_schedule_change(activity, now=now) if changed else False
 

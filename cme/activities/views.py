@@ -12,7 +12,7 @@ from cme.activities.forms import CatalogFilterForm
 from cme.activities.statements import designation_statement_html, format_amount
 from cme.calendar import service as calendar_service
 from cme.registration.counts import confirmed_counts
-from cme.registration.service import active_registration, active_registrations_of
+from cme.registration.service import active_registration, active_registrations_of, registration_problem
 from cme.timeutil import now_utc, utc_to_local
 from cme.urls import absolute_url
 
@@ -92,6 +92,7 @@ def detail(activity_id: int, slug: str | None = None):
     return render_template("activities/detail.html", activity=activity, seat_state=public.seat_state(activity, confirmed),
                            calendar_links=calendar_links,
                            confirmed=confirmed, statements=statements, viewer_zone=zone_name, preview=preview, my_registration=my_registration,
+                           registration_open=registration_problem(activity) is None,
                            agenda=agenda_by_day(activity, activity.time_zone),
                            viewer_agenda=agenda_by_day(activity, zone_name) if zone_name and activity.is_webcast
                            and zone_name != activity.time_zone else None)

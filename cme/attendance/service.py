@@ -21,6 +21,7 @@ from cme.amounts import quarter_floor
 from cme.attendance.models import Attendance
 from cme.errors import DomainError
 from cme.extensions import db
+from cme.registration.counts import counts_for
 from cme.registration.models import Registration, RegistrationStatus
 from cme.registration.service import active_registration, join_problem
 from cme.timeutil import now_utc, zone
@@ -75,11 +76,10 @@ def checkin_counts(activity: Activity) -> tuple[int, int]:
     """(confirmed registrants checked in to the whole meeting, confirmed registrants): two count queries."""
     confirmed_users = select(Registration.user_id).where(Registration.activity_id == activity.id,
                                                          Registration.status == RegistrationStatus.CONFIRMED)
-    expected = db.session.scalar(select(func.count()).select_from(confirmed_users.subquery()))
     arrived = db.session.scalar(select(func.count()).select_from(Attendance).where(
         Attendance.activity_id == activity.id, Attendance.session_id.is_(None), Attendance.checked_in_dt.isnot(None),
         Attendance.user_id.in_(confirmed_users)))
-    return arrived, expected
+    return arrived, counts_for(activity.id).confirmed
 
 
 def supported_hours(user: User, activity: Activity) -> Decimal:

@@ -12,10 +12,10 @@ from cme.accounts.permissions import organizer_required
 from cme.activities.access import managed
 from cme.activities.models import Activity, ActivitySession
 from cme.attendance import service
+from cme.attendance.forms import CheckinCodeForm
 from cme.credit import service as credit
 from cme.extensions import db
 from cme.registration import service as registration_service
-from cme.registration.forms import CheckinCodeForm
 from cme.registration.models import Registration
 from cme.formtools import ConfirmForm
 from cme.transactions import unit_of_work
@@ -57,7 +57,8 @@ def checkin_scan(activity_id: int, code: str):
     return render_template("attendance/checkin_scan.html", activity=activity, registration=registration,
                            already=registration.id in service.checked_in([registration]), confirm_form=ConfirmForm(),
                            done=service.sessions_checked_in(registration), chosen={s.id for s in registration.sessions},
-                           closed=service.checkin_window_problem(activity))
+                           closed=service.checkin_window_problem(activity),
+                           session_closed={s.id: service.checkin_window_problem(activity, s) for s in activity.sessions})
 
 
 def _registration(activity: Activity, registration_id: int) -> Registration:

@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from cme.activities.catalog import CatalogFilters, public_activity
+from cme.activities.access import public_activity_or_404
+from cme.activities.catalog import CatalogFilters
 from cme.activities.forms import CatalogFilterForm
 from cme.calendar import service
 from cme.calendar.responses import ics_response
@@ -16,9 +17,7 @@ bp = Blueprint("calendar", __name__)
 
 @bp.get("/activities/<int:activity_id>.ics")
 def activity_ics(activity_id: int):
-    activity = public_activity(activity_id)
-    if activity is None:
-        abort(404)
+    activity = public_activity_or_404(activity_id)
     return ics_response(service.activity_export(activity), cache="public, max-age=300", disposition="attachment")
 
 

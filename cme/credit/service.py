@@ -10,7 +10,6 @@ by certificates.service.reissue_if_certified, which the caller runs after a clai
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -199,10 +198,3 @@ def transcript_for(user: User, *, certificates: Mapping[int, Certificate],
             certificate_id=certificate.id if certificate else None))
     return Transcript(learner=user.display_name, npi=user.npi or "", provider=current_app.config["CME_PROVIDER_NAME"],
                       generated=now or now_utc(), years=[years[y] for y in sorted(years, reverse=True)])
-
-
-def totals_by_type(records: list[CreditRecord]) -> dict[str, Decimal]:
-    totals: dict[str, Decimal] = defaultdict(Decimal)
-    for record in records:
-        totals[record.credit_type_label] += record.amount
-    return dict(totals)

@@ -221,8 +221,8 @@ def _delete_question(activity_id: int, model, question_id: int, message: str, an
     question = db.get_or_404(model, question_id)
     if question.activity_id != activity.id or not ConfirmForm().validate_on_submit():
         abort(404)
-    unit_of_work(lambda: evaluations.remove_question(question))
-    flash(message, "success")
+    if unit_of_work(lambda: evaluations.remove_question(question)).ok:
+        flash(message, "success")
     return redirect(url_for("credit.organize", activity_id=activity.id, _anchor=anchor))
 
 

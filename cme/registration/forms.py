@@ -1,8 +1,8 @@
-"""Registration forms: the provider's form, and the organizer's roster and check-in forms."""
+"""Registration forms: the provider's form, and the organizer's roster form."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, SelectMultipleField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -59,8 +59,3 @@ def _zone(activity):
 
 class RosterAddForm(FlaskForm):
     email = EmailField("Email of the person's account", validators=[DataRequired(), Email()], filters=[strip])
-
-
-class CheckinCodeForm(FlaskForm):
-    code = StringField("Check-in code", validators=[DataRequired(), Length(max=500)], filters=[strip],
-                       description="Scan the QR code on the registrant's phone, or type the code under it.")

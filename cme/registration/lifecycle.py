@@ -29,16 +29,16 @@ def change_capacity(activity: Activity, capacity: int | None, *, now: datetime |
 
 
 def tell_of_schedule_change(activity: Activity, changed: bool) -> int:
-    """After a public schedule changed (`activities.record_schedule_change` said so), registrants get the new
-    schedule. Returns how many."""
+    """After a public schedule changed (`changed`: what `activities.record_schedule_change` returned, or that a
+    session was added to a published activity), registrants get the new schedule. Returns how many."""
     return queue_schedule_change_notices(activity) if changed else 0
 
 
 def reschedule(activity: Activity, *, time_zone: str, start_dt: datetime, end_dt: datetime,
-               now: datetime | None = None) -> int:
-    """Move the activity and tell its registrants. Returns how many were told."""
-    return tell_of_schedule_change(activity, activities.reschedule(activity, time_zone=time_zone, start_dt=start_dt,
-                                                                   end_dt=end_dt, now=now))
+               format: str | None = None, now: datetime | None = None) -> int:
+    """Move the activity (or change its format) and tell its registrants. Returns how many were told."""
+    return tell_of_schedule_change(activity, activities.reschedule(
+        activity, time_zone=time_zone, start_dt=start_dt, end_dt=end_dt, format=format, now=now))
 
 
 def add_session(activity: Activity, fields: dict[str, Any]) -> ActivitySession:

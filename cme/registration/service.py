@@ -4,14 +4,14 @@ Check-in and viewing time are attendance's (cme.attendance), which sits above re
 
 Allocation runs in one transaction holding a lock on the activity row (PostgreSQL `SELECT ... FOR UPDATE`;
 SQLite: a no-op UPDATE of the row, which takes the database's write lock at once, like BEGIN IMMEDIATE),
-so concurrent registrations never overbook. Views commit through `commit_with_retry`.
+so concurrent registrations never overbook. Views run these inside `unit_of_work`, which retries a lock timeout.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from cme.accounts.models import User
@@ -285,12 +285,6 @@ def add_by_organizer(activity: Activity, email: str, *, now: datetime | None = N
     return register(user, activity.id, Answers.from_profile(user), now=now, by_organizer=True)
 
 
-def capacity_changed(activity: Activity, *, now: datetime | None = None) -> list[Registration]:
-    """After an organizer raises the capacity: promote from the waitlist in the same transaction."""
-    locked = lock_activity(activity.id)
-    return fill_free_seats(locked, now=now)
-
-
 # ---------------------------------------------------------------- check-in codes
 
 def find_by_checkin_code(activity: Activity, code: str) -> Registration | None:
@@ -354,8 +348,6 @@ def join_link_visible(registration: Registration, *, now: datetime | None = None
 
 def roster(activity: Activity, query: str = "") -> list[Registration]:
     """Everyone registered: confirmed, then the waitlist in order, then cancellations."""
-    from sqlalchemy import case
-
     stmt = (select(Registration).options(selectinload(Registration.user), selectinload(Registration.sessions))
             .where(Registration.activity_id == activity.id)
             .order_by(case((Registration.status == RegistrationStatus.CONFIRMED, 0),

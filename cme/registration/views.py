@@ -2,8 +2,10 @@
 is attendance's: cme.attendance.views.)"""
 from __future__ import annotations
 
-import segno
+import io
 from typing import Any, Callable
+
+import segno
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -142,8 +144,6 @@ def checkin_qr(registration_id: int):
 
 
 def _qr_svg(data: str) -> Response:
-    import io
-
     buffer = io.BytesIO()
     segno.make(data, error="m").save(buffer, kind="svg", scale=6, border=2, xmldecl=False, svgns=True, title="Check-in code")
     response = Response(buffer.getvalue(), mimetype="image/svg+xml")

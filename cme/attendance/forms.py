@@ -1,0 +1,13 @@
+"""The check-in desk's form."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
+
+from cme.formtools import strip
+
+
+class CheckinCodeForm(FlaskForm):
+    code = StringField("Check-in code", validators=[DataRequired(), Length(max=500)], filters=[strip],
+                       description="Scan the QR code on the registrant's phone, or type the code under it.")
