@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from cme.accounts.models import Role, User, normalise_email
@@ -81,6 +81,15 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
         raise AccountError("Your current password is not correct.", code="wrong_password", field="current_password")
     _set_password(user, new_password)
     db.session.flush()
+
+
+def users_matching(query: str = "") -> Select:
+    """Everyone by name, or those whose name or email contains `query` (the admin's user list)."""
+    stmt = select(User).order_by(User.full_name, User.id)
+    if query:
+        pattern = f"%{query.lower()}%"
+        stmt = stmt.where(func.lower(User.full_name).like(pattern) | User.email.like(pattern))
+    return stmt
 
 
 def set_role(user: User, role: Role | str, *, by: User) -> None:

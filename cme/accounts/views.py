@@ -5,7 +5,6 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import func, select
 
 from cme.accounts import service
 from cme.accounts.forms import (
@@ -129,11 +128,7 @@ def reset_password(token: str):
 @admin_required
 def users():
     query = request.args.get("q", "").strip()
-    stmt = select(User).order_by(User.full_name)
-    if query:
-        pattern = f"%{query.lower()}%"
-        stmt = stmt.where(func.lower(User.full_name).like(pattern) | User.email.like(pattern))
-    page = db.paginate(stmt, per_page=50, error_out=False)
+    page = db.paginate(service.users_matching(query), per_page=50, error_out=False)
     return render_template("accounts/admin/users.html", page=page, query=query, role_form=RoleForm())
 
 

@@ -13,7 +13,7 @@ from cme.activities.access import managed
 from cme.activities.models import Activity, ActivitySession
 from cme.attendance import service
 from cme.attendance.forms import CheckinCodeForm
-from cme.credit import service as credit
+from cme.credit import participation
 from cme.extensions import db
 from cme.registration import service as registration_service
 from cme.registration.models import Registration
@@ -114,10 +114,6 @@ def checkin_undo(activity_id: int, registration_id: int):
         if session_id is None:
             abort(400)
 
-    def undo(registration: Registration) -> bool:
-        claimed = bool(credit.claimed([(registration.user_id, registration.activity_id)]))
-        return service.undo_check_in(registration, session_id=session_id, credit_claimed=claimed)
-
-    return desk_action(activity_id, registration_id, undo,
+    return desk_action(activity_id, registration_id, lambda r: participation.undo_check_in(r, session_id=session_id),
                        lambda r, undone: (f"{r.full_name}'s check-in is taken back.", "success") if undone
                        else (f"{r.full_name} was not checked in.", "info"), back_to_registrant=True)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from cme.activities.models import Activity
 from cme.extensions import db
 from cme.registration.models import Registration, RegistrationStatus
 
@@ -41,3 +42,10 @@ def counts_for(activity_id: int) -> RegistrationCounts:
 def confirmed_counts(activity_ids: list[int]) -> dict[int, int]:
     """{activity_id: seats taken}: what catalog cards and month entries show."""
     return {activity_id: c.confirmed for activity_id, c in registration_counts(activity_ids).items()}
+
+
+def seats_left(activity: Activity) -> int | None:
+    """Free seats (None when the capacity is unlimited); never negative."""
+    if activity.capacity is None:
+        return None
+    return max(activity.capacity - counts_for(activity.id).confirmed, 0)

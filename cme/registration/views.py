@@ -16,14 +16,14 @@ from cme.activities.models import Activity
 from cme.attendance import service as attendance
 from cme.calendar import service as calendar_service
 from cme.calendar.responses import ics_response
-from cme.credit import service as credit
+from cme.credit import participation
 from cme.extensions import db
 from cme.formtools import ConfirmForm
 from cme.registration import service
 from cme.registration.forms import RegistrationForm, RosterAddForm
 from cme.registration.models import JOIN_LINK_LEAD_MINUTES, Registration, display_checkin_code
 from cme.registration.roster import build_roster_csv
-from cme.registration.counts import counts_for
+from cme.registration.counts import counts_for, seats_left
 from cme.timeutil import now_utc
 from cme.transactions import unit_of_work
 from cme.urls import absolute_url
@@ -81,13 +81,7 @@ def register(activity_id: int):
                       "You will get a seat automatically if one frees up.", "warning")
             return redirect(url_for("registration.my_schedule", _anchor=f"registration-{registration_id}"))
     return render_template("registration/register.html", form=form, activity=activity,
-                           seats_left=_seats_left(activity)), 200 if request.method == "GET" else 422
-
-
-def _seats_left(activity) -> int | None:
-    if activity.capacity is None:
-        return None
-    return max(activity.capacity - counts_for(activity.id).confirmed, 0)
+                           seats_left=seats_left(activity)), 200 if request.method == "GET" else 422
 
 
 @bp.get("/my/schedule")
@@ -97,7 +91,7 @@ def my_schedule():
     now = now_utc()
     join_visible = {r.id for r in upcoming if service.join_link_visible(r, now=now)}
     checked_in = attendance.checked_in(upcoming + past)
-    cancellable = service.cancellable(upcoming, took_part=credit.took_part(upcoming), now=now)
+    cancellable = participation.cancellable(upcoming, now=now)
     token = calendar_service.feed_token(current_user)
     feed = calendar_service.subscribe_links(absolute_url("calendar.personal_feed", token=token))
     return render_template("registration/my_schedule.html", upcoming=upcoming, past=past, join_visible=join_visible,
@@ -114,16 +108,10 @@ def cancel(registration_id: int):
         flash("This registration is already cancelled.", "info")
         return redirect(url_for("registration.my_schedule"))
     if form.validate_on_submit():
-        if unit_of_work(lambda: cancel_registration(registration)).ok:
+        if unit_of_work(lambda: participation.cancel_registration(registration)).ok:
             flash(f"Your registration for {registration.activity.title} is cancelled.", "success")
         return redirect(url_for("registration.my_schedule"))
     return render_template("registration/cancel.html", registration=registration, form=form)
-
-
-def cancel_registration(registration: Registration, *, by_organizer: bool = False) -> list[Registration]:
-    """Cancel, telling registration whether the registrant took part (attendance and credit sit above it)."""
-    return service.cancel_registration(registration, took_part=registration.id in credit.took_part([registration]),
-                                       by_organizer=by_organizer)
 
 
 @bp.get("/my/registrations/<int:registration_id>.ics")
@@ -163,14 +151,11 @@ def _render_roster(activity: Activity, add_form: RosterAddForm, status: int = 20
     query = request.args.get("q", "").strip()[:100]
     registrations = service.roster(activity, query)
     counts = counts_for(activity.id)
-    confirmed, waitlisted = counts.confirmed, counts.waitlisted
-    counts = {"confirmed": confirmed, "waitlisted": waitlisted}
     now = now_utc()
     return render_template("registration/roster.html", activity=activity, registrations=registrations, query=query,
                            add_form=add_form, confirm_form=ConfirmForm(), counts=counts, now=now,
                            checked_in=attendance.checked_in(registrations),
-                           cancellable=service.cancellable(registrations, took_part=credit.took_part(registrations),
-                                                           now=now),
+                           cancellable=participation.cancellable(registrations, now=now),
                            promotable=service.promotable(registrations, now=now)), status
 
 
@@ -233,7 +218,7 @@ def _cancelled(registration: Registration, promoted: list[Registration]) -> tupl
 @organizer_required
 def roster_cancel(activity_id: int, registration_id: int):
     return roster_action(activity_id, registration_id,
-                         lambda r: cancel_registration(r, by_organizer=True), _cancelled, "registration.roster")
+                         lambda r: participation.cancel_registration(r, by_organizer=True), _cancelled, "registration.roster")
 
 
 @bp.post("/organize/activities/<int:activity_id>/roster/<int:registration_id>/promote")
