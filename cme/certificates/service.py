@@ -12,7 +12,9 @@ from sqlalchemy import select
 
 from cme.accounts.models import User
 from cme.activities.models import Activity, CreditType
-from cme.activities.statements import designation_statement, format_amount
+from cme.activities.statements import (
+    accreditation_statement, commercial_support_statements, designation_statement, format_amount,
+)
 from cme.certificates.models import Certificate, CertificateKind, new_verification_code
 from cme.credit.models import CreditRecord
 from cme.errors import DomainError
@@ -35,7 +37,8 @@ def _credit_lines(user: User, activity: Activity, records: list[CreditRecord]) -
     for record in sorted(records, key=lambda r: order[r.credit_type]):
         amount = format_amount(record.amount)
         statement = designation_statement(record.credit_type, designated.get(record.credit_type, record.amount),
-                                          provider=provider, activity_format=activity.format)
+                                          provider=provider, activity_format=activity.format,
+                                          accreditation=activity.accreditation_kind)
         if record.credit_type == CreditType.PARTICIPATION or (record.credit_type == CreditType.AMA_PRA_1
                                                               and not user.is_physician):
             kinds.add(CertificateKind.PARTICIPATION)
@@ -67,7 +70,10 @@ def snapshot_for(user: User, activity: Activity, records: list[CreditRecord], *,
         "location": ", ".join(p for p in (activity.venue_name, activity.city and f"{activity.city}, {activity.state}") if p)
         if activity.is_live_meeting else "Internet",
         "credits": credits,
-        "accreditation_statement": activity.accreditation_statement,
+        "accreditation_statement": accreditation_statement(
+            activity.accreditation_kind, provider=current_app.config["CME_PROVIDER_NAME"],
+            joint_provider=activity.joint_provider, custom=activity.accreditation_statement),
+        "commercial_support": commercial_support_statements([(s.company, s.kind) for s in activity.commercial_supports]),
         "issued": issued.astimezone(zone(user.time_zone)).strftime("%B %-d, %Y"),
         "code": code,
     }
