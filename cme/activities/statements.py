@@ -9,6 +9,7 @@ providership with a non-accredited organization, or a statement of the organizer
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from markupsafe import Markup, escape
@@ -68,13 +69,23 @@ def commercial_support_statements(supports: list[tuple[str, str]]) -> list[str]:
     return lines
 
 
-def activity_statements(activity: Activity, *, provider: str) -> list[str]:
-    """The accreditation statement and the commercial support acknowledgement of an activity, as paragraphs (the
-    activity page and the certificate)."""
-    statement = accreditation_statement(activity.accreditation_kind, provider=provider,
-                                        joint_provider=activity.joint_provider, custom=activity.accreditation_statement)
-    support = commercial_support_statements([(s.company, s.kind) for s in activity.commercial_supports])
-    return [p for p in (statement, *support) if p]
+@dataclass(frozen=True)
+class ActivityStatements:
+    """What an activity says about its accreditation and its commercial support (page, manage page, certificate)."""
+
+    accreditation: str
+    commercial_support: list[str]
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return [p for p in (self.accreditation, *self.commercial_support) if p]
+
+
+def activity_statements(activity: Activity, *, provider: str) -> ActivityStatements:
+    return ActivityStatements(
+        accreditation_statement(activity.accreditation_kind, provider=provider, joint_provider=activity.joint_provider,
+                                custom=activity.accreditation_statement),
+        commercial_support_statements([(s.company, s.kind) for s in activity.commercial_supports]))
 
 
 def designation_statement(credit_type: str, amount: Decimal, *, provider: str, activity_format: str,
