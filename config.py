@@ -69,11 +69,6 @@ class Config:
     CME_PROVIDER_NAME = os.environ.get("CME_PROVIDER_NAME", "The Liver Education Foundation")
     # werkzeug's method string; tests use a cheaper one, production keeps scrypt.
     PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
-    CME_ACCREDITATION_STATEMENT = os.environ.get(
-        "CME_ACCREDITATION_STATEMENT",
-        "The Liver Education Foundation is accredited by the Accreditation Council for Continuing Medical Education "
-        "(ACCME) to provide continuing medical education for physicians.",
-    )
     PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE", "3600"))
 
     WTF_CSRF_TIME_LIMIT = None  # tie CSRF tokens to the session, not the clock

@@ -26,7 +26,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import delete, func, select
 
 # Every service the demo goes through, in one block (names here follow where the services live today).
@@ -34,7 +33,8 @@ from cme.accounts.models import User
 from cme.accounts.service import create_user, find_user_by_email
 from cme.activities.models import Activity, ActivityFormat, ActivityStatus
 from cme.activities.service import (
-    add_disclosure, add_faculty, add_session, create_activity, publish, scheduled_hours, set_designation,
+    add_commercial_support, add_disclosure, add_faculty, add_session, create_activity, publish, scheduled_hours,
+    set_designation,
 )
 from cme.amounts import quarter_floor
 from cme.attendance.service import HEARTBEAT_SECONDS, check_in, heartbeat
@@ -165,6 +165,7 @@ def _activity_fields(spec: dict[str, Any], first_day: date, description: str,
         "state": venue.get("state"), "postal_code": venue.get("postal_code"),
         "join_url": spec.get("join_url"), "access_notes": spec.get("access_notes", ""),
         "capacity": spec.get("capacity"), "accreditation_statement": "",
+        "accreditation_kind": spec.get("accreditation", "accme"), "joint_provider": spec.get("joint_provider", ""),
         "registration_opens_dt": announced, "registration_closes_dt": closes, "claim_deadline_dt": deadline,
     }
 
@@ -193,8 +194,7 @@ def _seed_activity(spec: dict[str, Any], data: dict[str, Any], users: dict[str, 
     sessions = _sessions(spec, first_day, faculty)
     fields = _activity_fields(spec, first_day, description, sessions, now)
     announced = fields["registration_opens_dt"]
-    activity = create_activity(users["organizer"], fields, now=announced - CREATED_BEFORE_ANNOUNCED,
-                               default_accreditation=current_app.config["CME_ACCREDITATION_STATEMENT"])
+    activity = create_activity(users["organizer"], fields, now=announced - CREATED_BEFORE_ANNOUNCED)
     created["activities"] += 1
 
     for session in sessions:
@@ -220,6 +220,10 @@ def _seed_activity(spec: dict[str, Any], data: dict[str, Any], users: dict[str, 
     for credit_type in spec["credits"]:
         set_designation(activity, credit_type, hours)
         created["credit designations"] += 1
+    for support in spec.get("supports", []):
+        add_commercial_support(activity, company=support["company"], kind=support["kind"],
+                               amount=Decimal(str(support["amount"])) if "amount" in support else None)
+        created["commercial supports"] += 1
 
     status = ActivityStatus(spec.get("status", ActivityStatus.PUBLISHED.value))
     if status == ActivityStatus.DRAFT:

@@ -186,7 +186,7 @@ def full_activity(db, make_activity):
         time_zone="America/Los_Angeles", capacity=40,
         start_dt=datetime(2030, 5, 10, 16, tzinfo=timezone.utc), end_dt=datetime(2030, 5, 11, 1, tzinfo=timezone.utc),
         venue_name="UCLA Conference Center", street_address="425 Westwood Plaza", city="Los Angeles", state="CA",
-        postal_code="90095", accreditation_statement="The Foundation is accredited by the ACCME.",
+        postal_code="90095", accreditation_kind="custom", accreditation_statement="The Foundation is accredited by the ACCME.",
         credits={"ama_pra_1": "1.5", "ancc": "1.5"})
     for title, hour in (("LI-RADS in practice", 16), ("Y-90 or TACE?", 17)):
         activity.sessions.append(ActivitySession(title=title, start_dt=datetime(2030, 5, 10, hour, tzinfo=timezone.utc),

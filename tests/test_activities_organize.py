@@ -502,7 +502,7 @@ def test_a_refused_edit_saves_nothing_of_the_form(client, db, make_user, make_ac
 def test_text_edits_tell_nobody_and_a_reschedule_says_it_changed(db, make_activity):
     activity = make_activity()
     service.update_details(activity, title="New", summary="", description="", learning_objectives="",
-                           target_audience="", specialty="", topics="", accreditation_statement="")
+                           target_audience="", specialty="", topics="")
     assert activity.schedule_sequence == 0
     assert service.reschedule(activity, time_zone=activity.time_zone, start_dt=activity.start_dt,
                               end_dt=activity.end_dt) is False
@@ -516,7 +516,7 @@ def test_a_cancelled_activity_refuses_every_edit(db, make_activity, operation):
     activity = make_activity(status="cancelled")
     arguments = {
         "update_details": dict(title="x", summary="", description="", learning_objectives="", target_audience="",
-                               specialty="", topics="", accreditation_statement=""),
+                               specialty="", topics=""),
         "change_place": dict(venue_name="Elsewhere"),
         "reschedule": dict(time_zone="UTC", start_dt=activity.start_dt, end_dt=activity.end_dt),
         "set_deadlines": dict(registration_opens_dt=None, registration_closes_dt=None, claim_deadline_dt=None),

@@ -60,7 +60,7 @@ def meeting(make_activity):
                          start_dt=datetime(2026, 10, 16, 13, tzinfo=timezone.utc),
                          end_dt=datetime(2026, 10, 16, 16, tzinfo=timezone.utc), venue_name="Javits Center",
                          city="New York", state="NY", credits={"ama_pra_1": "3", "ancc": "3"},
-                         accreditation_statement="The Liver Education Foundation is accredited by the ACCME.")
+                         accreditation_kind="custom", accreditation_statement="The Liver Education Foundation is accredited by the ACCME.")
 
 
 def test_a_physicians_certificate_says_everything_and_its_qr_code_verifies(app, client, db, make_user, meeting, auth, tmp_path):

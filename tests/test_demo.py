@@ -17,9 +17,10 @@ from cme.accounts.models import User
 from cme.accounts.npi import is_valid_npi
 from cme.activities.models import Activity, ActivityFormat, ActivityStatus
 from cme.activities.catalog import seat_state
-from cme.activities.service import publication_problems
+from cme.activities.service import accreditation_problems, publication_problems
 from cme.attendance.models import Attendance
 from cme.attendance.service import checkin_counts, supported_hours
+from cme.certificates.models import Certificate
 from cme.certificates.service import current_certificate, find_by_code
 from cme.credit.evaluation import evaluation_questions, evaluation_summary
 from cme.credit.evaluation_models import EvaluationResponse
@@ -93,7 +94,7 @@ def test_formats_statuses_and_past_and_upcoming(demo):
     published = [a for a in demo if a.status == ActivityStatus.PUBLISHED]
     assert any(a.end_dt < now for a in published), "no past activity"
     assert sum(a.start_dt > now for a in published) >= 5, "too few upcoming activities"
-    assert all(a.accreditation_statement and a.summary and a.learning_objectives and a.specialty and a.topics
+    assert all(not accreditation_problems(a) and a.summary and a.learning_objectives and a.specialty and a.topics
                for a in demo)
     assert all(a.organizers and a.organizers[0].email == ORGANIZER_EMAIL for a in demo)
 
@@ -147,6 +148,22 @@ def test_credit_designations_cover_every_credit_type(demo):
     types = Counter(d.credit_type for a in demo for d in a.credit_designations)
     assert set(types) == {"ama_pra_1", "ancc", "acpe", "aapa_1", "abim_moc", "participation"}
     assert all(a.credit_designations for a in demo)
+
+
+def test_the_demo_shows_each_accreditation_and_commercial_support_on_a_certificate(demo):
+    """Issue 12, point 9: ACCME, Joint Accreditation and joint providership each appear, and an activity whose
+    learners hold certificates acknowledges its commercial support."""
+    published = [a for a in demo if a.status == ActivityStatus.PUBLISHED]
+    assert {"accme", "joint_accreditation", "joint_providership"} <= {a.accreditation_kind for a in published}
+    assert all(a.joint_provider for a in published if a.accreditation_kind == "joint_providership")
+    supported = [a for a in published if a.commercial_supports]
+    assert {s.kind for a in supported for s in a.commercial_supports} == {"monetary", "in_kind"}
+    certificates = [c for a in supported for c in _db.session.scalars(select(Certificate).where(
+        Certificate.activity_id == a.id))]
+    assert certificates and all(c.snapshot["commercial_support"] for c in certificates)
+    joint = [c for a in published if a.accreditation_kind != "accme"
+             for c in _db.session.scalars(select(Certificate).where(Certificate.activity_id == a.id))]
+    assert {c.snapshot["accreditation_statement"].split(" ")[0] for c in joint} == {"In", "This"}
 
 
 def test_the_small_workshop_is_full_with_a_numbered_waitlist(demo):

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.routing import Map, Rule
 
-from cme.activities.models import ActivitySession, Disclosure, Faculty
+from cme.activities.models import ActivitySession, CommercialSupport, Disclosure, Faculty
 from cme.credit.evaluation_models import EvaluationQuestion, PostTestQuestion
 from cme.credit.models import CreditRecord
 from cme.registration.models import Registration
@@ -25,7 +25,8 @@ FORM = {
     "learning_objectives": "Changed", "target_audience": "Changed", "specialty": "Hepatology", "topics": "Changed",
     "time_zone": "America/New_York", "start_local": "2030-01-10T09:00", "end_local": "2030-01-10T10:00", "fold": "",
     "venue_name": "Elsewhere", "street_address": "1 Main St", "city": "Boston", "state": "MA", "postal_code": "02101",
-    "capacity": "500", "accreditation_statement": "Changed", "room": "B", "speakers": "Dr Hijack",
+    "capacity": "500", "accreditation_statement": "Changed", "accreditation_kind": "custom",
+    "joint_provider": "Hijack Society", "room": "B", "speakers": "Dr Hijack",
     "full_name": "Dr Hijack", "degree": "MD", "affiliation": "Elsewhere", "role": "faculty", "disclosure_received": "y",
     "company": "Gilead Sciences", "relationship_type": "consultant", "mitigated": "y",
     "credit_type": "ama_pra_1", "max_amount": "1", "amount": "0.5", "reason": "Changed", "kind": "text",
@@ -49,6 +50,8 @@ def their_activity(db, make_user, make_activity):
     activity.faculty.append(person)
     disclosure = Disclosure(company="AbbVie", relationship_type="consultant", mitigated=True)
     person.disclosures.append(disclosure)
+    support = CommercialSupport(company="AbbVie", kind="monetary", amount=Decimal("1000.00"))
+    activity.commercial_supports.append(support)
     seated = Registration(user_id=seated_user.id, activity_id=activity.id, status="confirmed")
     waiting = Registration(user_id=waiting_user.id, activity_id=activity.id, status="waitlisted", waitlist_position=1)
     question = EvaluationQuestion(activity_id=activity.id, kind="text", prompt="Useful?", choices=[])
@@ -62,7 +65,7 @@ def their_activity(db, make_user, make_activity):
     return {"activity_id": activity.id, "session_id": session.id, "faculty_id": person.id,
             "disclosure_id": disclosure.id, "designation_id": activity.credit_designations[0].id,
             "registration_id": seated.id, "code": seated.checkin_code, "question_id": question.id,
-            "post_test_question_id": post_test.id, "record_id": record.id}
+            "post_test_question_id": post_test.id, "record_id": record.id, "support_id": support.id}
 
 
 def url_values(rule: Rule, ids: dict) -> dict:

@@ -17,7 +17,9 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, URL, ValidationError
 
 from cme.accounts.models import US_STATES
-from cme.activities.models import SPECIALTIES, ActivityFormat, CreditType, FacultyRole, RelationshipType
+from cme.activities.models import (
+    SPECIALTIES, AccreditationKind, ActivityFormat, CreditType, FacultyRole, RelationshipType, SupportKind,
+)
 from cme.amounts import is_quarter_step
 from cme.formtools import SelectField, none_if_blank, select_choices, strip
 from cme.timeutil import AmbiguousLocalTime, NonExistentLocalTime, is_valid_zone, local_to_utc, zone_choices
@@ -102,7 +104,13 @@ class ActivityForm(FlaskForm):
     registration_opens_local = DateTimeLocalField("Registration opens (local time)", format=LOCAL_FORMAT, validators=[Optional()])
     registration_closes_local = DateTimeLocalField("Registration closes (local time)", format=LOCAL_FORMAT, validators=[Optional()])
     claim_deadline_local = DateTimeLocalField("Credit claim deadline (local time)", format=LOCAL_FORMAT, validators=[Optional()])
-    accreditation_statement = TextAreaField("Accreditation statement", validators=[Optional(), Length(max=3000)], filters=[strip])
+    accreditation_kind = SelectField("Accreditation", choices=select_choices(AccreditationKind.choices()),
+                                     default=AccreditationKind.ACCME.value,
+                                     description="Decides the accreditation and designation statements learners see.")
+    joint_provider = StringField("Joint provider (joint providership only)", validators=[Optional(), Length(max=200)],
+                                 filters=[strip], description="The non-accredited organization named in the statement.")
+    accreditation_statement = TextAreaField("Accreditation statement (another accreditor only)",
+                                            validators=[Optional(), Length(max=3000)], filters=[strip])
 
     start_utc: datetime | None = None
     end_utc: datetime | None = None
@@ -141,12 +149,12 @@ class ActivityForm(FlaskForm):
         """Plain values for the service (times already in UTC)."""
         names = ("format", "title", "summary", "description", "learning_objectives", "target_audience", "specialty",
                  "topics", "time_zone", "venue_name", "street_address", "city", "state", "postal_code", "join_url",
-                 "access_notes", "capacity", "accreditation_statement")
+                 "access_notes", "capacity", "accreditation_statement", "accreditation_kind", "joint_provider")
         values = {name: getattr(self, name).data for name in names}
         values.update(start_dt=self.start_utc, end_dt=self.end_utc, registration_opens_dt=self.registration_opens_utc,
                       registration_closes_dt=self.registration_closes_utc, claim_deadline_dt=self.claim_deadline_utc)
         for name in ("summary", "description", "learning_objectives", "target_audience", "specialty", "topics",
-                     "access_notes", "accreditation_statement"):
+                     "access_notes", "accreditation_statement", "joint_provider"):
             values[name] = values[name] or ""
         return values
 
@@ -213,3 +221,15 @@ class DesignationForm(FlaskForm):
             raise ValidationError("The amount is too large.")
         if not is_quarter_step(amount):
             raise ValidationError("Credit is designated in steps of 0.25 (e.g. 1.25, 1.5, 1.75).")
+
+
+class CommercialSupportForm(FlaskForm):
+    """Support from an ineligible company (point 9 of issue 12)."""
+
+    company = StringField("Company (name only, no logos or product names)",
+                          validators=[DataRequired(), Length(max=200)], filters=[strip])
+    kind = SelectField("Kind of support", choices=select_choices(SupportKind.choices()),
+                       default=SupportKind.MONETARY.value)
+    amount = DecimalField("Amount in US dollars (optional)", places=2,
+                          validators=[Optional(), NumberRange(min=0, max=999_999_999, message="Enter an amount from 0 to 999,999,999.")],
+                          description="Not shown to learners; kept for the accreditor's reports.")

@@ -44,6 +44,19 @@ class CreditType(LabeledEnum):
     PARTICIPATION = "participation", "Certificate of participation (hours)"
 
 
+class AccreditationKind(LabeledEnum):
+    """Under whose accreditation the activity is offered (point 9 of issue 12): it decides the statements."""
+    ACCME = "accme", "ACCME-accredited provider (directly provided)"
+    JOINT_ACCREDITATION = "joint_accreditation", "Joint Accreditation for Interprofessional Continuing Education"
+    JOINT_PROVIDERSHIP = "joint_providership", "Joint providership with a non-accredited organization"
+    CUSTOM = "custom", "Another accreditor (a statement of our own)"
+
+
+class SupportKind(LabeledEnum):
+    MONETARY = "monetary", "Educational grant"
+    IN_KIND = "in_kind", "In-kind support"
+
+
 class FacultyRole(LabeledEnum):
     FACULTY = "faculty", "Faculty"
     PLANNER = "planner", "Planner"
@@ -135,6 +148,7 @@ class Activity(db.Model):
     claim_deadline_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     # On-demand webcasts may have a post-test; learners need this score (percent) to claim credit.
     post_test_passing_score: Mapped[Optional[int]]
+    # The statement's text only when `accreditation_kind` is "custom"; the other kinds compute it (statements.py).
     accreditation_statement: Mapped[str] = mapped_column(Text, default="")
     # Bumped on every schedule change, so calendar clients replace what they hold.
     schedule_sequence: Mapped[int] = mapped_column(default=0)
@@ -147,6 +161,11 @@ class Activity(db.Model):
     updated_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
     published_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     cancelled_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # Point 9 of issue 12: the accreditation chosen per activity, and the joint provider it names (joint providership).
+    accreditation_kind: Mapped[str] = mapped_column(
+        String(30), CheckConstraint(check_in("accreditation_kind", AccreditationKind), name="accreditation_kind"),
+        default=AccreditationKind.ACCME.value, server_default=AccreditationKind.ACCME.value)
+    joint_provider: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     organizers: Mapped[list[User]] = relationship(secondary=activity_organizers)
     sessions: Mapped[list[ActivitySession]] = relationship(
@@ -158,10 +177,18 @@ class Activity(db.Model):
     credit_designations: Mapped[list[CreditDesignation]] = relationship(
         back_populates="activity", cascade="all, delete-orphan", order_by="CreditDesignation.credit_type"
     )
+    # Point 9 of issue 12.
+    commercial_supports: Mapped[list[CommercialSupport]] = relationship(
+        back_populates="activity", cascade="all, delete-orphan", order_by="CommercialSupport.id"
+    )
 
     @property
     def format_label(self) -> str:
         return ActivityFormat(self.format).label
+
+    @property
+    def accreditation_kind_label(self) -> str:
+        return AccreditationKind(self.accreditation_kind).label
 
     @property
     def designations(self) -> list[CreditDesignation]:
@@ -350,3 +377,26 @@ class CreditDesignation(db.Model):
     @property
     def credit_type_label(self) -> str:
         return CreditType(self.credit_type).label
+
+
+class CommercialSupport(db.Model):
+    """Support from an ineligible company (point 9 of issue 12): an educational grant (with its amount, for the
+    accreditor's reports) or in-kind support. Learners see the company's name in the acknowledgement."""
+
+    __tablename__ = "commercial_supports"
+    __table_args__ = (
+        CheckConstraint(check_in("kind", SupportKind), name="kind"),
+        CheckConstraint("amount IS NULL OR amount >= 0", name="amount_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"), index=True)
+    company: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20), default=SupportKind.MONETARY.value)
+    amount: Mapped[Optional[Decimal]] = mapped_column(Numeric(12, 2))
+
+    activity: Mapped[Activity] = relationship(back_populates="commercial_supports")
+
+    @property
+    def kind_label(self) -> str:
+        return SupportKind(self.kind).label

@@ -9,8 +9,11 @@ from flask_login import current_user
 from cme.accounts.permissions import organizer_required
 from cme.activities import service
 from cme.activities.access import managed
-from cme.activities.forms import ActivityForm, DesignationForm, DisclosureForm, FacultyForm, SessionForm
-from cme.activities.models import Activity, ActivitySession, CreditDesignation, Disclosure, Faculty
+from cme.activities.forms import (
+    ActivityForm, CommercialSupportForm, DesignationForm, DisclosureForm, FacultyForm, SessionForm,
+)
+from cme.activities.models import Activity, ActivitySession, CommercialSupport, CreditDesignation, Disclosure, Faculty
+from cme.activities.statements import activity_statements
 from cme.extensions import db
 from cme.formtools import ConfirmForm
 from cme.registration import lifecycle
@@ -39,12 +42,14 @@ def _manage_page(activity: Activity, status: int = 200, *, disclosure_form: Disc
     forms.setdefault("session_form", SessionForm(zone_name=activity.time_zone, formdata=None))
     forms.setdefault("faculty_form", FacultyForm(formdata=None))
     forms.setdefault("designation_form", DesignationForm(formdata=None))
+    forms.setdefault("support_form", CommercialSupportForm(formdata=None))
     forms["disclosure_forms"] = {p.id: DisclosureForm(prefix=f"d{p.id}", formdata=None) for p in activity.faculty}
     if disclosure_form is not None:
         forms["disclosure_forms"][disclosure_for] = disclosure_form
     counts = registration_counts([activity.id])[activity.id]
     return render_template("activities/organize/manage.html", activity=activity,
                            problems=service.publication_problems(activity),
+                           accreditation=activity_statements(activity, provider=current_app.config["CME_PROVIDER_NAME"]),
                            now=now_utc(),
                            counts=counts, hours=service.scheduled_hours(activity), confirm_form=ConfirmForm(),
                            **forms), status
@@ -65,14 +70,10 @@ def dashboard():
 def create():
     form = ActivityForm()
     if form.validate_on_submit():
-        done = unit_of_work(lambda: service.create_activity(
-            current_user, form.activity_fields(), default_accreditation=current_app.config["CME_ACCREDITATION_STATEMENT"]),
-            form=form)
+        done = unit_of_work(lambda: service.create_activity(current_user, form.activity_fields()), form=form)
         if done.ok:
             flash("Draft created. Add the agenda, faculty with disclosures and credit, then publish.", "success")
             return to_manage(done.value)
-    if request.method == "GET":
-        form.accreditation_statement.data = current_app.config["CME_ACCREDITATION_STATEMENT"]
     return render_template("activities/organize/activity_form.html", form=form, activity=None), 200 if request.method == "GET" else 422
 
 
@@ -101,8 +102,8 @@ def edit(activity_id: int):
 def _save_activity(activity: Activity, values: dict[str, Any]) -> int:
     """The edit form's changes, each through the operation that holds its rule. Returns registrants told."""
     service.update_details(activity, **{name: values[name] for name in (
-        "title", "summary", "description", "learning_objectives", "target_audience", "specialty", "topics",
-        "accreditation_statement")})
+        "title", "summary", "description", "learning_objectives", "target_audience", "specialty", "topics")})
+    service.set_accreditation(activity, **{name: values[name] for name in service.ACCREDITATION_FIELDS})
     told = lifecycle.reschedule(activity, format=values["format"], time_zone=values["time_zone"],
                                 start_dt=values["start_dt"], end_dt=values["end_dt"])
     service.change_place(activity, **{name: values[name] for name in service.PLACE_FIELDS})
@@ -299,3 +300,27 @@ def delete_designation(activity_id: int, designation_id: int):
     activity = managed(activity_id)
     designation = child_of(CreditDesignation, designation_id, activity)
     return act(activity, lambda: service.delete_designation(designation), "Designation removed.", "credit")
+
+
+# ---------------------------------------------------------------- commercial support
+
+@bp.route("/activities/<int:activity_id>/supports", methods=["GET", "POST"])
+@organizer_required
+def add_support(activity_id: int):
+    activity = managed(activity_id)
+    if request.method == "GET":
+        return to_manage(activity, "support")
+    form = CommercialSupportForm()
+    if form.validate_on_submit() and unit_of_work(lambda: service.add_commercial_support(
+            activity, company=form.company.data, kind=form.kind.data, amount=form.amount.data), form=form).ok:
+        flash(f"Support from {form.company.data} recorded.", "success")
+        return to_manage(activity, "support")
+    return _manage_page(activity, 422, support_form=form)
+
+
+@bp.post("/activities/<int:activity_id>/supports/<int:support_id>/delete")
+@organizer_required
+def delete_support(activity_id: int, support_id: int):
+    activity = managed(activity_id)
+    support = child_of(CommercialSupport, support_id, activity)
+    return act(activity, lambda: service.delete_commercial_support(support), "Support removed.", "support")

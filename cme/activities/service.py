@@ -15,8 +15,8 @@ from sqlalchemy import Select, case, func, select
 
 from cme.accounts.models import User
 from cme.activities.models import (
-    Activity, ActivityFormat, ActivitySession, ActivityStatus, CreditDesignation, CreditType, Disclosure, Faculty,
-    activity_organizers,
+    AccreditationKind, Activity, ActivityFormat, ActivitySession, ActivityStatus, CommercialSupport, CreditDesignation,
+    CreditType, Disclosure, Faculty, activity_organizers,
 )
 from cme.errors import DomainError
 from cme.extensions import db
@@ -74,12 +74,12 @@ def _apply_fields(activity: Activity, fields: dict[str, Any]) -> None:
         activity.venue_name = activity.street_address = activity.city = activity.state = activity.postal_code = None
 
 
-def create_activity(organizer: User, fields: dict[str, Any], *, default_accreditation: str = "",
-                    now: datetime | None = None) -> Activity:
+def create_activity(organizer: User, fields: dict[str, Any], *, now: datetime | None = None) -> Activity:
+    fields = dict(fields)
+    accreditation = {name: fields.pop(name) for name in ACCREDITATION_FIELDS if name in fields}
     activity = Activity(status=ActivityStatus.DRAFT.value, organizers=[organizer], created_dt=now or now_utc())
     _apply_fields(activity, fields)
-    if not activity.accreditation_statement:
-        activity.accreditation_statement = default_accreditation
+    set_accreditation(activity, **{"accreditation_kind": AccreditationKind.ACCME.value, **accreditation})
     db.session.add(activity)
     db.session.flush()
     return activity
@@ -91,12 +91,57 @@ def _refuse_if_cancelled(activity: Activity) -> None:
 
 
 def update_details(activity: Activity, *, title: str, summary: str, description: str, learning_objectives: str,
-                   target_audience: str, specialty: str, topics: str, accreditation_statement: str) -> None:
+                   target_audience: str, specialty: str, topics: str) -> None:
     """What the activity is about: text only, so nobody needs to be told."""
     _refuse_if_cancelled(activity)
     activity.title, activity.summary, activity.description = title, summary, description
     activity.learning_objectives, activity.target_audience = learning_objectives, target_audience
-    activity.specialty, activity.topics, activity.accreditation_statement = specialty, topics, accreditation_statement
+    activity.specialty, activity.topics = specialty, topics
+    db.session.flush()
+
+
+ACCREDITATION_FIELDS = ("accreditation_kind", "joint_provider", "accreditation_statement")
+
+
+def set_accreditation(activity: Activity, *, accreditation_kind: str, joint_provider: str = "",
+                      accreditation_statement: str = "") -> None:
+    """Under whose accreditation the activity runs (point 9 of issue 12). A published activity keeps a complete
+    statement: joint providership names its joint provider, a custom statement has its text."""
+    _refuse_if_cancelled(activity)
+    activity.accreditation_kind = accreditation_kind
+    activity.joint_provider = joint_provider if accreditation_kind == AccreditationKind.JOINT_PROVIDERSHIP else ""
+    activity.accreditation_statement = accreditation_statement if accreditation_kind == AccreditationKind.CUSTOM else ""
+    if activity.status == ActivityStatus.PUBLISHED:
+        problems = accreditation_problems(activity)
+        if problems:
+            field = "joint_provider" if accreditation_kind == AccreditationKind.JOINT_PROVIDERSHIP else \
+                "accreditation_statement"
+            raise ActivityError(f"{problems[0]} A published activity must keep its accreditation statement.",
+                                code="accreditation_incomplete", field=field)
+    db.session.flush()
+
+
+def accreditation_problems(activity: Activity) -> list[str]:
+    if activity.accreditation_kind == AccreditationKind.JOINT_PROVIDERSHIP and not activity.joint_provider.strip():
+        return ["Name the joint provider: joint providership names both organizations."]
+    if activity.accreditation_kind == AccreditationKind.CUSTOM and not activity.accreditation_statement.strip():
+        return ["Write the accreditation statement, or choose one of the standard accreditations."]
+    return []
+
+
+def add_commercial_support(activity: Activity, *, company: str, kind: str,
+                           amount: Decimal | None = None) -> CommercialSupport:
+    """Record an ineligible company's support; learners then see it acknowledged."""
+    _refuse_if_cancelled(activity)
+    support = CommercialSupport(company=company, kind=kind, amount=amount)
+    activity.commercial_supports.append(support)
+    db.session.flush()
+    return support
+
+
+def delete_commercial_support(support: CommercialSupport) -> None:
+    _refuse_if_cancelled(support.activity)
+    support.activity.commercial_supports.remove(support)
     db.session.flush()
 
 
@@ -323,6 +368,7 @@ def publication_problems(activity: Activity) -> list[str]:
         problems.append(str(error))
     if activity.format == ActivityFormat.LIVE_WEBCAST and not activity.join_url:
         problems.append("Add the webcast's join link.")
+    problems.extend(accreditation_problems(activity))
     return problems
 
 
@@ -364,7 +410,8 @@ def duplicate(activity: Activity, organizer: User) -> Activity:
     columns = ("format", "summary", "description", "learning_objectives", "target_audience", "specialty", "topics",
                "time_zone", "start_dt", "end_dt", "venue_name", "street_address", "city", "state", "postal_code",
                "join_url", "access_notes", "available_from_dt", "available_until_dt", "capacity",
-               "registration_opens_dt", "registration_closes_dt", "claim_deadline_dt", "accreditation_statement")
+               "registration_opens_dt", "registration_closes_dt", "claim_deadline_dt", "accreditation_statement",
+               "accreditation_kind", "joint_provider")
     copy = Activity(status=ActivityStatus.DRAFT.value, title=f"Copy of {activity.title}"[:300],
                     organizers=list({u.id: u for u in [*activity.organizers, organizer]}.values()),
                     **{name: getattr(activity, name) for name in columns})
@@ -377,6 +424,8 @@ def duplicate(activity: Activity, organizer: User) -> Activity:
                     for f in activity.faculty]
     copy.credit_designations = [CreditDesignation(credit_type=d.credit_type, max_amount=d.max_amount)
                                 for d in activity.credit_designations]
+    copy.commercial_supports = [CommercialSupport(company=s.company, kind=s.kind, amount=s.amount)
+                                for s in activity.commercial_supports]
     db.session.add(copy)
     db.session.flush()
     return copy

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from cme.activities import catalog as public
 from cme.activities.forms import CatalogFilterForm
-from cme.activities.statements import designation_statement_html, format_amount
+from cme.activities.statements import activity_statements, designation_statement_html, format_amount
 from cme.calendar import service as calendar_service
 from cme.registration.counts import confirmed_counts
 from cme.registration.service import active_registration, active_registrations_of, registration_problem
@@ -81,7 +81,8 @@ def detail(activity_id: int, slug: str | None = None):
     confirmed = confirmed_counts([activity.id])[activity.id]
     provider = current_app.config["CME_PROVIDER_NAME"]
     statements = [(d, designation_statement_html(d.credit_type, d.max_amount, provider=provider,
-                                                 activity_format=activity.format))
+                                                 activity_format=activity.format,
+                                                 accreditation=activity.accreditation_kind))
                   for d in activity.designations]
     zone_name = viewer_zone() if current_user.is_authenticated else None
     my_registration = active_registration(current_user, activity.id) if current_user.is_authenticated else None
@@ -91,7 +92,9 @@ def detail(activity_id: int, slug: str | None = None):
         "feed": calendar_service.subscribe_links(absolute_url("calendar.public_feed"))}
     return render_template("activities/detail.html", activity=activity, seat_state=public.seat_state(activity, confirmed),
                            calendar_links=calendar_links,
-                           confirmed=confirmed, statements=statements, viewer_zone=zone_name, preview=preview, my_registration=my_registration,
+                           confirmed=confirmed, statements=statements,
+                           accreditation=activity_statements(activity, provider=provider),
+                           viewer_zone=zone_name, preview=preview, my_registration=my_registration,
                            registration_open=registration_problem(activity) is None,
                            agenda=agenda_by_day(activity, activity.time_zone),
                            viewer_agenda=agenda_by_day(activity, zone_name) if zone_name and activity.is_webcast

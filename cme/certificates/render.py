@@ -107,9 +107,11 @@ def build_certificate_pdf(snapshot: dict[str, Any], verify_url: str, *, supersed
         y -= 6
     canvas.setFont("Helvetica", 8.5)
     canvas.setFillColor(MUTED)
-    for line in _wrapped(snapshot["accreditation_statement"], "Helvetica", 8.5, WRAP_WIDTH - QR_SIZE - 40):
-        canvas.drawString(MARGIN + 24, max(y, MARGIN + 70), line)
-        y -= 10
+    for paragraph in (snapshot["accreditation_statement"], *snapshot.get("commercial_support", ())):
+        for line in _wrapped(paragraph, "Helvetica", 8.5, WRAP_WIDTH - QR_SIZE - 40):
+            canvas.drawString(MARGIN + 24, max(y, MARGIN + 70), line)
+            y -= 10
+        y -= 3
     # Footer: issue date and verification, with the QR code.
     canvas.setFillColor(INK)
     canvas.setFont("Helvetica", 9)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from cme.accounts.models import User
 from cme.activities.models import Activity, CreditType
-from cme.activities.statements import designation_statement, format_amount
+from cme.activities.statements import activity_statements, designation_statement, format_amount
 from cme.certificates.models import Certificate, CertificateKind, new_verification_code
 from cme.credit.models import CreditRecord
 from cme.errors import DomainError
@@ -35,7 +35,8 @@ def _credit_lines(user: User, activity: Activity, records: list[CreditRecord]) -
     for record in sorted(records, key=lambda r: order[r.credit_type]):
         amount = format_amount(record.amount)
         statement = designation_statement(record.credit_type, designated.get(record.credit_type, record.amount),
-                                          provider=provider, activity_format=activity.format)
+                                          provider=provider, activity_format=activity.format,
+                                          accreditation=activity.accreditation_kind)
         if record.credit_type == CreditType.PARTICIPATION or (record.credit_type == CreditType.AMA_PRA_1
                                                               and not user.is_physician):
             kinds.add(CertificateKind.PARTICIPATION)
@@ -52,6 +53,7 @@ def _credit_lines(user: User, activity: Activity, records: list[CreditRecord]) -
 
 def snapshot_for(user: User, activity: Activity, records: list[CreditRecord], *, code: str, issued: datetime) -> dict:
     kind, credits = _credit_lines(user, activity, records)
+    statements = activity_statements(activity, provider=current_app.config["CME_PROVIDER_NAME"])
     tz = zone(activity.time_zone)
     dates = (f"{activity.start_dt.astimezone(tz):%b %-d, %Y} to {activity.end_dt.astimezone(tz):%b %-d, %Y}"
              if activity.is_on_demand else format_span(activity.start_dt, activity.end_dt, activity.time_zone))
@@ -67,7 +69,8 @@ def snapshot_for(user: User, activity: Activity, records: list[CreditRecord], *,
         "location": ", ".join(p for p in (activity.venue_name, activity.city and f"{activity.city}, {activity.state}") if p)
         if activity.is_live_meeting else "Internet",
         "credits": credits,
-        "accreditation_statement": activity.accreditation_statement,
+        "accreditation_statement": statements.accreditation,
+        "commercial_support": statements.commercial_support,
         "issued": issued.astimezone(zone(user.time_zone)).strftime("%B %-d, %Y"),
         "code": code,
     }
