@@ -34,7 +34,8 @@ from cme.accounts.models import User
 from cme.accounts.service import create_user, find_user_by_email
 from cme.activities.models import Activity, ActivityFormat, ActivityStatus
 from cme.activities.service import (
-    add_disclosure, add_faculty, add_session, create_activity, publish, scheduled_hours, set_designation,
+    add_disclosure, add_faculty, add_session, create_activity, publish, scheduled_hours, set_acpe_uan,
+    set_designation,
 )
 from cme.amounts import quarter_floor
 from cme.attendance.service import HEARTBEAT_SECONDS, check_in, heartbeat
@@ -180,7 +181,7 @@ def _seed_accounts(accounts: dict[str, dict[str, Any]], created: Counter) -> dic
                                full_name=spec["full_name"], degree=spec["degree"], profession=spec["profession"],
                                specialty=spec.get("specialty", ""), npi=spec.get("npi"),
                                licence_state=spec.get("licence_state"), licence_number=spec.get("licence_number"),
-                               time_zone=spec["time_zone"])
+                               time_zone=spec["time_zone"], abim_id=spec.get("abim_id"))
             created["accounts"] += 1
         users[key] = user
     return users
@@ -220,6 +221,8 @@ def _seed_activity(spec: dict[str, Any], data: dict[str, Any], users: dict[str, 
     for credit_type in spec["credits"]:
         set_designation(activity, credit_type, hours)
         created["credit designations"] += 1
+    if "acpe_uan" in spec:
+        set_acpe_uan(activity, spec["acpe_uan"])
 
     status = ActivityStatus(spec.get("status", ActivityStatus.PUBLISHED.value))
     if status == ActivityStatus.DRAFT:

@@ -17,6 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, URL, ValidationError
 
 from cme.accounts.models import US_STATES
+from cme.activities.acpe import EXAMPLE as UAN_EXAMPLE, normalise_uan, uan_problem
 from cme.activities.models import SPECIALTIES, ActivityFormat, CreditType, FacultyRole, RelationshipType
 from cme.amounts import is_quarter_step
 from cme.formtools import SelectField, none_if_blank, select_choices, strip
@@ -213,3 +214,16 @@ class DesignationForm(FlaskForm):
             raise ValidationError("The amount is too large.")
         if not is_quarter_step(amount):
             raise ValidationError("Credit is designated in steps of 0.25 (e.g. 1.25, 1.5, 1.75).")
+
+
+class AcpeUanForm(FlaskForm):
+    """The activity's ACPE Universal Activity Number (blank clears it)."""
+
+    acpe_uan = StringField("ACPE Universal Activity Number", validators=[Optional(), Length(max=30)],
+                           filters=[normalise_uan],
+                           description=f"As ACPE assigned it, e.g. {UAN_EXAMPLE} (P: pharmacists, T: technicians). "
+                                       "Needed for ACPE credit; printed on ACPE certificates.")
+
+    def validate_acpe_uan(self, field) -> None:
+        if field.data and (problem := uan_problem(field.data)):
+            raise ValidationError(problem)

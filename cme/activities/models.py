@@ -147,6 +147,9 @@ class Activity(db.Model):
     updated_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
     published_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     cancelled_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # Issue 12, point 2 (who may claim what): the ACPE Universal Activity Number, which ACPE credit needs
+    # (cme.activities.acpe checks its format).
+    acpe_uan: Mapped[Optional[str]] = mapped_column(String(30))
 
     organizers: Mapped[list[User]] = relationship(secondary=activity_organizers)
     sessions: Mapped[list[ActivitySession]] = relationship(

@@ -9,7 +9,7 @@ from flask_login import current_user
 from cme.accounts.permissions import organizer_required
 from cme.activities import service
 from cme.activities.access import managed
-from cme.activities.forms import ActivityForm, DesignationForm, DisclosureForm, FacultyForm, SessionForm
+from cme.activities.forms import AcpeUanForm, ActivityForm, DesignationForm, DisclosureForm, FacultyForm, SessionForm
 from cme.activities.models import Activity, ActivitySession, CreditDesignation, Disclosure, Faculty
 from cme.extensions import db
 from cme.formtools import ConfirmForm
@@ -39,6 +39,7 @@ def _manage_page(activity: Activity, status: int = 200, *, disclosure_form: Disc
     forms.setdefault("session_form", SessionForm(zone_name=activity.time_zone, formdata=None))
     forms.setdefault("faculty_form", FacultyForm(formdata=None))
     forms.setdefault("designation_form", DesignationForm(formdata=None))
+    forms.setdefault("uan_form", AcpeUanForm(formdata=None, acpe_uan=activity.acpe_uan))
     forms["disclosure_forms"] = {p.id: DisclosureForm(prefix=f"d{p.id}", formdata=None) for p in activity.faculty}
     if disclosure_form is not None:
         forms["disclosure_forms"][disclosure_for] = disclosure_form
@@ -297,3 +298,16 @@ def delete_designation(activity_id: int, designation_id: int):
     activity = managed(activity_id)
     designation = child_of(CreditDesignation, designation_id, activity)
     return act(activity, lambda: service.delete_designation(designation), "Designation removed.", "credit")
+
+
+@bp.post("/activities/<int:activity_id>/acpe-uan")
+@organizer_required
+def set_acpe_uan(activity_id: int):
+    activity = managed(activity_id)
+    form = AcpeUanForm()
+    if form.validate_on_submit() and unit_of_work(
+            lambda: service.set_acpe_uan(activity, form.acpe_uan.data), form=form).ok:
+        flash("ACPE Universal Activity Number saved." if form.acpe_uan.data else "ACPE Universal Activity Number removed.",
+              "success")
+        return to_manage(activity, "credit")
+    return _manage_page(activity, 422, uan_form=form)

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from markupsafe import Markup, escape
 
+from cme.activities.acpe import AUDIENCES, uan_audience
 from cme.activities.models import ActivityFormat, CreditType
 
 
@@ -23,8 +24,10 @@ def learning_format(activity_format: str) -> str:
     return "enduring material" if activity_format == ActivityFormat.ON_DEMAND_WEBCAST else "live activity"
 
 
-def designation_statement(credit_type: str, amount: Decimal, *, provider: str, activity_format: str) -> str:
-    """Plain text of the statement (certificates, ICS descriptions)."""
+def designation_statement(credit_type: str, amount: Decimal, *, provider: str, activity_format: str,
+                          acpe_uan: str | None = None) -> str:
+    """Plain text of the statement (certificates, ICS descriptions). ACPE's names the audience and the Universal
+    Activity Number when the activity has one."""
     n = format_amount(amount)
     match CreditType(credit_type):
         case CreditType.AMA_PRA_1:
@@ -34,7 +37,9 @@ def designation_statement(credit_type: str, amount: Decimal, *, provider: str, a
         case CreditType.ANCC:
             return f"{provider} designates this activity for a maximum of {n} ANCC contact hour(s)."
         case CreditType.ACPE:
-            return f"{provider} designates this activity for a maximum of {n} ACPE contact hour(s) for pharmacists."
+            audience = AUDIENCES[uan_audience(acpe_uan) or "P"]
+            uan = f" (ACPE Universal Activity Number {acpe_uan})" if uan_audience(acpe_uan) else ""
+            return f"{provider} designates this activity for a maximum of {n} ACPE contact hour(s) for {audience}{uan}."
         case CreditType.AAPA_1:
             return (f"This activity is designated for {n} AAPA Category 1 CME credit(s). PAs should only claim "
                     "credit commensurate with the extent of their participation.")
@@ -47,7 +52,9 @@ def designation_statement(credit_type: str, amount: Decimal, *, provider: str, a
                     "hour(s) of participation.")
 
 
-def designation_statement_html(credit_type: str, amount: Decimal, *, provider: str, activity_format: str) -> Markup:
+def designation_statement_html(credit_type: str, amount: Decimal, *, provider: str, activity_format: str,
+                               acpe_uan: str | None = None) -> Markup:
     """The statement with the credit name in italics, as the AMA requires."""
-    text = escape(designation_statement(credit_type, amount, provider=provider, activity_format=activity_format))
+    text = escape(designation_statement(credit_type, amount, provider=provider, activity_format=activity_format,
+                                        acpe_uan=acpe_uan))
     return Markup(str(text).replace("AMA PRA Category 1 Credit(s)™", "<em>AMA PRA Category 1 Credit(s)</em>™"))

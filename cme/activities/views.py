@@ -81,7 +81,7 @@ def detail(activity_id: int, slug: str | None = None):
     confirmed = confirmed_counts([activity.id])[activity.id]
     provider = current_app.config["CME_PROVIDER_NAME"]
     statements = [(d, designation_statement_html(d.credit_type, d.max_amount, provider=provider,
-                                                 activity_format=activity.format))
+                                                 activity_format=activity.format, acpe_uan=activity.acpe_uan))
                   for d in activity.designations]
     zone_name = viewer_zone() if current_user.is_authenticated else None
     my_registration = active_registration(current_user, activity.id) if current_user.is_authenticated else None
