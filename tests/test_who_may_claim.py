@@ -317,9 +317,7 @@ def test_a_non_physician_claiming_against_an_ama_designation_gets_participation_
     assert certificate.kind == "participation" and certificate.snapshot["heading"] == "Certificate of Participation"
     [line] = certificate.snapshot["credits"]
     assert line["line"] == "1.75 hour(s) of participation"
-    assert line["statement"] == ("The Liver Education Foundation designates this enduring material for a maximum of 2 "
-                                 "AMA PRA Category 1 Credit(s)™. Physicians should claim only the credit commensurate "
-                                 "with the extent of their participation in the activity.")
+    assert line["statement"] == "This enduring material was designated for a maximum of 2 AMA PRA Category 1 Credit(s)™."
 
 
 def test_a_pharmacists_acpe_certificate_prints_the_uan(db, make_user, summit):

@@ -52,6 +52,13 @@ def designation_statement(credit_type: str, amount: Decimal, *, provider: str, a
                     "hour(s) of participation.")
 
 
+def ama_participation_statement(amount: Decimal, *, activity_format: str) -> str:
+    """What a non-physician's certificate of participation says of the AMA designation (the AMA lets providers
+    give non-physicians a certificate of participation stating that the activity was designated for AMA credit)."""
+    return (f"This {learning_format(activity_format)} was designated for a maximum of {format_amount(amount)} "
+            "AMA PRA Category 1 Credit(s)™.")
+
+
 def designation_statement_html(credit_type: str, amount: Decimal, *, provider: str, activity_format: str,
                                acpe_uan: str | None = None) -> Markup:
     """The statement with the credit name in italics, as the AMA requires."""

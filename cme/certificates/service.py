@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from cme.accounts.models import User
 from cme.activities.models import Activity, CreditType
-from cme.activities.statements import designation_statement, format_amount
+from cme.activities.statements import ama_participation_statement, designation_statement, format_amount
 from cme.certificates.models import Certificate, CertificateKind, new_verification_code
 from cme.credit.eligibility import eligibility
 from cme.credit.models import CreditRecord
@@ -47,10 +47,12 @@ def _credit_lines(user: User, activity: Activity, records: list[CreditRecord]) -
             record.credit_type == CreditType.AMA_PRA_1 and not allowed.may_claim(CreditType.AMA_PRA_1))
         if participation:
             kinds.add(CertificateKind.PARTICIPATION)
-            named = (CreditType.AMA_PRA_1 if CreditType.AMA_PRA_1 in designated
-                     and not allowed.may_claim(CreditType.AMA_PRA_1) else CreditType.PARTICIPATION)
-            lines.append({"type": CreditType.PARTICIPATION.value, "amount": amount,
-                          "statement": statement(named, record.amount), "line": f"{amount} hour(s) of participation"})
+            ama = designated.get(CreditType.AMA_PRA_1)
+            text = (ama_participation_statement(ama, activity_format=activity.format)
+                    if ama is not None and not allowed.may_claim(CreditType.AMA_PRA_1)
+                    else statement(CreditType.PARTICIPATION, record.amount))
+            lines.append({"type": CreditType.PARTICIPATION.value, "amount": amount, "statement": text,
+                          "line": f"{amount} hour(s) of participation"})
         elif allowed.may_claim(record.credit_type):
             kinds.add(CertificateKind.CREDIT)
             label = "AMA PRA Category 1 Credit(s)™" if record.credit_type == CreditType.AMA_PRA_1 else record.credit_type_label

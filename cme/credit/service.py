@@ -178,8 +178,9 @@ def adjust_credit(record: CreditRecord, new_amount: Decimal, *, reason: str, by:
         raise CreditError("Give the reason for the change (it is kept in the audit trail).", code="reason", field="reason")
     if new_amount <= 0 or not is_quarter_step(new_amount):
         raise CreditError("Use a positive amount in steps of 0.25.", code="step", field="amount")
-    designated = next((d.max_amount for d in record.activity.credit_designations
-                       if d.credit_type == record.credit_type), None)
+    # The learner's maximum of this type (hours of participation against an AMA designation: the AMA one).
+    designated = eligibility(record.user, record.activity).offers.get(record.credit_type) or next(
+        (d.max_amount for d in record.activity.credit_designations if d.credit_type == record.credit_type), None)
     if designated is not None and new_amount > designated:
         raise CreditError(f"The designated maximum is {designated.normalize():f}.", code="too_much", field="amount")
     claims = {r.credit_type: r.amount for r in db.session.scalars(select(CreditRecord).where(
