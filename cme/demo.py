@@ -34,6 +34,7 @@ from cme.accounts.service import create_user, find_user_by_email
 from cme.activities.models import Activity, ActivityFormat, ActivityStatus
 from cme.activities.service import (
     add_commercial_support, add_disclosure, add_faculty, add_session, create_activity, publish, scheduled_hours,
+    set_acpe_uan,
     set_designation,
 )
 from cme.amounts import quarter_floor
@@ -181,7 +182,7 @@ def _seed_accounts(accounts: dict[str, dict[str, Any]], created: Counter) -> dic
                                full_name=spec["full_name"], degree=spec["degree"], profession=spec["profession"],
                                specialty=spec.get("specialty", ""), npi=spec.get("npi"),
                                licence_state=spec.get("licence_state"), licence_number=spec.get("licence_number"),
-                               time_zone=spec["time_zone"])
+                               time_zone=spec["time_zone"], abim_id=spec.get("abim_id"))
             created["accounts"] += 1
         users[key] = user
     return users
@@ -224,6 +225,8 @@ def _seed_activity(spec: dict[str, Any], data: dict[str, Any], users: dict[str, 
         add_commercial_support(activity, company=support["company"], kind=support["kind"],
                                amount=Decimal(str(support["amount"])) if "amount" in support else None)
         created["commercial supports"] += 1
+    if "acpe_uan" in spec:
+        set_acpe_uan(activity, spec["acpe_uan"])
 
     status = ActivityStatus(spec.get("status", ActivityStatus.PUBLISHED.value))
     if status == ActivityStatus.DRAFT:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp, ValidationError
 
-from cme.accounts.models import DEGREES, US_STATES, Profession, Role
+from cme.accounts.models import ABIM_ID_PATTERN, DEGREES, US_STATES, Profession, Role
 from cme.accounts.npi import is_valid_npi
 from cme.formtools import SelectField, none_if_blank, select_choices, strip
 from cme.timeutil import US_ZONES, is_valid_zone, zone_choices
@@ -41,6 +41,10 @@ class ProfessionalIdentityMixin:
     specialty = StringField("Specialty", validators=[Optional(), Length(max=120)], filters=[strip])
     npi = StringField("NPI (optional)", validators=[Optional(), validate_npi], filters=[none_if_blank],
                       description="Your 10-digit National Provider Identifier, reported with your credit.")
+    abim_id = StringField("ABIM ID (optional)", validators=[Optional(), Regexp(
+                              f"^{ABIM_ID_PATTERN}$", message="An ABIM ID is six digits, as ABIM shows it on your "
+                              "Physician Portal (e.g. 123456).")], filters=[none_if_blank],
+                          description="Six digits. Needed to claim ABIM MOC points, which are reported to ABIM.")
     licence_state = SelectField("License state", choices=select_choices([("", "—")] + [(s, s) for s in US_STATES]),
                                 validators=[Optional()], filters=[none_if_blank])
     licence_number = StringField("License number", validators=[Optional(), Length(max=40)], filters=[none_if_blank])

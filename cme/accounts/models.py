@@ -26,6 +26,7 @@ class Profession(LabeledEnum):
     NURSE_PRACTITIONER = "nurse_practitioner", "Nurse practitioner"
     NURSE = "nurse", "Nurse"
     PHARMACIST = "pharmacist", "Pharmacist"
+    PHARMACY_TECHNICIAN = "pharmacy_technician", "Pharmacy technician"
     OTHER = "other", "Other healthcare professional"
 
 
@@ -35,7 +36,13 @@ def profession_label(value: str | None) -> str:
 
 
 DEGREES = ["MD", "DO", "MBBS", "PhD", "PA-C", "NP", "APRN", "DNP", "RN", "BSN", "MSN", "LPN",
-           "PharmD", "RPh", "MPH", "Other"]
+           "PharmD", "RPh", "CPhT", "MPH", "Other"]
+
+# Medical degrees that make their holder a physician (AMA: "MD, DO and equivalent degrees from other countries").
+PHYSICIAN_DEGREES = ("MD", "DO", "MBBS")
+
+# An ABIM ID (the board's number for a diplomate or candidate) is six digits.
+ABIM_ID_PATTERN = r"[0-9]{6}"
 
 US_STATES = [
     "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS",
@@ -53,6 +60,7 @@ class User(UserMixin, db.Model):
         # Emails are stored lower-cased, so the unique constraint is case-insensitive.
         CheckConstraint("email = lower(email)", name="email_lowercase"),
         CheckConstraint("npi IS NULL OR length(npi) = 10", name="npi_length"),
+        CheckConstraint("abim_id IS NULL OR length(abim_id) = 6", name="abim_id_length"),  # issue 12, point 2
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -74,6 +82,8 @@ class User(UserMixin, db.Model):
     # SHA-256 are stored, so neither the database alone nor a leaked nonce reveals a working URL.
     feed_token_nonce: Mapped[Optional[str]] = mapped_column(String(64))
     feed_token_hash: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+    # Issue 12, point 2 (who may claim what): the ABIM ID, which ABIM MOC points need.
+    abim_id: Mapped[Optional[str]] = mapped_column(String(6))
 
     @validates("email")
     def _normalise_email(self, _key: str, value: str) -> str:
@@ -100,7 +110,10 @@ class User(UserMixin, db.Model):
 
     @property
     def is_physician(self) -> bool:
-        return self.profession == Profession.PHYSICIAN
+        """A physician for AMA PRA credit: the profession says so, or (for "Other healthcare professional") the
+        degree does (MD, DO or an equivalent medical degree)."""
+        return self.profession == Profession.PHYSICIAN or (
+            self.profession == Profession.OTHER and self.degree in PHYSICIAN_DEGREES)
 
     @property
     def display_name(self) -> str:

@@ -17,7 +17,8 @@ from cme.extensions import db
 from cme.mail.service import queue_deferred
 from cme.timeutil import now_utc
 
-PROFILE_FIELDS = ("full_name", "degree", "profession", "specialty", "npi", "licence_state", "licence_number", "time_zone")
+PROFILE_FIELDS = ("full_name", "degree", "profession", "specialty", "npi", "licence_state", "licence_number", "time_zone",
+                  "abim_id")
 
 
 @lru_cache(maxsize=4)

@@ -17,6 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, URL, ValidationError
 
 from cme.accounts.models import US_STATES
+from cme.activities.acpe import EXAMPLE as UAN_EXAMPLE, normalise_uan, uan_problem
 from cme.activities.models import (
     SPECIALTIES, AccreditationKind, ActivityFormat, CreditType, FacultyRole, RelationshipType, SupportKind,
 )
@@ -233,3 +234,16 @@ class CommercialSupportForm(FlaskForm):
     amount = DecimalField("Amount in US dollars (optional)", places=2,
                           validators=[Optional(), NumberRange(min=0, max=999_999_999, message="Enter an amount from 0 to 999,999,999.")],
                           description="Not shown to learners; kept for the accreditor's reports.")
+
+
+class AcpeUanForm(FlaskForm):
+    """The activity's ACPE Universal Activity Number (blank clears it)."""
+
+    acpe_uan = StringField("ACPE Universal Activity Number", validators=[Optional(), Length(max=30)],
+                           filters=[normalise_uan],
+                           description=f"As ACPE assigned it, e.g. {UAN_EXAMPLE} (P: pharmacists, T: technicians). "
+                                       "Needed for ACPE credit; printed on ACPE certificates.")
+
+    def validate_acpe_uan(self, field) -> None:
+        if field.data and (problem := uan_problem(field.data)):
+            raise ValidationError(problem)

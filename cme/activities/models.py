@@ -166,6 +166,9 @@ class Activity(db.Model):
         String(30), CheckConstraint(check_in("accreditation_kind", AccreditationKind), name="accreditation_kind"),
         default=AccreditationKind.ACCME.value, server_default=AccreditationKind.ACCME.value)
     joint_provider: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # Issue 12, point 2 (who may claim what): the ACPE Universal Activity Number, which ACPE credit needs
+    # (cme.activities.acpe checks its format).
+    acpe_uan: Mapped[Optional[str]] = mapped_column(String(30))
 
     organizers: Mapped[list[User]] = relationship(secondary=activity_organizers)
     sessions: Mapped[list[ActivitySession]] = relationship(

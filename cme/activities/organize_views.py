@@ -10,7 +10,7 @@ from cme.accounts.permissions import organizer_required
 from cme.activities import service
 from cme.activities.access import managed
 from cme.activities.forms import (
-    ActivityForm, CommercialSupportForm, DesignationForm, DisclosureForm, FacultyForm, SessionForm,
+    AcpeUanForm, ActivityForm, CommercialSupportForm, DesignationForm, DisclosureForm, FacultyForm, SessionForm,
 )
 from cme.activities.models import Activity, ActivitySession, CommercialSupport, CreditDesignation, Disclosure, Faculty
 from cme.activities.statements import activity_statements
@@ -43,6 +43,7 @@ def _manage_page(activity: Activity, status: int = 200, *, disclosure_form: Disc
     forms.setdefault("faculty_form", FacultyForm(formdata=None))
     forms.setdefault("designation_form", DesignationForm(formdata=None))
     forms.setdefault("support_form", CommercialSupportForm(formdata=None))
+    forms.setdefault("uan_form", AcpeUanForm(formdata=None, acpe_uan=activity.acpe_uan))
     forms["disclosure_forms"] = {p.id: DisclosureForm(prefix=f"d{p.id}", formdata=None) for p in activity.faculty}
     if disclosure_form is not None:
         forms["disclosure_forms"][disclosure_for] = disclosure_form
@@ -324,3 +325,14 @@ def delete_support(activity_id: int, support_id: int):
     activity = managed(activity_id)
     support = child_of(CommercialSupport, support_id, activity)
     return act(activity, lambda: service.delete_commercial_support(support), "Support removed.", "support")
+@bp.post("/activities/<int:activity_id>/acpe-uan")
+@organizer_required
+def set_acpe_uan(activity_id: int):
+    activity = managed(activity_id)
+    form = AcpeUanForm()
+    if form.validate_on_submit() and unit_of_work(
+            lambda: service.set_acpe_uan(activity, form.acpe_uan.data), form=form).ok:
+        flash("ACPE Universal Activity Number saved." if form.acpe_uan.data else "ACPE Universal Activity Number removed.",
+              "success")
+        return to_manage(activity, "credit")
+    return _manage_page(activity, 422, uan_form=form)

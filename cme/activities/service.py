@@ -14,6 +14,7 @@ from typing import Any, Iterable
 from sqlalchemy import Select, case, func, select
 
 from cme.accounts.models import User
+from cme.activities.acpe import normalise_uan, uan_problem
 from cme.activities.models import (
     AccreditationKind, Activity, ActivityFormat, ActivitySession, ActivityStatus, CommercialSupport, CreditDesignation,
     CreditType, Disclosure, Faculty, activity_organizers,
@@ -327,10 +328,42 @@ def delete_disclosure(disclosure: Disclosure) -> None:
     db.session.flush()
 
 
+def _designated(activity: Activity, credit_type: str) -> Decimal | None:
+    return next((d.max_amount for d in activity.credit_designations if d.credit_type == credit_type), None)
+
+
+def _check_moc_within_ama(activity: Activity, credit_type: str, amount: Decimal) -> None:
+    """ABIM MOC points accompany AMA credit: an activity designates no more MOC points than AMA credit (and so no
+    more than its scheduled hours), and the AMA designation cannot drop below the MOC one."""
+    amount = Decimal(amount)
+    if credit_type == CreditType.ABIM_MOC:
+        hours = scheduled_hours(activity)
+        if not activity.is_on_demand and amount > hours:
+            raise ActivityError(f"ABIM MOC points cannot exceed the scheduled hours of instruction "
+                                f"({hours.normalize():f} h).", code="moc_over_hours", field="max_amount")
+        ama = _designated(activity, CreditType.AMA_PRA_1)
+        if ama is None:
+            raise ActivityError("Designate AMA PRA Category 1 Credit™ first: ABIM MOC points never exceed it.",
+                                code="moc_without_ama", field="credit_type")
+        if amount > ama:
+            raise ActivityError(f"ABIM MOC points cannot exceed the AMA designation ({ama.normalize():f}).",
+                                code="moc_over_ama", field="max_amount")
+    elif credit_type == CreditType.AMA_PRA_1:
+        moc = _designated(activity, CreditType.ABIM_MOC)
+        if moc is not None and amount < moc:
+            raise ActivityError(f"The AMA designation cannot drop below the ABIM MOC designation "
+                                f"({moc.normalize():f}): lower the MOC points first.", code="ama_under_moc",
+                                field="max_amount")
+
+
 def set_designation(activity: Activity, credit_type: str, amount: Decimal) -> CreditDesignation:
     """Create or change the designation of one credit type."""
     if credit_type == CreditType.AMA_PRA_1:
         check_ama_within_hours(activity, amount)
+    _check_moc_within_ama(activity, credit_type, amount)
+    if credit_type == CreditType.ACPE and activity.is_published and not activity.acpe_uan:
+        raise ActivityError("Add the activity's ACPE Universal Activity Number first: ACPE credit needs it.",
+                            code="acpe_uan_required", field="credit_type")
     designation = next((d for d in activity.credit_designations if d.credit_type == credit_type), None)
     if designation is None:
         designation = CreditDesignation(credit_type=credit_type, max_amount=amount)
@@ -343,7 +376,22 @@ def set_designation(activity: Activity, credit_type: str, amount: Decimal) -> Cr
 
 def delete_designation(designation: CreditDesignation) -> None:
     activity = designation.activity
+    if designation.credit_type == CreditType.AMA_PRA_1 and _designated(activity, CreditType.ABIM_MOC) is not None:
+        raise ActivityError("Remove the ABIM MOC designation first: MOC points need AMA credit.", code="ama_under_moc")
     activity.credit_designations.remove(designation)
+    db.session.flush()
+
+
+def set_acpe_uan(activity: Activity, uan: str | None) -> None:
+    """Record (or clear) the activity's ACPE Universal Activity Number. A published activity with ACPE credit
+    keeps one: publishing requires it."""
+    uan = normalise_uan(uan)
+    if uan is not None and (problem := uan_problem(uan)):
+        raise ActivityError(problem, code="acpe_uan", field="acpe_uan")
+    if uan is None and activity.is_published and _designated(activity, CreditType.ACPE) is not None:
+        raise ActivityError("A published activity with ACPE credit needs its Universal Activity Number: remove the "
+                            "ACPE designation first.", code="acpe_uan_required", field="acpe_uan")
+    activity.acpe_uan = uan
     db.session.flush()
 
 
@@ -366,6 +414,14 @@ def publication_problems(activity: Activity) -> list[str]:
         check_ama_within_hours(activity)
     except ActivityError as error:
         problems.append(str(error))
+    moc = _designated(activity, CreditType.ABIM_MOC)
+    if moc is not None:
+        try:
+            _check_moc_within_ama(activity, CreditType.ABIM_MOC, moc)
+        except ActivityError as error:
+            problems.append(str(error))
+    if _designated(activity, CreditType.ACPE) is not None and not activity.acpe_uan:
+        problems.append("Add the activity's ACPE Universal Activity Number: ACPE credit needs it.")
     if activity.format == ActivityFormat.LIVE_WEBCAST and not activity.join_url:
         problems.append("Add the webcast's join link.")
     problems.extend(accreditation_problems(activity))

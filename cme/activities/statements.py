@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from markupsafe import Markup, escape
 
+from cme.activities.acpe import AUDIENCES, uan_audience
 from cme.activities.models import AccreditationKind, Activity, ActivityFormat, CreditType, SupportKind
 
 ACCME = "Accreditation Council for Continuing Medical Education (ACCME)"
@@ -89,17 +90,20 @@ def activity_statements(activity: Activity, *, provider: str) -> ActivityStateme
 
 
 def designation_statement(credit_type: str, amount: Decimal, *, provider: str, activity_format: str,
-                          accreditation: str = AccreditationKind.ACCME.value) -> str:
+                          accreditation: str = AccreditationKind.ACCME.value, acpe_uan: str | None = None) -> str:
     """Plain text of the statement (certificates, ICS descriptions). A jointly accredited provider designates
-    nursing, pharmacy and PA credit itself, in the logo-free text forms."""
+    nursing, pharmacy and PA credit itself, in the logo-free text forms; ACPE's names the audience and the Universal
+    Activity Number when the activity has one."""
     n = format_amount(amount)
+    uan = f" (ACPE Universal Activity Number {acpe_uan})" if uan_audience(acpe_uan) else ""
     if accreditation == AccreditationKind.JOINT_ACCREDITATION:
         match CreditType(credit_type):
             case CreditType.ANCC:
                 return f"Nurses: {provider} designates this activity for a maximum of {n} ANCC contact hour(s)."
             case CreditType.ACPE:
-                return (f"Pharmacists: {provider} designates this activity for a maximum of {n} ACPE contact "
-                        "hour(s).")
+                audience = AUDIENCES[uan_audience(acpe_uan) or "P"]
+                return (f"{audience.capitalize()}: {provider} designates this activity for a maximum of {n} ACPE "
+                        f"contact hour(s){uan}.")
             case CreditType.AAPA_1:
                 return (f"Physician assistants: {provider} has been authorized by the American Academy of PAs (AAPA) "
                         "to award AAPA Category 1 CME credit for activities planned in accordance with AAPA CME "
@@ -113,7 +117,8 @@ def designation_statement(credit_type: str, amount: Decimal, *, provider: str, a
         case CreditType.ANCC:
             return f"{provider} designates this activity for a maximum of {n} ANCC contact hour(s)."
         case CreditType.ACPE:
-            return f"{provider} designates this activity for a maximum of {n} ACPE contact hour(s) for pharmacists."
+            audience = AUDIENCES[uan_audience(acpe_uan) or "P"]
+            return f"{provider} designates this activity for a maximum of {n} ACPE contact hour(s) for {audience}{uan}."
         case CreditType.AAPA_1:
             return (f"This activity is designated for {n} AAPA Category 1 CME credit(s). PAs should only claim "
                     "credit commensurate with the extent of their participation.")
@@ -126,9 +131,16 @@ def designation_statement(credit_type: str, amount: Decimal, *, provider: str, a
                     "hour(s) of participation.")
 
 
+def ama_participation_statement(amount: Decimal, *, activity_format: str) -> str:
+    """What a non-physician's certificate of participation says of the AMA designation (the AMA lets providers
+    give non-physicians a certificate of participation stating that the activity was designated for AMA credit)."""
+    return (f"This {learning_format(activity_format)} was designated for a maximum of {format_amount(amount)} "
+            "AMA PRA Category 1 Credit(s)™.")
+
+
 def designation_statement_html(credit_type: str, amount: Decimal, *, provider: str, activity_format: str,
-                               accreditation: str = AccreditationKind.ACCME.value) -> Markup:
+                               accreditation: str = AccreditationKind.ACCME.value, acpe_uan: str | None = None) -> Markup:
     """The statement with the credit name in italics, as the AMA requires."""
     text = escape(designation_statement(credit_type, amount, provider=provider, activity_format=activity_format,
-                                        accreditation=accreditation))
+                                        accreditation=accreditation, acpe_uan=acpe_uan))
     return Markup(str(text).replace("AMA PRA Category 1 Credit(s)™", "<em>AMA PRA Category 1 Credit(s)</em>™"))

@@ -82,7 +82,7 @@ def detail(activity_id: int, slug: str | None = None):
     provider = current_app.config["CME_PROVIDER_NAME"]
     statements = [(d, designation_statement_html(d.credit_type, d.max_amount, provider=provider,
                                                  activity_format=activity.format,
-                                                 accreditation=activity.accreditation_kind))
+                                                 accreditation=activity.accreditation_kind, acpe_uan=activity.acpe_uan))
                   for d in activity.designations]
     zone_name = viewer_zone() if current_user.is_authenticated else None
     my_registration = active_registration(current_user, activity.id) if current_user.is_authenticated else None

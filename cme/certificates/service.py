@@ -12,8 +12,11 @@ from sqlalchemy import select
 
 from cme.accounts.models import User
 from cme.activities.models import Activity, CreditType
-from cme.activities.statements import activity_statements, designation_statement, format_amount
+from cme.activities.statements import (
+    activity_statements, ama_participation_statement, designation_statement, format_amount,
+)
 from cme.certificates.models import Certificate, CertificateKind, new_verification_code
+from cme.credit.eligibility import eligibility
 from cme.credit.models import CreditRecord
 from cme.errors import DomainError
 from cme.extensions import db
@@ -26,26 +29,37 @@ class CertificateError(DomainError):
 
 
 def _credit_lines(user: User, activity: Activity, records: list[CreditRecord]) -> tuple[str, list[dict]]:
-    """(kind, lines): physicians get AMA credit; others get the credit their designations allow, and an AMA
-    claim by a non-physician becomes hours of participation."""
+    """(kind, lines): each claim the learner may hold (credit.eligibility) as a line with its designation
+    statement. Hours of participation state the AMA credit the activity was designated for, when it was; an AMA
+    claim by a non-physician recorded before the rule is printed as participation; any other claim of a type the
+    learner may not claim is left off (it is not credit they can hold)."""
     provider = current_app.config["CME_PROVIDER_NAME"]
     designated = {d.credit_type: d.max_amount for d in activity.credit_designations}
+    allowed = eligibility(user, activity)
     order = {c.value: i for i, c in enumerate(CreditType)}
     lines, kinds = [], set()
+
+    def statement(credit_type: str, amount) -> str:
+        return designation_statement(credit_type, designated.get(credit_type, amount), provider=provider,
+                                     activity_format=activity.format, accreditation=activity.accreditation_kind,
+                                     acpe_uan=activity.acpe_uan)
+
     for record in sorted(records, key=lambda r: order[r.credit_type]):
         amount = format_amount(record.amount)
-        statement = designation_statement(record.credit_type, designated.get(record.credit_type, record.amount),
-                                          provider=provider, activity_format=activity.format,
-                                          accreditation=activity.accreditation_kind)
-        if record.credit_type == CreditType.PARTICIPATION or (record.credit_type == CreditType.AMA_PRA_1
-                                                              and not user.is_physician):
+        participation = record.credit_type == CreditType.PARTICIPATION or (
+            record.credit_type == CreditType.AMA_PRA_1 and not allowed.may_claim(CreditType.AMA_PRA_1))
+        if participation:
             kinds.add(CertificateKind.PARTICIPATION)
-            lines.append({"type": CreditType.PARTICIPATION.value, "amount": amount, "statement": statement,
+            ama = designated.get(CreditType.AMA_PRA_1)
+            text = (ama_participation_statement(ama, activity_format=activity.format)
+                    if ama is not None and not allowed.may_claim(CreditType.AMA_PRA_1)
+                    else statement(CreditType.PARTICIPATION, record.amount))
+            lines.append({"type": CreditType.PARTICIPATION.value, "amount": amount, "statement": text,
                           "line": f"{amount} hour(s) of participation"})
-        else:
+        elif allowed.may_claim(record.credit_type):
             kinds.add(CertificateKind.CREDIT)
             label = "AMA PRA Category 1 Credit(s)™" if record.credit_type == CreditType.AMA_PRA_1 else record.credit_type_label
-            lines.append({"type": record.credit_type, "amount": amount, "statement": statement,
+            lines.append({"type": record.credit_type, "amount": amount, "statement": statement(record.credit_type, record.amount),
                           "line": f"{amount} {label} claimed"})
     kind = CertificateKind.CREDIT if CertificateKind.CREDIT in kinds else CertificateKind.PARTICIPATION
     return kind.value, lines
@@ -99,6 +113,9 @@ def issue_certificate(user: User, activity: Activity, *, now: datetime | None = 
     existing = current_certificate(user, activity)
     code = new_verification_code()
     snapshot = snapshot_for(user, activity, records, code=code, issued=now)
+    if not snapshot["credits"]:
+        raise CertificateError(f"{user.full_name} has claimed no credit they may hold for this activity.",
+                               code="not_eligible")
     if existing is not None and _same_content(existing.snapshot, snapshot):
         return existing, False
     certificate = Certificate(user=user, activity=activity, issued_dt=now, verification_code=code,
@@ -143,7 +160,12 @@ def issue_for_activity(activity: Activity, *, now: datetime | None = None) -> li
     issued = []
     for user_id in user_ids:
         user = db.session.get(User, user_id)
-        certificate, created = issue_certificate(user, activity, now=now)
+        try:
+            certificate, created = issue_certificate(user, activity, now=now)
+        except CertificateError as error:
+            if error.code != "not_eligible":
+                raise
+            continue  # only claims recorded before the rule, of credit this learner may not hold
         if created:
             issued.append(certificate)
             queue_deferred(user.email, f"Your certificate: {activity.title}", kind="certificate_issued",

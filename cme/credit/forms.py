@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DecimalField, IntegerField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from cme.activities.models import CreditType
 from cme.credit.evaluation_models import QuestionKind
 from cme.amounts import is_quarter_step
 from cme.formtools import SelectField, select_choices, strip
@@ -44,19 +45,20 @@ def quarter_steps(_form, field) -> None:
         raise ValidationError("Use steps of 0.25 (e.g. 1.25, 1.5).")
 
 
-def claim_form(designations, records) -> FlaskForm:
-    """An amount field per designated credit type (prefilled with an earlier claim) and the attestation."""
+def claim_form(designated, records) -> FlaskForm:
+    """An amount field per credit type the learner may claim (`designated`: ClaimStatus.designated, type -> the
+    activity's maximum; prefilled with an earlier claim) and the attestation."""
 
     class ClaimForm(FlaskForm):
         attest = BooleanField("I claim only the credit commensurate with the extent of my participation in the "
                               "activity, and the information above is accurate.")
 
-    for designation in designations:
-        setattr(ClaimForm, designation.credit_type, DecimalField(
-            designation.credit_type_label, places=2,
+    for credit_type, maximum in designated.items():
+        setattr(ClaimForm, credit_type, DecimalField(
+            CreditType(credit_type).label, places=2,
             validators=[Optional(), NumberRange(min=0, message="Enter a positive amount."), quarter_steps],
-            default=records[designation.credit_type].amount if designation.credit_type in records else None,
-            description=f"Up to {designation.max_amount.normalize():f}."))
+            default=records[credit_type].amount if credit_type in records else None,
+            description=f"Up to {maximum.normalize():f}."))
     return ClaimForm()
 
 

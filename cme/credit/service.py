@@ -23,6 +23,7 @@ from sqlalchemy.orm import joinedload
 from cme.accounts.models import User
 from cme.activities.models import Activity, CreditType
 from cme.attendance.service import attended, supported_hours
+from cme.credit.eligibility import eligibility
 from cme.credit.errors import CreditError
 from cme.credit.evaluation import best_score, evaluation_of, has_post_test
 from cme.credit.evaluation_models import CreditAdjustment
@@ -66,6 +67,8 @@ class ClaimStatus:
     supported: Decimal = Decimal(0)
     limits: dict[str, Decimal] = field(default_factory=dict)  # credit type -> the most that may be claimed
     records: dict[str, CreditRecord] = field(default_factory=dict)
+    designated: dict[str, Decimal] = field(default_factory=dict)  # claimable type -> the activity's maximum of it
+    missing: dict[str, str] = field(default_factory=dict)  # designated type the learner may not claim -> why
     deadline_passed: bool = False
 
     @property
@@ -79,10 +82,14 @@ def claim_status(user: User, activity: Activity, *, now: datetime | None = None)
     status.records = {r.credit_type: r for r in db.session.scalars(select(CreditRecord).where(
         CreditRecord.user_id == user.id, CreditRecord.activity_id == activity.id))}
     status.supported = supported_hours(user, activity)
-    for designation in activity.designations:
-        status.limits[designation.credit_type] = min(designation.max_amount, status.supported)
+    allowed = eligibility(user, activity)
+    status.designated, status.missing = allowed.offers, allowed.missing
+    for credit_type, designated in allowed.offers.items():
+        status.limits[credit_type] = min(designated, status.supported)
     if not activity.credit_designations:
         status.problems.append("This activity offers no credit.")
+    elif not allowed.offers:
+        status.problems.append("None of the credit this activity offers applies to your profession.")
     if not activity.is_open_for_credit(now):
         status.problems.append("Credit can be claimed once the activity has ended.")
     elif status.supported <= 0:
@@ -103,31 +110,44 @@ def claim_credit(user: User, activity: Activity, amounts: dict[str, Decimal | No
     (and withdraws an earlier claim)."""
     now = now or now_utc()
     status = claim_status(user, activity, now=now)
+    for credit_type, amount in amounts.items():
+        if amount and credit_type in status.missing:
+            raise CreditError(f"You cannot claim this credit: {status.missing[credit_type]}", code="not_eligible",
+                              field=credit_type)
     if status.problems:
         raise CreditError(status.problems[0], code="not_open")
     if not attested:
         raise CreditError("Tick the attestation to claim credit.", code="attestation", field="attest")
     if not any(amount for amount in amounts.values()):
         raise CreditError("Enter the credit you are claiming.", code="nothing", field=next(iter(amounts), None))
-    saved = []
+    final = {t: r.amount for t, r in status.records.items()}  # each type's claim once this one is saved
     for credit_type, amount in amounts.items():
-        if credit_type not in status.limits:
+        if credit_type not in CreditType._value2member_map_ or (
+                credit_type not in status.limits and credit_type not in status.missing):
             raise CreditError("This credit type is not designated for the activity.", code="not_designated")
-        label = CreditType(credit_type).label
-        record = status.records.get(credit_type)
         if not amount:
-            if record is not None:
-                db.session.delete(record)
+            final.pop(credit_type, None)
             continue
+        label = CreditType(credit_type).label
         amount = Decimal(amount)
         if amount < 0 or not is_quarter_step(amount):
             raise CreditError(f"Claim {label} in steps of 0.25.", code="step", field=credit_type)
         if amount > status.limits[credit_type]:
-            designated = next(d.max_amount for d in activity.credit_designations if d.credit_type == credit_type)
+            designated = status.designated[credit_type]
             reason = (f"the designated maximum is {designated.normalize():f}" if amount > designated else
                       f"your attendance supports {status.supported.normalize():f}")
             raise CreditError(f"You can claim at most {status.limits[credit_type].normalize():f} {label}: {reason}.",
                               code="too_much", field=credit_type)
+        final[credit_type] = amount
+    check_moc_within_ama(final)
+    saved = []
+    for credit_type, amount in amounts.items():
+        record = status.records.get(credit_type)
+        if credit_type not in final:
+            if record is not None:
+                db.session.delete(record)
+            continue
+        amount = final[credit_type]
         if record is None:
             record = CreditRecord(user_id=user.id, activity_id=activity.id, credit_type=credit_type, amount=amount,
                                   attested=True, claimed_dt=now)
@@ -139,6 +159,16 @@ def claim_credit(user: User, activity: Activity, amounts: dict[str, Decimal | No
     return saved
 
 
+def check_moc_within_ama(amounts: Mapping[str, Decimal], *, field: str | None = CreditType.ABIM_MOC.value) -> None:
+    """ABIM MOC points never exceed the AMA credit claimed (`amounts`: a learner's claim per credit type)."""
+    moc = amounts.get(CreditType.ABIM_MOC, Decimal(0))
+    ama = amounts.get(CreditType.AMA_PRA_1, Decimal(0))
+    if moc > ama:
+        raise CreditError(f"ABIM MOC points never exceed the AMA PRA Category 1 Credit™ claimed: claim at most "
+                          f"{ama.normalize():f} MOC points, or claim the AMA credit too.", code="moc_over_ama",
+                          field=field)
+
+
 def adjust_credit(record: CreditRecord, new_amount: Decimal, *, reason: str, by: User,
                   now: datetime | None = None) -> CreditAdjustment:
     """An organizer changes a learner's credit; the change is audited (the caller then reissues a current
@@ -147,10 +177,14 @@ def adjust_credit(record: CreditRecord, new_amount: Decimal, *, reason: str, by:
         raise CreditError("Give the reason for the change (it is kept in the audit trail).", code="reason", field="reason")
     if new_amount <= 0 or not is_quarter_step(new_amount):
         raise CreditError("Use a positive amount in steps of 0.25.", code="step", field="amount")
-    designated = next((d.max_amount for d in record.activity.credit_designations
-                       if d.credit_type == record.credit_type), None)
+    # The learner's maximum of this type (hours of participation against an AMA designation: the AMA one).
+    designated = eligibility(record.user, record.activity).offers.get(record.credit_type) or next(
+        (d.max_amount for d in record.activity.credit_designations if d.credit_type == record.credit_type), None)
     if designated is not None and new_amount > designated:
         raise CreditError(f"The designated maximum is {designated.normalize():f}.", code="too_much", field="amount")
+    claims = {r.credit_type: r.amount for r in db.session.scalars(select(CreditRecord).where(
+        CreditRecord.user_id == record.user_id, CreditRecord.activity_id == record.activity_id))}
+    check_moc_within_ama({**claims, record.credit_type: new_amount}, field="amount")
     now = now or now_utc()
     adjustment = CreditAdjustment(credit_record_id=record.id, user_id=record.user_id, activity_id=record.activity_id,
                                   credit_type=record.credit_type, old_amount=record.amount, new_amount=new_amount,

@@ -98,9 +98,9 @@ def post_test(activity_id: int):
 def claim(activity_id: int):
     activity = public_activity_or_404(activity_id)
     status = service.claim_status(current_user, activity)
-    form = claim_form(activity.designations, status.records)
+    form = claim_form(status.designated, status.records)
     if status.open and form.validate_on_submit():
-        amounts = {d.credit_type: form[d.credit_type].data for d in activity.designations}
+        amounts = {credit_type: form[credit_type].data for credit_type in status.designated}
         def claim_and_reissue() -> None:
             service.claim_credit(current_user, activity, amounts, attested=form.attest.data)
             certificates.reissue_if_certified(current_user, activity)
