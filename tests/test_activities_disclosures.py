@@ -418,3 +418,14 @@ def test_the_migration_links_free_text_speakers_by_exact_name_and_keeps_the_othe
         upgrade()
         _db.session.remove()
         _db.engine.dispose()
+
+
+def test_the_manage_page_of_a_published_activity_lists_gaps_recorded_before_the_rule(client, db, make_activity,
+                                                                                     organizer):
+    activity = staffed(make_activity, organizers=[organizer])
+    page = client.get(f"/organize/activities/{activity.id}").get_data(as_text=True)
+    assert "missing what publishing requires" not in page
+    undisclosed(activity)
+    page = client.get(f"/organize/activities/{activity.id}").get_data(as_text=True)
+    assert "Published, but missing what publishing requires" in page
+    assert "Dr Ghost (faculty) has no disclosure on file." in page
