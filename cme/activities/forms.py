@@ -161,8 +161,9 @@ class SessionForm(FlaskForm):
     fold = SelectField("If a time falls in the repeated hour when clocks go back, it means", choices=FOLD_CHOICES,
                        default="", validators=[Optional()])
     room = StringField("Room", validators=[Optional(), Length(max=120)], filters=[strip])
-    speakers = MultiCheckboxField("Speakers", coerce=int, validators=[Optional()],
-                                  description="Chosen from the faculty; add a speaker there first, with their disclosure.")
+    speakers = MultiCheckboxField(
+        "Speakers", coerce=int, validators=[Optional()],
+        description="Chosen from the faculty; add a speaker there first, with their disclosure.")
     description = TextAreaField("Description", validators=[Optional(), Length(max=5000)], filters=[strip])
 
     def __init__(self, *args, zone_name: str, faculty=(), **kwargs):
