@@ -38,11 +38,12 @@ WORDS = ["hepatitis", "cirrhosis", "MASLD", "fibrosis", "transplant", "carcinoma
 
 
 def seed(db) -> None:
-    from cme.activities.models import Activity, ActivitySession, CreditDesignation, search_text_for
+    from cme.activities.models import (Activity, ActivitySession, CreditDesignation, Faculty, search_text_for,
+                                       session_speakers)
 
     rng = random.Random(7)
     now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
-    activities, sessions, designations = [], [], []
+    activities, sessions, designations, faculty, speakers = [], [], [], [], []
     for i in range(1, N_ACTIVITIES + 1):
         start = now + timedelta(hours=rng.randint(-24 * 200, 24 * 400))
         fmt = rng.choice(["live_meeting", "live_meeting", "live_webcast", "on_demand_webcast"])
@@ -59,19 +60,25 @@ def seed(db) -> None:
             capacity=rng.choice([None, 50, 100, 200]), accreditation_statement="Accredited.", schedule_sequence=0,
             created_dt=now, updated_dt=now))
         activities[-1]["search_text"] = search_text_for(activities[-1])
+        faculty.append(dict(id=i, activity_id=i, full_name="Dr Example", degree="MD", affiliation="", role="faculty",
+                            position=0, disclosure_received_dt=now))
         for s in range(3):
-            sessions.append(dict(uuid=uuid.uuid4(), activity_id=i, title=f"Session {s + 1}", description="",
-                                 start_dt=start + timedelta(hours=2 * s), end_dt=start + timedelta(hours=2 * s + 1.5),
-                                 room="Hall A", speakers="Dr Example"))
+            sessions.append(dict(id=3 * i + s, uuid=uuid.uuid4(), activity_id=i, title=f"Session {s + 1}",
+                                 description="", start_dt=start + timedelta(hours=2 * s),
+                                 end_dt=start + timedelta(hours=2 * s + 1.5), room="Hall A"))
+            speakers.append(dict(session_id=3 * i + s, faculty_id=i))
         designations.append(dict(activity_id=i, credit_type="ama_pra_1", max_amount=Decimal("4.5")))
         designations.append(dict(activity_id=i, credit_type=rng.choice(["ancc", "acpe", "aapa_1", "abim_moc"]),
                                  max_amount=Decimal("4.5")))
     db.session.execute(Activity.__table__.insert(), activities)
     db.session.execute(ActivitySession.__table__.insert(), sessions)
+    db.session.execute(Faculty.__table__.insert(), faculty)
+    db.session.execute(session_speakers.insert(), speakers)
     db.session.execute(CreditDesignation.__table__.insert(), designations)
     db.session.commit()
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(db.text("SELECT setval('activities_id_seq', (SELECT max(id) FROM activities))"))
+        for table in ("activities", "activity_sessions", "faculty"):
+            db.session.execute(db.text(f"SELECT setval('{table}_id_seq', (SELECT max(id) FROM {table}))"))
         db.session.commit()
         # The steady state autovacuum reaches: statistics and a visibility map (for index-only counts).
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

@@ -120,13 +120,8 @@ def _first_day(spec: dict[str, Any], now: datetime) -> tuple[date, str]:
     return change - timedelta(days=spec["days_before_dst_change"]), description.replace("{clocks}", clocks)
 
 
-def _byline(name: str, faculty: dict[str, Any]) -> str:
-    degree = faculty[name]["degree"]
-    return f"{name}, {degree}" if degree else name
-
-
-def _sessions(spec: dict[str, Any], first_day: date, faculty: dict[str, Any]) -> list[dict[str, Any]]:
-    """The agenda as the fields `add_session` takes."""
+def _sessions(spec: dict[str, Any], first_day: date) -> list[dict[str, Any]]:
+    """The agenda as the fields `add_session` takes, with the speakers' names (the caller links the records)."""
     zone_name = spec["time_zone"]
     sessions = []
     for n, item in enumerate(spec.get("agenda", [])):
@@ -134,8 +129,7 @@ def _sessions(spec: dict[str, Any], first_day: date, faculty: dict[str, Any]) ->
         sessions.append({
             "uuid": demo_uuid(f"{spec['key']}/session/{n}"), "title": item["title"], "description": "",
             "start_dt": _at(day, item["from"], zone_name), "end_dt": _at(day, item["to"], zone_name),
-            "room": item.get("room", spec.get("room", "")),
-            "speakers": "; ".join(_byline(name, faculty) for name in item["speakers"]),
+            "room": item.get("room", spec.get("room", "")), "speakers": item["speakers"],
         })
     return sessions
 
@@ -192,29 +186,32 @@ def _seed_activity(spec: dict[str, Any], data: dict[str, Any], users: dict[str, 
                    created: Counter) -> None:
     faculty = data["faculty"]
     first_day, description = _first_day(spec, now)
-    sessions = _sessions(spec, first_day, faculty)
+    sessions = _sessions(spec, first_day)
     fields = _activity_fields(spec, first_day, description, sessions, now)
     announced = fields["registration_opens_dt"]
     activity = create_activity(users["organizer"], fields, now=announced - CREATED_BEFORE_ANNOUNCED)
     created["activities"] += 1
 
-    for session in sessions:
-        add_session(activity, session)
-    created["sessions"] += len(sessions)
-
     people = [(name, role) for role, names in (("faculty", spec.get("faculty", [])),
                                               ("planner", spec.get("planners", [])),
                                               ("reviewer", spec.get("reviewers", []))) for name in names]
+    members = {}
     for position, (name, role) in enumerate(people):
         person, on_file = faculty[name], name not in spec.get("disclosures_pending", [])
         received = announced - DISCLOSURES_BEFORE_ANNOUNCED - timedelta(days=position)
         member = add_faculty(activity, full_name=name, degree=person["degree"], affiliation=person["affiliation"],
                              role=role, disclosure_received=on_file, now=received)
+        members[name] = member
         created["faculty"] += 1
         for relationship in person.get("relationships", []) if on_file else []:
             add_disclosure(member, company=relationship["company"], relationship_type=relationship["nature"],
                            mitigated=name not in spec.get("unmitigated", []), now=received)
             created["disclosures"] += 1
+
+    # Speakers are the activity's faculty records, so each has (or lacks) a disclosure the rules can see.
+    for session in sessions:
+        add_session(activity, {**session, "speakers": [members[name] for name in session["speakers"]]})
+    created["sessions"] += len(sessions)
 
     hours = (Decimal(str(spec["credit_hours"])) if activity.is_on_demand
              else quarter_floor(scheduled_hours(activity)))

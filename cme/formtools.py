@@ -39,6 +39,13 @@ class SelectField(fields.SelectField):
     widget = QuickSelect()
 
 
+class MultiCheckboxField(fields.SelectMultipleField):
+    """A multiple choice shown as a list of checkboxes."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
 def strip(value):
     return value.strip() if isinstance(value, str) else value
 

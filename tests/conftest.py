@@ -71,6 +71,15 @@ def postgres_scratch_database() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(params=BACKENDS)
+def scratch_database_url(request, tmp_path) -> str:
+    """An empty database that is not the test database, per backend: a SQLite file, or the run's scratch PostgreSQL
+    database (for migration tests that go up and down)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'scratch.sqlite3'}"
+    return request.getfixturevalue("postgres_scratch_url")
+
+
 @pytest.fixture
 def postgres_scratch_url(postgres_scratch_database) -> str:
     """The run's scratch PostgreSQL database, emptied (an empty public schema)."""

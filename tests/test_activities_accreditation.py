@@ -26,7 +26,7 @@ from cme.certificates.render import build_certificate_pdf
 from cme.certificates.service import issue_certificate
 from cme.credit.models import CreditRecord
 from cme.extensions import db as _db
-from tests.helpers import POSTGRES_URL, base_config
+from tests.helpers import base_config
 
 PROVIDER = "The Liver Education Foundation"  # CME_PROVIDER_NAME in the tests' configuration
 
@@ -268,15 +268,6 @@ def test_duplicating_copies_the_accreditation_and_the_supporters(db, make_user, 
 
 
 # ---------------------------------------------------------------- the migration
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def scratch_database_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'accreditation.sqlite3'}"
-    if not POSTGRES_URL:
-        pytest.skip("no PostgreSQL configured")
-    return request.getfixturevalue("postgres_scratch_url")
-
 
 def test_the_migration_maps_existing_free_text_to_the_choice(scratch_database_url, tmp_path):
     app = create_app(base_config(scratch_database_url, tmp_path / "instance"))

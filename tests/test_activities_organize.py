@@ -116,7 +116,7 @@ def test_edit_form_shows_local_times_and_saves(client, db, organizer):
 
 def add_session(client, activity, **changes):
     data = {"title": "Opening", "start_local": "2027-06-10T08:00", "end_local": "2027-06-10T09:30", "fold": "",
-            "room": "Hall A", "speakers": "Dr A", "description": ""}
+            "room": "Hall A", "description": ""}
     return client.post(f"/organize/activities/{activity.id}/sessions", data={**data, **changes})
 
 

@@ -450,8 +450,21 @@ def test_the_public_feed_equals_a_build_from_scratch_after_every_kind_of_change(
     def add_session():
         activities_service.add_session(meeting, {
             "title": "Monday wrap-up", "start_dt": datetime(2027, 11, 7, 18, tzinfo=timezone.utc),
-            "end_dt": datetime(2027, 11, 7, 19, tzinfo=timezone.utc), "room": "B", "speakers": "Dr. Ng",
+            "end_dt": datetime(2027, 11, 7, 19, tzinfo=timezone.utc), "room": "B", "speakers": [meeting.faculty[0]],
             "description": ""})
+
+    def choose_speakers():  # only the speakers change: the VEVENT's description does
+        wrap_up = next(s for s in meeting.sessions if s.title == "Monday wrap-up")
+        activities_service.add_faculty(meeting, full_name="Ben Ng", degree="MD", affiliation="", role="faculty",
+                                       disclosure_received=True)
+        activities_service.update_session(wrap_up, {
+            "title": wrap_up.title, "start_dt": wrap_up.start_dt, "end_dt": wrap_up.end_dt, "room": wrap_up.room,
+            "speakers": list(meeting.faculty), "description": ""})
+
+    def rename_speaker():  # a faculty record's byline is what the agenda shows
+        ng = next(p for p in meeting.faculty if p.full_name == "Ben Ng")
+        activities_service.update_faculty(ng, full_name="Benjamin Ng", degree="MD, PhD", affiliation="",
+                                          role="faculty", disclosure_received=True)
 
     def edit_session():
         sunday = next(s for s in meeting.sessions if s.title == "Sunday cases")
@@ -483,7 +496,8 @@ def test_the_public_feed_equals_a_build_from_scratch_after_every_kind_of_change(
     def bulk_update():  # bypasses the session's flush: caught by the stored version, built in memory
         db.session.execute(update(Activity).where(Activity.id == draft.id).values(summary="Bulk"))
 
-    for change in (fields, publish, change_designation, add_session, edit_session, delete_session_from_agenda,
+    for change in (fields, publish, change_designation, add_session, choose_speakers, rename_speaker, edit_session,
+                   delete_session_from_agenda,
                    delete_session_row, add_designation, delete_designation,
                    duplicate_and_publish, cancel):
         step(change)

@@ -117,6 +117,7 @@ def test_agendas_have_speakers_and_their_own_uids(demo):
         if not activity.is_on_demand:
             assert 3 <= len(activity.sessions) <= 8, activity.title
             assert all(s.title and s.speakers for s in activity.sessions)
+            assert all(p in activity.faculty for s in activity.sessions for p in s.speakers)  # linked records
     assert len({s.uuid for a in demo for s in a.sessions}) == sum(len(a.sessions) for a in demo)
 
 

@@ -16,7 +16,7 @@ from cme.registration.models import Registration
 from cme import create_app
 from cme.extensions import include_object_for
 from cme.timeutil import now_utc
-from tests.helpers import POSTGRES_URL, base_config
+from tests.helpers import base_config
 
 
 def model_diff(engine: sa.Engine, metadata: sa.MetaData) -> list:
@@ -32,14 +32,6 @@ def test_migrations_and_models_agree(db):
     assert model_diff(db.engine, db.metadata) == []
 
 
-@pytest.fixture(params=["sqlite"] + (["postgresql"] if POSTGRES_URL else []))
-def scratch_database_url(request, tmp_path):
-    """An empty database that is not the test database: a SQLite file, or the run's scratch PostgreSQL database."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'roundtrip.sqlite3'}"
-    return request.getfixturevalue("postgres_scratch_url")
-
-
 def test_migrations_go_down_to_base_and_up_again_to_the_models_schema(scratch_database_url, tmp_path):
     from flask_migrate import downgrade, upgrade
 
@@ -52,6 +44,46 @@ def test_migrations_go_down_to_base_and_up_again_to_the_models_schema(scratch_da
         assert set(sa.inspect(db.engine).get_table_names()) <= {"alembic_version"}
         upgrade()
         assert model_diff(db.engine, db.metadata) == []
+        db.engine.dispose()
+
+
+def test_data_survives_migrations_that_rebuild_tables(scratch_database_url, tmp_path):
+    """SQLite alters a table by copying and dropping it: with foreign keys enforced, that drop would delete every
+    child row (registrations with their users, sessions with their activity). Going down past migrations that
+    rebuild users and activities and up again keeps every row."""
+    from flask_migrate import downgrade, upgrade
+
+    from cme.accounts.service import create_user
+    from cme.activities.models import ActivitySession
+    from cme.extensions import db
+
+    app = create_app(base_config(scratch_database_url, tmp_path / "instance"))
+    with app.app_context():
+        upgrade()
+        user = create_user("kept@example.org", "correct horse battery", full_name="Kept Learner", degree="MD")
+        start = datetime(2027, 5, 1, 13, tzinfo=timezone.utc)
+        activity = Activity(title="Kept", format="live_meeting", status="published", time_zone="UTC",
+                            start_dt=start, end_dt=start + timedelta(hours=2))
+        activity.sessions.append(ActivitySession(title="Kept session", start_dt=start,
+                                                 end_dt=start + timedelta(hours=1)))
+        db.session.add(activity)
+        db.session.flush()
+        db.session.add_all([Registration(user=user, activity=activity, status="confirmed", full_name="Kept Learner"),
+                            CreditRecord(user_id=user.id, activity_id=activity.id, credit_type="ama_pra_1",
+                                         amount=Decimal("1"), attested=True)])
+        db.session.commit()
+        db.session.remove()
+        counted = ("users", "activities", "activity_sessions", "registrations", "credit_records")
+
+        def counts() -> dict[str, int]:
+            with db.engine.connect() as connection:
+                return {t: connection.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar() for t in counted}
+
+        assert counts() == dict.fromkeys(counted, 1)
+        downgrade(revision="6c1d2e9f4b7a")  # before the migrations that rebuild users and activities on SQLite
+        assert counts() == dict.fromkeys(counted, 1)
+        upgrade()
+        assert counts() == dict.fromkeys(counted, 1)
         db.engine.dispose()
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import defer, selectinload
 
 from cme.accounts.models import User
 from cme.activities.models import (
-    PUBLIC_STATUSES, Activity, ActivityFormat, ActivityStatus, CreditDesignation, CreditType, Faculty,
+    PUBLIC_STATUSES, Activity, ActivityFormat, ActivitySession, ActivityStatus, CreditDesignation, CreditType, Faculty,
 )
 from cme.activities.service import can_manage
 from cme.extensions import db
@@ -159,7 +159,8 @@ def public_activity(activity_id: int) -> Activity | None:
     """An activity the public may see (`Activity.is_public`), with what its page shows loaded."""
     return db.session.scalar(
         select(Activity).where(Activity.id == activity_id, Activity.status.in_(PUBLIC_STATUSES)).options(
-            selectinload(Activity.sessions), selectinload(Activity.credit_designations),
+            selectinload(Activity.sessions).selectinload(ActivitySession.speakers),
+            selectinload(Activity.credit_designations),
             selectinload(Activity.faculty).selectinload(Faculty.disclosures)))
 
 

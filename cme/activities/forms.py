@@ -22,7 +22,7 @@ from cme.activities.models import (
     SPECIALTIES, AccreditationKind, ActivityFormat, CreditType, FacultyRole, RelationshipType, SupportKind,
 )
 from cme.amounts import is_quarter_step
-from cme.formtools import SelectField, none_if_blank, select_choices, strip
+from cme.formtools import MultiCheckboxField, SelectField, none_if_blank, select_choices, strip
 from cme.timeutil import AmbiguousLocalTime, NonExistentLocalTime, is_valid_zone, local_to_utc, zone_choices
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -161,7 +161,8 @@ class ActivityForm(FlaskForm):
 
 
 class SessionForm(FlaskForm):
-    """An agenda item; times are local to the activity's zone (given by the view)."""
+    """An agenda item; times are local to the activity's zone, speakers chosen from its faculty (both given by
+    the view)."""
 
     title = StringField("Session title", validators=[DataRequired(), Length(max=300)], filters=[strip])
     start_local = DateTimeLocalField("Starts (local time)", format=LOCAL_FORMAT, validators=[InputRequired("Enter the start.")])
@@ -169,12 +170,18 @@ class SessionForm(FlaskForm):
     fold = SelectField("If a time falls in the repeated hour when clocks go back, it means", choices=FOLD_CHOICES,
                        default="", validators=[Optional()])
     room = StringField("Room", validators=[Optional(), Length(max=120)], filters=[strip])
-    speakers = StringField("Speakers", validators=[Optional(), Length(max=500)], filters=[strip])
+    speakers = MultiCheckboxField(
+        "Speakers", coerce=int, validators=[Optional()],
+        description="Chosen from the faculty; add a speaker there first, with their disclosure.")
     description = TextAreaField("Description", validators=[Optional(), Length(max=5000)], filters=[strip])
 
-    def __init__(self, *args, zone_name: str, **kwargs):
+    def __init__(self, *args, zone_name: str, faculty=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.zone_name = zone_name
+        self.faculty = {person.id: person for person in faculty}
+        self.speakers.choices = select_choices(
+            (person.id, person.byline if person.has_disclosure_on_file else f"{person.byline} (no disclosure on file)")
+            for person in faculty)
         self.start_utc: datetime | None = None
         self.end_utc: datetime | None = None
 
@@ -188,7 +195,8 @@ class SessionForm(FlaskForm):
 
     def session_fields(self) -> dict:
         return {"title": self.title.data, "start_dt": self.start_utc, "end_dt": self.end_utc, "room": self.room.data or "",
-                "speakers": self.speakers.data or "", "description": self.description.data or ""}
+                "speakers": [self.faculty[i] for i in self.speakers.data or []],
+                "description": self.description.data or ""}
 
 
 class FacultyForm(FlaskForm):

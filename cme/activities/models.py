@@ -233,6 +233,23 @@ class Activity(db.Model):
         """Published or cancelled: the public (and its registrants) may see it; a draft is its organizers' only."""
         return self.status in PUBLIC_STATUSES
 
+    # What learners are told of disclosures (issue 12, point 1): each sentence only when the data make it true.
+    @property
+    def everyone_disclosed(self) -> bool:
+        """Everyone in a content role has a disclosure on file (and there is someone)."""
+        return bool(self.faculty) and all(person.has_disclosure_on_file for person in self.faculty)
+
+    @property
+    def relevant_relationships(self) -> list[Disclosure]:
+        return [disclosure for person in self.faculty for disclosure in person.disclosures]
+
+    @property
+    def all_relationships_mitigated(self) -> bool:
+        """Learners may be told that all relevant financial relationships have been mitigated: there are some,
+        and each one is."""
+        relationships = self.relevant_relationships
+        return bool(relationships) and all(d.mitigated for d in relationships)
+
     @property
     def location_line(self) -> str:
         if not self.is_live_meeting:
@@ -265,16 +282,25 @@ def _refresh_search_text(_mapper, _connection, activity: Activity) -> None:
 
 @event.listens_for(OrmSession, "before_flush")
 def _touch_parent_activity(session, _context, _instances) -> None:
-    """A changed agenda item or credit designation is a change of its activity (feeds, ETags); one saved unchanged
-    is not."""
+    """A changed agenda item, credit designation or person (agendas name their speakers) is a change of its
+    activity (feeds, ETags); one saved unchanged is not."""
     changed = [obj for obj in session.dirty if session.is_modified(obj)]
     for obj in (*session.new, *changed, *session.deleted):
-        if isinstance(obj, (ActivitySession, CreditDesignation)):
+        if isinstance(obj, (ActivitySession, CreditDesignation, Faculty)):
             activity = obj.activity
             if activity is None and obj.activity_id is not None:  # removed from its activity's collection
                 activity = session.get(Activity, obj.activity_id)
             if activity is not None:
                 activity.updated_dt = now_utc()
+
+
+# Issue 12, point 1: who speaks in which agenda session (both of the same activity; the service sees to it).
+session_speakers = Table(
+    "session_speakers",
+    db.metadata,
+    Column("session_id", ForeignKey("activity_sessions.id", ondelete="CASCADE"), primary_key=True),
+    Column("faculty_id", ForeignKey("faculty.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
 
 
 class ActivitySession(db.Model):
@@ -291,9 +317,15 @@ class ActivitySession(db.Model):
     start_dt: Mapped[datetime] = mapped_column(UTCDateTime)
     end_dt: Mapped[datetime] = mapped_column(UTCDateTime)
     room: Mapped[str] = mapped_column(String(120), default="")
-    speakers: Mapped[str] = mapped_column(String(500), default="")
 
     activity: Mapped[Activity] = relationship(back_populates="sessions")
+    # Issue 12, point 1: speakers are the activity's faculty records (so each has a disclosure), not free text.
+    speakers: Mapped[list[Faculty]] = relationship(secondary="session_speakers", back_populates="sessions",
+                                                   order_by="Faculty.position")
+
+    @property
+    def speaker_names(self) -> str:
+        return "; ".join(person.byline for person in self.speakers)
 
     @property
     def hours(self) -> Decimal:
@@ -325,9 +357,17 @@ class Faculty(db.Model):
         back_populates="faculty", cascade="all, delete-orphan", order_by="Disclosure.company"
     )
 
+    # Issue 12, point 1: the agenda sessions this person speaks in.
+    sessions: Mapped[list[ActivitySession]] = relationship(secondary="session_speakers", back_populates="speakers",
+                                                           order_by="ActivitySession.start_dt")
+
     @property
     def role_label(self) -> str:
         return FacultyRole(self.role).label
+
+    @property
+    def byline(self) -> str:
+        return f"{self.full_name}, {self.degree}" if self.degree else self.full_name
 
     @property
     def has_disclosure_on_file(self) -> bool:

@@ -39,7 +39,7 @@ def to_manage(activity: Activity, anchor: str | None = None):
 def _manage_page(activity: Activity, status: int = 200, *, disclosure_form: DisclosureForm | None = None,
                  disclosure_for: int | None = None, **forms):
     """The manage page; a form that failed validation is passed in so it re-renders with its errors and input."""
-    forms.setdefault("session_form", SessionForm(zone_name=activity.time_zone, formdata=None))
+    forms.setdefault("session_form", SessionForm(zone_name=activity.time_zone, faculty=activity.faculty, formdata=None))
     forms.setdefault("faculty_form", FacultyForm(formdata=None))
     forms.setdefault("designation_form", DesignationForm(formdata=None))
     forms.setdefault("support_form", CommercialSupportForm(formdata=None))
@@ -167,7 +167,7 @@ def add_session(activity_id: int):
     activity = managed(activity_id)
     if request.method == "GET":
         return to_manage(activity, "agenda")
-    form = SessionForm(zone_name=activity.time_zone)
+    form = SessionForm(zone_name=activity.time_zone, faculty=activity.faculty)
     if form.validate_on_submit():
         done = unit_of_work(lambda: lifecycle.add_session(activity, form.session_fields()), form=form)
         if done.ok:
@@ -181,10 +181,11 @@ def add_session(activity_id: int):
 def edit_session(activity_id: int, session_id: int):
     activity = managed(activity_id)
     session = child_of(ActivitySession, session_id, activity)
-    form = SessionForm(obj=session, zone_name=activity.time_zone)
+    form = SessionForm(obj=session, zone_name=activity.time_zone, faculty=activity.faculty)
     if request.method == "GET":
         form.start_local.data = service.shift_to_local(session.start_dt, activity.time_zone)
         form.end_local.data = service.shift_to_local(session.end_dt, activity.time_zone)
+        form.speakers.data = [person.id for person in session.speakers]
     elif form.validate_on_submit():
         done = unit_of_work(lambda: lifecycle.update_session(session, form.session_fields()), form=form)
         if done.ok:

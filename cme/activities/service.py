@@ -7,9 +7,11 @@ activity knows nothing of its registrations. Functions raise ActivityError and n
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from sqlalchemy import Select, case, func, select
 
@@ -237,13 +239,27 @@ def _check_session_in_span(activity: Activity, start: datetime, end: datetime) -
                             field="start_local")
 
 
+def _speakers(activity: Activity, fields: dict[str, Any]) -> tuple[dict[str, Any], list[Faculty]]:
+    """The session's fields without `speakers`, and its speakers: faculty records of this same activity."""
+    fields = dict(fields)
+    speakers = list(fields.pop("speakers", None) or [])
+    strangers = [p for p in speakers if not any(p is person for person in activity.faculty)]
+    if strangers:
+        raise ActivityError("Choose the speakers from this activity's faculty.", code="speaker_not_faculty",
+                            field="speakers")
+    return fields, speakers
+
+
 def add_session(activity: Activity, fields: dict[str, Any]) -> ActivitySession:
-    """A new agenda session; a published activity's schedule changes with it (see `record_schedule_change`)."""
+    """A new agenda session (`fields["speakers"]`: faculty records of the activity); a published activity's
+    schedule changes with it (see `record_schedule_change`)."""
     _check_session_in_span(activity, fields["start_dt"], fields["end_dt"])
-    session = ActivitySession(**fields)
-    activity.sessions.append(session)
-    _recheck_hours(activity)
-    db.session.flush()
+    fields, speakers = _speakers(activity, fields)
+    with keeping_publishable(activity, field="speakers"):
+        session = ActivitySession(**fields, speakers=speakers)
+        activity.sessions.append(session)
+        _recheck_hours(activity)
+        db.session.flush()
     record_schedule_change(activity)
     return session
 
@@ -252,11 +268,14 @@ def update_session(session: ActivitySession, fields: dict[str, Any]) -> bool:
     """Returns whether a public schedule changed (registrants must be told)."""
     activity = session.activity
     _check_session_in_span(activity, fields["start_dt"], fields["end_dt"])
+    fields, speakers = _speakers(activity, fields)
     changed = (session.start_dt, session.end_dt, session.title) != (fields["start_dt"], fields["end_dt"], fields["title"])
-    for name, value in fields.items():
-        setattr(session, name, value)
-    _recheck_hours(activity)
-    db.session.flush()
+    with keeping_publishable(activity, field="speakers"):
+        for name, value in fields.items():
+            setattr(session, name, value)
+        session.speakers = speakers
+        _recheck_hours(activity)
+        db.session.flush()
     return record_schedule_change(activity) if changed else False
 
 
@@ -284,48 +303,62 @@ def _recheck_hours(activity: Activity) -> None:
 
 # ---------------------------------------------------------------- faculty, disclosures, credit
 
+# Every edit of the people in content roles, their disclosures and the agenda's speakers runs inside
+# `keeping_publishable`: on a published activity, one that would make `publication_problems` grow is refused.
+
 def add_faculty(activity: Activity, *, full_name: str, degree: str, affiliation: str, role: str,
                 disclosure_received: bool, now: datetime | None = None) -> Faculty:
-    person = Faculty(full_name=full_name, degree=degree or "", affiliation=affiliation or "", role=role,
-                     position=len(activity.faculty), disclosure_received_dt=(now or now_utc()) if disclosure_received else None)
-    activity.faculty.append(person)
-    db.session.flush()
+    with keeping_publishable(activity, field="disclosure_received"):
+        person = Faculty(full_name=full_name, degree=degree or "", affiliation=affiliation or "", role=role,
+                         position=len(activity.faculty),
+                         disclosure_received_dt=(now or now_utc()) if disclosure_received else None)
+        activity.faculty.append(person)
+        db.session.flush()
     return person
 
 
 def update_faculty(person: Faculty, *, full_name: str, degree: str, affiliation: str, role: str,
                    disclosure_received: bool, now: datetime | None = None) -> None:
-    person.full_name, person.degree, person.affiliation, person.role = full_name, degree or "", affiliation or "", role
-    if disclosure_received and person.disclosure_received_dt is None:
-        person.disclosure_received_dt = now or now_utc()
-    elif not disclosure_received:
-        person.disclosure_received_dt = None
-    db.session.flush()
+    with keeping_publishable(person.activity, field="disclosure_received"):
+        person.full_name, person.degree, person.affiliation, person.role = full_name, degree or "", affiliation or "", role
+        if disclosure_received and person.disclosure_received_dt is None:
+            person.disclosure_received_dt = now or now_utc()
+        elif not disclosure_received:
+            person.disclosure_received_dt = None
+        db.session.flush()
 
 
 def delete_faculty(person: Faculty) -> None:
-    person.activity.faculty.remove(person)
-    db.session.flush()
+    """Remove a person (and so their place as a speaker in the agenda)."""
+    activity = person.activity
+    with keeping_publishable(activity):
+        for session in list(person.sessions):
+            session.speakers.remove(person)
+        activity.faculty.remove(person)
+        db.session.flush()
 
 
 def add_disclosure(person: Faculty, *, company: str, relationship_type: str, mitigated: bool,
                    now: datetime | None = None) -> Disclosure:
-    disclosure = Disclosure(company=company, relationship_type=relationship_type, mitigated=mitigated)
-    person.disclosures.append(disclosure)
-    if person.disclosure_received_dt is None:
-        person.disclosure_received_dt = now or now_utc()
-    db.session.flush()
+    with keeping_publishable(person.activity, field="mitigated"):
+        disclosure = Disclosure(company=company, relationship_type=relationship_type, mitigated=mitigated)
+        person.disclosures.append(disclosure)
+        if person.disclosure_received_dt is None:
+            person.disclosure_received_dt = now or now_utc()
+        db.session.flush()
     return disclosure
 
 
 def set_mitigated(disclosure: Disclosure, mitigated: bool) -> None:
-    disclosure.mitigated = mitigated
-    db.session.flush()
+    with keeping_publishable(disclosure.faculty.activity):
+        disclosure.mitigated = mitigated
+        db.session.flush()
 
 
 def delete_disclosure(disclosure: Disclosure) -> None:
-    disclosure.faculty.disclosures.remove(disclosure)
-    db.session.flush()
+    with keeping_publishable(disclosure.faculty.activity):
+        disclosure.faculty.disclosures.remove(disclosure)
+        db.session.flush()
 
 
 def _designated(activity: Activity, credit_type: str) -> Decimal | None:
@@ -398,18 +431,12 @@ def set_acpe_uan(activity: Activity, uan: str | None) -> None:
 # ---------------------------------------------------------------- lifecycle
 
 def publication_problems(activity: Activity) -> list[str]:
-    """What stops an activity from being published (ACCME Standard 3 and our own rules)."""
+    """What stops an activity from being published (ACCME Standard 3 and our own rules). While it is published,
+    edits that would add to this list are refused (`keeping_publishable`)."""
     problems = []
     if not activity.credit_designations:
         problems.append("Add at least one credit designation.")
-    if not activity.faculty:
-        problems.append("Add the people who control content (faculty, planners, reviewers) with their disclosures.")
-    for person in activity.faculty:
-        if not person.has_disclosure_on_file:
-            problems.append(f"{person.full_name} ({person.role_label.lower()}) has no disclosure on file.")
-        for disclosure in person.unmitigated:
-            problems.append(f"{person.full_name}'s relationship with {disclosure.company} "
-                            f"({disclosure.relationship_label.lower()}) has not been mitigated.")
+    problems.extend(problem.text for problem in content_role_problems(activity))
     try:
         check_ama_within_hours(activity)
     except ActivityError as error:
@@ -426,6 +453,67 @@ def publication_problems(activity: Activity) -> list[str]:
         problems.append("Add the webcast's join link.")
     problems.extend(accreditation_problems(activity))
     return problems
+
+
+@dataclass(frozen=True)
+class ContentRoleProblem:
+    """A gap in ACCME Standard 3: `text` for the checklist before publishing, `fix` for the organizer whose edit
+    of a published activity would open it."""
+
+    text: str
+    fix: str
+
+
+def content_role_problems(activity: Activity) -> list[ContentRoleProblem]:
+    """Standard 3: someone controls the content, each person has a disclosure on file with every relevant
+    relationship mitigated, and every speaker of the agenda is one of them (with a disclosure)."""
+    problems = []
+    if not activity.faculty:
+        problems.append(ContentRoleProblem(
+            "Add the people who control content (faculty, planners, reviewers) with their disclosures.",
+            "A published activity keeps at least one person who controls its content: add the new person first."))
+    for person in activity.faculty:
+        if not person.has_disclosure_on_file:
+            problems.append(ContentRoleProblem(
+                f"{person.full_name} ({person.role_label.lower()}) has no disclosure on file.",
+                f"Add {person.full_name}'s disclosure first: on a published activity everyone who controls content "
+                "has one on file."))
+        for disclosure in person.unmitigated:
+            problems.append(ContentRoleProblem(
+                f"{person.full_name}'s relationship with {disclosure.company} "
+                f"({disclosure.relationship_label.lower()}) has not been mitigated.",
+                f"Mark the relationship of {person.full_name} with {disclosure.company} mitigated first: on a "
+                "published activity every relevant relationship is mitigated."))
+    for session in activity.sessions:
+        for speaker in session.speakers:
+            if not any(speaker is person for person in activity.faculty):
+                problems.append(ContentRoleProblem(
+                    f"“{session.title}” names {speaker.full_name} as a speaker, who is not among this activity's "
+                    "faculty.", f"Add {speaker.full_name} to this activity's faculty first, with their disclosure."))
+            elif not speaker.has_disclosure_on_file:
+                problems.append(ContentRoleProblem(
+                    f"“{session.title}” names {speaker.full_name} as a speaker, who has no disclosure on file.",
+                    f"Add {speaker.full_name}'s disclosure first: every speaker of a published agenda has one on "
+                    "file."))
+    return problems
+
+
+@contextmanager
+def keeping_publishable(activity: Activity, *, field: str | None = None) -> Iterator[None]:
+    """Run an edit of `activity`; when it is published, refuse the edit (after applying and flushing it, so the
+    check reads exactly what would be saved) if `publication_problems` gained anything. What was already wrong
+    before (data from before a rule existed) does not block unrelated edits. The caller's unit of work rolls the
+    refused change back."""
+    before = publication_problems(activity) if activity.is_published else None
+    yield
+    if before is None:
+        return
+    db.session.flush()
+    new = [problem for problem in publication_problems(activity) if problem not in before]
+    if new:
+        fixes = {problem.text: problem.fix for problem in content_role_problems(activity)}
+        raise ActivityError(fixes.get(new[0], f"A published activity must stay complete: {new[0]}"),
+                            code="would_break_publication", field=field, problems=new)
 
 
 def publish(activity: Activity, *, now: datetime | None = None) -> None:
@@ -471,13 +559,15 @@ def duplicate(activity: Activity, organizer: User) -> Activity:
     copy = Activity(status=ActivityStatus.DRAFT.value, title=f"Copy of {activity.title}"[:300],
                     organizers=list({u.id: u for u in [*activity.organizers, organizer]}.values()),
                     **{name: getattr(activity, name) for name in columns})
-    copy.sessions = [ActivitySession(title=s.title, description=s.description, start_dt=s.start_dt, end_dt=s.end_dt,
-                                     room=s.room, speakers=s.speakers) for s in activity.sessions]
-    copy.faculty = [Faculty(full_name=f.full_name, degree=f.degree, affiliation=f.affiliation, role=f.role,
+    copies = {f.id: Faculty(full_name=f.full_name, degree=f.degree, affiliation=f.affiliation, role=f.role,
                             position=f.position, disclosure_received_dt=f.disclosure_received_dt,
                             disclosures=[Disclosure(company=d.company, relationship_type=d.relationship_type,
                                                     mitigated=d.mitigated) for d in f.disclosures])
-                    for f in activity.faculty]
+              for f in activity.faculty}
+    copy.faculty = list(copies.values())
+    copy.sessions = [ActivitySession(title=s.title, description=s.description, start_dt=s.start_dt, end_dt=s.end_dt,
+                                     room=s.room, speakers=[copies[f.id] for f in s.speakers if f.id in copies])
+                     for s in activity.sessions]
     copy.credit_designations = [CreditDesignation(credit_type=d.credit_type, max_amount=d.max_amount)
                                 for d in activity.credit_designations]
     copy.commercial_supports = [CommercialSupport(company=s.company, kind=s.kind, amount=s.amount)

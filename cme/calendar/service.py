@@ -25,7 +25,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from cme.accounts.models import User
-from cme.activities.models import Activity
+from cme.activities.models import Activity, ActivitySession
 from cme.activities.catalog import CatalogFilters, filtered_activities
 from cme.activities.statements import format_amount
 from cme.calendar.ics import CalendarMeta, EventData, assemble_calendar, build_calendar, event_bytes
@@ -92,7 +92,7 @@ def public_events(activity: Activity) -> list[EventData]:
         return [EventData(uid=f"{activity.uuid}@cme", summary=prefix + summary, description=description,
                           location=_location(activity, url), start=start, end=end, **common)]
     return [EventData(uid=f"{s.uuid}@cme", summary=f"{prefix}{activity.title}: {s.title}",
-                      description=_description(activity, url, [s.speakers and f"Speakers: {s.speakers}"]),
+                      description=_description(activity, url, [s.speakers and f"Speakers: {s.speaker_names}"]),
                       location=_location(activity, url, s.room), start=s.start_dt, end=s.end_dt, **common)
             for s in activity.sessions]
 
@@ -183,7 +183,8 @@ def store_stale_public_fragments() -> int:
         or_(Activity.ics_fragment_version.is_(None), ~fragment_is_current())).order_by(Activity.id)).all()
     for start in range(0, len(stale), 500):
         store_public_fragments(list(db.session.scalars(select(Activity).where(Activity.id.in_(stale[start:start + 500]))
-                                                       .options(selectinload(Activity.sessions),
+                                                       .options(selectinload(Activity.sessions)
+                                                                .selectinload(ActivitySession.speakers),
                                                                 selectinload(Activity.credit_designations)))))
     return len(stale)
 
@@ -195,7 +196,8 @@ def _stored_or_built(rows) -> list[bytes]:
     missing = [activity_id for activity_id, fragment in rows if fragment is None]
     for start in range(0, len(missing), 500):
         for activity in db.session.scalars(select(Activity).where(Activity.id.in_(missing[start:start + 500])).options(
-                selectinload(Activity.sessions), selectinload(Activity.credit_designations))):
+                selectinload(Activity.sessions).selectinload(ActivitySession.speakers),
+                selectinload(Activity.credit_designations))):
             fragments[activity.id] = public_fragment(activity)
     return [fragments[activity_id] for activity_id, _ in rows]
 
