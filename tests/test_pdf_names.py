@@ -13,7 +13,7 @@ from itertools import combinations
 import pdfplumber
 import pytest
 
-from cme.certificates.render import build_certificate_pdf
+from cme.certificates.render import QR_SIZE, QR_X, QR_Y, build_certificate_pdf
 from cme.credit.transcript import COLUMNS, Transcript, TranscriptLine, TranscriptYear, build_transcript_pdf
 from cme.pdffonts import ELLIPSIS, fit, missing_glyphs
 
@@ -136,3 +136,15 @@ def test_every_name_in_the_demo_scripts_has_its_glyphs():
     for name in NAMES:
         assert missing_glyphs(name) == set() and missing_glyphs(name, bold=True) == set()
     assert missing_glyphs("مريم") == {"م", "ر", "ي"}  # scripts beyond the brief are reported, not hidden
+
+
+def test_a_long_provider_name_stays_clear_of_the_qr_code_and_inside_the_border():
+    data = snapshot("Юлия Смирнова", "Grand rounds")
+    data["provider"] = "The Very Long Named Regional Consortium for Continuing Interprofessional Education " * 3
+    with pdfplumber.open(io.BytesIO(build_certificate_pdf(data, VERIFY))) as document:
+        page = document.pages[0]
+        assert_inside_and_apart(page, margin=36 + 6)
+        qr_left, qr_top = QR_X, page.height - (QR_Y + QR_SIZE)
+        beside_qr = [w for w in words(page) if w["bottom"] > qr_top]
+        assert beside_qr and all(w["x1"] <= qr_left for w in beside_qr)
+        assert ELLIPSIS in flat(page.extract_text())  # the footer's "Issued ... by ..." line, cut visibly

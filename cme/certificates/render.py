@@ -129,8 +129,10 @@ def build_certificate_pdf(snapshot: dict[str, Any], verify_url: str, *, supersed
         draw(canvas, FOOTER_X, STATEMENT_BOTTOM + 10 * (len(statement) - 1 - i), line, 8.5)
     statement_top = STATEMENT_BOTTOM + 10 * (len(statement) - 1) + 8.5
     canvas.setFillColor(INK)
-    draw(canvas, FOOTER_X, MARGIN + 42, f"Issued {snapshot['issued']} by {snapshot['provider']}", 9)
-    draw(canvas, FOOTER_X, MARGIN + 28, f"Verification code {snapshot['code']} · {verify_url}", 9)
+    for y, text in ((MARGIN + 42, f"Issued {snapshot['issued']} by {snapshot['provider']}"),
+                    (MARGIN + 28, f"Verification code {snapshot['code']} · {verify_url}")):
+        line = fit(text, size=9, min_size=7, limit=FOOTER_WIDTH, max_lines=1)
+        draw(canvas, FOOTER_X, y, line.lines[0], line.size)
     canvas.setFillColor(HexColor("#000000"))
     _draw_qr(canvas, verify_url, QR_X, QR_Y, QR_SIZE)
     # Body, centred, top down.
