@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from werkzeug.routing import Map, Rule
 
 from cme.activities.models import ActivitySession, CommercialSupport, Disclosure, Faculty
+from cme.certificates.models import Certificate
 from cme.credit.evaluation_models import EvaluationQuestion, PostTestQuestion
 from cme.credit.models import CreditRecord
 from cme.registration.models import Registration
@@ -31,7 +32,7 @@ FORM = {
     "company": "Gilead Sciences", "relationship_type": "consultant", "mitigated": "y",
     "credit_type": "ama_pra_1", "max_amount": "1", "amount": "0.5", "reason": "Changed", "kind": "text",
     "prompt": "Hijacked?", "choices": "Yes\nNo", "required": "y", "correct": "0", "passing_score": "10",
-    "email": "walk.in@example.org", "q": "",
+    "email": "walk.in@example.org", "q": "", "issue": "automatic",
 }
 
 
@@ -60,9 +61,11 @@ def their_activity(db, make_user, make_activity):
     db.session.flush()
     record = CreditRecord(user_id=seated.user_id, activity_id=activity.id, credit_type="ama_pra_1",
                           amount=Decimal("1.00"), attested=True)
-    db.session.add(record)
+    certificate = Certificate(user_id=seated.user_id, activity_id=activity.id, kind="credit", snapshot={},
+                              issued_dt=start)
+    db.session.add_all([record, certificate])
     db.session.commit()
-    return {"activity_id": activity.id, "session_id": session.id, "faculty_id": person.id,
+    return {"certificate_id": certificate.id, "activity_id": activity.id, "session_id": session.id, "faculty_id": person.id,
             "disclosure_id": disclosure.id, "designation_id": activity.credit_designations[0].id,
             "registration_id": seated.id, "code": seated.checkin_code, "question_id": question.id,
             "post_test_question_id": post_test.id, "record_id": record.id, "support_id": support.id}

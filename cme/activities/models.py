@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Optional
 
+from sqlalchemy import false as sa_false
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Numeric, String, Table, Text, UniqueConstraint, Uuid, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.orm import Session as OrmSession
@@ -184,6 +185,11 @@ class Activity(db.Model):
     commercial_supports: Mapped[list[CommercialSupport]] = relationship(
         back_populates="activity", cascade="all, delete-orphan", order_by="CommercialSupport.id"
     )
+
+    # Issue 12, point 7: certificates issued when a learner claims (default for on-demand webcasts), or only when
+    # the organizer presses "Issue certificates".
+    certificates_automatic: Mapped[bool] = mapped_column(default=lambda context: context.get_current_parameters().get(
+        "format") == ActivityFormat.ON_DEMAND_WEBCAST.value, server_default=sa_false())
 
     @property
     def format_label(self) -> str:

@@ -581,3 +581,9 @@ def shift_to_local(instant: datetime | None, zone_name: str) -> datetime | None:
     """An aware instant as the naive local wall-clock time a form field shows."""
     return instant.astimezone(zone(zone_name)).replace(tzinfo=None) if instant else None
 
+
+
+def set_certificate_issue(activity: Activity, *, automatic: bool) -> None:
+    """Issue 12, point 7: certificates issued as soon as a learner claims, or when the organizer issues them."""
+    activity.certificates_automatic = automatic
+    db.session.flush()

@@ -46,6 +46,9 @@ class Certificate(db.Model):
     superseded_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     superseded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("certificates.id", ondelete="SET NULL"))
 
+    # Issue 12, point 7: when its mail was last queued (a re-send waits a minute after it).
+    mailed_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
     user: Mapped[User] = relationship()
     activity: Mapped[Activity] = relationship()
 

@@ -5,7 +5,7 @@ A certificate never changes after issue. Issuing again with different credit sup
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -26,6 +26,10 @@ from cme.timeutil import format_span, now_utc, zone
 
 class CertificateError(DomainError):
     """A refused certificate operation."""
+
+
+# A learner or an organizer may have a certificate mailed again, but not more often than this.
+RESEND_INTERVAL = timedelta(minutes=1)
 
 
 def _credit_lines(user: User, activity: Activity, records: list[CreditRecord]) -> tuple[str, list[dict]]:
@@ -168,9 +172,49 @@ def issue_for_activity(activity: Activity, *, now: datetime | None = None) -> li
             continue  # only claims recorded before the rule, of credit this learner may not hold
         if created:
             issued.append(certificate)
-            queue_deferred(user.email, f"Your certificate: {activity.title}", kind="certificate_issued",
-                           composer="certificate_issued", certificate_id=certificate.id)
+            mail_certificate(certificate, now=now)
     return issued
+
+
+def mail_certificate(certificate: Certificate, *, now: datetime | None = None) -> None:
+    """Queue the certificate's mail (a deferred row; the worker composes it with the PDF attached)."""
+    queue_deferred(certificate.user.email, f"Your certificate: {certificate.activity.title}", kind="certificate_issued",
+                   composer="certificate_issued", certificate_id=certificate.id)
+    certificate.mailed_dt = now or now_utc()
+
+
+def issue_after_claim(user: User, activity: Activity, *, now: datetime | None = None) -> Certificate | None:
+    """After a learner's claim (or corrected claim): where the activity issues certificates automatically, the
+    certificate is issued now, in the claim's transaction, and mailed; elsewhere a certificate already issued is
+    reissued to match the credit (and the organizer issues the first). Returns the new certificate, if any."""
+    if not activity.certificates_automatic:
+        return reissue_if_certified(user, activity, now=now)
+    certificate, created = issue_certificate(user, activity, now=now)
+    if not created:
+        return None
+    mail_certificate(certificate, now=now)
+    return certificate
+
+
+def resend(certificate: Certificate, *, now: datetime | None = None) -> None:
+    """Mail a current certificate again, at most once a minute (the row is locked, so two requests at once
+    queue one mail)."""
+    now = now or now_utc()
+    db.session.refresh(certificate, with_for_update=True)
+    if not certificate.is_valid:
+        raise CertificateError("This certificate was superseded: the current one can be mailed instead.",
+                               code="superseded")
+    if certificate.mailed_dt is not None and now - certificate.mailed_dt < RESEND_INTERVAL:
+        raise CertificateError("This certificate was mailed less than a minute ago. Please check your inbox "
+                               "(and spam folder) before asking again.", code="too_soon")
+    mail_certificate(certificate, now=now)
+
+
+def current_certificates_for_activity(activity: Activity) -> dict[int, Certificate]:
+    """{user_id: the learner's current certificate} for an activity."""
+    rows = db.session.scalars(select(Certificate).where(Certificate.activity_id == activity.id,
+                                                        Certificate.superseded_dt.is_(None)))
+    return {c.user_id: c for c in rows}
 
 
 def find_by_code(code: str) -> Certificate | None:

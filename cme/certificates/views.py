@@ -45,6 +45,36 @@ def pdf(certificate_id: int):
         "Cache-Control": "private, max-age=3600"})
 
 
+@bp.post("/my/certificates/<int:certificate_id>/resend")
+@login_required
+def resend(certificate_id: int):
+    """The learner has their certificate mailed again (at most once a minute)."""
+    certificate = db.get_or_404(Certificate, certificate_id)
+    if certificate.user_id != current_user.id:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if unit_of_work(lambda: service.resend(certificate)).ok:
+        flash(f"Your certificate for {certificate.activity.title} is on its way to {certificate.user.email}.",
+              "success")
+    return redirect(url_for("credit.my_credit"))
+
+
+@bp.post("/organize/activities/<int:activity_id>/certificates/<int:certificate_id>/resend")
+@organizer_required
+def organizer_resend(activity_id: int, certificate_id: int):
+    """An organizer has a learner's certificate mailed again (at most once a minute)."""
+    activity = managed(activity_id)
+    certificate = db.get_or_404(Certificate, certificate_id)
+    if certificate.activity_id != activity.id:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if unit_of_work(lambda: service.resend(certificate)).ok:
+        flash(f"{certificate.user.display_name}'s certificate is on its way to them.", "success")
+    return redirect(url_for("credit.organize", activity_id=activity.id))
+
+
 @bp.post("/organize/activities/<int:activity_id>/certificates")
 @organizer_required
 def issue(activity_id: int):

@@ -95,3 +95,10 @@ class PostTestQuestionForm(FlaskForm):
 class PassingScoreForm(FlaskForm):
     passing_score = IntegerField("Passing score (%)", validators=[InputRequired("Enter a score from 1 to 100."),
                                                                   NumberRange(min=1, max=100)])
+
+
+class CertificateIssueForm(FlaskForm):
+    """Issue 12, point 7: when an activity's certificates are issued."""
+    issue = RadioField("Certificates are issued", choices=select_choices([
+        ("automatic", "As soon as a learner claims credit (and mailed with the PDF)"),
+        ("organizer", "When I press “Issue certificates”")]), validators=[InputRequired()])

@@ -9,11 +9,13 @@ from decimal import Decimal
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import letter
-from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.enums import TA_RIGHT
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from cme.activities.statements import format_amount
 from cme.csvexport import csv_bytes
+from cme.pdffonts import SANS, SANS_BOLD, markup
 
 
 @dataclass(frozen=True)
@@ -66,33 +68,56 @@ def build_transcript_csv(transcript: Transcript) -> bytes:
                               for year in transcript.years for line in year.lines))
 
 
+def _styles() -> dict[str, ParagraphStyle]:
+    """The sample styles in the Unicode face (cme.pdffonts): Helvetica has no Ł, Ρ or 張."""
+    sample = getSampleStyleSheet()
+    styles = {name: sample[name].clone(f"cme-{name}", fontName=SANS_BOLD if name != "BodyText" else SANS)
+              for name in ("Heading2", "Heading3", "Title", "BodyText")}
+    styles["small"] = styles["BodyText"].clone("cme-small", fontSize=8.5, leading=10.5)
+    styles["cell"] = styles["small"].clone("cme-cell")
+    styles["head"] = styles["cell"].clone("cme-head", fontName=SANS_BOLD)
+    styles["amount"] = styles["cell"].clone("cme-amount", alignment=TA_RIGHT)
+    styles["amount-head"] = styles["head"].clone("cme-amount-head", alignment=TA_RIGHT)
+    styles["code"] = styles["cell"].clone("cme-code", fontSize=8)
+    return styles
+
+
+# Date, activity, credit type, format, amount, certificate: 516 points, the page less its margins. Every cell
+# is a Paragraph, so a long value wraps inside its column instead of printing over the next one.
+COLUMNS = [58, 136, 90, 64, 46, 122]
+
+
 def build_transcript_pdf(transcript: Transcript) -> bytes:
     buffer = io.BytesIO()
     document = SimpleDocTemplate(buffer, pagesize=letter, title=f"CME transcript: {transcript.learner}",
                                  author=transcript.provider, leftMargin=48, rightMargin=48, topMargin=48,
                                  bottomMargin=48)
-    styles = getSampleStyleSheet()
-    small = styles["BodyText"].clone("small", fontSize=8.5, leading=10.5)
-    story = [Paragraph(f"{_e(transcript.provider)}", styles["Heading3"]),
+    styles = _styles()
+    small = styles["small"]
+    story = [Paragraph(markup(transcript.provider), styles["Heading3"]),
              Paragraph("Transcript of continuing education credit", styles["Title"]),
-             Paragraph(f"<b>{_e(transcript.learner)}</b>" + (f" · NPI {_e(transcript.npi)}" if transcript.npi else ""),
+             Paragraph(f"<b>{markup(transcript.learner)}</b>" + (f" · NPI {_e(transcript.npi)}" if transcript.npi else ""),
                        styles["BodyText"]),
              Paragraph(f"Generated {transcript.generated:%B %-d, %Y}", small), Spacer(1, 12)]
-    style = TableStyle([("FONT", (0, 0), (-1, -1), "Helvetica", 8.5), ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8.5),
-                        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8f4f7")),
+    style = TableStyle([("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8f4f7")),
                         ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#d9e2ec")),
-                        ("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (4, 0), (4, -1), "RIGHT")])
+                        ("VALIGN", (0, 0), (-1, -1), "TOP")])
+    cell, head = styles["cell"], styles["head"]
+    header = [Paragraph(h, head) for h in ("Date", "Activity", "Credit type", "Format")]
+    header += [Paragraph("Amount", styles["amount-head"]), Paragraph("Certificate", head)]
     for year in transcript.years:
         story.append(Paragraph(str(year.year), styles["Heading2"]))
-        rows = [["Date", "Activity", "Credit type", "Format", "Amount", "Certificate"]]
-        rows += [[line.date, Paragraph(_e(line.activity), small), Paragraph(_e(line.credit_type), small), line.format,
-                  format_amount(line.amount), line.certificate_code] for line in year.lines]
-        story.append(Table(rows, colWidths=[56, 150, 100, 58, 38, 114], style=style, repeatRows=1))
+        rows = [header]
+        rows += [[Paragraph(markup(line.date), cell), Paragraph(markup(line.activity), cell),
+                  Paragraph(markup(line.credit_type), cell), Paragraph(markup(line.format), cell),
+                  Paragraph(format_amount(line.amount), styles["amount"]), Paragraph(markup(line.certificate_code), styles["code"])]
+                 for line in year.lines]
+        story.append(Table(rows, colWidths=COLUMNS, style=style, repeatRows=1))
         totals = "; ".join(f"{format_amount(v)} {k}" for k, v in year.totals.items())
-        story += [Spacer(1, 4), Paragraph(f"<b>{year.year} totals:</b> {_e(totals)}", small), Spacer(1, 8)]
+        story += [Spacer(1, 4), Paragraph(f"<b>{year.year} totals:</b> {markup(totals)}", small), Spacer(1, 8)]
     if transcript.years:
         totals = "; ".join(f"{format_amount(v)} {k}" for k, v in transcript.totals.items())
-        story.append(Paragraph(f"<b>All years:</b> {_e(totals)}", styles["BodyText"]))
+        story.append(Paragraph(f"<b>All years:</b> {markup(totals)}", styles["BodyText"]))
     else:
         story.append(Paragraph("No credit has been claimed yet.", styles["BodyText"]))
     document.build(story)

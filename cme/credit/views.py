@@ -10,13 +10,14 @@ from flask_login import current_user, login_required
 from cme.accounts.permissions import organizer_required
 from cme.activities.access import managed, public_activity_or_404
 from cme.activities.models import Activity
+from cme.activities import service as activities
 from cme.attendance import service as attendance
 from cme.certificates import service as certificates
 from cme.credit import evaluation as evaluations
 from cme.credit import service
 from cme.credit.evaluation_models import EvaluationQuestion, PostTestQuestion, QuestionKind
 from cme.credit.forms import (
-    AdjustForm, PassingScoreForm, PostTestQuestionForm, QuestionForm, claim_form, evaluation_form, post_test_form,
+    AdjustForm, CertificateIssueForm, PassingScoreForm, PostTestQuestionForm, QuestionForm, claim_form, evaluation_form, post_test_form,
 )
 from cme.credit.models import CreditRecord
 from cme.credit.transcript import build_transcript_csv, build_transcript_pdf
@@ -101,12 +102,14 @@ def claim(activity_id: int):
     form = claim_form(status.designated, status.records)
     if status.open and form.validate_on_submit():
         amounts = {credit_type: form[credit_type].data for credit_type in status.designated}
-        def claim_and_reissue() -> None:
+        def claim_and_certify() -> None:
             service.claim_credit(current_user, activity, amounts, attested=form.attest.data)
-            certificates.reissue_if_certified(current_user, activity)
+            certificates.issue_after_claim(current_user, activity)
 
-        if unit_of_work(claim_and_reissue, form=form).ok:
-            flash("Your credit is recorded. Your certificate will follow when the organizers issue certificates.",
+        if unit_of_work(claim_and_certify, form=form).ok:
+            flash("Your credit is recorded. Your certificate is below, and on its way to your inbox."
+                  if activity.certificates_automatic else
+                  "Your credit is recorded. Your certificate will follow when the organizers issue certificates.",
                   "success")
             return redirect(url_for("credit.my_credit"))
     return render_template("credit/claim.html", activity=activity, form=form, status=status), \
@@ -149,7 +152,10 @@ def _organizer_page(activity: Activity, status: int = 200, **forms):
     forms.setdefault("question_form", QuestionForm(formdata=None))
     forms.setdefault("post_test_form", PostTestQuestionForm(formdata=None))
     forms.setdefault("score_form", PassingScoreForm(formdata=None, passing_score=activity.post_test_passing_score))
+    forms.setdefault("issue_form", CertificateIssueForm(
+        formdata=None, issue="automatic" if activity.certificates_automatic else "organizer"))
     return render_template("credit/organize.html", activity=activity, records=service.activity_records(activity),
+                           certificates=certificates.current_certificates_for_activity(activity),
                            adjustments=service.adjustments_for(activity), confirm_form=ConfirmForm(),
                            questions=evaluations.evaluation_questions(activity),
                            customised=evaluations.evaluation_questions_customised(activity),
@@ -161,6 +167,19 @@ def _organizer_page(activity: Activity, status: int = 200, **forms):
 @organizer_required
 def organize(activity_id: int):
     return _organizer_page(managed(activity_id))
+
+
+@bp.post("/organize/activities/<int:activity_id>/credit/certificate-issue")
+@organizer_required
+def certificate_issue(activity_id: int):
+    activity = managed(activity_id)
+    form = CertificateIssueForm()
+    if form.validate_on_submit() and unit_of_work(lambda: activities.set_certificate_issue(
+            activity, automatic=form.issue.data == "automatic"), form=form).ok:
+        flash("Certificates will be issued as soon as learners claim credit." if activity.certificates_automatic
+              else "Certificates will be issued when you press “Issue certificates”.", "success")
+        return redirect(url_for("credit.organize", activity_id=activity.id))
+    return _organizer_page(activity, 422, issue_form=form)
 
 
 @bp.get("/organize/activities/<int:activity_id>/evaluations")
