@@ -11,6 +11,7 @@ from cme.activities import service
 from cme.activities.access import managed
 from cme.activities.forms import ActivityForm, DesignationForm, DisclosureForm, FacultyForm, SessionForm
 from cme.activities.models import Activity, ActivitySession, CreditDesignation, Disclosure, Faculty
+from cme.credit import service as credit
 from cme.extensions import db
 from cme.formtools import ConfirmForm
 from cme.registration import lifecycle
@@ -285,7 +286,7 @@ def set_designation(activity_id: int):
         return to_manage(activity, "credit")
     form = DesignationForm()
     if form.validate_on_submit() and unit_of_work(
-            lambda: service.set_designation(activity, form.credit_type.data, form.max_amount.data), form=form).ok:
+            lambda: credit.change_designation(activity, form.credit_type.data, form.max_amount.data), form=form).ok:
         flash("Credit designation saved.", "success")
         return to_manage(activity, "credit")
     return _manage_page(activity, 422, designation_form=form)
@@ -296,4 +297,4 @@ def set_designation(activity_id: int):
 def delete_designation(activity_id: int, designation_id: int):
     activity = managed(activity_id)
     designation = child_of(CreditDesignation, designation_id, activity)
-    return act(activity, lambda: service.delete_designation(designation), "Designation removed.", "credit")
+    return act(activity, lambda: credit.remove_designation(designation), "Designation removed.", "credit")

@@ -51,8 +51,11 @@ def issue(activity_id: int):
     activity = managed(activity_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    issued = unit_of_work(lambda: service.issue_for_activity(activity)).value or []
-    if issued:
+    done = unit_of_work(lambda: service.issue_for_activity(activity))
+    issued = done.value or []
+    if not done.ok:
+        pass  # the refusal is flashed
+    elif issued:
         flash(f"{len(issued)} certificate(s) issued and mailed.", "success")
     elif service.claimants(activity):
         flash("No new certificates: everyone with claimed credit already has a current one.", "info")
