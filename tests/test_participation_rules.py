@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 from pypdf import PdfReader
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -27,8 +28,8 @@ from cme.extensions import db as _db
 from cme.registration import lifecycle
 from cme.registration import service as registration
 from cme.registration.models import Registration
-from cme.timeutil import now_utc
-from tests.helpers import outbox
+from cme.timeutil import UTCDateTime, now_utc
+from tests.helpers import POSTGRES_URL, base_config, outbox
 
 NOW = now_utc().replace(microsecond=0)
 JOIN = "https://webcast.example.org/live"
@@ -69,6 +70,17 @@ def test_heartbeats_sent_only_before_a_live_webcasts_start_earn_nothing(db, make
     assert evaluation.evaluation_problem(learner, webcast, now=after).startswith("We have no record of your attendance")
     assert "Your attendance does not support any credit yet" in " ".join(credit.claim_status(learner, webcast,
                                                                                             now=after).problems)
+
+
+def test_the_watch_page_opens_early_and_says_the_minutes_before_the_start_earn_nothing(client, db, make_user,
+                                                                                       make_activity, register, auth):
+    start = NOW + timedelta(minutes=20)
+    webcast = make_activity(format="live_webcast", join_url=JOIN, start_dt=start, end_dt=start + timedelta(hours=1))
+    register(make_user("ada@example.org"), webcast, by_organizer=True)
+    auth.login("ada@example.org")
+    page = client.get(f"/activities/{webcast.id}/watch").get_data(as_text=True)
+    assert "js/watch.js" in page and "the minutes before the start earn no credit" in page
+    assert client.post(f"/activities/{webcast.id}/watch/heartbeat").get_json() == {"seconds": 0, "minutes": 0}
 
 
 def test_a_stretch_across_the_start_or_the_end_counts_only_its_part_inside(db, make_user, make_activity, register):
@@ -115,7 +127,7 @@ def cancelled_on_demand(db, make_user, make_activity, organizer, register):
 
 
 def test_a_cancelled_on_demand_webcast_accepts_no_viewing_evaluation_claim_or_certificate(
-        client, db, cancelled_on_demand, auth):
+        app, client, db, cancelled_on_demand, auth):
     """Reproduces issue 12: a cancelled on-demand webcast still accepted viewing, evaluation and a claim, and
     "Issue certificates" issued a valid certificate for it."""
     webcast, viewer = cancelled_on_demand
@@ -141,6 +153,8 @@ def test_a_cancelled_on_demand_webcast_accepts_no_viewing_evaluation_claim_or_ce
     page = client.post(f"/organize/activities/{webcast.id}/certificates", follow_redirects=True).get_data(as_text=True)
     assert "This activity has been cancelled: it has no certificates." in page
     assert "certificate(s) issued" not in page and "Issue certificates" not in page
+    cli = app.test_cli_runner().invoke(args=["cme", "issue-certificates", str(webcast.id)])
+    assert cli.exit_code == 1 and "This activity has been cancelled: it has no certificates." in cli.output
     [record] = db.session.scalars(select(CreditRecord)).all()
     with pytest.raises(certificates.CertificateError, match="cancelled"):
         certificates.issue_certificate(record.user, webcast)
@@ -413,3 +427,61 @@ def test_reissuing_after_a_correction_keeps_one_current_certificate(db, make_use
     assert second is not None and second.is_valid and not first.is_valid and first.superseded_by_id == second.id
     current = db.session.scalars(select(Certificate).where(Certificate.superseded_dt.is_(None))).all()
     assert [c.id for c in current] == [second.id]
+
+
+# ---------------------------------------------------------------- the migration's backfill
+
+@pytest.fixture(params=["sqlite"] + (["postgresql"] if POSTGRES_URL else []))
+def scratch_database_url(request, tmp_path):
+    """An empty database that is not the test database: a SQLite file, or the run's scratch PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'backfill.sqlite3'}"
+    return request.getfixturevalue("postgres_scratch_url")
+
+
+def test_the_migration_dates_existing_credit_and_leaves_one_current_certificate(scratch_database_url, tmp_path):
+    """Records from before the column: a live activity's credit gets its end, an on-demand webcast's the later of
+    the evaluation and the claim; duplicate current certificates left by concurrent issues are superseded by the
+    newest, so the unique index can be built."""
+    from flask_migrate import downgrade, upgrade
+
+    from cme import create_app
+    from cme.accounts.service import create_user
+    from cme.activities.models import Activity
+    from cme.credit.evaluation_models import EvaluationResponse
+
+    app = create_app(base_config(scratch_database_url, tmp_path / "instance"))
+    day = datetime(2026, 3, 1, 15, tzinfo=timezone.utc)
+    with app.app_context():
+        upgrade()
+        learner = create_user("ada@example.org", "correct horse battery", full_name="Ada Lovelace", degree="MD")
+        meeting = Activity(format="live_meeting", status="published", title="Meeting", time_zone="UTC",
+                           start_dt=day, end_dt=day + timedelta(hours=3))
+        webcast = Activity(format="on_demand_webcast", status="published", title="Webcast", time_zone="UTC",
+                           start_dt=day - timedelta(days=60), end_dt=day + timedelta(days=300))
+        _db.session.add_all([meeting, webcast])
+        _db.session.flush()
+        for activity, claimed_at in ((meeting, day + timedelta(days=2)), (webcast, day + timedelta(days=5))):
+            _db.session.add(CreditRecord(user_id=learner.id, activity_id=activity.id, credit_type="ama_pra_1",
+                                         amount=Decimal("1"), attested=True, claimed_dt=claimed_at,
+                                         completed_dt=claimed_at))
+        _db.session.add(EvaluationResponse(user_id=learner.id, activity_id=webcast.id, answers={},
+                                           submitted_dt=day + timedelta(days=7)))
+        _db.session.commit()
+        downgrade(revision="6c1d2e9f4b7a")
+        certificates_table = sa.table("certificates", sa.column("verification_code"), sa.column("user_id"),
+                                      sa.column("activity_id"), sa.column("kind"), sa.column("snapshot", sa.JSON),
+                                      sa.column("issued_dt", UTCDateTime(timezone=True)))
+        with _db.engine.begin() as connection:
+            connection.execute(certificates_table.insert(), [
+                {"verification_code": f"CODE{n}", "user_id": learner.id, "activity_id": meeting.id, "kind": "credit",
+                 "snapshot": {}, "issued_dt": day + timedelta(days=3, minutes=n)} for n in range(3)])
+        upgrade()
+        _db.session.expire_all()
+        completed = dict(_db.session.execute(select(CreditRecord.activity_id, CreditRecord.completed_dt)).tuples().all())
+        assert completed == {meeting.id: meeting.end_dt, webcast.id: day + timedelta(days=7)}
+        rows = _db.session.scalars(select(Certificate).order_by(Certificate.id)).all()
+        assert [(c.verification_code, c.is_valid) for c in rows] == [("CODE0", False), ("CODE1", False), ("CODE2", True)]
+        assert {c.superseded_by_id for c in rows[:2]} == {rows[2].id}
+        _db.session.remove()
+        _db.engine.dispose()
