@@ -411,6 +411,28 @@ def test_concurrent_issue_certificates_give_one_current_certificate_and_one_mail
     assert sorted(m.recipient for m in outbox(db, "certificate_issued")) == sorted(u.email for u in learners)
 
 
+def test_a_race_that_slips_past_the_check_is_already_issued_not_a_second_certificate(db, make_user, make_activity,
+                                                                                     monkeypatch):
+    """Should a transaction not see the current certificate another committed (the lock prevents it; the index
+    is the last word), the unique violation reads as "already issued": the same certificate, no new mail."""
+    activity = make_activity(start_dt=NOW - timedelta(days=2), end_dt=NOW - timedelta(days=2) + timedelta(hours=3))
+    learner = make_user()
+    claimed(db, learner, activity, "2")
+    first, _ = certificates.issue_certificate(learner, activity)
+    db.session.commit()
+    real, calls = certificates.current_certificate, []
+
+    def stale_once(*args):
+        calls.append(args)
+        return None if len(calls) == 1 else real(*args)
+
+    monkeypatch.setattr(certificates, "current_certificate", stale_once)
+    assert certificates.issue_for_activity(activity) == []
+    db.session.commit()
+    assert [c.id for c in db.session.scalars(select(Certificate))] == [first.id] and first.is_valid
+    assert outbox(db, "certificate_issued") == [] and len(calls) == 2
+
+
 def test_reissuing_after_a_correction_keeps_one_current_certificate(db, make_user, make_activity):
     activity = make_activity(start_dt=NOW - timedelta(days=2), end_dt=NOW - timedelta(days=2) + timedelta(hours=3))
     learner = make_user()
