@@ -8,6 +8,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from cme.accounts.models import Role
+from cme.errors import DomainError
 from cme.extensions import db
 
 
@@ -71,7 +72,11 @@ def issue_certificates_command(activity_id: int) -> None:
     activity = db.session.get(Activity, activity_id)
     if activity is None:
         raise click.ClickException(f"No activity has id {activity_id}.")
-    issued = issue_for_activity(activity)
+    try:
+        issued = issue_for_activity(activity)
+    except DomainError as error:  # a cancelled activity has no certificates
+        db.session.rollback()
+        raise click.ClickException(error.message) from error
     db.session.commit()
     click.echo(f"Issued {len(issued)} certificate(s) for {activity.title!r}.")
 

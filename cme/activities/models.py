@@ -271,6 +271,15 @@ class Activity(db.Model):
     def __repr__(self) -> str:
         return f"<Activity {self.id} {self.title!r} {self.status}>"
 
+    # Issue 12 point 4: an ended activity is the record of what happened; it cannot be cancelled or unpublished.
+    def can_be_cancelled(self, now: datetime | None = None) -> bool:
+        """Not once it is cancelled or has ended (activities.service.cancel refuses then)."""
+        return not self.is_cancelled and not self.has_ended(now)
+
+    def can_be_unpublished(self, now: datetime | None = None) -> bool:
+        """Only while published and not ended (activities.service.unpublish refuses otherwise)."""
+        return self.is_published and not self.has_ended(now)
+
 
 SEARCHED_FIELDS = ("title", "summary", "specialty", "topics", "description")
 

@@ -14,6 +14,7 @@ from cme.activities.forms import (
 )
 from cme.activities.models import Activity, ActivitySession, CommercialSupport, CreditDesignation, Disclosure, Faculty
 from cme.activities.statements import activity_statements
+from cme.credit import service as credit
 from cme.extensions import db
 from cme.formtools import ConfirmForm
 from cme.registration import lifecycle
@@ -290,7 +291,7 @@ def set_designation(activity_id: int):
         return to_manage(activity, "credit")
     form = DesignationForm()
     if form.validate_on_submit() and unit_of_work(
-            lambda: service.set_designation(activity, form.credit_type.data, form.max_amount.data), form=form).ok:
+            lambda: credit.change_designation(activity, form.credit_type.data, form.max_amount.data), form=form).ok:
         flash("Credit designation saved.", "success")
         return to_manage(activity, "credit")
     return _manage_page(activity, 422, designation_form=form)
@@ -301,7 +302,7 @@ def set_designation(activity_id: int):
 def delete_designation(activity_id: int, designation_id: int):
     activity = managed(activity_id)
     designation = child_of(CreditDesignation, designation_id, activity)
-    return act(activity, lambda: service.delete_designation(designation), "Designation removed.", "credit")
+    return act(activity, lambda: credit.remove_designation(designation), "Designation removed.", "credit")
 
 
 # ---------------------------------------------------------------- commercial support
@@ -326,6 +327,8 @@ def delete_support(activity_id: int, support_id: int):
     activity = managed(activity_id)
     support = child_of(CommercialSupport, support_id, activity)
     return act(activity, lambda: service.delete_commercial_support(support), "Support removed.", "support")
+
+
 @bp.post("/activities/<int:activity_id>/acpe-uan")
 @organizer_required
 def set_acpe_uan(activity_id: int):

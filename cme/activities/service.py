@@ -527,10 +527,21 @@ def publish(activity: Activity, *, now: datetime | None = None) -> None:
     db.session.flush()
 
 
-def unpublish(activity: Activity) -> None:
-    """Back to draft. Only `cme.registration.lifecycle.unpublish` calls this: it first makes sure nobody registered."""
+def unpublish_problem(activity: Activity, *, now: datetime | None = None) -> tuple[str, str] | None:
+    """(message, code) when the activity cannot go back to draft, else None: only a published activity that has
+    not ended (an ended one stays, as the record of what took place)."""
     if activity.status != ActivityStatus.PUBLISHED:
-        raise ActivityError("Only a published activity can be unpublished.", code="not_published")
+        return "Only a published activity can be unpublished.", "not_published"
+    if not activity.can_be_unpublished(now):
+        return "This activity has ended: it stays published, as the record of what took place.", "ended"
+    return None
+
+
+def unpublish(activity: Activity, *, now: datetime | None = None) -> None:
+    """Back to draft. Only `cme.registration.lifecycle.unpublish` calls this: it first makes sure nobody registered."""
+    problem = unpublish_problem(activity, now=now)
+    if problem:
+        raise ActivityError(problem[0], code=problem[1])
     activity.status = ActivityStatus.DRAFT.value
     activity.published_dt = None
     db.session.flush()
@@ -541,6 +552,9 @@ def cancel(activity: Activity, *, now: datetime | None = None) -> bool:
     tells its registrants)."""
     if activity.status == ActivityStatus.CANCELLED:
         raise ActivityError("This activity is already cancelled.", code="already_cancelled")
+    if not activity.can_be_cancelled(now):
+        raise ActivityError("This activity has ended: it cannot be cancelled (its registrations, attendance and "
+                            "credit stay as the record of what took place).", code="ended")
     was_public = activity.status == ActivityStatus.PUBLISHED
     activity.status = ActivityStatus.CANCELLED.value
     activity.cancelled_dt = now or now_utc()

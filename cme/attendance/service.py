@@ -84,7 +84,9 @@ def checkin_counts(activity: Activity) -> tuple[int, int]:
 
 def supported_hours(user: User, activity: Activity) -> Decimal:
     """The most credit attendance supports: checked-in sessions' hours (or the scheduled hours after a
-    whole-meeting check-in), or viewing time rounded down to a quarter hour."""
+    whole-meeting check-in), or viewing time rounded down to a quarter hour. A cancelled activity supports none."""
+    if activity.is_cancelled:
+        return Decimal(0)
     rows = db.session.scalars(select(Attendance).where(Attendance.user_id == user.id,
                                                        Attendance.activity_id == activity.id)).all()
     if activity.is_live_meeting:
@@ -138,6 +140,8 @@ def check_in(registration: Registration, session: ActivitySession | None = None,
                               code="not_confirmed")
     if not activity.is_live_meeting:
         raise AttendanceError("Check-in is for live meetings.", code="not_live")
+    if activity.is_cancelled:
+        raise AttendanceError("This activity has been cancelled: nobody checks in.", code="cancelled")
     now = now or now_utc()
     problem = checkin_window_problem(activity, session, now=now)
     if problem:
@@ -191,6 +195,23 @@ def minutes_watched(user: User, activity: Activity) -> int:
     return attendance.watched_seconds // 60 if attendance is not None else 0
 
 
+def counted_seconds(activity: Activity, since: datetime, until: datetime) -> int:
+    """The seconds of the stretch [since, until] that count as viewing: only those while the webcast is on (a live
+    one between its start and end, an on-demand one while available). The watch page opens before a live
+    webcast's start, but the minutes before it (or after its end) earn nothing."""
+    start, end = max(since, activity.start_dt), min(until, activity.end_dt)
+    return max(0, int((end - start).total_seconds()))
+
+
+def last_viewed_dt(user: User, activity: Activity) -> datetime | None:
+    """When the learner's counted viewing of the webcast last grew (their last report, within its availability),
+    or None when they have not watched."""
+    attendance = _attendance(user.id, activity.id, None)
+    if attendance is None or not attendance.watched_seconds or attendance.last_heartbeat_dt is None:
+        return None
+    return min(attendance.last_heartbeat_dt, activity.end_dt)
+
+
 def heartbeat(user: User, activity: Activity, *, now: datetime | None = None) -> int:
     """Count viewing time: the wall time since the previous report, capped, never more. Returns seconds."""
     now = now or now_utc()
@@ -203,9 +224,9 @@ def heartbeat(user: User, activity: Activity, *, now: datetime | None = None) ->
         db.session.add(attendance)
     if attendance.last_heartbeat_dt is not None and attendance.last_heartbeat_dt < now \
             and now - attendance.last_heartbeat_dt <= MAX_HEARTBEAT_GAP:
-        gap = now - attendance.last_heartbeat_dt
+        counted = counted_seconds(activity, attendance.last_heartbeat_dt, now)
         limit = int((activity.end_dt - activity.start_dt).total_seconds()) if not activity.is_on_demand else None
-        attendance.watched_seconds = attendance.watched_seconds + int(gap.total_seconds())
+        attendance.watched_seconds = attendance.watched_seconds + counted
         if limit is not None:
             attendance.watched_seconds = min(attendance.watched_seconds, limit)
     if attendance.last_heartbeat_dt is None or attendance.last_heartbeat_dt < now:

@@ -5,7 +5,7 @@ import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Optional
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cme.enums import LabeledEnum, check_in
@@ -33,6 +33,15 @@ class Certificate(db.Model):
     __table_args__ = (
         CheckConstraint(check_in("kind", CertificateKind), name="kind"),
         CheckConstraint("superseded_dt IS NULL OR superseded_dt >= issued_dt", name="superseded_after_issue"),
+        # Issue 12 point 4: at most one current (not superseded) certificate per learner and activity.
+        Index(
+            "uq_certificates_current_user_activity",
+            "user_id",
+            "activity_id",
+            unique=True,
+            sqlite_where=text("superseded_dt IS NULL"),
+            postgresql_where=text("superseded_dt IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

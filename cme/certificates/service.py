@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from cme.accounts.models import User
 from cme.activities.models import Activity, CreditType
@@ -21,6 +22,7 @@ from cme.credit.models import CreditRecord
 from cme.errors import DomainError
 from cme.extensions import db
 from cme.mail.service import queue_deferred
+from cme.registration.service import lock_activity
 from cme.timeutil import format_span, now_utc, zone
 
 
@@ -73,8 +75,10 @@ def snapshot_for(user: User, activity: Activity, records: list[CreditRecord], *,
     kind, credits = _credit_lines(user, activity, records)
     statements = activity_statements(activity, provider=current_app.config["CME_PROVIDER_NAME"])
     tz = zone(activity.time_zone)
-    dates = (f"{activity.start_dt.astimezone(tz):%b %-d, %Y} to {activity.end_dt.astimezone(tz):%b %-d, %Y}"
-             if activity.is_on_demand else format_span(activity.start_dt, activity.end_dt, activity.time_zone))
+    # The learner's completion date (issue 12 point 3): a live activity's last day; on demand, the learner's own.
+    completed = max(r.completed_dt for r in records).astimezone(tz)
+    dates = (f"Completed {completed:%b %-d, %Y}" if activity.is_on_demand
+             else format_span(activity.start_dt, activity.end_dt, activity.time_zone))
     return {
         "kind": kind,
         "heading": "Certificate of Credit" if kind == CertificateKind.CREDIT else "Certificate of Participation",
@@ -107,8 +111,27 @@ def current_certificates_for(user: User) -> dict[int, Certificate]:
     return {c.activity_id: c for c in rows}
 
 
+def issue_problem(activity: Activity) -> str | None:
+    """Why no certificate can be issued for this activity, or None: never for a cancelled one."""
+    if activity.is_cancelled:
+        return "This activity has been cancelled: it has no certificates."
+    return None
+
+
 def issue_certificate(user: User, activity: Activity, *, now: datetime | None = None) -> tuple[Certificate, bool]:
-    """Issue (or reissue) the learner's certificate. Returns (certificate, created)."""
+    """Issue (or reissue) the learner's certificate. Returns (certificate, created). Idempotent under concurrent
+    requests: the activity row is locked before looking for a current certificate, and the database's partial
+    unique index (one current certificate per learner and activity) turns a race that slipped through into
+    "already issued"."""
+    activity = lock_activity(activity.id)
+    return _issue_locked(user, activity, now=now)
+
+
+def _issue_locked(user: User, activity: Activity, *, now: datetime | None = None) -> tuple[Certificate, bool]:
+    """issue_certificate, for a caller that holds the activity's lock."""
+    problem = issue_problem(activity)
+    if problem:
+        raise CertificateError(problem, code="cancelled")
     records = list(db.session.scalars(select(CreditRecord).where(CreditRecord.user_id == user.id,
                                                                  CreditRecord.activity_id == activity.id)))
     if not records:
@@ -124,20 +147,32 @@ def issue_certificate(user: User, activity: Activity, *, now: datetime | None = 
         return existing, False
     certificate = Certificate(user=user, activity=activity, issued_dt=now, verification_code=code,
                               kind=snapshot["kind"], snapshot=snapshot)
-    db.session.add(certificate)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            if existing is not None:
+                existing.superseded_dt = now
+                db.session.flush()
+            db.session.add(certificate)
+            db.session.flush()
+    except IntegrityError:
+        # Another transaction issued the current certificate first: it stands, as "already issued".
+        db.session.expire_all()
+        current = current_certificate(user, activity)
+        if current is None:
+            raise
+        return current, False
     if existing is not None:
-        existing.superseded_dt = now
         existing.superseded_by_id = certificate.id
-    db.session.flush()
+        db.session.flush()
     return certificate, True
 
 
 def reissue_if_certified(user: User, activity: Activity, *, now: datetime | None = None) -> Certificate | None:
     """After the learner's credit changed (a corrected claim, an organizer's adjustment): a certificate already
     issued is a snapshot that must match the credit, so it is superseded by a new one. Nothing happens for a
-    learner without a current certificate or without credit left. Returns the new certificate, if any."""
-    if current_certificate(user, activity) is None:
+    learner without a current certificate or without credit left, nor for a cancelled activity. Returns the new
+    certificate, if any."""
+    if issue_problem(activity) or current_certificate(user, activity) is None:
         return None
     has_records = db.session.scalar(select(CreditRecord.id).where(
         CreditRecord.user_id == user.id, CreditRecord.activity_id == activity.id).limit(1)) is not None
@@ -159,13 +194,18 @@ def claimants(activity: Activity) -> list[int]:
 
 def issue_for_activity(activity: Activity, *, now: datetime | None = None) -> list[Certificate]:
     """Certificates for every learner with claimed credit; each new one is mailed with its link (a deferred row
-    here, composed by the `send-mail` worker: cme.certificates.mail)."""
+    here, composed by the `send-mail` worker: cme.certificates.mail). Nothing for a cancelled activity (refused).
+    The activity stays locked to the end of the transaction, so concurrent requests issue (and mail) once."""
+    activity = lock_activity(activity.id)
+    problem = issue_problem(activity)
+    if problem:
+        raise CertificateError(problem, code="cancelled")
     user_ids = claimants(activity)
     issued = []
     for user_id in user_ids:
         user = db.session.get(User, user_id)
         try:
-            certificate, created = issue_certificate(user, activity, now=now)
+            certificate, created = _issue_locked(user, activity, now=now)
         except CertificateError as error:
             if error.code != "not_eligible":
                 raise

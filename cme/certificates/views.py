@@ -81,11 +81,11 @@ def issue(activity_id: int):
     activity = managed(activity_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    issued = unit_of_work(lambda: service.issue_for_activity(activity)).value or []
-    if issued:
-        flash(f"{len(issued)} certificate(s) issued and mailed.", "success")
-    elif service.claimants(activity):
+    done = unit_of_work(lambda: service.issue_for_activity(activity))  # a refusal (cancelled) is flashed
+    if done.ok and done.value:
+        flash(f"{len(done.value)} certificate(s) issued and mailed.", "success")
+    elif done.ok and service.claimants(activity):
         flash("No new certificates: everyone with claimed credit already has a current one.", "info")
-    else:
+    elif done.ok:
         flash("Nobody has claimed credit for this activity yet, so there is nothing to issue.", "info")
     return redirect(url_for("organize.manage", activity_id=activity.id))

@@ -52,6 +52,8 @@ def evaluation_questions(activity: Activity) -> list[Question]:
 def evaluation_problem(user: User, activity: Activity, *, now: datetime | None = None) -> str | None:
     """Why the learner cannot evaluate yet, or None."""
     now = now or now_utc()
+    if activity.is_cancelled:
+        return "This activity has been cancelled: it has no evaluation."
     if activity.is_on_demand:
         if supported_hours(user, activity) <= 0:
             return "Watch the webcast first: the evaluation opens after at least 15 minutes of recorded viewing."
@@ -97,12 +99,21 @@ def best_score(user: User, activity: Activity) -> int | None:
         PostTestAttempt.user_id == user.id, PostTestAttempt.activity_id == activity.id))
 
 
+def passed_dt(user: User, activity: Activity) -> datetime | None:
+    """When the learner first reached the post-test's passing score, or None."""
+    return db.session.scalar(select(func.min(PostTestAttempt.submitted_dt)).where(
+        PostTestAttempt.user_id == user.id, PostTestAttempt.activity_id == activity.id,
+        PostTestAttempt.score >= activity.post_test_passing_score))
+
+
 def submit_post_test(user: User, activity: Activity, answers: dict[int, int], *,
                      now: datetime | None = None) -> PostTestAttempt:
     """Score an attempt; attempts may be repeated and the best score counts."""
     questions = post_test_questions(activity)
     if not has_post_test(activity):
         raise CreditError("This activity has no post-test.", code="no_post_test")
+    if activity.is_cancelled:
+        raise CreditError("This activity has been cancelled: it has no post-test.", code="cancelled")
     if supported_hours(user, activity) <= 0:
         raise CreditError("Watch the webcast before the post-test.", code="not_watched")
     correct = sum(1 for q in questions if answers.get(q.id) == q.correct_index)

@@ -5,10 +5,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, UniqueConstraint, event, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cme.activities.models import CreditType
+from cme.activities.models import Activity, ActivityFormat, CreditType
 from cme.amounts import QUARTER_STEP_SQL
 from cme.enums import check_in
 from cme.extensions import db
@@ -16,7 +16,6 @@ from cme.timeutil import UTCDateTime, now_utc
 
 if TYPE_CHECKING:
     from cme.accounts.models import User
-    from cme.activities.models import Activity
 
 
 class CreditRecord(db.Model):
@@ -42,7 +41,22 @@ class CreditRecord(db.Model):
 
     user: Mapped[User] = relationship()
     activity: Mapped[Activity] = relationship()
+    # Issue 12 point 3: when the learner completed the activity, the date their credit carries. A live activity's
+    # end; for an on-demand webcast the learner's own (credit.service.completion_dt). A record written without
+    # one gets the live activity's end, or the moment of the claim (_default_completed_dt).
+    completed_dt: Mapped[datetime] = mapped_column(UTCDateTime)
 
     @property
     def credit_type_label(self) -> str:
         return CreditType(self.credit_type).label
+
+
+@event.listens_for(CreditRecord, "before_insert")
+def _default_completed_dt(_mapper, connection, record: CreditRecord) -> None:
+    if record.completed_dt is not None:
+        return
+    activities = Activity.__table__
+    row = connection.execute(select(activities.c.format, activities.c.end_dt)
+                             .where(activities.c.id == record.activity_id)).one()
+    on_demand = row.format == ActivityFormat.ON_DEMAND_WEBCAST
+    record.completed_dt = (record.claimed_dt or now_utc()) if on_demand else row.end_dt

@@ -17,21 +17,23 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from flask import current_app
-from sqlalchemy import select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import joinedload
 
 from cme.accounts.models import User
-from cme.activities.models import Activity, CreditType
-from cme.attendance.service import attended, supported_hours
+from cme.activities import service as activities
+from cme.activities.models import Activity, CreditDesignation, CreditType
+from cme.attendance.service import attended, last_viewed_dt, supported_hours
 from cme.credit.eligibility import eligibility
 from cme.credit.errors import CreditError
-from cme.credit.evaluation import best_score, evaluation_of, has_post_test
+from cme.credit.evaluation import best_score, evaluation_of, has_post_test, passed_dt
 from cme.credit.evaluation_models import CreditAdjustment
 from cme.credit.models import CreditRecord
 from cme.credit.transcript import Transcript, TranscriptLine, TranscriptYear
 from cme.amounts import is_quarter_step
 from cme.extensions import db
 from cme.registration.models import Registration
+from cme.registration.service import lock_activity
 from cme.timeutil import now_utc, zone
 
 if TYPE_CHECKING:
@@ -86,7 +88,9 @@ def claim_status(user: User, activity: Activity, *, now: datetime | None = None)
     status.designated, status.missing = allowed.offers, allowed.missing
     for credit_type, designated in allowed.offers.items():
         status.limits[credit_type] = min(designated, status.supported)
-    if not activity.credit_designations:
+    if activity.is_cancelled:
+        status.problems.append("This activity has been cancelled: it offers no credit.")
+    elif not activity.credit_designations:
         status.problems.append("This activity offers no credit.")
     elif not allowed.offers:
         status.problems.append("None of the credit this activity offers applies to your profession.")
@@ -104,11 +108,24 @@ def claim_status(user: User, activity: Activity, *, now: datetime | None = None)
     return status
 
 
+def completion_dt(user: User, activity: Activity, *, now: datetime | None = None) -> datetime:
+    """When the learner completed the activity, the date their credit carries: a live activity's end; for an
+    on-demand webcast the learner's own, when the viewing, the evaluation and the post-test (where one exists) were
+    all done (the latest of the three), never later than now."""
+    now = now or now_utc()
+    if not activity.is_on_demand:
+        return activity.end_dt
+    done = [evaluation.submitted_dt if (evaluation := evaluation_of(user, activity)) else None,
+            last_viewed_dt(user, activity), passed_dt(user, activity) if has_post_test(activity) else None]
+    return min(max((d for d in done if d is not None), default=now), now)
+
+
 def claim_credit(user: User, activity: Activity, amounts: dict[str, Decimal | None], *, attested: bool,
                  now: datetime | None = None) -> list[CreditRecord]:
     """Create or correct the learner's credit records. A blank or zero amount claims nothing of that type
     (and withdraws an earlier claim)."""
     now = now or now_utc()
+    activity = lock_activity(activity.id)  # a designation lowered at the same moment waits (change_designation)
     status = claim_status(user, activity, now=now)
     for credit_type, amount in amounts.items():
         if amount and credit_type in status.missing:
@@ -150,9 +167,11 @@ def claim_credit(user: User, activity: Activity, amounts: dict[str, Decimal | No
         amount = final[credit_type]
         if record is None:
             record = CreditRecord(user_id=user.id, activity_id=activity.id, credit_type=credit_type, amount=amount,
-                                  attested=True, claimed_dt=now)
+                                  attested=True, claimed_dt=now, completed_dt=completion_dt(user, activity, now=now))
             db.session.add(record)
         else:
+            if amount > record.amount:  # more credit rests on what was done since
+                record.completed_dt = completion_dt(user, activity, now=now)
             record.amount, record.attested = amount, True
         saved.append(record)
     db.session.flush()
@@ -195,6 +214,38 @@ def adjust_credit(record: CreditRecord, new_amount: Decimal, *, reason: str, by:
     return adjustment
 
 
+# ---------------------------------------------------------------- designations that claims rest on
+
+def claims_above(activity: Activity, credit_type: str, amount: Decimal) -> int:
+    """How many learners claimed more than `amount` of this credit type for the activity (one query)."""
+    return db.session.scalar(select(func.count()).select_from(CreditRecord).where(
+        CreditRecord.activity_id == activity.id, CreditRecord.credit_type == credit_type,
+        CreditRecord.amount > amount))
+
+
+def change_designation(activity: Activity, credit_type: str, amount: Decimal) -> CreditDesignation:
+    """Create or change a designation (activities.service.set_designation), never below the largest claim already
+    made of that credit type: the organizer first adjusts those claims (adjust_credit, with the audit trail)."""
+    activity = lock_activity(activity.id)  # claims lock it too: none slips in above the new amount
+    above = claims_above(activity, credit_type, amount)
+    if above:
+        label = CreditType(credit_type).label
+        raise CreditError(f"{above} learner(s) claimed more than {amount.normalize():f} {label}. Adjust their claims "
+                          "first (Credit & evaluation, “Adjust a learner's credit”, which keeps the audit trail), "
+                          "then lower the designation.", code="below_claims", field="max_amount")
+    return activities.set_designation(activity, credit_type, amount)
+
+
+def remove_designation(designation: CreditDesignation) -> None:
+    """Remove a designation (activities.service.delete_designation), only while nobody claimed that credit type."""
+    activity = lock_activity(designation.activity_id)
+    claims = claims_above(activity, designation.credit_type, Decimal(0))
+    if claims:
+        raise CreditError(f"{claims} learner(s) claimed {designation.credit_type_label} for this activity: the "
+                          "designation stays while their claims rest on it.", code="has_claims")
+    activities.delete_designation(designation)
+
+
 def adjustments_for(activity: Activity) -> list[CreditAdjustment]:
     return list(db.session.scalars(select(CreditAdjustment).where(CreditAdjustment.activity_id == activity.id)
                                    .order_by(CreditAdjustment.adjusted_dt.desc(), CreditAdjustment.id.desc())))
@@ -217,12 +268,13 @@ def credit_records_for(user: User) -> list[CreditRecord]:
 
 def transcript_for(user: User, *, certificates: Mapping[int, Certificate],
                    now: datetime | None = None) -> Transcript:
-    """Every credit record by the year of its activity, with its current certificate's code (`certificates`:
-    {activity_id: the learner's current certificate}, from certificates.service.current_certificates_for)."""
+    """Every credit record by the year of its completion (a live activity's last day, the learner's own for an
+    on-demand webcast), with its current certificate's code (`certificates`: {activity_id: the learner's current
+    certificate}, from certificates.service.current_certificates_for)."""
     records = credit_records_for(user)
     years: dict[int, TranscriptYear] = {}
-    for record in sorted(records, key=lambda r: (r.activity.start_dt, r.id)):
-        local = record.activity.start_dt.astimezone(zone(record.activity.time_zone))
+    for record in sorted(records, key=lambda r: (r.completed_dt, r.id)):
+        local = record.completed_dt.astimezone(zone(record.activity.time_zone))
         year = years.setdefault(local.year, TranscriptYear(local.year))
         certificate = certificates.get(record.activity_id)
         year.lines.append(TranscriptLine(

@@ -20,7 +20,7 @@ from cme.pdffonts import SANS, SANS_BOLD, markup
 
 @dataclass(frozen=True)
 class TranscriptLine:
-    date: str  # the activity's date, in its zone
+    date: str  # the completion date (a live activity's last day; the learner's own on demand), in the activity's zone
     activity: str
     format: str
     credit_type: str

@@ -60,13 +60,17 @@ def delete_session(session: ActivitySession) -> int:
     return tell_of_schedule_change(activity, activities.delete_session(session))
 
 
-def unpublish(activity: Activity) -> None:
-    """Back to draft, only while nobody is registered: once people are, cancel instead, so they are told."""
+def unpublish(activity: Activity, *, now: datetime | None = None) -> None:
+    """Back to draft, only while nobody is registered (once people are, cancel instead, so they are told) and
+    never after the end."""
+    problem = activities.unpublish_problem(activity, now=now)
+    if problem:
+        raise activities.ActivityError(problem[0], code=problem[1])
     counts = counts_for(activity.id)
     if counts.confirmed or counts.waitlisted:
         raise RegistrationError("People have registered for this activity: cancel it instead, so they are told.",
                                 code="has_registrations")
-    activities.unpublish(activity)
+    activities.unpublish(activity, now=now)
 
 
 def cancel_activity(activity: Activity, *, now: datetime | None = None) -> int:
