@@ -45,6 +45,10 @@ def _to_utc(form, field, zone_name: str) -> datetime | None:
     return None
 
 
+NOTICE_MESSAGE_LABEL = "Personal message to registrants (optional)"
+NOTICE_MESSAGE_HELP = "Goes into the notice registrants get when this save changes a time, the venue or the join link."
+
+
 class CatalogFilterForm(FlaskForm):
     """GET filters of the catalog, the month view and the public feed."""
 
@@ -103,6 +107,12 @@ class ActivityForm(FlaskForm):
     registration_closes_local = DateTimeLocalField("Registration closes (local time)", format=LOCAL_FORMAT, validators=[Optional()])
     claim_deadline_local = DateTimeLocalField("Credit claim deadline (local time)", format=LOCAL_FORMAT, validators=[Optional()])
     accreditation_statement = TextAreaField("Accreditation statement", validators=[Optional(), Length(max=3000)], filters=[strip])
+    # Issue 12, points 5 and 6.
+    remind_day_before = BooleanField("Remind registrants 24 hours before a live meeting starts", default=True)
+    remind_hour_before = BooleanField("Remind registrants one hour before a live webcast starts, with the join link",
+                                      default=True)
+    notice_message = TextAreaField(NOTICE_MESSAGE_LABEL, validators=[Optional(), Length(max=2000)], filters=[strip],
+                                   description=NOTICE_MESSAGE_HELP)
 
     start_utc: datetime | None = None
     end_utc: datetime | None = None
@@ -141,7 +151,7 @@ class ActivityForm(FlaskForm):
         """Plain values for the service (times already in UTC)."""
         names = ("format", "title", "summary", "description", "learning_objectives", "target_audience", "specialty",
                  "topics", "time_zone", "venue_name", "street_address", "city", "state", "postal_code", "join_url",
-                 "access_notes", "capacity", "accreditation_statement")
+                 "access_notes", "capacity", "accreditation_statement", "remind_day_before", "remind_hour_before")
         values = {name: getattr(self, name).data for name in names}
         values.update(start_dt=self.start_utc, end_dt=self.end_utc, registration_opens_dt=self.registration_opens_utc,
                       registration_closes_dt=self.registration_closes_utc, claim_deadline_dt=self.claim_deadline_utc)
@@ -162,6 +172,8 @@ class SessionForm(FlaskForm):
     room = StringField("Room", validators=[Optional(), Length(max=120)], filters=[strip])
     speakers = StringField("Speakers", validators=[Optional(), Length(max=500)], filters=[strip])
     description = TextAreaField("Description", validators=[Optional(), Length(max=5000)], filters=[strip])
+    notice_message = TextAreaField(NOTICE_MESSAGE_LABEL, validators=[Optional(), Length(max=2000)], filters=[strip],
+                                   description=NOTICE_MESSAGE_HELP)  # issue 12, point 5
 
     def __init__(self, *args, zone_name: str, **kwargs):
         super().__init__(*args, **kwargs)

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Optional
 
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Numeric, String, Table, Text, UniqueConstraint, Uuid, event
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.orm import Session as OrmSession
 
@@ -147,6 +148,10 @@ class Activity(db.Model):
     updated_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
     published_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     cancelled_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # Issue 12, point 6: reminders to confirmed registrants (cme.registration.reminders), each can be turned off:
+    # a live meeting's 24 hours before its start, a live webcast's one hour before (with the join link).
+    remind_day_before: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
+    remind_hour_before: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
 
     organizers: Mapped[list[User]] = relationship(secondary=activity_organizers)
     sessions: Mapped[list[ActivitySession]] = relationship(
