@@ -104,7 +104,8 @@ def _session_text(value: dict | None, zone_name: str) -> str | None:
         return None
     start, end = _instant(value["start"], zone_name), _instant(value["end"], zone_name)
     if start.date() == end.date():
-        return f"{start:{DAY}%-I:%M %p}–{end:{TIME}}"
+        same_half = start.strftime("%p%Z") == end.strftime("%p%Z")
+        return f"{start:{DAY}%-I:%M}{'' if same_half else start.strftime(' %p')}–{end:{TIME}}"
     return f"{start:{DAY}{TIME}} – {end:{DAY}{TIME}}"
 
 
