@@ -26,7 +26,7 @@ def registrant_facts(activity: Activity) -> Facts:
         "start": activity.start_dt.isoformat(),
         "end": activity.end_dt.isoformat(),
         "venue": activity.venue_name or None,
-        "address": _address(activity) or None,
+        "address": street_address(activity) or None,
         "join_url": activity.join_url or None,
     }
     for session in activity.sessions:
@@ -35,7 +35,8 @@ def registrant_facts(activity: Activity) -> Facts:
     return facts
 
 
-def _address(activity: Activity) -> str:
+def street_address(activity: Activity) -> str:
+    """The venue's address without its name ("700 14th St, Denver, CO 80202")."""
     city_line = " ".join(p for p in [f"{activity.city}," if activity.city else None, activity.state,
                                      activity.postal_code] if p)
     return ", ".join(p for p in [activity.street_address, city_line] if p)

@@ -21,7 +21,7 @@ from cme.calendar.invitations import Invitation, build_invitation, calendar_wind
 from cme.extensions import db
 from cme.mail.models import OutboxMessage
 from cme.mail.service import Composer, NotNeeded, compose_mail, queue_deferred
-from cme.registration.changes import describe
+from cme.registration.changes import describe, street_address
 from cme.registration.models import JOIN_LINK_LEAD_MINUTES, Registration, display_checkin_code
 from cme.timeutil import now_utc
 from cme.urls import absolute_url
@@ -159,7 +159,7 @@ def compose_reminder(message: OutboxMessage, payload: dict[str, Any]) -> EmailMe
     return compose_mail(
         message.recipient, message.subject, template, recipient_name=registration.full_name or user.full_name,
         registration=registration, activity=activity, user=user,
-        checkin_code=display_checkin_code(registration.checkin_code),
+        checkin_code=display_checkin_code(registration.checkin_code), address=street_address(activity),
         chosen_sessions=sorted(registration.sessions, key=lambda s: s.start_dt),
         activity_url=absolute_url("activities.detail", activity_id=activity.id),
         schedule_url=absolute_url("registration.my_schedule"))
