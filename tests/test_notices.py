@@ -290,7 +290,7 @@ def test_a_reminder_says_where_which_sessions_and_the_checkin_code(db, make_acti
     text, html = bodies(row)
     code = display_checkin_code(registration.checkin_code)
     assert "starts tomorrow" in text and "Venue: Hilton Midtown" in text
-    assert "Address: Hilton Midtown, 1335 6th Ave, New York, NY 10019" in text
+    assert "Address: 1335 6th Ave, New York, NY 10019" in text
     assert "Cirrhosis workshop (Room 1)" in text and "Opening" not in text
     assert f"Your check-in code: {code}" in text and code in html and "Cirrhosis workshop" in html
 
