@@ -138,6 +138,20 @@ def test_waitlisted_registrants_get_their_own_wording_and_no_invitation(client, 
     assert invitations(seated) and invitations(seated)[0]["METHOD"] == "REQUEST"
 
 
+def test_a_waitlisted_registrant_is_not_mailed_the_join_link(db, make_activity, make_user, register):
+    webcast = make_activity(format="live_webcast", credits={}, capacity=1, join_url="https://meet.example.org/old",
+                            start_dt=START, end_dt=START + timedelta(hours=2))
+    register(make_user("ada@example.org"), webcast)
+    register(make_user("bob@example.org"), webcast)
+    with lifecycle.telling_registrants(webcast):
+        activities.change_place(webcast, format="live_webcast", join_url="https://meet.example.org/new")
+    db.session.commit()
+    seated, waiting = (bodies(notices(db)[f"{name}@example.org"])[0] for name in ("ada", "bob"))
+    assert "Join link: https://meet.example.org/old → https://meet.example.org/new" in seated
+    assert "Join link: changed (you will find it on My schedule once you hold a seat)" in waiting
+    assert "meet.example.org" not in waiting
+
+
 # ---------------------------------------------------------------- once per burst
 
 def test_a_burst_of_eight_saves_is_one_notice_per_registrant(client, db, symposium):
