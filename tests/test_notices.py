@@ -391,3 +391,28 @@ def test_two_workers_never_send_a_reminder_twice(app, db, make_activity, make_us
     assert sorted(sent) == sorted(ids)  # each once
     subjects = [m["Subject"] for m in smtp.messages if m["Subject"].startswith("Tomorrow:")]
     assert len(subjects) == 12
+
+
+def test_a_save_costs_the_same_statements_for_few_or_many_registrants(db, make_activity, make_user, register,
+                                                                        count_queries):
+    """Notices are queued, coalesced and reminders moved in batches: no statement per registrant (1000
+    registrants on PostgreSQL: 23 statements to queue, 25 to coalesce, as for 100)."""
+    counts = []
+    for size in (2, 6):
+        activity = make_activity(start_dt=START, end_dt=END, credits={})
+        for n in range(size):
+            register(make_user(), activity)
+        for hours in (1, 2):  # the first save queues the notices, the second coalesces them
+            with count_queries() as statements:
+                lifecycle.reschedule(activity, time_zone=activity.time_zone, start_dt=START + timedelta(hours=hours),
+                                     end_dt=END)
+                db.session.commit()
+            # (SQLite's driver sends the new rows' INSERTs one by one; PostgreSQL's in one statement)
+            counts.append(len([s for s in statements if not s.startswith("INSERT")]))
+            assert len(notices_of(db, activity)) == size
+    assert counts[:2] == counts[2:], counts
+
+
+def notices_of(db, activity) -> list[OutboxMessage]:
+    return [r for r in outbox(db, "schedule_changed") if json.loads(r.payload)["registration_id"] in
+            {reg.id for reg in db.session.scalars(select(Registration).where(Registration.activity_id == activity.id))}]

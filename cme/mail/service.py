@@ -31,11 +31,11 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol
 
 from flask import Flask, current_app, render_template
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, delete, or_, select, update
 
 from cme.extensions import db
 from cme.mail.models import OutboxMessage, OutboxStatus
-from cme.timeutil import now_utc
+from cme.timeutil import UTCDateTime, now_utc
 
 log = logging.getLogger("cme.mail")
 
@@ -149,23 +149,29 @@ def waiting_messages(keys: list[str]) -> dict[str, OutboxMessage]:
     return {row.coalesce_key: row for row in rows}
 
 
-def update_waiting(message: OutboxMessage, *, send_after: datetime, payload: dict[str, Any] | None = None,
-                   subject: str | None = None, kind: str | None = None) -> bool:
-    """Move a waiting row to `send_after` (and give it a new payload, subject or kind). False when a worker
-    claimed it meanwhile: then the caller queues a new one if need be."""
+def update_waiting(updates: list[dict[str, Any]]) -> set[int]:
+    """Move waiting rows to new send-after times and give them a new payload, subject or kind, in one statement
+    (executemany). Each dict holds the row's `id`, its `send_after` and any of `payload`, `subject`, `kind` (the
+    same keys in each). Returns the ids updated: a row a worker claimed meanwhile is not (the caller then queues
+    a new one if need be); with the rows locked by `waiting_messages` (PostgreSQL) or the database's write lock
+    held (SQLite), none is."""
+    if not updates:
+        return set()
+    table = OutboxMessage.__table__
+    extra = sorted(set(updates[0]) - {"id", "send_after"})
+    send_after = bindparam("u_send_after", type_=UTCDateTime())
     values: dict[str, Any] = {"send_after_dt": send_after, "next_attempt_dt": send_after}
-    if payload is not None:
-        values["payload"] = dump_payload(payload)
-    if subject is not None:
-        values["subject"] = subject[:300]
-    if kind is not None:
-        values["kind"] = kind
-    result = db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id, _is_waiting())
-                                .values(**values).execution_options(synchronize_session=False))
-    if result.rowcount == 1:
-        db.session.expire(message)
-        return True
-    return False
+    values.update({name: bindparam(f"u_{name}", type_=table.c[name].type) for name in extra})
+    db.session.execute(update(table).where(table.c.id == bindparam("u_id", type_=Integer()), _is_waiting())
+                       .values(values),
+                       [{"u_id": u["id"], "u_send_after": u["send_after"],
+                         **{f"u_{name}": dump_payload(u[name]) if name == "payload" else u[name][:300]
+                            if name == "subject" else u[name] for name in extra}} for u in updates])
+    wanted = {u["id"]: u["send_after"] for u in updates}
+    rows = db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(wanted))
+                              .execution_options(populate_existing=True))  # the session's copies, refreshed
+    return {m.id for m in rows if m.status == OutboxStatus.PENDING and m.raw_message is None
+            and m.send_after_dt == wanted[m.id] and m.next_attempt_dt <= m.send_after_dt}
 
 
 def drop_waiting(keys: list[str]) -> int:

@@ -62,26 +62,32 @@ def queue_change_notices(activity: Activity, changes: Changes, *, message: str =
     now = now or now_utc()
     registrations = active_registrations(activity)
     waiting = waiting_messages([notice_key(r.id) for r in registrations])
-    told = 0
-    for registration in registrations:
-        row = waiting.get(notice_key(registration.id))
-        if row is not None:
+    emptied, updates, fresh = [], [], []
+    with db.session.no_autoflush:  # the registrations' new SEQUENCEs are written together, not one by one
+        for registration in registrations:
+            row = waiting.get(notice_key(registration.id))
+            if row is None:
+                fresh.append(registration)
+                continue
             payload = json.loads(row.payload)
             merged = merge(payload["changes"], changes)
             if not merged:
-                drop_waiting([row.coalesce_key])
+                emptied.append(row.coalesce_key)
                 continue
             payload.update(_notice_fields(registration, merged, message or payload.get("message") or "", now))
-            if update_waiting(row, send_after=_send_after(activity, now, row.created_dt), payload=payload):
-                told += 1
-                continue
-        # None waiting (or a worker took it meanwhile, and sends what it said): this change goes in a new one.
+            updates.append({"id": row.id, "send_after": _send_after(activity, now, row.created_dt),
+                            "payload": payload})
+    drop_waiting(emptied)
+    updated = update_waiting(updates)
+    # None waiting (or a worker took it meanwhile, and sends what it said): this change goes in a new one.
+    fresh += [r for r in registrations if (row := waiting.get(notice_key(r.id))) is not None
+              and row.coalesce_key not in emptied and row.id not in updated]
+    for registration in fresh:
         queue_deferred(registration.user.email, SUBJECTS["schedule_changed"].format(title=activity.title),
                        kind="schedule_changed", composer="change_notice", key=notice_key(registration.id),
                        send_after=_send_after(activity, now, now), registration_id=registration.id,
                        **_notice_fields(registration, changes, message, now))
-        told += 1
-    return told
+    return len(updated) + len(fresh)
 
 
 def _notice_fields(registration: Registration, changes: Changes, message: str, now: datetime) -> dict:

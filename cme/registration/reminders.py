@@ -61,21 +61,16 @@ def sync_reminders(activity: Activity, *, now: datetime | None = None) -> None:
     when = reminder_time(activity)
     registrations = active_registrations(activity)
     keys = [reminder_key(r.id) for r in registrations]
-    if when is None:
+    if when is None or when <= now:  # none, or moved so close that its time has passed (as a late registration)
         drop_waiting(keys)
         return
     waiting = waiting_messages(keys)
     ever = keys_ever_queued(keys)
     template = _template(activity)
     subject = REMINDER_SUBJECTS[template].format(title=activity.title)
+    update_waiting([{"id": row.id, "send_after": when, "subject": subject, "kind": template}
+                    for row in waiting.values()])
     for registration in registrations:
         key = reminder_key(registration.id)
-        row = waiting.get(key)
-        if row is not None:
-            if when <= now:
-                drop_waiting([key])  # moved so close to now that its time has passed: like a late registration
-            else:
-                update_waiting(row, send_after=when, subject=subject, kind=template)
-            continue
-        if key not in ever and when > now:
+        if key not in waiting and key not in ever:
             _queue(registration, when)
