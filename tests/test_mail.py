@@ -281,22 +281,26 @@ def test_the_send_mail_worker_composes_every_kind_of_mail(app, db, make_user, ma
     from cme.certificates.service import issue_for_activity
     from cme.credit.models import CreditRecord
     from cme.registration import service as registration
-    from cme.registration.notices import queue_schedule_change_notices
+    from cme.registration.notices import queue_change_notices
 
     ada = make_user("ada@example.org", full_name="Ada Lovelace", profession="physician")
     activity = make_activity(title="Liver summit")
     request_password_reset(ada.email)
     registration.register(ada, activity.id, registration.Answers.from_profile(ada, attested_professional=True))
-    queue_schedule_change_notices(activity)
+    an_hour_ago = now_utc() - timedelta(hours=1)
+    queue_change_notices(activity, {"venue": ["Old hall", activity.venue_name]}, now=an_hour_ago)
     db.session.add(CreditRecord(user_id=ada.id, activity_id=activity.id, credit_type="ama_pra_1",
                                 amount=Decimal("1.5"), attested=True))
     issue_for_activity(activity)
     db.session.commit()
     rows = outbox(db)
     assert sorted(r.kind for r in rows) == ["certificate_issued", "password_reset", "registration_confirmed",
-                                            "schedule_changed"]
+                                            "reminder_meeting", "schedule_changed"]
     assert all(r.raw_message is None and r.payload for r in rows)
+    [reminder] = outbox(db, "reminder_meeting")
+    reminder.send_after_dt = reminder.next_attempt_dt = an_hour_ago  # its day has come
+    db.session.commit()
     result = app.test_cli_runner().invoke(args=["cme", "send-mail"])
-    assert result.exit_code == 0 and "sent 4, will retry 0, given up 0" in result.output, result.output
+    assert result.exit_code == 0 and "sent 5, will retry 0, given up 0" in result.output, result.output
     db.session.expire_all()
     assert all(r.status == "sent" and "Ada Lovelace" in r.raw_message for r in outbox(db))

@@ -490,18 +490,20 @@ def test_the_migration_dates_existing_credit_and_leaves_one_current_certificate(
         _db.session.add(EvaluationResponse(user_id=learner.id, activity_id=webcast.id, answers={},
                                            submitted_dt=day + timedelta(days=7)))
         _db.session.commit()
+        learner_id, meeting_id, meeting_end, webcast_id = learner.id, meeting.id, meeting.end_dt, webcast.id
+        _db.session.remove()
         downgrade(revision="e7a4c2b91d3f")  # the migration before this one
         certificates_table = sa.table("certificates", sa.column("verification_code"), sa.column("user_id"),
                                       sa.column("activity_id"), sa.column("kind"), sa.column("snapshot", sa.JSON),
                                       sa.column("issued_dt", UTCDateTime(timezone=True)))
         with _db.engine.begin() as connection:
             connection.execute(certificates_table.insert(), [
-                {"verification_code": f"CODE{n}", "user_id": learner.id, "activity_id": meeting.id, "kind": "credit",
+                {"verification_code": f"CODE{n}", "user_id": learner_id, "activity_id": meeting_id, "kind": "credit",
                  "snapshot": {}, "issued_dt": day + timedelta(days=3, minutes=n)} for n in range(3)])
         upgrade()
         _db.session.expire_all()
         completed = dict(_db.session.execute(select(CreditRecord.activity_id, CreditRecord.completed_dt)).tuples().all())
-        assert completed == {meeting.id: meeting.end_dt, webcast.id: day + timedelta(days=7)}
+        assert completed == {meeting_id: meeting_end, webcast_id: day + timedelta(days=7)}
         rows = _db.session.scalars(select(Certificate).order_by(Certificate.id)).all()
         assert [(c.verification_code, c.is_valid) for c in rows] == [("CODE0", False), ("CODE1", False), ("CODE2", True)]
         assert {c.superseded_by_id for c in rows[:2]} == {rows[2].id}

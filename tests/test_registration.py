@@ -298,7 +298,7 @@ def test_my_schedule_shows_the_join_link_only_when_due(client, db, make_activity
 
 def test_fifty_parallel_registrations_never_overbook(app, db, make_user, make_activity, backend):
     """50 providers at once, 10 seats: exactly 10 confirmed and 40 waitlisted at 1..40 in arrival order."""
-    activity = make_activity(capacity=10, title="Popular")
+    activity = make_activity(capacity=10, title="Popular", remind_day_before=False)
     user_ids = [make_user(f"rush{i}@example.org").id for i in range(50)]
     activity_id = activity.id
     errors: list[BaseException] = []
@@ -436,7 +436,7 @@ def test_registration_mail_is_queued_as_a_note_and_composed_by_the_delivery_work
                                                                                   smtp):
     """The registering transaction writes a small deferred row; `send-mail` composes, stores and sends it. What
     was true when queued (waitlist position, SEQUENCE, date) is frozen; a later move of the waitlist is not."""
-    activity = make_activity(capacity=1, title="Sepsis bundles")
+    activity = make_activity(capacity=1, title="Sepsis bundles", remind_day_before=False)
     first, second, third = make_user(), make_user(), make_user()
     an_hour_ago = now_utc().replace(microsecond=0) - timedelta(hours=1)
     service.register(first, activity.id, answers(first), now=an_hour_ago)
@@ -463,7 +463,7 @@ def test_registration_mail_is_queued_as_a_note_and_composed_by_the_delivery_work
 
 
 def test_a_message_that_cannot_be_composed_fails_alone(app, db, make_user, make_activity, smtp):
-    activity = make_activity()
+    activity = make_activity(remind_day_before=False)
     ada, bob = make_user("ada@example.org"), make_user("bob@example.org")
     service.register(ada, activity.id, answers(ada))
     service.register(bob, activity.id, answers(bob))
@@ -482,7 +482,7 @@ def test_a_message_that_cannot_be_composed_fails_alone(app, db, make_user, make_
 def test_a_passing_composition_error_is_retried_not_given_up(app, db, make_user, make_activity, smtp, monkeypatch):
     from cme.mail import service as mail_service
 
-    activity = make_activity()
+    activity = make_activity(remind_day_before=False)
     ada = make_user("ada@example.org")
     service.register(ada, activity.id, answers(ada))
     db.session.commit()
@@ -544,7 +544,7 @@ def test_a_retried_message_is_the_same_message(app, db, make_user, make_activity
     """Composed once, before the first attempt: a retry sends the very same bytes (same Message-ID)."""
     handler, port = smtp_server(refuse_first=1)
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
-    activity = make_activity()
+    activity = make_activity(remind_day_before=False)
     ada = make_user("ada@example.org")
     service.register(ada, activity.id, answers(ada))
     db.session.commit()

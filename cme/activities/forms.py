@@ -48,6 +48,10 @@ def _to_utc(form, field, zone_name: str) -> datetime | None:
     return None
 
 
+NOTICE_MESSAGE_LABEL = "Personal message to registrants (optional)"
+NOTICE_MESSAGE_HELP = "Goes into the notice registrants get when this save changes a time, the venue or the join link."
+
+
 class CatalogFilterForm(FlaskForm):
     """GET filters of the catalog, the month view and the public feed."""
 
@@ -112,6 +116,12 @@ class ActivityForm(FlaskForm):
                                  filters=[strip], description="The non-accredited organization named in the statement.")
     accreditation_statement = TextAreaField("Accreditation statement (another accreditor only)",
                                             validators=[Optional(), Length(max=3000)], filters=[strip])
+    # Issue 12, points 5 and 6.
+    remind_day_before = BooleanField("Remind registrants 24 hours before a live meeting starts", default=True)
+    remind_hour_before = BooleanField("Remind registrants one hour before a live webcast starts, with the join link",
+                                      default=True)
+    notice_message = TextAreaField(NOTICE_MESSAGE_LABEL, validators=[Optional(), Length(max=2000)], filters=[strip],
+                                   description=NOTICE_MESSAGE_HELP)
 
     start_utc: datetime | None = None
     end_utc: datetime | None = None
@@ -150,7 +160,8 @@ class ActivityForm(FlaskForm):
         """Plain values for the service (times already in UTC)."""
         names = ("format", "title", "summary", "description", "learning_objectives", "target_audience", "specialty",
                  "topics", "time_zone", "venue_name", "street_address", "city", "state", "postal_code", "join_url",
-                 "access_notes", "capacity", "accreditation_statement", "accreditation_kind", "joint_provider")
+                 "access_notes", "capacity", "accreditation_statement", "accreditation_kind", "joint_provider",
+                 "remind_day_before", "remind_hour_before")
         values = {name: getattr(self, name).data for name in names}
         values.update(start_dt=self.start_utc, end_dt=self.end_utc, registration_opens_dt=self.registration_opens_utc,
                       registration_closes_dt=self.registration_closes_utc, claim_deadline_dt=self.claim_deadline_utc)
@@ -174,6 +185,8 @@ class SessionForm(FlaskForm):
         "Speakers", coerce=int, validators=[Optional()],
         description="Chosen from the faculty; add a speaker there first, with their disclosure.")
     description = TextAreaField("Description", validators=[Optional(), Length(max=5000)], filters=[strip])
+    notice_message = TextAreaField(NOTICE_MESSAGE_LABEL, validators=[Optional(), Length(max=2000)], filters=[strip],
+                                   description=NOTICE_MESSAGE_HELP)  # issue 12, point 5
 
     def __init__(self, *args, zone_name: str, faculty=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Optional
 
 from sqlalchemy import false as sa_false
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Numeric, String, Table, Text, UniqueConstraint, Uuid, event
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.orm import Session as OrmSession
 
@@ -170,6 +171,10 @@ class Activity(db.Model):
     # Issue 12, point 2 (who may claim what): the ACPE Universal Activity Number, which ACPE credit needs
     # (cme.activities.acpe checks its format).
     acpe_uan: Mapped[Optional[str]] = mapped_column(String(30))
+    # Issue 12, point 6: reminders to confirmed registrants (cme.registration.reminders), each can be turned off:
+    # a live meeting's 24 hours before its start, a live webcast's one hour before (with the join link).
+    remind_day_before: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
+    remind_hour_before: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
 
     organizers: Mapped[list[User]] = relationship(secondary=activity_organizers)
     sessions: Mapped[list[ActivitySession]] = relationship(

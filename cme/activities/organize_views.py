@@ -50,6 +50,7 @@ def _manage_page(activity: Activity, status: int = 200, *, disclosure_form: Disc
         forms["disclosure_forms"][disclosure_for] = disclosure_form
     counts = registration_counts([activity.id])[activity.id]
     return render_template("activities/organize/manage.html", activity=activity,
+                           audience=lifecycle.notice_audience(activity),
                            problems=service.publication_problems(activity),
                            accreditation=activity_statements(activity, provider=current_app.config["CME_PROVIDER_NAME"]),
                            now=now_utc(),
@@ -94,26 +95,36 @@ def edit(activity_id: int):
         for name in ("start", "end", "registration_opens", "registration_closes", "claim_deadline"):
             getattr(form, f"{name}_local").data = service.shift_to_local(getattr(activity, f"{name}_dt"), activity.time_zone)
     elif form.validate_on_submit():
-        done = unit_of_work(lambda: _save_activity(activity, form.activity_fields()), form=form)
+        done = unit_of_work(lambda: _save_activity(activity, form.activity_fields(), form.notice_message.data),
+                            form=form)
         if done.ok:
-            flash("Saved." + (" The schedule changed: registrants are being told." if done.value else ""), "success")
+            flash("Saved." + (f" {told_text(done.value)}" if done.value else ""), "success")
             return to_manage(activity)
-    return render_template("activities/organize/activity_form.html", form=form, activity=activity), 200 if request.method == "GET" else 422
+    return render_template("activities/organize/activity_form.html", form=form, activity=activity,
+                           audience=lifecycle.notice_audience(activity)), 200 if request.method == "GET" else 422
 
 
-def _save_activity(activity: Activity, values: dict[str, Any]) -> int:
-    """The edit form's changes, each through the operation that holds its rule. Returns registrants told."""
-    service.update_details(activity, **{name: values[name] for name in (
-        "title", "summary", "description", "learning_objectives", "target_audience", "specialty", "topics")})
-    service.set_accreditation(activity, **{name: values[name] for name in service.ACCREDITATION_FIELDS})
-    told = lifecycle.reschedule(activity, format=values["format"], time_zone=values["time_zone"],
-                                start_dt=values["start_dt"], end_dt=values["end_dt"])
-    service.change_place(activity, **{name: values[name] for name in service.PLACE_FIELDS})
-    service.set_deadlines(activity, registration_opens_dt=values["registration_opens_dt"],
-                          registration_closes_dt=values["registration_closes_dt"],
-                          claim_deadline_dt=values["claim_deadline_dt"])
+def told_text(count: int) -> str:
+    return f"{count} registrant{'s' if count != 1 else ''} will be told of the change in a few minutes."
+
+
+def _save_activity(activity: Activity, values: dict[str, Any], message: str = "") -> int:
+    """The edit form's changes, each through the operation that holds its rule; registrants are told once of
+    what changed that matters to them (with the organizer's message). Returns how many will be told."""
+    with lifecycle.telling_registrants(activity, message=message) as told:
+        service.update_details(activity, **{name: values[name] for name in (
+            "title", "summary", "description", "learning_objectives", "target_audience", "specialty", "topics")})
+        service.set_accreditation(activity, **{name: values[name] for name in service.ACCREDITATION_FIELDS})
+        service.reschedule(activity, format=values["format"], time_zone=values["time_zone"],
+                           start_dt=values["start_dt"], end_dt=values["end_dt"])
+        service.change_place(activity, **{name: values[name] for name in service.PLACE_FIELDS})
+        service.set_deadlines(activity, registration_opens_dt=values["registration_opens_dt"],
+                              registration_closes_dt=values["registration_closes_dt"],
+                              claim_deadline_dt=values["claim_deadline_dt"])
+        service.set_reminders(activity, remind_day_before=values["remind_day_before"],
+                              remind_hour_before=values["remind_hour_before"])
     lifecycle.change_capacity(activity, values["capacity"])
-    return told
+    return told.count
 
 
 def act(activity: Activity, action: Callable[[], Any], message: str | Callable[[Any], str], anchor: str | None = None):
@@ -170,7 +181,8 @@ def add_session(activity_id: int):
         return to_manage(activity, "agenda")
     form = SessionForm(zone_name=activity.time_zone, faculty=activity.faculty)
     if form.validate_on_submit():
-        done = unit_of_work(lambda: lifecycle.add_session(activity, form.session_fields()), form=form)
+        done = unit_of_work(lambda: lifecycle.add_session(activity, form.session_fields(),
+                                                          message=form.notice_message.data), form=form)
         if done.ok:
             flash("Session added.", "success")
             return to_manage(activity, "agenda")
@@ -188,12 +200,13 @@ def edit_session(activity_id: int, session_id: int):
         form.end_local.data = service.shift_to_local(session.end_dt, activity.time_zone)
         form.speakers.data = [person.id for person in session.speakers]
     elif form.validate_on_submit():
-        done = unit_of_work(lambda: lifecycle.update_session(session, form.session_fields()), form=form)
+        done = unit_of_work(lambda: lifecycle.update_session(session, form.session_fields(),
+                                                             message=form.notice_message.data), form=form)
         if done.ok:
-            flash("Session saved.", "success")
+            flash("Session saved." + (f" {told_text(done.value)}" if done.value else ""), "success")
             return to_manage(activity, "agenda")
-    return render_template("activities/organize/session_form.html", form=form, activity=activity, session=session), \
-        200 if request.method == "GET" else 422
+    return render_template("activities/organize/session_form.html", form=form, activity=activity, session=session,
+                           audience=lifecycle.notice_audience(activity)), 200 if request.method == "GET" else 422
 
 
 @bp.post("/activities/<int:activity_id>/sessions/<int:session_id>/delete")

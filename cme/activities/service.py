@@ -153,12 +153,29 @@ PLACE_FIELDS = ("venue_name", "street_address", "city", "state", "postal_code", 
 
 def change_place(activity: Activity, *, venue_name: str | None = None, street_address: str | None = None,
                  city: str | None = None, state: str | None = None, postal_code: str | None = None,
-                 join_url: str | None = None, access_notes: str = "") -> None:
-    """Where it happens: the venue (live meetings only; a webcast keeps none) or the join link."""
+                 join_url: str | None = None, access_notes: str = "") -> bool:
+    """Where it happens: the venue (live meetings only; a webcast keeps none) or the join link. Returns True when
+    a public event's place changed (its calendar SEQUENCE is bumped, like a schedule change; registrants are
+    told by `cme.registration.lifecycle`)."""
     _refuse_if_cancelled(activity)
+    before = [getattr(activity, name) for name in PLACE_FACTS]
     _apply_fields(activity, {"venue_name": venue_name, "street_address": street_address, "city": city,
                              "state": state, "postal_code": postal_code, "join_url": join_url,
                              "access_notes": access_notes})
+    db.session.flush()
+    changed = before != [getattr(activity, name) for name in PLACE_FACTS]
+    return record_schedule_change(activity) if changed else False
+
+
+# What a calendar event's place is made of (the access notes are text: changing them tells nobody).
+PLACE_FACTS = ("venue_name", "street_address", "city", "state", "postal_code", "join_url")
+
+
+def set_reminders(activity: Activity, *, remind_day_before: bool, remind_hour_before: bool) -> None:
+    """Whether registrants get a reminder 24 hours before a live meeting and one hour before a live webcast
+    (`cme.registration.lifecycle` queues or drops the reminders themselves)."""
+    _refuse_if_cancelled(activity)
+    activity.remind_day_before, activity.remind_hour_before = remind_day_before, remind_hour_before
     db.session.flush()
 
 
@@ -569,7 +586,7 @@ def duplicate(activity: Activity, organizer: User) -> Activity:
                "time_zone", "start_dt", "end_dt", "venue_name", "street_address", "city", "state", "postal_code",
                "join_url", "access_notes", "available_from_dt", "available_until_dt", "capacity",
                "registration_opens_dt", "registration_closes_dt", "claim_deadline_dt", "accreditation_statement",
-               "accreditation_kind", "joint_provider")
+               "accreditation_kind", "joint_provider", "remind_day_before", "remind_hour_before")
     copy = Activity(status=ActivityStatus.DRAFT.value, title=f"Copy of {activity.title}"[:300],
                     organizers=list({u.id: u for u in [*activity.organizers, organizer]}.values()),
                     **{name: getattr(activity, name) for name in columns})

@@ -41,3 +41,10 @@ class OutboxMessage(db.Model):
     last_error: Mapped[Optional[str]] = mapped_column(Text)
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     sent_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # Issue 12, point 5 (and 6): not before this instant. A notice waits a few minutes so that a burst of edits
+    # makes one mail; a reminder waits for its time. The worker claims nothing before it.
+    send_after_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # Issue 12, points 5 and 6: what the row is about ("notice:<registration id>", "reminder:<registration id>").
+    # While the row waits (no worker has claimed it), a later change updates, moves or drops it by this key
+    # instead of queueing a second mail.
+    coalesce_key: Mapped[Optional[str]] = mapped_column(String(100), index=True)

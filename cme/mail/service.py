@@ -8,6 +8,12 @@ Composers live with their capability and are registered on the app by the app fa
 (`cme.register_mail_composers`), never as a side effect of an import. Delivery claims due rows (PostgreSQL:
 `FOR UPDATE SKIP LOCKED`, so several workers never take the same row; every backend: a conditional UPDATE that
 sets a short lease), sends outside any transaction, then records the outcome with exponential backoff.
+
+A row may wait (`send_after`): the worker claims nothing before its time. A waiting row can carry a key
+(`coalesce_key`): until a worker claims it, the change that would queue a second mail about the same thing
+updates, moves or drops the waiting one instead (`waiting_messages`, `update_waiting`, `drop_waiting`). A composer
+that finds its mail is no longer needed (the registration was cancelled meanwhile) raises `NotNeeded`: the
+worker drops the row.
 """
 from __future__ import annotations
 
@@ -25,11 +31,11 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol
 
 from flask import Flask, current_app, render_template
-from sqlalchemy import select, update
+from sqlalchemy import Integer, and_, bindparam, delete, or_, select, update
 
 from cme.extensions import db
 from cme.mail.models import OutboxMessage, OutboxStatus
-from cme.timeutil import now_utc
+from cme.timeutil import UTCDateTime, now_utc
 
 log = logging.getLogger("cme.mail")
 
@@ -104,21 +110,93 @@ def composers_of(app: Flask | None = None) -> dict[str, Composer]:
     return (app or current_app).extensions.setdefault(_REGISTRY, {})
 
 
-def queue_deferred(recipient: str, subject: str, *, kind: str, composer: str, **payload: Any) -> OutboxMessage:
-    """Queue a message in the current transaction that the delivery worker composes with `composer`.
+def queue_deferred(recipient: str, subject: str, *, kind: str, composer: str, send_after: datetime | None = None,
+                   key: str | None = None, **payload: Any) -> OutboxMessage:
+    """Queue a message in the current transaction that the delivery worker composes with `composer`, not before
+    `send_after` (default: at once); `key` names what it is about, for a later change to find it while it waits.
 
     The payload holds what must be frozen now (ids, the invitation's SEQUENCE, the waitlist position, the time);
     the rest is read when composing, so a mail sent late describes the activity as it is then."""
     if composer not in composers_of():
         raise KeyError(f"no mail composer named {composer!r}")
-    row = OutboxMessage(recipient=recipient, subject=subject[:300], kind=kind,
-                        payload=json.dumps({"composer": composer, **payload}, separators=(",", ":")))
+    row = OutboxMessage(recipient=recipient, subject=subject[:300], kind=kind, send_after_dt=send_after,
+                        coalesce_key=key, payload=dump_payload({"composer": composer, **payload}))
+    if send_after is not None:
+        row.next_attempt_dt = send_after
     db.session.add(row)
     return row
 
 
+def dump_payload(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, separators=(",", ":"))
+
+
+def _is_waiting():
+    """A row no worker has claimed yet: pending, never tried, and (claiming moves next_attempt_dt past
+    send_after_dt for the lease) still due at its send-after time."""
+    return and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.raw_message.is_(None),
+                OutboxMessage.attempts == 0, OutboxMessage.send_after_dt.is_not(None),
+                OutboxMessage.next_attempt_dt <= OutboxMessage.send_after_dt)
+
+
+def waiting_messages(keys: list[str]) -> dict[str, OutboxMessage]:
+    """The waiting rows with these keys (the newest per key), locked for the rest of the transaction on
+    PostgreSQL (a worker's `SKIP LOCKED` claim passes them by)."""
+    if not keys:
+        return {}
+    rows = db.session.scalars(select(OutboxMessage).where(OutboxMessage.coalesce_key.in_(keys), _is_waiting())
+                              .order_by(OutboxMessage.id).with_for_update())
+    return {row.coalesce_key: row for row in rows}
+
+
+def update_waiting(updates: list[dict[str, Any]]) -> set[int]:
+    """Move waiting rows to new send-after times and give them a new payload, subject or kind, in one statement
+    (executemany). Each dict holds the row's `id`, its `send_after` and any of `payload`, `subject`, `kind` (the
+    same keys in each). Returns the ids updated: a row a worker claimed meanwhile is not (the caller then queues
+    a new one if need be); with the rows locked by `waiting_messages` (PostgreSQL) or the database's write lock
+    held (SQLite), none is."""
+    if not updates:
+        return set()
+    table = OutboxMessage.__table__
+    extra = sorted(set(updates[0]) - {"id", "send_after"})
+    send_after = bindparam("u_send_after", type_=UTCDateTime())
+    values: dict[str, Any] = {"send_after_dt": send_after, "next_attempt_dt": send_after}
+    values.update({name: bindparam(f"u_{name}", type_=table.c[name].type) for name in extra})
+    db.session.execute(update(table).where(table.c.id == bindparam("u_id", type_=Integer()), _is_waiting())
+                       .values(values),
+                       [{"u_id": u["id"], "u_send_after": u["send_after"],
+                         **{f"u_{name}": dump_payload(u[name]) if name == "payload" else u[name][:300]
+                            if name == "subject" else u[name] for name in extra}} for u in updates])
+    wanted = {u["id"]: u["send_after"] for u in updates}
+    rows = db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(wanted))
+                              .execution_options(populate_existing=True))  # the session's copies, refreshed
+    return {m.id for m in rows if m.status == OutboxStatus.PENDING and m.raw_message is None
+            and m.send_after_dt == wanted[m.id] and m.next_attempt_dt <= m.send_after_dt}
+
+
+def drop_waiting(keys: list[str]) -> int:
+    """Delete the waiting rows with these keys (what they were about no longer holds). Returns how many."""
+    if not keys:
+        return 0
+    result = db.session.execute(delete(OutboxMessage).where(OutboxMessage.coalesce_key.in_(keys), _is_waiting())
+                                .execution_options(synchronize_session=False))
+    return result.rowcount
+
+
+def keys_ever_queued(keys: list[str]) -> set[str]:
+    """Which of these keys any row carries, waiting, sent or failed."""
+    if not keys:
+        return set()
+    return set(db.session.scalars(select(OutboxMessage.coalesce_key).where(OutboxMessage.coalesce_key.in_(keys))))
+
+
 class UncomposableMessage(Exception):
     """The payload names no known composer, or what it describes no longer exists: no retry can help."""
+
+
+class NotNeeded(Exception):
+    """Raised by a composer: what the mail was for no longer holds (e.g. the registration or the activity was
+    cancelled after a reminder was queued). The worker drops the row; nothing is sent."""
 
 
 def message_text(message: OutboxMessage) -> str:
@@ -131,6 +209,8 @@ def message_text(message: OutboxMessage) -> str:
             raise UncomposableMessage(f"bad payload: {error}") from error
         try:
             msg = composer(message, payload)
+        except NotNeeded:
+            raise
         except LookupError as error:  # e.g. the registration was deleted
             raise UncomposableMessage(str(error)) from error
         message.raw_message = msg.as_string(policy=policy.SMTP)
@@ -208,9 +288,11 @@ class DeliveryReport:
     sent: list[int] = field(default_factory=list)
     retrying: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
+    dropped: list[int] = field(default_factory=list)  # no longer needed (NotNeeded), deleted unsent
 
     def __str__(self) -> str:
-        return f"sent {len(self.sent)}, will retry {len(self.retrying)}, given up {len(self.failed)}"
+        text = f"sent {len(self.sent)}, will retry {len(self.retrying)}, given up {len(self.failed)}"
+        return text + (f", no longer needed {len(self.dropped)}" if self.dropped else "")
 
 
 def backoff(attempts: int, base_seconds: int) -> timedelta:
@@ -219,10 +301,11 @@ def backoff(attempts: int, base_seconds: int) -> timedelta:
 
 
 def claim_due(*, now: datetime, limit: int) -> list[int]:
-    """Claim up to `limit` due messages for this worker and commit the claim."""
+    """Claim up to `limit` due messages (their send-after time come) for this worker and commit the claim."""
+    due = or_(OutboxMessage.send_after_dt.is_(None), OutboxMessage.send_after_dt <= now)
     candidates = db.session.scalars(
         select(OutboxMessage.id)
-        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_dt <= now)
+        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_dt <= now, due)
         .order_by(OutboxMessage.next_attempt_dt, OutboxMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -232,7 +315,7 @@ def claim_due(*, now: datetime, limit: int) -> list[int]:
         result = db.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING,
-                   OutboxMessage.next_attempt_dt <= now)
+                   OutboxMessage.next_attempt_dt <= now, due)
             .values(next_attempt_dt=now + CLAIM_LEASE)
             .execution_options(synchronize_session=False)
         )
@@ -255,6 +338,13 @@ def deliver_pending(*, now: datetime | None = None, limit: int = 100, transport:
                 try:
                     message_text(message)
                     db.session.commit()  # kept before sending: a resend after a crash is the same message
+                except NotNeeded as reason:
+                    db.session.rollback()
+                    db.session.execute(delete(OutboxMessage).where(OutboxMessage.id == message_id))
+                    db.session.commit()
+                    report.dropped.append(message_id)
+                    log.info("mail %s no longer needed, dropped: %s", message_id, reason)
+                    continue
                 except Exception as error:  # never stop the worker: record it, retry unless hopeless
                     db.session.rollback()
                     message = db.session.get(OutboxMessage, message_id)

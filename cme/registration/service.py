@@ -22,6 +22,8 @@ from cme.extensions import db
 from cme.registration.mail import queue_registrant_mail
 from cme.registration.counts import counts_for
 from cme.registration.models import JOIN_LINK_LEAD, Registration, RegistrationStatus, normalize_checkin_code
+from cme.registration.notices import drop_waiting_mail_of
+from cme.registration.reminders import queue_reminder
 from cme.timeutil import now_utc
 
 
@@ -147,6 +149,7 @@ def register(user: User, activity_id: int, answers: Answers, *, now: datetime | 
         attested_professional=answers.attested_professional)
     db.session.add(registration)
     queue_registration_mail(registration, "confirmed" if has_seat else "waitlisted", now=now)
+    queue_reminder(registration, now=now)
     return registration
 
 
@@ -196,6 +199,7 @@ def cancel_registration(registration: Registration, *, took_part: bool, now: dat
     if old_position is not None:
         _close_gap(activity.id, old_position)
     queue_registration_mail(registration, "cancelled", now=now, by_organizer=by_organizer)
+    drop_waiting_mail_of(registration)
     return fill_free_seats(activity, now=now) if was_confirmed else []
 
 
