@@ -348,7 +348,7 @@ def set_acpe_uan(activity_id: int):
     activity = managed(activity_id)
     form = AcpeUanForm()
     if form.validate_on_submit() and unit_of_work(
-            lambda: service.set_acpe_uan(activity, form.acpe_uan.data), form=form).ok:
+            lambda: credit.change_acpe_uan(activity, form.acpe_uan.data), form=form).ok:
         flash("ACPE Universal Activity Number saved." if form.acpe_uan.data else "ACPE Universal Activity Number removed.",
               "success")
         return to_manage(activity, "credit")

@@ -193,6 +193,10 @@ def reschedule(activity: Activity, *, time_zone: str, start_dt: datetime, end_dt
     format = format or activity.format
     changed = (activity.format, activity.time_zone, activity.start_dt, activity.end_dt) != (
         format, time_zone, start_dt, end_dt)
+    if changed and activity.is_published and activity.has_ended(now):
+        raise ActivityError("This activity has ended: its dates and format are the record of when and how it took "
+                            "place (credit and certificates rest on them). Duplicate it to run it again.",
+                            code="ended", field="start_local")
     _apply_fields(activity, {"format": format, "time_zone": time_zone, "start_dt": start_dt, "end_dt": end_dt})
     _recheck_hours(activity)
     return record_schedule_change(activity, now=now) if changed else False
@@ -408,6 +412,7 @@ def _check_moc_within_ama(activity: Activity, credit_type: str, amount: Decimal)
 
 def set_designation(activity: Activity, credit_type: str, amount: Decimal) -> CreditDesignation:
     """Create or change the designation of one credit type."""
+    _refuse_if_cancelled(activity)
     if credit_type == CreditType.AMA_PRA_1:
         check_ama_within_hours(activity, amount)
     _check_moc_within_ama(activity, credit_type, amount)
@@ -425,16 +430,20 @@ def set_designation(activity: Activity, credit_type: str, amount: Decimal) -> Cr
 
 
 def delete_designation(designation: CreditDesignation) -> None:
+    """Remove a designation; a published activity keeps what publishing requires (at least one designation)."""
     activity = designation.activity
+    _refuse_if_cancelled(activity)
     if designation.credit_type == CreditType.AMA_PRA_1 and _designated(activity, CreditType.ABIM_MOC) is not None:
         raise ActivityError("Remove the ABIM MOC designation first: MOC points need AMA credit.", code="ama_under_moc")
-    activity.credit_designations.remove(designation)
-    db.session.flush()
+    with keeping_publishable(activity):
+        activity.credit_designations.remove(designation)
+        db.session.flush()
 
 
 def set_acpe_uan(activity: Activity, uan: str | None) -> None:
     """Record (or clear) the activity's ACPE Universal Activity Number. A published activity with ACPE credit
     keeps one: publishing requires it."""
+    _refuse_if_cancelled(activity)
     uan = normalise_uan(uan)
     if uan is not None and (problem := uan_problem(uan)):
         raise ActivityError(problem, code="acpe_uan", field="acpe_uan")
@@ -616,5 +625,6 @@ def shift_to_local(instant: datetime | None, zone_name: str) -> datetime | None:
 
 def set_certificate_issue(activity: Activity, *, automatic: bool) -> None:
     """Issue 12, point 7: certificates issued as soon as a learner claims, or when the organizer issues them."""
+    _refuse_if_cancelled(activity)
     activity.certificates_automatic = automatic
     db.session.flush()

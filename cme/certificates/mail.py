@@ -12,7 +12,7 @@ from cme.certificates.models import Certificate
 from cme.certificates.render import build_certificate_pdf
 from cme.extensions import db
 from cme.mail.models import OutboxMessage
-from cme.mail.service import Composer, compose_mail
+from cme.mail.service import Composer, NotNeeded, compose_mail
 from cme.urls import absolute_url
 
 
@@ -22,6 +22,9 @@ def compose_certificate_issued(message: OutboxMessage, payload: dict[str, Any]) 
     certificate = db.session.get(Certificate, payload["certificate_id"])
     if certificate is None:
         raise LookupError(f"certificate {payload['certificate_id']} no longer exists")
+    if not certificate.is_valid:
+        # Superseded while the mail waited: the reissue queued its own mail, with the current certificate.
+        raise NotNeeded(f"certificate {certificate.verification_code} was superseded")
     user = certificate.user
     verify_url = absolute_url("certificates.verify", code=certificate.verification_code)
     msg = compose_mail(message.recipient, message.subject, "certificate_issued", recipient_name=user.full_name,

@@ -169,17 +169,24 @@ def _issue_locked(user: User, activity: Activity, *, now: datetime | None = None
 
 def reissue_if_certified(user: User, activity: Activity, *, now: datetime | None = None) -> Certificate | None:
     """After the learner's credit changed (a corrected claim, an organizer's adjustment): a certificate already
-    issued is a snapshot that must match the credit, so it is superseded by a new one. Nothing happens for a
-    learner without a current certificate or without credit left, nor for a cancelled activity. Returns the new
-    certificate, if any."""
-    if issue_problem(activity) or current_certificate(user, activity) is None:
+    issued is a snapshot that must match the credit, so it is superseded by a new one, which is mailed to the
+    learner (a mail of the old one still waiting is dropped). A learner who withdrew all their credit keeps no
+    current certificate (verification then says it was superseded). Nothing happens for a learner without a
+    current certificate, nor for a cancelled activity. Returns the new certificate, if any."""
+    current = current_certificate(user, activity)
+    if issue_problem(activity) or current is None:
         return None
     has_records = db.session.scalar(select(CreditRecord.id).where(
         CreditRecord.user_id == user.id, CreditRecord.activity_id == activity.id).limit(1)) is not None
     if not has_records:
+        current.superseded_dt = now or now_utc()
+        db.session.flush()
         return None
     certificate, created = issue_certificate(user, activity, now=now)
-    return certificate if created else None
+    if not created:
+        return None
+    mail_certificate(certificate, now=now)
+    return certificate
 
 
 def _same_content(old: dict, new: dict) -> bool:

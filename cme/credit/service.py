@@ -196,6 +196,9 @@ def adjust_credit(record: CreditRecord, new_amount: Decimal, *, reason: str, by:
         raise CreditError("Give the reason for the change (it is kept in the audit trail).", code="reason", field="reason")
     if new_amount <= 0 or not is_quarter_step(new_amount):
         raise CreditError("Use a positive amount in steps of 0.25.", code="step", field="amount")
+    lock_activity(record.activity_id)  # a designation lowered at the same moment waits (change_designation)
+    if record.activity.is_cancelled:
+        raise CreditError("This activity has been cancelled: its credit cannot change.", code="cancelled")
     # The learner's maximum of this type (hours of participation against an AMA designation: the AMA one).
     designated = eligibility(record.user, record.activity).offers.get(record.credit_type) or next(
         (d.max_amount for d in record.activity.credit_designations if d.credit_type == record.credit_type), None)
@@ -216,10 +219,20 @@ def adjust_credit(record: CreditRecord, new_amount: Decimal, *, reason: str, by:
 
 # ---------------------------------------------------------------- designations that claims rest on
 
+def _resting_on(activity: Activity, credit_type: str) -> list[str]:
+    """The claimed credit types a designation limits: its own, and for the AMA designation of an activity with no
+    participation designation, the hours of participation non-physicians claimed against it (credit.eligibility)."""
+    types = [credit_type]
+    if credit_type == CreditType.AMA_PRA_1 and not any(
+            d.credit_type == CreditType.PARTICIPATION for d in activity.credit_designations):
+        types.append(CreditType.PARTICIPATION.value)
+    return types
+
+
 def claims_above(activity: Activity, credit_type: str, amount: Decimal) -> int:
-    """How many learners claimed more than `amount` of this credit type for the activity (one query)."""
-    return db.session.scalar(select(func.count()).select_from(CreditRecord).where(
-        CreditRecord.activity_id == activity.id, CreditRecord.credit_type == credit_type,
+    """How many learners claimed more than `amount` of what this designation limits (one query)."""
+    return db.session.scalar(select(func.count(func.distinct(CreditRecord.user_id))).where(
+        CreditRecord.activity_id == activity.id, CreditRecord.credit_type.in_(_resting_on(activity, credit_type)),
         CreditRecord.amount > amount))
 
 
@@ -244,6 +257,16 @@ def remove_designation(designation: CreditDesignation) -> None:
         raise CreditError(f"{claims} learner(s) claimed {designation.credit_type_label} for this activity: the "
                           "designation stays while their claims rest on it.", code="has_claims")
     activities.delete_designation(designation)
+
+
+def change_acpe_uan(activity: Activity, uan: str | None) -> None:
+    """Set the activity's ACPE Universal Activity Number (activities.service.set_acpe_uan). Once pharmacists or
+    technicians claimed ACPE credit, the number their certificates carry stays as it is."""
+    activity = lock_activity(activity.id)
+    if (uan or None) != activity.acpe_uan and claims_above(activity, CreditType.ACPE.value, Decimal(0)):
+        raise CreditError("Learners have claimed ACPE credit under this Universal Activity Number: it stays as it "
+                          "is (their certificates and ACPE's records carry it).", code="uan_claimed", field="acpe_uan")
+    activities.set_acpe_uan(activity, uan)
 
 
 def adjustments_for(activity: Activity) -> list[CreditAdjustment]:

@@ -212,8 +212,11 @@ def _close_gap(activity_id: int, position: int) -> None:
 
 
 def fill_free_seats(activity: Activity, *, now: datetime | None = None) -> list[Registration]:
-    """Promote waitlisted registrants, first come first served, while seats are free. Caller holds the lock."""
+    """Promote waitlisted registrants, first come first served, while seats are free. Caller holds the lock.
+    Nobody is promoted once the activity has ended (its waitlist stays as it was: promote_problem)."""
     now = now or now_utc()
+    if activity.has_ended(now):
+        return []
     free = None if activity.capacity is None else activity.capacity - counts_for(activity.id).confirmed
     waiting = select(Registration).where(Registration.activity_id == activity.id,
                                          Registration.status == RegistrationStatus.WAITLISTED
