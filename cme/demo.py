@@ -303,8 +303,12 @@ def seed_demo(*, now: datetime | None = None) -> str:
             _seed_activity(spec, data, users, now, created)
 
     db.session.flush()
+    # The mail the seeding queued describes the past (confirmations, certificates): it goes. Reminders of what
+    # is still to come stay, so demo registrants are reminded as real ones would be.
+    upcoming_reminder = OutboxMessage.kind.in_(("reminder_meeting", "reminder_webcast")) & (
+        OutboxMessage.send_after_dt > now_utc())
     db.session.execute(delete(OutboxMessage).where(OutboxMessage.id > last_mail_id,
-                                                   OutboxMessage.recipient.in_(emails)))
+                                                   OutboxMessage.recipient.in_(emails), ~upcoming_reminder))
     db.session.flush()
 
     others = ", ".join(email for key, email in zip(data["accounts"], emails)

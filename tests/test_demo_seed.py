@@ -54,13 +54,17 @@ def test_cli_seed_demo_prints_the_logins(app, db):
     assert db.session.scalar(select(func.count()).select_from(Activity)) >= 10
 
 
-def test_seeding_sends_no_mail_and_keeps_mail_already_queued(db, make_user):
+def test_seeding_sends_no_mail_of_the_past_keeps_mail_already_queued_and_reminds_of_what_is_to_come(db, make_user):
     make_user("someone@example.org")
     request_password_reset("someone@example.org")
     db.session.commit()
     seed_demo()
     db.session.commit()
-    assert [m.recipient for m in db.session.scalars(select(OutboxMessage))] == ["someone@example.org"]
+    rows = list(db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+    assert rows[0].recipient == "someone@example.org"
+    reminders = rows[1:]
+    assert reminders and {m.kind for m in reminders} <= {"reminder_meeting", "reminder_webcast"}
+    assert all(m.send_after_dt > now_utc() for m in reminders)
 
 
 

@@ -29,15 +29,16 @@ EVERY_TYPE = {"ama_pra_1": "2", "ancc": "2", "acpe": "2", "aapa_1": "2", "abim_m
 UAN = "0197-0000-26-001-H01-P"
 
 # (profession, degree, ABIM ID) -> the credit types the claim form offers for an activity designating every type
+# (hours of participation only for those who claim no credit: the same minutes never count twice)
 OFFERED = [
-    ("physician", "MD", None, ["ama_pra_1", "participation"]),
-    ("physician", "DO", "123456", ["ama_pra_1", "abim_moc", "participation"]),
-    ("other", "MBBS", None, ["ama_pra_1", "participation"]),  # the degree decides for "other"
-    ("nurse", "RN", None, ["ancc", "participation"]),
-    ("nurse_practitioner", "NP", None, ["ancc", "participation"]),
-    ("pharmacist", "PharmD", None, ["acpe", "participation"]),
+    ("physician", "MD", None, ["ama_pra_1"]),
+    ("physician", "DO", "123456", ["ama_pra_1", "abim_moc"]),
+    ("other", "MBBS", None, ["ama_pra_1"]),  # the degree decides for "other"
+    ("nurse", "RN", None, ["ancc"]),
+    ("nurse_practitioner", "NP", None, ["ancc"]),
+    ("pharmacist", "PharmD", None, ["acpe"]),
     ("pharmacy_technician", "CPhT", None, ["participation"]),  # the UAN ends in P: for pharmacists
-    ("physician_assistant", "PA-C", None, ["aapa_1", "participation"]),
+    ("physician_assistant", "PA-C", None, ["aapa_1"]),
     ("other", "MPH", None, ["participation"]),
 ]
 
@@ -102,6 +103,16 @@ def test_a_physician_cannot_claim_ancc_or_acpe_for_the_same_minutes(client, db, 
     # A forged POST of those types records nothing of them.
     client.post(f"/activities/{webcast.id}/claim", data={"ama_pra_1": "2", "ancc": "2", "acpe": "2", "attest": "y"})
     assert [r.credit_type for r in db.session.scalars(select(CreditRecord))] == ["ama_pra_1"]
+
+
+def test_a_nurse_claims_contact_hours_not_contact_hours_plus_participation_for_the_same_minutes(db, make_user,
+                                                                                                webcast):
+    nurse = learner(make_user, "nurse", "RN")
+    ready(db, nurse, webcast)
+    with pytest.raises(CreditError) as refused:
+        service.claim_credit(nurse, webcast, {"ancc": Decimal("2"), "participation": Decimal("2")}, attested=True)
+    assert (refused.value.code, refused.value.field) == ("not_eligible", "participation")
+    assert "you claim ANCC contact hours" in service.claim_status(nurse, webcast).missing["participation"]
 
 
 def test_the_claim_page_says_why_a_type_is_missing(client, db, make_user, webcast, auth):

@@ -71,7 +71,7 @@ def _why_not(user: User, activity: Activity, credit_type: str) -> str | None:
 def eligibility(user: User, activity: Activity) -> Eligibility:
     """Which of the activity's designated credit types the learner may claim, and why not the others. A learner
     who may not claim AMA credit may claim participation against an AMA designation (up to the participation
-    designation when there is one, else up to the AMA one)."""
+    designation when there is one, else up to the AMA one); nobody claims participation besides credit."""
     result = Eligibility()
     designated = {d.credit_type: d.max_amount for d in activity.designations}
     for credit_type, amount in designated.items():
@@ -82,4 +82,12 @@ def eligibility(user: User, activity: Activity) -> Eligibility:
             result.missing[credit_type] = reason
     if CreditType.AMA_PRA_1 in result.missing and CreditType.PARTICIPATION not in result.offers:
         result.offers[CreditType.PARTICIPATION.value] = designated[CreditType.AMA_PRA_1]
+    # Hours of participation are for those who claim no credit of the activity: the same minutes never count twice
+    # (a nurse claims ANCC contact hours, not ANCC hours plus participation).
+    credit = [label for credit_type, label in ((t, CreditType(t).label) for t in result.offers)
+              if credit_type != CreditType.PARTICIPATION]
+    if credit and CreditType.PARTICIPATION in result.offers:
+        del result.offers[CreditType.PARTICIPATION]
+        result.missing[CreditType.PARTICIPATION.value] = (
+            f"Hours of participation are for those who claim no credit of this activity: you claim {credit[0]}.")
     return result

@@ -102,13 +102,14 @@ def claim(activity_id: int):
     form = claim_form(status.designated, status.records)
     if status.open and form.validate_on_submit():
         amounts = {credit_type: form[credit_type].data for credit_type in status.designated}
-        def claim_and_certify() -> None:
+        def claim_and_certify():
             service.claim_credit(current_user, activity, amounts, attested=form.attest.data)
-            certificates.issue_after_claim(current_user, activity)
+            return certificates.issue_after_claim(current_user, activity)
 
-        if unit_of_work(claim_and_certify, form=form).ok:
+        done = unit_of_work(claim_and_certify, form=form)
+        if done.ok:
             flash("Your credit is recorded. Your certificate is below, and on its way to your inbox."
-                  if activity.certificates_automatic else
+                  if done.value is not None or activity.certificates_automatic else
                   "Your credit is recorded. Your certificate will follow when the organizers issue certificates.",
                   "success")
             return redirect(url_for("credit.my_credit"))
