@@ -165,3 +165,21 @@ def test_an_organizer_has_a_learners_certificate_mailed_again_from_the_credit_pa
     # Another of their activities does not reach this certificate.
     other = make_activity(organizers=[on_demand.organizers[0]], title="Another")
     assert client.post(f"/organize/activities/{other.id}/certificates/{certificate.id}/resend").status_code == 404
+
+
+def test_an_organizer_has_a_learners_certificate_mailed_again_from_the_roster(client, db, make_user, on_demand, auth,
+                                                                              register):
+    learner = make_user("ada@example.org", degree="MD")
+    register(learner, on_demand, by_organizer=True)
+    db.session.add(CreditRecord(user_id=learner.id, activity_id=on_demand.id, credit_type="ama_pra_1",
+                                amount=Decimal("1"), attested=True))
+    db.session.commit()
+    certificate = certificates.issue_after_claim(learner, on_demand, now=NOW - timedelta(minutes=5))
+    db.session.commit()
+    auth.login("org@example.org")
+    roster = client.get(f"/organize/activities/{on_demand.id}/roster").get_data(as_text=True)
+    action = f"/organize/activities/{on_demand.id}/certificates/{certificate.id}/resend"
+    assert action in roster and "Mail certificate again" in roster
+    response = client.post(action, data={"back": "roster"})
+    assert response.status_code == 302 and response.location.endswith(f"/organize/activities/{on_demand.id}/roster")
+    assert [r.recipient for r in outbox(db, "certificate_issued")] == ["ada@example.org"] * 2

@@ -1,7 +1,7 @@
 """Certificate PDFs for their owners, public verification, and issuing for an activity's learners."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from cme.accounts.permissions import organizer_required
@@ -72,7 +72,8 @@ def organizer_resend(activity_id: int, certificate_id: int):
         abort(400)
     if unit_of_work(lambda: service.resend(certificate)).ok:
         flash(f"{certificate.user.display_name}'s certificate is on its way to them.", "success")
-    return redirect(url_for("credit.organize", activity_id=activity.id))
+    back = "registration.roster" if request.form.get("back") == "roster" else "credit.organize"
+    return redirect(url_for(back, activity_id=activity.id))
 
 
 @bp.post("/organize/activities/<int:activity_id>/certificates")

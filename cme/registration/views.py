@@ -16,6 +16,7 @@ from cme.activities.models import Activity
 from cme.attendance import service as attendance
 from cme.calendar import service as calendar_service
 from cme.calendar.responses import ics_response
+from cme.certificates import service as certificates
 from cme.credit import participation
 from cme.extensions import db
 from cme.formtools import ConfirmForm
@@ -156,7 +157,8 @@ def _render_roster(activity: Activity, add_form: RosterAddForm, status: int = 20
                            add_form=add_form, confirm_form=ConfirmForm(), counts=counts, now=now,
                            checked_in=attendance.checked_in(registrations),
                            cancellable=participation.cancellable(registrations, now=now),
-                           promotable=service.promotable(registrations, now=now)), status
+                           promotable=service.promotable(registrations, now=now),
+                           certificates=certificates.current_certificates_for_activity(activity)), status
 
 
 @bp.get("/organize/activities/<int:activity_id>/roster.csv")
