@@ -296,3 +296,24 @@ def test_the_migration_maps_existing_free_text_to_the_choice(scratch_database_ur
             back = dict(connection.execute(sa.text("SELECT title, accreditation_statement FROM activities")).all())
         assert back == {"blank": ACCME_TEXT, "default": ACCME_TEXT, "own": "The Foundation is accredited by the ACCME."}
         _db.engine.dispose()
+
+
+def test_nursing_pharmacy_and_pa_credit_need_an_accreditation_that_covers_them(db, make_activity):
+    """An ACCME accreditation (direct or joint providership) covers physicians' credit: publishing ANCC, ACPE or
+    AAPA credit under it is refused, and so is adding such credit to, or switching the accreditation of, a
+    published activity."""
+    from cme.activities import service as activities
+
+    draft = make_activity(status="draft", credits={"ama_pra_1": "2", "ancc": "2"})
+    problems = activities.publication_problems(draft)
+    assert any("ANCC contact hours: an ACCME accreditation covers physicians' credit only" in p for p in problems)
+    published = make_activity(credits={"ama_pra_1": "2"})
+    with pytest.raises(activities.ActivityError) as added:
+        activities.set_designation(published, "ancc", Decimal("1"))
+    assert added.value.code == "would_break_publication"
+    db.session.rollback()
+    joint = make_activity(credits={"ama_pra_1": "2", "acpe": "2"}, acpe_uan="0197-0000-26-001-L01-P",
+                          accreditation_kind="joint_accreditation")
+    with pytest.raises(activities.ActivityError) as switched:
+        activities.set_accreditation(joint, accreditation_kind="accme")
+    assert (switched.value.code, switched.value.field) == ("accreditation_incomplete", "accreditation_kind")

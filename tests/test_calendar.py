@@ -84,7 +84,8 @@ def meeting(db, make_activity):
                              start_dt=datetime(2027, 11, 6, 13, tzinfo=timezone.utc),
                              end_dt=datetime(2027, 11, 7, 23, tzinfo=timezone.utc), venue_name="Hilton",
                              street_address="720 S Michigan Ave", city="Chicago", state="IL", postal_code="60605",
-                             credits={"ama_pra_1": "3"}, summary="MASLD from screening to treatment.")
+                             credits={"ama_pra_1": "3"}, summary="MASLD from screening to treatment.",
+                             accreditation_kind="joint_accreditation")
     activity.sessions.extend([
         ActivitySession(title="Saturday keynote", start_dt=datetime(2027, 11, 6, 14, tzinfo=timezone.utc),
                         end_dt=datetime(2027, 11, 6, 16, tzinfo=timezone.utc), room="Grand Ballroom"),

@@ -236,7 +236,7 @@ def test_a_post_test_passed_later_is_the_completion_and_live_credit_carries_the_
 
 def test_a_designation_never_drops_below_what_learners_claimed(client, db, make_user, make_activity, organizer):
     """Reproduces issue 12: lowering a designation below what learners already claimed was accepted."""
-    activity = make_activity(organizers=[organizer], start_dt=NOW - timedelta(days=2),
+    activity = make_activity(organizers=[organizer], accreditation_kind="joint_accreditation", start_dt=NOW - timedelta(days=2),
                              end_dt=NOW - timedelta(days=2) + timedelta(hours=3), credits={"ama_pra_1": "3"})
     high, low = make_user(), make_user()
     claimed(db, high, activity, "3")

@@ -235,7 +235,7 @@ def test_the_organizer_enters_the_uan_on_the_manage_page_with_a_clear_error(clie
 
 
 def test_publishing_with_acpe_credit_requires_the_uan_and_keeps_it(db, make_activity, make_user):
-    draft = make_activity(status="draft", credits={"ama_pra_1": "3", "acpe": "3"})
+    draft = make_activity(status="draft", credits={"ama_pra_1": "3", "acpe": "3"}, accreditation_kind="joint_accreditation")
     activities.add_faculty(draft, full_name="Grace Liu", degree="MD", affiliation="", role="faculty",
                            disclosure_received=True)
     with pytest.raises(ActivityError) as refused:

@@ -117,11 +117,17 @@ def set_accreditation(activity: Activity, *, accreditation_kind: str, joint_prov
     if activity.status == ActivityStatus.PUBLISHED:
         problems = accreditation_problems(activity)
         if problems:
-            field = "joint_provider" if accreditation_kind == AccreditationKind.JOINT_PROVIDERSHIP else \
-                "accreditation_statement"
+            field = ("accreditation_kind" if "physicians' credit only" in problems[0] else
+                     "joint_provider" if accreditation_kind == AccreditationKind.JOINT_PROVIDERSHIP else
+                     "accreditation_statement")
             raise ActivityError(f"{problems[0]} A published activity must keep its accreditation statement.",
                                 code="accreditation_incomplete", field=field)
     db.session.flush()
+
+
+# Credit an ACCME accreditation (direct or through joint providership) does not cover: nursing, pharmacy and PA
+# credit need Joint Accreditation (or another accreditor's own statement).
+INTERPROFESSIONAL_CREDIT = (CreditType.ANCC.value, CreditType.ACPE.value, CreditType.AAPA_1.value)
 
 
 def accreditation_problems(activity: Activity) -> list[str]:
@@ -129,6 +135,11 @@ def accreditation_problems(activity: Activity) -> list[str]:
         return ["Name the joint provider: joint providership names both organizations."]
     if activity.accreditation_kind == AccreditationKind.CUSTOM and not activity.accreditation_statement.strip():
         return ["Write the accreditation statement, or choose one of the standard accreditations."]
+    if activity.accreditation_kind in (AccreditationKind.ACCME, AccreditationKind.JOINT_PROVIDERSHIP):
+        uncovered = [d.credit_type_label for d in activity.designations if d.credit_type in INTERPROFESSIONAL_CREDIT]
+        if uncovered:
+            return [f"{' and '.join(uncovered)}: an ACCME accreditation covers physicians' credit only. Choose Joint "
+                    "Accreditation (or another accreditor's statement), or remove that credit."]
     return []
 
 
@@ -420,12 +431,13 @@ def set_designation(activity: Activity, credit_type: str, amount: Decimal) -> Cr
         raise ActivityError("Add the activity's ACPE Universal Activity Number first: ACPE credit needs it.",
                             code="acpe_uan_required", field="credit_type")
     designation = next((d for d in activity.credit_designations if d.credit_type == credit_type), None)
-    if designation is None:
-        designation = CreditDesignation(credit_type=credit_type, max_amount=amount)
-        activity.credit_designations.append(designation)
-    else:
-        designation.max_amount = amount
-    db.session.flush()
+    with keeping_publishable(activity, field="credit_type"):
+        if designation is None:
+            designation = CreditDesignation(credit_type=credit_type, max_amount=amount)
+            activity.credit_designations.append(designation)
+        else:
+            designation.max_amount = amount
+        db.session.flush()
     return designation
 
 
