@@ -206,7 +206,8 @@ def test_issuing_for_many_learners_renders_no_mail_and_the_worker_composes_each_
                               recipient_name=learner.full_name, user=learner, activity=activity,
                               certificate=certificate,
                               pdf_url=absolute_url("certificates.pdf", certificate_id=certificate.id),
-                              verify_url=absolute_url("certificates.verify", code=certificate.verification_code))
+                              verify_url=absolute_url("certificates.verify", code=certificate.verification_code),
+                              my_credit_url=absolute_url("credit.my_credit"))
         before = message_from_string(before.as_string(), policy=policy.default)
         assert sent["Subject"] == before["Subject"] == "Your certificate: Hepatitis B update"
         assert str(sent["To"]) == str(before["To"]) == f"{learner.full_name} <{learner.email}>"

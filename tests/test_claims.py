@@ -322,3 +322,10 @@ def test_evaluation_claims_and_pages_open_at_the_same_instant_the_activity_ends(
                                                                                           now=before).problems
     assert "Credit can be claimed once the activity has ended." not in service.claim_status(learner, meeting,
                                                                                               now=at_end).problems
+
+
+def test_before_the_end_the_claim_page_says_when_credit_opens_not_to_evaluate_first(db, make_user, make_activity):
+    meeting = make_activity(start_dt=NOW + timedelta(days=3), end_dt=NOW + timedelta(days=3, hours=2))
+    problems = service.claim_status(make_user(), meeting).problems
+    assert "Credit can be claimed once the activity has ended." in problems
+    assert "Complete the evaluation first." not in problems  # the evaluation is not open yet either

@@ -29,7 +29,8 @@ def compose_certificate_issued(message: OutboxMessage, payload: dict[str, Any]) 
     verify_url = absolute_url("certificates.verify", code=certificate.verification_code)
     msg = compose_mail(message.recipient, message.subject, "certificate_issued", recipient_name=user.full_name,
                        date=certificate.issued_dt, user=user, activity=certificate.activity, certificate=certificate,
-                       pdf_url=absolute_url("certificates.pdf", certificate_id=certificate.id), verify_url=verify_url)
+                       pdf_url=absolute_url("certificates.pdf", certificate_id=certificate.id), verify_url=verify_url,
+                       my_credit_url=absolute_url("credit.my_credit"))
     # The PDF itself, built from the stored snapshot as the download is.
     msg.add_attachment(build_certificate_pdf(certificate.snapshot, verify_url), maintype="application",
                        subtype="pdf", filename=f"certificate-{certificate.verification_code}.pdf")

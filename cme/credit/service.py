@@ -98,8 +98,8 @@ def claim_status(user: User, activity: Activity, *, now: datetime | None = None)
         status.problems.append("Credit can be claimed once the activity has ended.")
     elif status.supported <= 0:
         status.problems.append("Your attendance does not support any credit yet (no check-in or viewing time).")
-    if evaluation_of(user, activity) is None:
-        status.problems.append("Complete the evaluation first.")
+    if activity.is_open_for_credit(now) and evaluation_of(user, activity) is None:
+        status.problems.append("Complete the evaluation first.")  # before the end it is not open yet either
     if has_post_test(activity) and (best_score(user, activity) or 0) < activity.post_test_passing_score:
         status.problems.append(f"Pass the post-test first ({activity.post_test_passing_score}% needed).")
     if activity.claim_deadline_dt is not None and now > activity.claim_deadline_dt:
