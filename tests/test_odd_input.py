@@ -10,6 +10,7 @@ from urllib.parse import quote, urlencode
 import pytest
 from flask import Flask
 from sqlalchemy import select
+from werkzeug.routing import IntegerConverter
 
 from cme.accounts.models import User
 from cme.activities.models import Activity
@@ -19,7 +20,7 @@ from cme.demo import ADMIN_EMAIL, DEMO_PASSWORD, ORGANIZER_EMAIL, PROVIDER_EMAIL
 from cme.extensions import db as _db
 from cme.formtools import MAX_PAGE, page_arg
 from cme.registration.models import Registration
-from cme.urls import MAX_ID
+from cme.urls import MAX_ID, IdConverter
 
 ODD_VALUES = ["0", "-1", str(2**31), str(2**63), str(10**30), "abc", "\x00", "a\x00b", "9" * 5000, "x" * 3000]
 ARGUMENT = re.compile(r"<(?:[a-z]+(?:\([^)]*\))?:)?([a-z_]+)>")
@@ -126,3 +127,10 @@ def test_a_date_the_catalog_cannot_use_is_ignored_and_shown_as_an_error(demo_app
     assert response.status_code == 200
     assert "Choose a date between 1901 and 2999." in response.get_data(as_text=True)
     assert client.get("/activities/?date_from=2999-12-31&when=past").status_code == 200
+
+
+def test_every_route_id_is_bounded(demo_app: Flask):
+    """A route that takes an integer takes it through `<id:...>` (plain `<int:...>` has no upper bound)."""
+    unbounded = [rule.rule for rule in demo_app.url_map.iter_rules() for converter in rule._converters.values()
+                 if isinstance(converter, IntegerConverter) and not isinstance(converter, IdConverter)]
+    assert unbounded == []
