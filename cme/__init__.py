@@ -5,7 +5,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, abort, render_template
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -33,9 +33,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     elif not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = development_secret_key(Path(app.instance_path))
 
+    from cme.urls import IdConverter
+
+    app.url_map.converters["id"] = IdConverter  # before the blueprints: every route id is `<id:...>`
     _init_extensions(app)
     register_mail_composers(app)
     _register_blueprints(app)
+    _register_url_guards(app)
     _register_error_pages(app)
     _register_template_helpers(app)
 
@@ -111,6 +115,16 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(credit_bp)
     app.register_blueprint(calendar_bp)
     app.register_blueprint(certificates_bp)
+
+
+def _register_url_guards(app: Flask) -> None:
+    """A NUL in a URL path value (a verification or check-in code, a token, a slug) names nothing: 404, before
+    any lookup (PostgreSQL refuses NUL in a string parameter). Issue 13, point 6."""
+
+    @app.url_value_preprocessor
+    def _refuse_nul(_endpoint, values) -> None:
+        if values and any(isinstance(v, str) and "\x00" in v for v in values.values()):
+            abort(404)
 
 
 def _register_error_pages(app: Flask) -> None:

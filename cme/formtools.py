@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from flask import request
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import fields, widgets
@@ -57,3 +58,27 @@ def none_if_blank(value):
 
 class ConfirmForm(FlaskForm):
     """A bare CSRF-protected form for action buttons (publish, cancel, delete...)."""
+
+
+# ---------------------------------------------------------------- odd input in URLs (issue 13, point 6)
+
+# A page number past this is past every list; clamping keeps OFFSET within what the databases accept.
+MAX_PAGE = 10_000
+
+
+def without_nul(value):
+    """The text without NUL characters (PostgreSQL refuses them in a string parameter)."""
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
+def search_arg(name: str = "q", limit: int = 100) -> str:
+    """A search term from the query string: NULs dropped, trimmed, at most `limit` characters."""
+    return without_nul(request.args.get(name, "")).strip()[:limit]
+
+
+def page_arg(name: str = "page") -> int:
+    """A page number from the query string, 1 to MAX_PAGE (anything else, huge or not a number, is clamped)."""
+    text = request.args.get(name, "").strip()
+    if not (text.isascii() and text.isdigit()):
+        return 1
+    return MAX_PAGE if len(text) > len(str(MAX_PAGE)) else min(max(int(text), 1), MAX_PAGE)

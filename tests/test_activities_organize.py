@@ -265,8 +265,8 @@ def organize_urls(app, activity_id: int) -> list[tuple[str, str]]:
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/organize"):
             continue
-        path = rule.rule.replace("<int:activity_id>", str(activity_id))
-        path = re.sub(r"<(?:int:)?[a-z_]+>", "1", path)
+        path = rule.rule.replace("<id:activity_id>", str(activity_id))
+        path = re.sub(r"<(?:id:)?[a-z_]+>", "1", path)
         for method in sorted((rule.methods or set()) & {"GET", "POST"}):
             urls.append((method, path))
     return urls

@@ -14,6 +14,7 @@ from cme.accounts.models import User
 from cme.accounts.permissions import admin_required
 from cme.errors import show_error
 from cme.extensions import db
+from cme.formtools import page_arg, search_arg
 from cme.transactions import unit_of_work
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
@@ -127,12 +128,12 @@ def reset_password(token: str):
 @admin_bp.get("/users")
 @admin_required
 def users():
-    query = request.args.get("q", "").strip()
-    page = db.paginate(service.users_matching(query), per_page=50, error_out=False)
+    query = search_arg(limit=200)
+    page = db.paginate(service.users_matching(query), page=page_arg(), per_page=50, error_out=False)
     return render_template("accounts/admin/users.html", page=page, query=query, role_form=RoleForm())
 
 
-@admin_bp.post("/users/<int:user_id>/role")
+@admin_bp.post("/users/<id:user_id>/role")
 @admin_required
 def change_role(user_id: int):
     user = db.get_or_404(User, user_id)

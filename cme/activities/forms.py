@@ -6,7 +6,7 @@ the organizer said which occurrence they mean.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from flask_wtf import FlaskForm
@@ -22,7 +22,7 @@ from cme.activities.models import (
     SPECIALTIES, AccreditationKind, ActivityFormat, CreditType, FacultyRole, RelationshipType, SupportKind,
 )
 from cme.amounts import is_quarter_step
-from cme.formtools import MultiCheckboxField, SelectField, none_if_blank, select_choices, strip
+from cme.formtools import MultiCheckboxField, SelectField, none_if_blank, select_choices, strip, without_nul
 from cme.timeutil import AmbiguousLocalTime, NonExistentLocalTime, is_valid_zone, local_to_utc, zone_choices
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -58,7 +58,7 @@ class CatalogFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField("Search", filters=[strip], validators=[Optional(), Length(max=200)])
+    q = StringField("Search", filters=[without_nul, strip], validators=[Optional(), Length(max=200)])
     format = SelectField("Format", choices=select_choices([
         ("", "All formats"), (ActivityFormat.LIVE_MEETING.value, "Live meetings"), ("webcast", "All webcasts"),
         (ActivityFormat.LIVE_WEBCAST.value, "Live webcasts"), (ActivityFormat.ON_DEMAND_WEBCAST.value, "On-demand webcasts"),
@@ -72,9 +72,22 @@ class CatalogFilterForm(FlaskForm):
     when = SelectField("Show", choices=select_choices([("upcoming", "Upcoming"), ("past", "Past")]), default="upcoming",
                        validators=[Optional()])
 
+    def validate_date_from(self, field) -> None:
+        _filter_date_in_range(field)
+
     def validate_date_to(self, field) -> None:
+        _filter_date_in_range(field)
         if field.data and self.date_from.data and field.data < self.date_from.data:
             raise ValidationError("The end date is before the start date.")
+
+
+# Filter dates the catalog, the month view and the feed can work with (a day is added to the end date).
+FILTER_DATES = (date(1901, 1, 1), date(2999, 12, 31))
+
+
+def _filter_date_in_range(field) -> None:
+    if field.data and not FILTER_DATES[0] <= field.data <= FILTER_DATES[1]:
+        raise ValidationError(f"Choose a date between {FILTER_DATES[0].year} and {FILTER_DATES[1].year}.")
 
 
 class ActivityForm(FlaskForm):

@@ -16,7 +16,7 @@ from cme.activities.models import Activity, ActivitySession, CommercialSupport, 
 from cme.activities.statements import activity_statements
 from cme.credit import service as credit
 from cme.extensions import db
-from cme.formtools import ConfirmForm
+from cme.formtools import ConfirmForm, page_arg
 from cme.registration import lifecycle
 from cme.registration.counts import registration_counts
 from cme.timeutil import now_utc
@@ -61,7 +61,8 @@ def _manage_page(activity: Activity, status: int = 200, *, disclosure_form: Disc
 @bp.get("/")
 @organizer_required
 def dashboard():
-    page = db.paginate(service.organizer_activities_query(current_user), per_page=50, error_out=False)
+    page = db.paginate(service.organizer_activities_query(current_user), page=page_arg(), per_page=50,
+                       error_out=False)
     counts = registration_counts([a.id for a in page.items])
     now = now_utc()
     return render_template("activities/organize/dashboard.html", page=page, counts=counts, now=now,
@@ -80,13 +81,13 @@ def create():
     return render_template("activities/organize/activity_form.html", form=form, activity=None), 200 if request.method == "GET" else 422
 
 
-@bp.get("/activities/<int:activity_id>")
+@bp.get("/activities/<id:activity_id>")
 @organizer_required
 def manage(activity_id: int):
     return _manage_page(managed(activity_id))
 
 
-@bp.route("/activities/<int:activity_id>/edit", methods=["GET", "POST"])
+@bp.route("/activities/<id:activity_id>/edit", methods=["GET", "POST"])
 @organizer_required
 def edit(activity_id: int):
     activity = managed(activity_id)
@@ -137,28 +138,28 @@ def act(activity: Activity, action: Callable[[], Any], message: str | Callable[[
     return to_manage(activity, anchor)
 
 
-@bp.post("/activities/<int:activity_id>/publish")
+@bp.post("/activities/<id:activity_id>/publish")
 @organizer_required
 def publish(activity_id: int):
     activity = managed(activity_id)
     return act(activity, lambda: service.publish(activity), "Published: the activity is in the catalog.")
 
 
-@bp.post("/activities/<int:activity_id>/unpublish")
+@bp.post("/activities/<id:activity_id>/unpublish")
 @organizer_required
 def unpublish(activity_id: int):
     activity = managed(activity_id)
     return act(activity, lambda: lifecycle.unpublish(activity), "Unpublished: the activity is a draft again.")
 
 
-@bp.post("/activities/<int:activity_id>/cancel")
+@bp.post("/activities/<id:activity_id>/cancel")
 @organizer_required
 def cancel(activity_id: int):
     activity = managed(activity_id)
     return act(activity, lambda: lifecycle.cancel_activity(activity), lambda told: f"Cancelled. {told} registrant(s) are being told.")
 
 
-@bp.post("/activities/<int:activity_id>/duplicate")
+@bp.post("/activities/<id:activity_id>/duplicate")
 @organizer_required
 def duplicate(activity_id: int):
     activity = managed(activity_id)
@@ -173,7 +174,7 @@ def duplicate(activity_id: int):
 
 # ---------------------------------------------------------------- agenda
 
-@bp.route("/activities/<int:activity_id>/sessions", methods=["GET", "POST"])
+@bp.route("/activities/<id:activity_id>/sessions", methods=["GET", "POST"])
 @organizer_required
 def add_session(activity_id: int):
     activity = managed(activity_id)
@@ -189,7 +190,7 @@ def add_session(activity_id: int):
     return _manage_page(activity, 422, session_form=form)
 
 
-@bp.route("/activities/<int:activity_id>/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@bp.route("/activities/<id:activity_id>/sessions/<id:session_id>/edit", methods=["GET", "POST"])
 @organizer_required
 def edit_session(activity_id: int, session_id: int):
     activity = managed(activity_id)
@@ -209,7 +210,7 @@ def edit_session(activity_id: int, session_id: int):
                            audience=lifecycle.notice_audience(activity)), 200 if request.method == "GET" else 422
 
 
-@bp.post("/activities/<int:activity_id>/sessions/<int:session_id>/delete")
+@bp.post("/activities/<id:activity_id>/sessions/<id:session_id>/delete")
 @organizer_required
 def delete_session(activity_id: int, session_id: int):
     activity = managed(activity_id)
@@ -224,7 +225,7 @@ def _faculty_fields(form: FacultyForm) -> dict:
             "role": form.role.data, "disclosure_received": form.disclosure_received.data}
 
 
-@bp.route("/activities/<int:activity_id>/faculty", methods=["GET", "POST"])
+@bp.route("/activities/<id:activity_id>/faculty", methods=["GET", "POST"])
 @organizer_required
 def add_faculty(activity_id: int):
     activity = managed(activity_id)
@@ -238,7 +239,7 @@ def add_faculty(activity_id: int):
     return _manage_page(activity, 422, faculty_form=form)
 
 
-@bp.route("/activities/<int:activity_id>/faculty/<int:faculty_id>/edit", methods=["GET", "POST"])
+@bp.route("/activities/<id:activity_id>/faculty/<id:faculty_id>/edit", methods=["GET", "POST"])
 @organizer_required
 def edit_faculty(activity_id: int, faculty_id: int):
     activity = managed(activity_id)
@@ -254,7 +255,7 @@ def edit_faculty(activity_id: int, faculty_id: int):
         200 if request.method == "GET" else 422
 
 
-@bp.post("/activities/<int:activity_id>/faculty/<int:faculty_id>/delete")
+@bp.post("/activities/<id:activity_id>/faculty/<id:faculty_id>/delete")
 @organizer_required
 def delete_faculty(activity_id: int, faculty_id: int):
     activity = managed(activity_id)
@@ -262,7 +263,7 @@ def delete_faculty(activity_id: int, faculty_id: int):
     return act(activity, lambda: service.delete_faculty(person), f"{person.full_name} removed.", "faculty")
 
 
-@bp.post("/activities/<int:activity_id>/faculty/<int:faculty_id>/disclosures")
+@bp.post("/activities/<id:activity_id>/faculty/<id:faculty_id>/disclosures")
 @organizer_required
 def add_disclosure(activity_id: int, faculty_id: int):
     activity = managed(activity_id)
@@ -276,7 +277,7 @@ def add_disclosure(activity_id: int, faculty_id: int):
     return _manage_page(activity, 422, disclosure_form=form, disclosure_for=person.id)
 
 
-@bp.post("/activities/<int:activity_id>/disclosures/<int:disclosure_id>/mitigated")
+@bp.post("/activities/<id:activity_id>/disclosures/<id:disclosure_id>/mitigated")
 @organizer_required
 def toggle_mitigated(activity_id: int, disclosure_id: int):
     activity = managed(activity_id)
@@ -286,7 +287,7 @@ def toggle_mitigated(activity_id: int, disclosure_id: int):
                "Marked as mitigated." if mitigated else "Marked as not mitigated.", "faculty")
 
 
-@bp.post("/activities/<int:activity_id>/disclosures/<int:disclosure_id>/delete")
+@bp.post("/activities/<id:activity_id>/disclosures/<id:disclosure_id>/delete")
 @organizer_required
 def delete_disclosure(activity_id: int, disclosure_id: int):
     activity = managed(activity_id)
@@ -296,7 +297,7 @@ def delete_disclosure(activity_id: int, disclosure_id: int):
 
 # ---------------------------------------------------------------- credit
 
-@bp.route("/activities/<int:activity_id>/designations", methods=["GET", "POST"])
+@bp.route("/activities/<id:activity_id>/designations", methods=["GET", "POST"])
 @organizer_required
 def set_designation(activity_id: int):
     activity = managed(activity_id)
@@ -310,7 +311,7 @@ def set_designation(activity_id: int):
     return _manage_page(activity, 422, designation_form=form)
 
 
-@bp.post("/activities/<int:activity_id>/designations/<int:designation_id>/delete")
+@bp.post("/activities/<id:activity_id>/designations/<id:designation_id>/delete")
 @organizer_required
 def delete_designation(activity_id: int, designation_id: int):
     activity = managed(activity_id)
@@ -320,7 +321,7 @@ def delete_designation(activity_id: int, designation_id: int):
 
 # ---------------------------------------------------------------- commercial support
 
-@bp.route("/activities/<int:activity_id>/supports", methods=["GET", "POST"])
+@bp.route("/activities/<id:activity_id>/supports", methods=["GET", "POST"])
 @organizer_required
 def add_support(activity_id: int):
     activity = managed(activity_id)
@@ -334,7 +335,7 @@ def add_support(activity_id: int):
     return _manage_page(activity, 422, support_form=form)
 
 
-@bp.post("/activities/<int:activity_id>/supports/<int:support_id>/delete")
+@bp.post("/activities/<id:activity_id>/supports/<id:support_id>/delete")
 @organizer_required
 def delete_support(activity_id: int, support_id: int):
     activity = managed(activity_id)
@@ -342,7 +343,7 @@ def delete_support(activity_id: int, support_id: int):
     return act(activity, lambda: service.delete_commercial_support(support), "Support removed.", "support")
 
 
-@bp.post("/activities/<int:activity_id>/acpe-uan")
+@bp.post("/activities/<id:activity_id>/acpe-uan")
 @organizer_required
 def set_acpe_uan(activity_id: int):
     activity = managed(activity_id)

@@ -10,6 +10,7 @@ from flask_login import current_user
 from cme.activities import catalog as public
 from cme.activities.forms import CatalogFilterForm
 from cme.activities.statements import activity_statements, designation_statement_html, format_amount
+from cme.formtools import page_arg
 from cme.calendar import service as calendar_service
 from cme.registration.counts import confirmed_counts
 from cme.registration.service import active_registration, active_registrations_of, registration_problem
@@ -38,8 +39,7 @@ def _filters() -> tuple[CatalogFilterForm, public.CatalogFilters]:
 @bp.get("/activities/")
 def catalog():
     form, filters = _filters()
-    page_number = request.args.get("page", 1, type=int)
-    page = public.catalog_page(filters, page=max(page_number, 1))
+    page = public.catalog_page(filters, page=page_arg())
     now = now_utc()
     seats_taken = confirmed_counts([a.id for a in page.items])
     seat_states = {a.id: public.seat_state(a, seats_taken[a.id], now=now) for a in page.items}
@@ -68,8 +68,8 @@ def month():
                            seat_states=seat_states, mine=mine)
 
 
-@bp.get("/activities/<int:activity_id>")
-@bp.get("/activities/<int:activity_id>-<slug>")
+@bp.get("/activities/<id:activity_id>")
+@bp.get("/activities/<id:activity_id>-<slug>")
 def detail(activity_id: int, slug: str | None = None):
     activity = public.public_activity(activity_id)
     preview = False

@@ -5,9 +5,9 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from cme.formtools import strip
+from cme.formtools import strip, without_nul
 
 
 class CheckinCodeForm(FlaskForm):
-    code = StringField("Check-in code", validators=[DataRequired(), Length(max=500)], filters=[strip],
+    code = StringField("Check-in code", validators=[DataRequired(), Length(max=500)], filters=[without_nul, strip],
                        description="Scan the QR code on the registrant's phone, or type the code under it.")

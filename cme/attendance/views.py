@@ -17,13 +17,13 @@ from cme.credit import participation
 from cme.extensions import db
 from cme.registration import service as registration_service
 from cme.registration.models import Registration
-from cme.formtools import ConfirmForm
+from cme.formtools import ConfirmForm, search_arg
 from cme.transactions import unit_of_work
 
 bp = Blueprint("attendance", __name__)
 
 
-@bp.route("/organize/activities/<int:activity_id>/checkin", methods=["GET", "POST"])
+@bp.route("/organize/activities/<id:activity_id>/checkin", methods=["GET", "POST"])
 @organizer_required
 def checkin(activity_id: int):
     activity = managed(activity_id)
@@ -35,7 +35,7 @@ def checkin(activity_id: int):
             form.code.errors.append("No registration of this activity has this code.")
         else:
             return redirect(url_for("attendance.checkin_scan", activity_id=activity.id, code=registration.checkin_code))
-    query = request.args.get("q", "").strip()[:100]
+    query = search_arg()
     registrations = registration_service.roster(activity, query) if query else []
     registrations = [r for r in registrations if not r.is_cancelled]
     arrived, expected = service.checkin_counts(activity)
@@ -46,7 +46,7 @@ def checkin(activity_id: int):
         200 if request.method == "GET" or not form.errors else 422
 
 
-@bp.get("/organize/activities/<int:activity_id>/checkin/<code>")
+@bp.get("/organize/activities/<id:activity_id>/checkin/<code>")
 @organizer_required
 def checkin_scan(activity_id: int, code: str):
     """Where a scanned QR code lands: the registrant, and a button to check them in."""
@@ -84,7 +84,7 @@ def desk_action(activity_id: int, registration_id: int, action: Callable[[Regist
     return redirect(url_for("attendance.checkin", activity_id=activity.id, q=request.form.get("q") or None))
 
 
-@bp.post("/organize/activities/<int:activity_id>/checkin/<int:registration_id>")
+@bp.post("/organize/activities/<id:activity_id>/checkin/<id:registration_id>")
 @organizer_required
 def checkin_record(activity_id: int, registration_id: int):
     return desk_action(activity_id, registration_id, lambda r: service.check_in(r, by=current_user),
@@ -92,7 +92,7 @@ def checkin_record(activity_id: int, registration_id: int):
                        else (f"{r.full_name} was already checked in.", "info"))
 
 
-@bp.post("/organize/activities/<int:activity_id>/checkin/<int:registration_id>/sessions/<int:session_id>")
+@bp.post("/organize/activities/<id:activity_id>/checkin/<id:registration_id>/sessions/<id:session_id>")
 @organizer_required
 def checkin_session(activity_id: int, registration_id: int, session_id: int):
     session = db.get_or_404(ActivitySession, session_id)
@@ -104,7 +104,7 @@ def checkin_session(activity_id: int, registration_id: int, session_id: int):
                        back_to_registrant=True)
 
 
-@bp.post("/organize/activities/<int:activity_id>/checkin/<int:registration_id>/undo")
+@bp.post("/organize/activities/<id:activity_id>/checkin/<id:registration_id>/undo")
 @organizer_required
 def checkin_undo(activity_id: int, registration_id: int):
     """Take back a check-in made by mistake (form field session_id: one session's; none: the whole meeting's)."""

@@ -15,7 +15,7 @@ from cme.transactions import unit_of_work
 bp = Blueprint("calendar", __name__)
 
 
-@bp.get("/activities/<int:activity_id>.ics")
+@bp.get("/activities/<id:activity_id>.ics")
 def activity_ics(activity_id: int):
     activity = public_activity_or_404(activity_id)
     return ics_response(service.activity_export(activity), cache="public, max-age=300", disposition="attachment")

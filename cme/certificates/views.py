@@ -27,7 +27,7 @@ def verify(code: str):
                            replacement=replacement)
 
 
-@bp.get("/my/certificates/<int:certificate_id>.pdf")
+@bp.get("/my/certificates/<id:certificate_id>.pdf")
 @login_required
 def pdf(certificate_id: int):
     certificate = db.get_or_404(Certificate, certificate_id)
@@ -45,7 +45,7 @@ def pdf(certificate_id: int):
         "Cache-Control": "private, max-age=3600"})
 
 
-@bp.post("/my/certificates/<int:certificate_id>/resend")
+@bp.post("/my/certificates/<id:certificate_id>/resend")
 @login_required
 def resend(certificate_id: int):
     """The learner has their certificate mailed again (at most once a minute)."""
@@ -60,7 +60,7 @@ def resend(certificate_id: int):
     return redirect(url_for("credit.my_credit"))
 
 
-@bp.post("/organize/activities/<int:activity_id>/certificates/<int:certificate_id>/resend")
+@bp.post("/organize/activities/<id:activity_id>/certificates/<id:certificate_id>/resend")
 @organizer_required
 def organizer_resend(activity_id: int, certificate_id: int):
     """An organizer has a learner's certificate mailed again (at most once a minute)."""
@@ -76,7 +76,7 @@ def organizer_resend(activity_id: int, certificate_id: int):
     return redirect(url_for(back, activity_id=activity.id))
 
 
-@bp.post("/organize/activities/<int:activity_id>/certificates")
+@bp.post("/organize/activities/<id:activity_id>/certificates")
 @organizer_required
 def issue(activity_id: int):
     activity = managed(activity_id)

@@ -32,7 +32,7 @@ bp = Blueprint("credit", __name__)
 
 # ---------------------------------------------------------------- learners
 
-@bp.get("/activities/<int:activity_id>/watch")
+@bp.get("/activities/<id:activity_id>/watch")
 @login_required
 def watch(activity_id: int):
     activity = public_activity_or_404(activity_id)
@@ -42,7 +42,7 @@ def watch(activity_id: int):
                            interval=attendance.HEARTBEAT_SECONDS)
 
 
-@bp.post("/activities/<int:activity_id>/watch/heartbeat")
+@bp.post("/activities/<id:activity_id>/watch/heartbeat")
 @login_required
 def heartbeat(activity_id: int):
     activity = public_activity_or_404(activity_id)
@@ -52,7 +52,7 @@ def heartbeat(activity_id: int):
     return jsonify(seconds=done.value, minutes=done.value // 60)
 
 
-@bp.route("/activities/<int:activity_id>/evaluation", methods=["GET", "POST"])
+@bp.route("/activities/<id:activity_id>/evaluation", methods=["GET", "POST"])
 @login_required
 def evaluation(activity_id: int):
     activity = public_activity_or_404(activity_id)
@@ -71,7 +71,7 @@ def evaluation(activity_id: int):
                            problem=problem), 200 if request.method == "GET" else 422
 
 
-@bp.route("/activities/<int:activity_id>/post-test", methods=["GET", "POST"])
+@bp.route("/activities/<id:activity_id>/post-test", methods=["GET", "POST"])
 @login_required
 def post_test(activity_id: int):
     activity = public_activity_or_404(activity_id)
@@ -94,7 +94,7 @@ def post_test(activity_id: int):
                            best=evaluations.best_score(current_user, activity)), 200 if request.method == "GET" else 422
 
 
-@bp.route("/activities/<int:activity_id>/claim", methods=["GET", "POST"])
+@bp.route("/activities/<id:activity_id>/claim", methods=["GET", "POST"])
 @login_required
 def claim(activity_id: int):
     activity = public_activity_or_404(activity_id)
@@ -164,13 +164,13 @@ def _organizer_page(activity: Activity, status: int = 200, **forms):
                            kind_labels=dict(QuestionKind.choices()), **forms), status
 
 
-@bp.get("/organize/activities/<int:activity_id>/credit")
+@bp.get("/organize/activities/<id:activity_id>/credit")
 @organizer_required
 def organize(activity_id: int):
     return _organizer_page(managed(activity_id))
 
 
-@bp.post("/organize/activities/<int:activity_id>/credit/certificate-issue")
+@bp.post("/organize/activities/<id:activity_id>/credit/certificate-issue")
 @organizer_required
 def certificate_issue(activity_id: int):
     activity = managed(activity_id)
@@ -183,7 +183,7 @@ def certificate_issue(activity_id: int):
     return _organizer_page(activity, 422, issue_form=form)
 
 
-@bp.get("/organize/activities/<int:activity_id>/evaluations")
+@bp.get("/organize/activities/<id:activity_id>/evaluations")
 @organizer_required
 def evaluation_results(activity_id: int):
     """What learners said, question by question (anonymous)."""
@@ -193,7 +193,7 @@ def evaluation_results(activity_id: int):
                            summaries=summaries, claimants=len({r.user_id for r in service.activity_records(activity)}))
 
 
-@bp.get("/organize/activities/<int:activity_id>/evaluations.csv")
+@bp.get("/organize/activities/<id:activity_id>/evaluations.csv")
 @organizer_required
 def evaluation_results_csv(activity_id: int):
     activity = managed(activity_id)
@@ -203,7 +203,7 @@ def evaluation_results_csv(activity_id: int):
         "Content-Disposition": f'attachment; filename="evaluations-{activity.id}.csv"'})
 
 
-@bp.post("/organize/activities/<int:activity_id>/credit/adjust")
+@bp.post("/organize/activities/<id:activity_id>/credit/adjust")
 @organizer_required
 def adjust(activity_id: int):
     activity = managed(activity_id)
@@ -223,7 +223,7 @@ def adjust(activity_id: int):
     return _organizer_page(activity, 422, adjust_form=form)
 
 
-@bp.post("/organize/activities/<int:activity_id>/evaluation/questions")
+@bp.post("/organize/activities/<id:activity_id>/evaluation/questions")
 @organizer_required
 def add_question(activity_id: int):
     activity = managed(activity_id)
@@ -246,13 +246,13 @@ def _delete_question(activity_id: int, model, question_id: int, message: str, an
     return redirect(url_for("credit.organize", activity_id=activity.id, _anchor=anchor))
 
 
-@bp.post("/organize/activities/<int:activity_id>/evaluation/questions/<int:question_id>/delete")
+@bp.post("/organize/activities/<id:activity_id>/evaluation/questions/<id:question_id>/delete")
 @organizer_required
 def delete_question(activity_id: int, question_id: int):
     return _delete_question(activity_id, EvaluationQuestion, question_id, "Question removed.", "evaluation")
 
 
-@bp.post("/organize/activities/<int:activity_id>/post-test/questions")
+@bp.post("/organize/activities/<id:activity_id>/post-test/questions")
 @organizer_required
 def add_post_test_question(activity_id: int):
     activity = managed(activity_id)
@@ -266,13 +266,13 @@ def add_post_test_question(activity_id: int):
     return _organizer_page(activity, 422, post_test_form=form)
 
 
-@bp.post("/organize/activities/<int:activity_id>/post-test/questions/<int:question_id>/delete")
+@bp.post("/organize/activities/<id:activity_id>/post-test/questions/<id:question_id>/delete")
 @organizer_required
 def delete_post_test_question(activity_id: int, question_id: int):
     return _delete_question(activity_id, PostTestQuestion, question_id, "Post-test question removed.", "post-test")
 
 
-@bp.post("/organize/activities/<int:activity_id>/post-test/score")
+@bp.post("/organize/activities/<id:activity_id>/post-test/score")
 @organizer_required
 def set_passing_score(activity_id: int):
     activity = managed(activity_id)

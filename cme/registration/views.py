@@ -19,7 +19,7 @@ from cme.calendar.responses import ics_response
 from cme.certificates import service as certificates
 from cme.credit import participation
 from cme.extensions import db
-from cme.formtools import ConfirmForm
+from cme.formtools import ConfirmForm, search_arg
 from cme.registration import service
 from cme.registration.forms import RegistrationForm, RosterAddForm
 from cme.registration.models import JOIN_LINK_LEAD_MINUTES, Registration, display_checkin_code
@@ -41,7 +41,7 @@ def own_registration(registration_id: int) -> Registration:
     return registration
 
 
-@bp.route("/activities/<int:activity_id>/register", methods=["GET", "POST"])
+@bp.route("/activities/<id:activity_id>/register", methods=["GET", "POST"])
 @login_required
 def register(activity_id: int):
     activity = public_activity_or_404(activity_id)
@@ -100,7 +100,7 @@ def my_schedule():
                            now=now, feed=feed, reset_form=ConfirmForm())
 
 
-@bp.route("/my/registrations/<int:registration_id>/cancel", methods=["GET", "POST"])
+@bp.route("/my/registrations/<id:registration_id>/cancel", methods=["GET", "POST"])
 @login_required
 def cancel(registration_id: int):
     registration = own_registration(registration_id)
@@ -115,7 +115,7 @@ def cancel(registration_id: int):
     return render_template("registration/cancel.html", registration=registration, form=form)
 
 
-@bp.get("/my/registrations/<int:registration_id>.ics")
+@bp.get("/my/registrations/<id:registration_id>.ics")
 @login_required
 def registration_ics(registration_id: int):
     """The registrant's own event (waitlisted: tentative), for "Add to calendar" on My schedule."""
@@ -124,7 +124,7 @@ def registration_ics(registration_id: int):
                         disposition="attachment")
 
 
-@bp.get("/my/registrations/<int:registration_id>/checkin.svg")
+@bp.get("/my/registrations/<id:registration_id>/checkin.svg")
 @login_required
 def checkin_qr(registration_id: int):
     registration = own_registration(registration_id)
@@ -142,14 +142,14 @@ def _qr_svg(data: str) -> Response:
 
 # ---------------------------------------------------------------- organizer: roster
 
-@bp.get("/organize/activities/<int:activity_id>/roster")
+@bp.get("/organize/activities/<id:activity_id>/roster")
 @organizer_required
 def roster(activity_id: int):
     return _render_roster(managed(activity_id), RosterAddForm())
 
 
 def _render_roster(activity: Activity, add_form: RosterAddForm, status: int = 200):
-    query = request.args.get("q", "").strip()[:100]
+    query = search_arg()
     registrations = service.roster(activity, query)
     counts = counts_for(activity.id)
     now = now_utc()
@@ -161,7 +161,7 @@ def _render_roster(activity: Activity, add_form: RosterAddForm, status: int = 20
                            certificates=certificates.current_certificates_for_activity(activity)), status
 
 
-@bp.get("/organize/activities/<int:activity_id>/roster.csv")
+@bp.get("/organize/activities/<id:activity_id>/roster.csv")
 @organizer_required
 def roster_csv(activity_id: int):
     activity = managed(activity_id)
@@ -173,7 +173,7 @@ def roster_csv(activity_id: int):
         "Cache-Control": "private, no-store"})
 
 
-@bp.post("/organize/activities/<int:activity_id>/roster/add")
+@bp.post("/organize/activities/<id:activity_id>/roster/add")
 @organizer_required
 def roster_add(activity_id: int):
     activity = managed(activity_id)
@@ -216,14 +216,14 @@ def _cancelled(registration: Registration, promoted: list[Registration]) -> tupl
             + (f" Promoted from the waitlist: {names}." if names else ""), "success")
 
 
-@bp.post("/organize/activities/<int:activity_id>/roster/<int:registration_id>/cancel")
+@bp.post("/organize/activities/<id:activity_id>/roster/<id:registration_id>/cancel")
 @organizer_required
 def roster_cancel(activity_id: int, registration_id: int):
     return roster_action(activity_id, registration_id,
                          lambda r: participation.cancel_registration(r, by_organizer=True), _cancelled, "registration.roster")
 
 
-@bp.post("/organize/activities/<int:activity_id>/roster/<int:registration_id>/promote")
+@bp.post("/organize/activities/<id:activity_id>/roster/<id:registration_id>/promote")
 @organizer_required
 def roster_promote(activity_id: int, registration_id: int):
     return roster_action(activity_id, registration_id, service.promote,
