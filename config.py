@@ -7,6 +7,7 @@ a real SECRET_KEY and sets secure cookie flags. Select it with CME_ENV=productio
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 import secrets
 from pathlib import Path
 
@@ -76,6 +77,9 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    # Issue 13, point 1: a session ends after this much inactivity; "keep me logged in" lasts this many days.
+    CME_SESSION_IDLE_MINUTES = int(os.environ.get("CME_SESSION_IDLE_MINUTES", str(8 * 60)))
+    REMEMBER_COOKIE_DURATION = timedelta(days=int(os.environ.get("CME_REMEMBER_DAYS", "30")))
 
 
 class ProductionConfig(Config):

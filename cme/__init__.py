@@ -60,16 +60,11 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
 
     from cme import models  # noqa: F401  (registers every table on db.metadata)
-    from cme.accounts.models import User
+    from cme.accounts.sessions import init_sessions
     from cme.calendar import fragments
 
     fragments.register()
-
-    @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        if not user_id.isdigit():
-            return None
-        return db.session.get(User, int(user_id))
+    init_sessions(app)  # issue 13, point 1: sessions the server can revoke
 
 
 @event.listens_for(Engine, "connect")

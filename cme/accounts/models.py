@@ -1,6 +1,7 @@
 """Users: who they are professionally, and what they may do here."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Optional
 
@@ -84,6 +85,9 @@ class User(UserMixin, db.Model):
     feed_token_hash: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
     # Issue 12, point 2 (who may claim what): the ABIM ID, which ABIM MOC points need.
     abim_id: Mapped[Optional[str]] = mapped_column(String(6))
+    # Issue 13, point 1 (sessions the server can revoke): every session and remember cookie names the version it
+    # was issued under; raising it (log-out, log out everywhere, a password change or reset) ends them all.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     @validates("email")
     def _normalise_email(self, _key: str, value: str) -> str:
@@ -92,6 +96,16 @@ class User(UserMixin, db.Model):
     def set_password(self, password: str, *, method: str = "scrypt") -> None:
         self.password_hash = generate_password_hash(password, method=method)
         self.password_changed_dt = now_utc()
+        self.end_sessions()
+
+    def end_sessions(self) -> None:
+        """Every session and remember cookie issued so far stops working (issue 13, point 1)."""
+        self.session_version = (self.session_version or 0) + 1
+
+    def session_id(self) -> str:
+        """What a log-in stores in the session and the remember cookie (Flask-Login's `id_attribute`): the user,
+        the session version, and a random part so the remember cookie differs at every log-in."""
+        return f"{self.id}:{self.session_version or 0}:{secrets.token_urlsafe(12)}"
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

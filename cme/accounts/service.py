@@ -101,6 +101,12 @@ def set_role(user: User, role: Role | str, *, by: User) -> None:
     db.session.flush()
 
 
+def end_sessions(user: User) -> None:
+    """Every session and remember cookie of `user` stops working (log-out, log out everywhere)."""
+    user.end_sessions()
+    db.session.flush()
+
+
 # ---------------------------------------------------------------- password reset
 
 class _SignedAt(TimestampSigner):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from cme.accounts import service
@@ -69,9 +69,21 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    """Ends this session so that a copy of its cookies is useless too: that raises the session version, which
+    also ends the user's sessions elsewhere (cme/accounts/sessions.py)."""
+    unit_of_work(lambda: service.end_sessions(current_user))
     logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("activities.catalog"))
+
+
+@bp.post("/logout-everywhere")
+@login_required
+def logout_everywhere():
+    unit_of_work(lambda: service.end_sessions(current_user))
+    logout_user()
+    flash("You are logged out on every device and browser.", "info")
+    return redirect(url_for("accounts.login"))
 
 
 @bp.route("/profile", methods=["GET", "POST"])
@@ -91,7 +103,9 @@ def change_password():
     form = PasswordChangeForm()
     if form.validate_on_submit() and unit_of_work(
             lambda: service.change_password(current_user, form.current_password.data, form.password.data), form=form).ok:
-        login_user(current_user)  # refresh the session after the credential change
+        # The change ended every session (issue 13, point 1); this one goes on under the new session version.
+        remember = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+        login_user(current_user._get_current_object(), remember=remember)
         flash("Your password is changed.", "success")
         return redirect(url_for("accounts.profile"))
     return render_template("accounts/password.html", form=form), 200 if request.method == "GET" else 422
