@@ -76,6 +76,8 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    # Strict-Transport-Security (cme/security.py): only where the site is served over https.
+    SECURITY_HSTS = False
 
 
 class ProductionConfig(Config):
@@ -83,6 +85,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
+    SECURITY_HSTS = True
 
     @staticmethod
     def check(config: dict) -> None:

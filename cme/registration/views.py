@@ -136,7 +136,7 @@ def _qr_svg(data: str) -> Response:
     buffer = io.BytesIO()
     segno.make(data, error="m").save(buffer, kind="svg", scale=6, border=2, xmldecl=False, svgns=True, title="Check-in code")
     response = Response(buffer.getvalue(), mimetype="image/svg+xml")
-    response.headers["Cache-Control"] = "private, max-age=3600"
+    response.headers["Cache-Control"] = "private, no-store"
     return response
 
 
