@@ -120,7 +120,7 @@ def cancel(registration_id: int):
 def registration_ics(registration_id: int):
     """The registrant's own event (waitlisted: tentative), for "Add to calendar" on My schedule."""
     registration = own_registration(registration_id)
-    return ics_response(calendar_service.registration_export(registration), cache="private, max-age=60",
+    return ics_response(calendar_service.registration_export(registration), cache="private, no-store",
                         disposition="attachment")
 
 
