@@ -16,8 +16,7 @@
 """
 from __future__ import annotations
 
-from flask import Flask, Response
-from flask_login import current_user
+from flask import Flask, Response, session
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src https:; "
@@ -38,7 +37,10 @@ def add_security_headers(response: Response, *, hsts: bool) -> Response:
         response.headers.setdefault(name, value)
     if hsts:
         response.headers.setdefault("Strict-Transport-Security", HSTS)
-    if "Cache-Control" not in response.headers and current_user.is_authenticated:
+    # Logged in = Flask-Login's user id in the session (set by login and by a remember cookie's first use, gone at
+    # logout): read from the session rather than through current_user, which would load the user in every
+    # after-request hook (and recurse after a view's login_user(current_user), see accounts.change_password).
+    if "Cache-Control" not in response.headers and "_user_id" in session:
         response.headers["Cache-Control"] = PERSONAL_CACHE
     return response
 
