@@ -80,6 +80,8 @@ class Config:
     # Issue 13, point 1: a session ends after this much inactivity; "keep me logged in" lasts this many days.
     CME_SESSION_IDLE_MINUTES = int(os.environ.get("CME_SESSION_IDLE_MINUTES", str(8 * 60)))
     REMEMBER_COOKIE_DURATION = timedelta(days=int(os.environ.get("CME_REMEMBER_DAYS", "30")))
+    # Strict-Transport-Security (cme/security.py): only where the site is served over https.
+    SECURITY_HSTS = False
 
 
 class ProductionConfig(Config):
@@ -87,6 +89,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
+    SECURITY_HSTS = True
 
     @staticmethod
     def check(config: dict) -> None:

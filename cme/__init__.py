@@ -42,6 +42,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_url_guards(app)
     _register_error_pages(app)
     _register_template_helpers(app)
+    _register_security_headers(app)
 
     from cme.cli import cme_cli
 
@@ -148,6 +149,12 @@ def _register_error_pages(app: Flask) -> None:
     def server_error(_error):
         db.session.rollback()
         return render_error(500)
+
+
+def _register_security_headers(app: Flask) -> None:
+    from cme import security
+
+    security.register(app)
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -1,7 +1,10 @@
 """GET requests never write (DESIGN.md, "The flow of a request"): every GET route of the app, taken from the URL
 map, is requested by each kind of visitor over the demo data, and none of them sends an INSERT, UPDATE or DELETE
 or answers with a server error. A new GET route is swept the day it is added; one whose URL parameters the sweep
-cannot fill fails here until it is taught them."""
+cannot fill fails here until it is taught them. The same sweep checks that every response carries the security
+headers (issue 13, point 5) and that nothing answered to a logged-in visitor is stored, except what is public
+(marked so by its view) and what the browser or a calendar app revalidates with its ETag: static files and the
+personal feed (fetched without a cookie; its token is the credential)."""
 from __future__ import annotations
 
 import pytest
@@ -19,6 +22,15 @@ from cme.registration.models import Registration
 
 WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE")
 VISITORS = [None, PROVIDER_EMAIL, ORGANIZER_EMAIL, ADMIN_EMAIL]
+REVALIDATED = ("/static/", "/calendar/feed/")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "frame-src https:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; "
+                               "object-src 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+}
 
 
 def _examples(app: Flask) -> list[dict]:
@@ -74,6 +86,12 @@ def test_no_get_request_writes_or_fails(demo_app: Flask):
             for url in urls:
                 with client.get(url) as response:  # closes streamed bodies (static files)
                     status = response.status_code
+                    headers = response.headers
+                if wrong := [name for name, value in SECURITY_HEADERS.items() if headers.get(name) != value]:
+                    failures.append(f"{email or 'anonymous'} GET {url}: wrong {wrong}")
+                cache = headers.get("Cache-Control", "")
+                if email and not ("no-store" in cache or "public" in cache or url.startswith(REVALIDATED)):
+                    failures.append(f"{email} GET {url}: Cache-Control {headers.get('Cache-Control')}")
                 if status >= 500:
                     failures.append(f"{email or 'anonymous'} GET {url}: {status}")
                 if writes:

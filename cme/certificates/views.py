@@ -42,7 +42,7 @@ def pdf(certificate_id: int):
                                  superseded_note=note)
     return Response(body, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="certificate-{certificate.verification_code}.pdf"',
-        "Cache-Control": "private, max-age=3600"})
+        "Cache-Control": "private, no-store"})
 
 
 @bp.post("/my/certificates/<id:certificate_id>/resend")

@@ -120,7 +120,7 @@ def cancel(registration_id: int):
 def registration_ics(registration_id: int):
     """The registrant's own event (waitlisted: tentative), for "Add to calendar" on My schedule."""
     registration = own_registration(registration_id)
-    return ics_response(calendar_service.registration_export(registration), cache="private, max-age=60",
+    return ics_response(calendar_service.registration_export(registration), cache="private, no-store",
                         disposition="attachment")
 
 
@@ -136,7 +136,7 @@ def _qr_svg(data: str) -> Response:
     buffer = io.BytesIO()
     segno.make(data, error="m").save(buffer, kind="svg", scale=6, border=2, xmldecl=False, svgns=True, title="Check-in code")
     response = Response(buffer.getvalue(), mimetype="image/svg+xml")
-    response.headers["Cache-Control"] = "private, max-age=3600"
+    response.headers["Cache-Control"] = "private, no-store"
     return response
 
 

@@ -1,33 +1,35 @@
-"""Browser flows for the pages' own scripts under a strict Content-Security-Policy (no inline script or style
-allowed): a button with a confirm question asks first, sends nothing when declined and posts when accepted; a
-form with errors starts at its error summary. The policy is added to every response on its way to the page."""
+"""Browser flows for the pages' own scripts under the app's own strict Content-Security-Policy (no inline script
+or style allowed; issue 13, point 5): a button with a confirm question asks first, sends nothing when declined and
+posts when accepted; a form with errors starts at its error summary; the watch page plays its webcast in an https
+iframe and reports viewing time. Every page of the app arrives with the policy, and Chromium refuses nothing."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from playwright.sync_api import Page, Route, expect
+from playwright.sync_api import Page, Response, expect
 
 from cme.extensions import db
 
 pytestmark = pytest.mark.browser
 
 POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src https:; "
-          "object-src 'none'; base-uri 'none'; form-action 'self'")
+          "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'")
 
 
 @pytest.fixture
-def violations(page: Page) -> list[str]:
-    """Serve every page under POLICY; collect what Chromium refused because of it."""
+def violations(page: Page, live_server) -> list[str]:
+    """What Chromium refused because of the app's policy, and any page of the app that came without it."""
     refused: list[str] = []
     page.on("console", lambda message: refused.append(message.text)
             if "Content Security Policy" in message.text else None)
 
-    def with_policy(route: Route) -> None:
-        response = route.fetch(max_redirects=0)
-        route.fulfill(response=response, headers={**response.headers, "content-security-policy": POLICY})
+    def check(response: Response) -> None:
+        if response.url.startswith(live_server.url) and response.request.resource_type == "document" \
+                and response.headers.get("content-security-policy") != POLICY:
+            refused.append(f"{response.url} came without the policy")
 
-    page.route("**/*", with_policy)
+    page.on("response", check)
     return refused
 
 
@@ -113,4 +115,47 @@ def test_a_form_with_errors_starts_at_its_summary(page: Page, live_server, viola
     page.goto("/account/signup")
     page.get_by_role("button", name="Create account").click()
     expect(page.get_by_role("alert").filter(has_text="Please correct the highlighted fields.")).to_be_focused()
+    assert violations == []
+
+
+def test_the_watch_page_plays_its_webcast_in_an_https_frame(page: Page, live_server, violations, log_in):
+    from cme.accounts.service import find_user_by_email
+    from cme.activities.models import Activity, CreditDesignation
+    from cme.registration.service import Answers, register
+
+    live_server.create_user("csp.watcher@example.org", full_name="Wanda Watcher")
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    with live_server.app.app_context():
+        activity = Activity(title="Browser: CSP webcast", format="on_demand_webcast", status="published",
+                            time_zone="America/New_York", start_dt=now - timedelta(days=1),
+                            end_dt=now + timedelta(days=60), join_url="https://player.example.org/csp",
+                            credit_designations=[CreditDesignation(credit_type="ama_pra_1", max_amount=1)])
+        meeting = Activity(title="Browser: CSP meeting", format="live_meeting", status="published",
+                           time_zone="America/Chicago", start_dt=now + timedelta(days=20),
+                           end_dt=now + timedelta(days=20, hours=3), venue_name="Rush", city="Chicago", state="IL",
+                           capacity=20, credit_designations=[CreditDesignation(credit_type="ama_pra_1", max_amount=3)])
+        db.session.add_all([activity, meeting])
+        db.session.commit()
+        user = find_user_by_email("csp.watcher@example.org")
+        for each in (activity, meeting):
+            register(user, each.id, Answers.from_profile(user, attested_professional=True))
+        db.session.commit()
+        activity_id = activity.id
+        db.session.remove()
+
+    # The player's host is stood in for (no network here); the app's own responses pass through untouched.
+    page.route("https://player.example.org/**", lambda route: route.fulfill(
+        status=200, content_type="text/html", body="<!doctype html><title>Player</title><p>Now playing</p>"))
+    log_in(page, "csp.watcher@example.org")
+    with page.expect_response(lambda response: response.url.endswith("/watch/heartbeat")) as heartbeat:
+        page.goto(f"/activities/{activity_id}/watch")
+    assert heartbeat.value.status == 200  # watch.js ran and posted under the policy
+    expect(page.frame_locator(".player iframe").get_by_text("Now playing")).to_be_visible()
+    for path in ("/", f"/activities/{activity_id}", "/my/schedule", "/my/credit", "/account/profile"):
+        page.goto(path)
+        expect(page.locator("h1").first).to_be_visible()
+    page.goto("/my/schedule")  # the check-in QR code: an SVG response of the app, drawn under img-src 'self'
+    qr = page.locator("figure.checkin-code img")
+    expect(qr).to_be_visible()
+    assert qr.evaluate("img => img.complete && img.naturalWidth > 0")
     assert violations == []
