@@ -13,7 +13,7 @@ from cme.accounts.npi import make_npi
 from cme.mail.models import OutboxMessage
 from cme.mail.service import deliver_pending
 from cme.timeutil import now_utc
-from tests.helpers import TEST_PASSWORD
+from tests.helpers import TEST_PASSWORD, outbox
 
 VALID_NPI = make_npi("123456789")
 
@@ -36,16 +36,25 @@ def count_users(db) -> int:
     return db.session.scalar(select(func.count()).select_from(User))
 
 
-def test_sign_up_creates_a_hashed_account_and_logs_in(client, db):
+def test_sign_up_creates_a_hashed_account_mails_a_welcome_and_logs_nobody_in(client, db, smtp):
     response = client.post("/account/signup", data=SIGNUP)
-    assert response.status_code == 302
+    assert response.status_code == 302 and response.location == "/account/login"
     user = db.session.scalar(select(User))
     assert user.email == "jane.doe@clinic.org"
     assert user.profession == "nurse_practitioner" and user.npi == VALID_NPI and user.time_zone == "America/Los_Angeles"
     assert user.password_hash != SIGNUP["password"] and user.password_hash.startswith("pbkdf2:sha256:1000$")
     assert user.check_password(SIGNUP["password"])
-    page = client.get("/").get_data(as_text=True)
-    assert "Jane Doe" in page and "Log out" in page
+    page = client.get(response.location).get_data(as_text=True)
+    assert "check your inbox" in page and "Log out" not in page  # the same answer as for a taken address
+    [row] = outbox(db)
+    assert (row.kind, row.recipient, row.raw_message) == ("account_welcome", "jane.doe@clinic.org", None)
+    assert deliver_pending().sent
+    [message] = smtp.messages
+    assert message["Subject"] == "Your account is ready" and message.get_body(("html",)) is not None
+    assert "http://cme.test/account/login" in message.get_body(("plain",)).get_content()
+    login = client.post("/account/login", data={"email": SIGNUP["email"], "password": SIGNUP["password"]})
+    assert login.status_code == 302
+    assert "Log out" in client.get("/").get_data(as_text=True)
 
 
 def test_passwords_are_hashed_with_scrypt_by_default(app, db):
@@ -76,12 +85,87 @@ def test_sign_up_errors_re_render_with_the_field_error_and_keep_what_was_typed(c
     assert count_users(db) == 0
 
 
-def test_sign_up_refuses_an_email_that_exists_in_another_case(client, db, make_user):
-    make_user("jane.doe@clinic.org")
-    response = client.post("/account/signup", data=SIGNUP)
-    assert response.status_code == 422
-    assert "already exists" in response.get_data(as_text=True)
-    assert count_users(db) == 1
+def _answer(response, client, email: str) -> tuple:
+    """What a visitor sees (status, location, the page followed to), with CSRF tokens and the typed address
+    blanked: the parts that may differ between two addresses without telling anything."""
+    page = client.get(response.location).get_data(as_text=True) if response.location else response.get_data(as_text=True)
+    page = re.sub(r'(name="csrf_token"[^>]*value=")[^"]*|(name="csrf-token" content=")[^"]*', r"\1\2", page)
+    return response.status_code, response.location, page.replace(email, "EMAIL")
+
+
+def test_sign_up_with_a_taken_address_answers_as_for_a_new_one_and_mails_the_owner(client, db, make_user, smtp,
+                                                                                   rendered_templates):
+    """Issue 13, point 4: the page does not tell whether an address has an account. The owner's account is
+    untouched (password, name), nobody is logged in, and the owner gets a mail instead, composed by the worker."""
+    owner = make_user("jane.doe@clinic.org", full_name="Jane Original")
+    before = owner.password_hash
+    taken = client.post("/account/signup", data=SIGNUP)  # the same address in another case
+    taken_answer = _answer(taken, client, SIGNUP["email"])
+    new = client.post("/account/signup", data={**SIGNUP, "email": "newcomer@clinic.org"})
+    assert taken_answer == _answer(new, client, "newcomer@clinic.org")
+    assert taken.status_code == 302 and "Log out" not in client.get("/").get_data(as_text=True)
+    assert not [name for name in rendered_templates if name.startswith("mail/")]  # nothing composed in the request
+    db.session.refresh(owner)
+    assert owner.password_hash == before and owner.full_name == "Jane Original"
+    assert not owner.check_password(SIGNUP["password"])
+    assert count_users(db) == 2
+    [row] = outbox(db, "signup_taken")
+    assert row.recipient == "jane.doe@clinic.org" and row.raw_message is None
+    assert len(deliver_pending().sent) == 2
+    [message] = [m for m in smtp.messages if m["To"].addresses[0].addr_spec == "jane.doe@clinic.org"]
+    assert message["Subject"] == "Someone tried to sign up with your address"
+    body = message.get_body(("plain",)).get_content()
+    assert "Nothing about your account has changed" in body and "http://cme.test/account/reset" in body
+    assert message.get_body(("html",)) is not None
+
+
+def test_sign_up_keeps_next_for_the_log_in_that_follows(client, db):
+    response = client.post("/account/signup", data=SIGNUP, query_string={"next": "/my/schedule"})
+    assert response.status_code == 302 and response.location == "/account/login?next=/my/schedule"
+    evil = client.post("/account/signup", data={**SIGNUP, "email": "x@clinic.org"},
+                       query_string={"next": "//evil.example/"})
+    assert "evil" not in evil.location
+
+
+def test_log_in_answers_alike_for_a_wrong_password_and_an_unknown_address(client, db, make_user):
+    make_user("ada@example.org")
+    wrong = client.post("/account/login", data={"email": "ada@example.org", "password": "not the password"})
+    wrong_answer = _answer(wrong, client, "ada@example.org")
+    unknown = client.post("/account/login", data={"email": "bob@example.org", "password": "not the password"})
+    assert wrong.status_code == 422 and wrong_answer == _answer(unknown, client, "bob@example.org")
+    assert "The email or password is not correct." in wrong.get_data(as_text=True)
+
+
+def test_log_in_checks_a_password_hash_whether_or_not_the_address_has_an_account(app, client, db, make_user,
+                                                                                   monkeypatch):
+    """An unknown address costs one hash check too (a dummy hash made with the configured method), so the time
+    a log-in takes does not tell whether the account exists."""
+    from werkzeug import security
+
+    from cme.accounts import models, service
+
+    make_user("ada@example.org")
+    checked: list[str] = []
+
+    def counting(pwhash: str, password: str) -> bool:
+        checked.append(pwhash.partition("$")[0])
+        return security.check_password_hash(pwhash, password)
+
+    monkeypatch.setattr(models, "check_password_hash", counting)
+    monkeypatch.setattr(service, "check_password_hash", counting)
+    for email in ("ada@example.org", "bob@example.org"):
+        client.post("/account/login", data={"email": email, "password": "not the password"})
+    method = app.config["PASSWORD_HASH_METHOD"]
+    assert len(checked) == 2 and checked[0] == checked[1] == method
+
+
+def test_a_reset_request_answers_byte_for_byte_alike_for_known_and_unknown_addresses(client, db, make_user):
+    make_user("ada@example.org")
+    known = client.post("/account/reset", data={"email": "ada@example.org"})
+    known_answer = _answer(known, client, "ada@example.org")
+    unknown = client.post("/account/reset", data={"email": "bob@example.org"})
+    assert known_answer == _answer(unknown, client, "bob@example.org")
+    assert [row.recipient for row in outbox(db)] == ["ada@example.org"]
 
 
 def test_login_follows_next_back_to_the_page_that_asked(client, make_user, auth):

@@ -1,4 +1,6 @@
-"""The password reset mail, composed by the `send-mail` worker from the row `request_password_reset` queues.
+"""The account mails, composed by the `send-mail` worker from the rows the account service queues: the password
+reset (`request_password_reset`), and the welcome or the "someone tried your address" mail of a sign-up
+(`sign_up`).
 
 Registered by the app factory (`cme.register_mail_composers`), like every composer.
 """
@@ -32,4 +34,27 @@ def compose_password_reset(message: OutboxMessage, payload: dict[str, Any]) -> E
                         reset_url=absolute_url("accounts.reset_password", token=token))
 
 
-COMPOSERS: dict[str, Composer] = {"password_reset": compose_password_reset}
+def _user(payload: dict[str, Any]) -> User:
+    user = db.session.get(User, payload["user_id"])
+    if user is None:
+        raise LookupError(f"user {payload['user_id']} no longer exists")
+    return user
+
+
+def compose_account_welcome(message: OutboxMessage, payload: dict[str, Any]) -> EmailMessage:
+    """A new account is ready: log in with the password chosen at sign-up."""
+    user = _user(payload)
+    return compose_mail(message.recipient, message.subject, "account_welcome", recipient_name=user.full_name,
+                        user=user, login_url=absolute_url("accounts.login"))
+
+
+def compose_signup_taken(message: OutboxMessage, payload: dict[str, Any]) -> EmailMessage:
+    """Someone signed up with an address that has an account: tell its owner, who logs in or resets."""
+    user = _user(payload)
+    return compose_mail(message.recipient, message.subject, "signup_taken", recipient_name=user.full_name,
+                        user=user, login_url=absolute_url("accounts.login"),
+                        reset_url=absolute_url("accounts.request_reset"))
+
+
+COMPOSERS: dict[str, Composer] = {"password_reset": compose_password_reset, "account_welcome": compose_account_welcome,
+                                  "signup_taken": compose_signup_taken}

@@ -53,6 +53,28 @@ def create_user(email: str, password: str, *, role: Role | str = Role.PROVIDER, 
     return user
 
 
+def sign_up(email: str, password: str, **profile: Any) -> User | None:
+    """Sign-up that tells nobody whether the address has an account (issue 13, point 4).
+
+    A new address gets its account and a welcome mail; a taken one leaves its account untouched and mails its
+    owner that someone tried to sign up with it. Both paths hash the password once and queue one deferred mail,
+    so they answer alike and take alike; the caller shows the same page either way and logs nobody in. Returns
+    the new user, or None for a taken address (for the caller's bookkeeping, never for the page)."""
+    unknown = set(profile) - set(PROFILE_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown profile fields: {sorted(unknown)}")
+    owner = find_user_by_email(email)
+    if owner is not None:
+        generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])  # the same work
+        queue_deferred(owner.email, "Someone tried to sign up with your address", kind="signup_taken",
+                       composer="signup_taken", user_id=owner.id)
+        return None
+    user = create_user(email, password, **profile)
+    queue_deferred(user.email, "Your account is ready", kind="account_welcome", composer="account_welcome",
+                   user_id=user.id)
+    return user
+
+
 def authenticate(email: str, password: str) -> User | None:
     user = find_user_by_email(email)
     if user is None:
@@ -127,7 +149,11 @@ def _reset_serializer(signed_at: int | None = None) -> URLSafeTimedSerializer:
 
 def _password_fingerprint(user: User) -> str:
     """Changes whenever the password does, which makes a used link worthless (single use)."""
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+    return _password_fingerprint_of(user.password_hash)
+
+
+def _password_fingerprint_of(password_hash: str) -> str:
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
 def make_reset_token(user: User, *, fingerprint: str | None = None, requested_dt: datetime | None = None) -> str:
@@ -146,6 +172,7 @@ def request_password_reset(email: str, *, now: datetime | None = None) -> bool:
     this request would have made: it expires counted from now and dies when the password changes."""
     user = find_user_by_email(email)
     if user is None or not user.is_active:
+        _password_fingerprint_of(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]))  # the same work
         return False
     queue_deferred(user.email, "Reset your password", kind="password_reset", composer="password_reset",
                    user_id=user.id, fingerprint=_password_fingerprint(user),

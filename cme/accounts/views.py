@@ -41,12 +41,14 @@ def signup():
         return redirect(safe_next(request.args.get("next")))
     form = SignUpForm()
     if form.validate_on_submit():
-        done = unit_of_work(lambda: service.create_user(form.email.data, form.password.data, **_profile_data(form)),
-                            form=form)
-        if done.ok:
-            login_user(done.value)
-            flash(f"Welcome, {done.value.full_name}. Your account is ready.", "success")
-            return redirect(safe_next(request.args.get("next")))
+        # The same answer whether or not the address has an account, and nobody logged in (issue 13, point 4):
+        # the new account's owner logs in with the password just chosen; a taken address's owner gets a mail.
+        if unit_of_work(lambda: service.sign_up(form.email.data, form.password.data, **_profile_data(form)),
+                        form=form).ok:
+            flash("Thank you. A message to that address is on its way: check your inbox. "
+                  "If the account is new, it is ready: log in with your email and the password you chose.", "success")
+            next_url = request.args.get("next")
+            return redirect(url_for("accounts.login", next=safe_next(next_url) if next_url else None))
     return render_template("accounts/signup.html", form=form), 200 if request.method == "GET" else 422
 
 

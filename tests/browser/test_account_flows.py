@@ -9,18 +9,31 @@ from playwright.sync_api import Page, expect
 pytestmark = pytest.mark.browser
 
 
-def test_sign_up_then_log_out_then_log_in(page: Page, live_server):
+def _sign_up(page: Page, email: str, full_name: str) -> None:
     page.goto("/")
     page.get_by_role("link", name="Sign up").click()
-    page.get_by_label("Email").fill("nina.nurse@example.org")
+    page.get_by_label("Email").fill(email)
     page.get_by_label("Password", exact=True).fill("a good long password")
     page.get_by_label("Repeat password").fill("a good long password")
-    page.get_by_label("Full name").fill("Nina Nurse")
+    page.get_by_label("Full name").fill(full_name)
     page.get_by_label("Degree / credentials").select_option("RN")
     page.get_by_label("Profession").select_option("nurse")
     page.get_by_label("Home time zone").select_option("America/Chicago")
     page.get_by_role("button", name="Create account").click()
-    expect(page.get_by_text("Welcome, Nina Nurse.")).to_be_visible()
+
+
+def test_sign_up_then_log_in_then_log_out_then_log_in(page: Page, live_server):
+    """Sign-up logs nobody in (it answers alike for a taken address): it says to check the inbox and leaves the
+    visitor on the log-in page, where the password just chosen works."""
+    _sign_up(page, "nina.nurse@example.org", "Nina Nurse")
+    expect(page.get_by_text("check your inbox")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/account/login$"))
+    [welcome] = live_server.mail_to("nina.nurse@example.org")
+    assert welcome["Subject"] == "Your account is ready"
+    page.get_by_label("Email").fill("nina.nurse@example.org")
+    page.get_by_label("Password").fill("a good long password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_text("You are logged in.")).to_be_visible()
     expect(page.get_by_role("link", name="Nina Nurse")).to_be_visible()
 
     page.get_by_role("button", name="Log out").click()
@@ -32,6 +45,16 @@ def test_sign_up_then_log_out_then_log_in(page: Page, live_server):
     page.get_by_label("Password").fill("a good long password")
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_text("You are logged in.")).to_be_visible()
+
+
+def test_sign_up_with_a_taken_address_looks_the_same_and_mails_its_owner(page: Page, live_server):
+    live_server.create_user("olga.owner@example.org", full_name="Olga Owner")
+    _sign_up(page, "olga.owner@example.org", "Someone Else")
+    expect(page.get_by_text("check your inbox")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/account/login$"))
+    expect(page.get_by_role("link", name="Log in")).to_be_visible()  # nobody logged in
+    [notice] = live_server.mail_to("olga.owner@example.org")
+    assert notice["Subject"] == "Someone tried to sign up with your address"
 
 
 def test_sign_up_errors_keep_what_was_typed(page: Page, live_server):
