@@ -134,3 +134,19 @@ def test_every_route_id_is_bounded(demo_app: Flask):
     unbounded = [rule.rule for rule in demo_app.url_map.iter_rules() for converter in rule._converters.values()
                  if isinstance(converter, IntegerConverter) and not isinstance(converter, IdConverter)]
     assert unbounded == []
+
+
+def test_a_next_with_a_line_break_is_not_followed(client, make_user, auth):
+    make_user("ada@example.org")
+    response = auth.login("ada@example.org", query_string={"next": "/\r\nSet-Cookie: x=1"})
+    assert response.status_code == 302 and "\n" not in response.location and "Set-Cookie" not in response.location
+
+
+@pytest.mark.parametrize("amount", ["NaN", "Infinity", "-Infinity", "sNaN"])
+def test_a_designation_amount_that_is_not_a_number_is_a_field_error(client, make_user, make_activity, auth, amount):
+    organizer = make_user("org@example.org", role="organizer")
+    activity = make_activity(organizers=[organizer], status="draft")
+    auth.login("org@example.org")
+    response = client.post(f"/organize/activities/{activity.id}/designations",
+                           data={"credit_type": "ancc", "max_amount": amount})
+    assert response.status_code == 422 and "Enter a number such as 1.5." in response.get_data(as_text=True)

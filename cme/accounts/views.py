@@ -22,8 +22,9 @@ admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def safe_next(target: str | None, default: str = "activities.catalog") -> str:
-    """Only same-site paths are followed after log-in (no open redirects)."""
-    if target:
+    """Only same-site paths are followed after log-in (no open redirects, no control characters: a line break
+    cannot go into the Location header)."""
+    if target and not any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//") \
                 and "\\" not in target:

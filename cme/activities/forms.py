@@ -250,6 +250,8 @@ class DesignationForm(FlaskForm):
             amount = Decimal(field.data)
         except (InvalidOperation, TypeError):
             raise ValidationError("Enter a number such as 1.5.") from None
+        if not amount.is_finite():
+            raise ValidationError("Enter a number such as 1.5.")
         if amount <= 0:
             raise ValidationError("The amount must be more than zero.")
         if amount > 999:
