@@ -6,6 +6,7 @@ from typing import Iterable
 from flask import request
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
+from werkzeug.datastructures import MultiDict
 from wtforms import fields, widgets
 from wtforms.fields.choices import SelectChoice
 
@@ -56,7 +57,20 @@ def none_if_blank(value):
     return value or None
 
 
-class ConfirmForm(FlaskForm):
+class Form(FlaskForm):
+    """The base of every form: NUL characters typed or pasted into any field are dropped before validation
+    (PostgreSQL refuses them in text, and nobody means one)."""
+
+    class Meta:
+        def wrap_formdata(self, form, formdata):
+            data = super().wrap_formdata(form, formdata)
+            if data is None:
+                return None
+            return MultiDict([(key, value.replace("\x00", "") if isinstance(value, str) else value)
+                              for key, value in data.items(multi=True)])
+
+
+class ConfirmForm(Form):
     """A bare CSRF-protected form for action buttons (publish, cancel, delete...)."""
 
 

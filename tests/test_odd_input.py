@@ -150,3 +150,18 @@ def test_a_designation_amount_that_is_not_a_number_is_a_field_error(client, make
     response = client.post(f"/organize/activities/{activity.id}/designations",
                            data={"credit_type": "ancc", "max_amount": amount})
     assert response.status_code == 422 and "Enter a number such as 1.5." in response.get_data(as_text=True)
+
+
+def test_nul_characters_in_form_fields_are_dropped_not_a_server_error(client, db, make_user, make_activity, auth):
+    """PostgreSQL refuses NUL in text: every form (cme.formtools.Form) drops them before validation."""
+    organizer = make_user("org@example.org", role="organizer")
+    activity = make_activity(organizers=[organizer], status="draft")
+    auth.login("org@example.org")
+    response = client.post(f"/organize/activities/{activity.id}/faculty",
+                           data={"full_name": "Ada\x00 Lovelace", "degree": "MD\x00", "role": "faculty",
+                                 "affiliation": "\x00"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert [(p.full_name, p.degree) for p in activity.faculty] == [("Ada Lovelace", "MD")]
+    searched = client.get(f"/organize/activities/{activity.id}/roster", query_string={"q": "a\x00b"})
+    assert searched.status_code == 200

@@ -1,13 +1,12 @@
 """Account forms. Cross-field checks live in validate_<field> methods."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp, ValidationError
 
 from cme.accounts.models import ABIM_ID_PATTERN, DEGREES, US_STATES, Profession, Role
 from cme.accounts.npi import is_valid_npi
-from cme.formtools import SelectField, none_if_blank, select_choices, strip
+from cme.formtools import Form, SelectField, none_if_blank, select_choices, strip
 from cme.timeutil import US_ZONES, is_valid_zone, zone_choices
 
 MIN_PASSWORD_LENGTH = 10
@@ -56,7 +55,7 @@ class ProfessionalIdentityMixin:
             raise ValidationError("Choose the state that issued this license.")
 
 
-class SignUpForm(ProfessionalIdentityMixin, FlaskForm):
+class SignUpForm(ProfessionalIdentityMixin, Form):
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)], filters=[strip])
     password = PasswordField("Password", validators=PASSWORD_RULES,
                              description=f"At least {MIN_PASSWORD_LENGTH} characters.")
@@ -64,19 +63,19 @@ class SignUpForm(ProfessionalIdentityMixin, FlaskForm):
     submit = SubmitField("Create account")
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField("Email", validators=[DataRequired(), Email()], filters=[strip])
     password = PasswordField("Password", validators=[DataRequired()])
     remember = BooleanField("Keep me logged in on this device")
     submit = SubmitField("Log in")
 
 
-class ProfileForm(ProfessionalIdentityMixin, FlaskForm):
+class ProfileForm(ProfessionalIdentityMixin, Form):
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)], filters=[strip])
     submit = SubmitField("Save profile")
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(Form):
     current_password = PasswordField("Current password", validators=[DataRequired()])
     password = PasswordField("New password", validators=PASSWORD_RULES,
                              description=f"At least {MIN_PASSWORD_LENGTH} characters.")
@@ -84,18 +83,18 @@ class PasswordChangeForm(FlaskForm):
     submit = SubmitField("Change password")
 
 
-class PasswordResetRequestForm(FlaskForm):
+class PasswordResetRequestForm(Form):
     email = EmailField("Email", validators=[DataRequired(), Email()], filters=[strip])
     submit = SubmitField("Send reset link")
 
 
-class PasswordResetForm(FlaskForm):
+class PasswordResetForm(Form):
     password = PasswordField("New password", validators=PASSWORD_RULES,
                              description=f"At least {MIN_PASSWORD_LENGTH} characters.")
     confirm = PasswordField("Repeat new password", validators=[DataRequired(), EqualTo("password", "The passwords do not match.")])
     submit = SubmitField("Set new password")
 
 
-class RoleForm(FlaskForm):
+class RoleForm(Form):
     role = SelectField("Role", choices=select_choices(Role.choices()))
     submit = SubmitField("Change role")

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField, DateField, DateTimeLocalField, DecimalField, IntegerField, StringField, TextAreaField,
     URLField,
@@ -22,7 +21,7 @@ from cme.activities.models import (
     SPECIALTIES, AccreditationKind, ActivityFormat, CreditType, FacultyRole, RelationshipType, SupportKind,
 )
 from cme.amounts import is_quarter_step
-from cme.formtools import MultiCheckboxField, SelectField, none_if_blank, select_choices, strip, without_nul
+from cme.formtools import Form, MultiCheckboxField, SelectField, none_if_blank, select_choices, strip, without_nul
 from cme.timeutil import AmbiguousLocalTime, NonExistentLocalTime, is_valid_zone, local_to_utc, zone_choices
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -52,7 +51,7 @@ NOTICE_MESSAGE_LABEL = "Personal message to registrants (optional)"
 NOTICE_MESSAGE_HELP = "Goes into the notice registrants get when this save changes a time, the venue or the join link."
 
 
-class CatalogFilterForm(FlaskForm):
+class CatalogFilterForm(Form):
     """GET filters of the catalog, the month view and the public feed."""
 
     class Meta:
@@ -90,7 +89,7 @@ def _filter_date_in_range(field) -> None:
         raise ValidationError(f"Choose a date between {FILTER_DATES[0].year} and {FILTER_DATES[1].year}.")
 
 
-class ActivityForm(FlaskForm):
+class ActivityForm(Form):
     format = SelectField("Format", choices=select_choices(ActivityFormat.choices()), default=ActivityFormat.LIVE_MEETING.value)
     title = StringField("Title", validators=[DataRequired(), Length(max=300)], filters=[strip])
     summary = TextAreaField("Summary (one or two sentences for the catalog)", validators=[Optional(), Length(max=1000)],
@@ -184,7 +183,7 @@ class ActivityForm(FlaskForm):
         return values
 
 
-class SessionForm(FlaskForm):
+class SessionForm(Form):
     """An agenda item; times are local to the activity's zone, speakers chosen from its faculty (both given by
     the view)."""
 
@@ -225,7 +224,7 @@ class SessionForm(FlaskForm):
                 "description": self.description.data or ""}
 
 
-class FacultyForm(FlaskForm):
+class FacultyForm(Form):
     full_name = StringField("Name", validators=[DataRequired(), Length(max=200)], filters=[strip])
     degree = StringField("Degrees", validators=[Optional(), Length(max=60)], filters=[strip])
     affiliation = StringField("Affiliation", validators=[Optional(), Length(max=300)], filters=[strip])
@@ -233,14 +232,14 @@ class FacultyForm(FlaskForm):
     disclosure_received = BooleanField("Disclosure received (covering the past 24 months)")
 
 
-class DisclosureForm(FlaskForm):
+class DisclosureForm(Form):
     company = StringField("Ineligible company (name only, no logos or product names)",
                           validators=[DataRequired(), Length(max=200)], filters=[strip])
     relationship_type = SelectField("Nature of the relationship", choices=select_choices(RelationshipType.choices()))
     mitigated = BooleanField("This relationship has been mitigated")
 
 
-class DesignationForm(FlaskForm):
+class DesignationForm(Form):
     credit_type = SelectField("Credit type", choices=select_choices(CreditType.choices()))
     max_amount = DecimalField("Maximum credit", places=2, validators=[InputRequired("Enter the amount.")],
                               description="In steps of 0.25.")
@@ -260,7 +259,7 @@ class DesignationForm(FlaskForm):
             raise ValidationError("Credit is designated in steps of 0.25 (e.g. 1.25, 1.5, 1.75).")
 
 
-class CommercialSupportForm(FlaskForm):
+class CommercialSupportForm(Form):
     """Support from an ineligible company (point 9 of issue 12)."""
 
     company = StringField("Company (name only, no logos or product names)",
@@ -272,7 +271,7 @@ class CommercialSupportForm(FlaskForm):
                           description="Not shown to learners; kept for the accreditor's reports.")
 
 
-class AcpeUanForm(FlaskForm):
+class AcpeUanForm(Form):
     """The activity's ACPE Universal Activity Number (blank clears it)."""
 
     acpe_uan = StringField("ACPE Universal Activity Number", validators=[Optional(), Length(max=30)],

@@ -2,20 +2,19 @@
 from __future__ import annotations
 
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DecimalField, IntegerField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from cme.activities.models import CreditType
 from cme.credit.evaluation_models import QuestionKind
 from cme.amounts import is_quarter_step
-from cme.formtools import SelectField, select_choices, strip
+from cme.formtools import Form, SelectField, select_choices, strip
 
 
-def evaluation_form(questions, formdata=None) -> FlaskForm:
+def evaluation_form(questions, formdata=None) -> Form:
     """A form with one field per evaluation question."""
 
-    class EvaluationForm(FlaskForm):
+    class EvaluationForm(Form):
         pass
 
     for question in questions:
@@ -29,8 +28,8 @@ def evaluation_form(questions, formdata=None) -> FlaskForm:
     return EvaluationForm(formdata=formdata) if formdata is not None else EvaluationForm()
 
 
-def post_test_form(questions) -> FlaskForm:
-    class PostTestForm(FlaskForm):
+def post_test_form(questions) -> Form:
+    class PostTestForm(Form):
         pass
 
     for question in questions:
@@ -45,11 +44,11 @@ def quarter_steps(_form, field) -> None:
         raise ValidationError("Use steps of 0.25 (e.g. 1.25, 1.5).")
 
 
-def claim_form(designated, records) -> FlaskForm:
+def claim_form(designated, records) -> Form:
     """An amount field per credit type the learner may claim (`designated`: ClaimStatus.designated, type -> the
     activity's maximum; prefilled with an earlier claim) and the attestation."""
 
-    class ClaimForm(FlaskForm):
+    class ClaimForm(Form):
         attest = BooleanField("I claim only the credit commensurate with the extent of my participation in the "
                               "activity, and the information above is accurate.")
 
@@ -62,13 +61,13 @@ def claim_form(designated, records) -> FlaskForm:
     return ClaimForm()
 
 
-class AdjustForm(FlaskForm):
+class AdjustForm(Form):
     record_id = IntegerField(validators=[InputRequired()])
     amount = DecimalField("New amount", places=2, validators=[InputRequired("Enter the amount.")])
     reason = StringField("Reason", validators=[DataRequired("Give the reason."), Length(max=500)], filters=[strip])
 
 
-class QuestionForm(FlaskForm):
+class QuestionForm(Form):
     kind = SelectField("Type", choices=select_choices(QuestionKind.choices()))
     prompt = StringField("Question", validators=[DataRequired(), Length(max=500)], filters=[strip])
     choices = TextAreaField("Choices (one per line, for multiple choice)", filters=[strip])
@@ -79,7 +78,7 @@ class QuestionForm(FlaskForm):
             raise ValidationError("Give at least two choices, one per line.")
 
 
-class PostTestQuestionForm(FlaskForm):
+class PostTestQuestionForm(Form):
     prompt = StringField("Question", validators=[DataRequired(), Length(max=500)], filters=[strip])
     choices = TextAreaField("Choices (one per line)", validators=[DataRequired()], filters=[strip])
     correct = IntegerField("Number of the correct choice (1 = first)", validators=[InputRequired(), NumberRange(min=1)])
@@ -92,12 +91,12 @@ class PostTestQuestionForm(FlaskForm):
             raise ValidationError(f"There are only {count} choices.")
 
 
-class PassingScoreForm(FlaskForm):
+class PassingScoreForm(Form):
     passing_score = IntegerField("Passing score (%)", validators=[InputRequired("Enter a score from 1 to 100."),
                                                                   NumberRange(min=1, max=100)])
 
 
-class CertificateIssueForm(FlaskForm):
+class CertificateIssueForm(Form):
     """Issue 12, point 7: when an activity's certificates are issued."""
     issue = RadioField("Certificates are issued", choices=select_choices([
         ("automatic", "As soon as a learner claims credit (and mailed with the PDF)"),

@@ -1,13 +1,12 @@
 """Registration forms: the provider's form, and the organizer's roster form."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectMultipleField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from cme.accounts.forms import ProfessionalIdentityMixin
-from cme.formtools import select_choices, strip
+from cme.formtools import Form, select_choices, strip
 from cme.timeutil import zone
 
 
@@ -16,7 +15,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class RegistrationForm(FlaskForm):
+class RegistrationForm(Form):
     """Prefilled from the profile; asks what this activity needs; the professional attestation."""
 
     full_name = ProfessionalIdentityMixin.full_name
@@ -57,5 +56,5 @@ def _zone(activity):
     return zone(activity.time_zone)
 
 
-class RosterAddForm(FlaskForm):
+class RosterAddForm(Form):
     email = EmailField("Email of the person's account", validators=[DataRequired(), Email()], filters=[strip])
