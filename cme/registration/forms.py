@@ -1,18 +1,12 @@
 """Registration forms: the provider's form, and the organizer's roster form."""
 from __future__ import annotations
 
-from wtforms import BooleanField, EmailField, SelectMultipleField, TextAreaField
+from wtforms import BooleanField, EmailField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from cme.accounts.forms import ProfessionalIdentityMixin
-from cme.formtools import Form, select_choices, strip
+from cme.formtools import Form, MultiCheckboxField, select_choices, strip
 from cme.timeutil import zone
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class RegistrationForm(Form):
