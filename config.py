@@ -33,6 +33,15 @@ def _database_url(url: str | None) -> str:
     return url
 
 
+def _limit(scope: str, hits: int, seconds: int) -> tuple[int, int]:
+    """A throttle's limit, (hits, seconds), from CME_THROTTLE_<SCOPE>="HITS/SECONDS" when set."""
+    value = os.environ.get(f"CME_THROTTLE_{scope.upper()}")
+    if not value:
+        return hits, seconds
+    count, _, window = value.partition("/")
+    return int(count), int(window)
+
+
 def development_secret_key(instance_dir: Path = INSTANCE_DIR) -> str:
     """A random key generated once and kept in instance/secret_key."""
     path = instance_dir / "secret_key"
@@ -80,6 +89,20 @@ class Config:
     # Issue 13, point 1: a session ends after this much inactivity; "keep me logged in" lasts this many days.
     CME_SESSION_IDLE_MINUTES = int(os.environ.get("CME_SESSION_IDLE_MINUTES", str(8 * 60)))
     REMEMBER_COOKIE_DURATION = timedelta(days=int(os.environ.get("CME_REMEMBER_DAYS", "30")))
+    # Issue 13, point 3: throttles (cme/accounts/throttle.py), counted in the database so every worker and host
+    # shares them: at most HITS in a window of SECONDS that opens at the first hit, per scope.
+    THROTTLE_LIMITS = {
+        "login_account": _limit("login_account", 5, 15 * 60),  # wrong log-ins per account (known or not)
+        "login_client": _limit("login_client", 20, 15 * 60),  # wrong log-ins per client address
+        "reset_email": _limit("reset_email", 5, 60 * 60),  # reset requests per email address
+        "reset_client": _limit("reset_client", 20, 60 * 60),  # reset requests per client address
+        "signup_client": _limit("signup_client", 10, 60 * 60),  # sign-ups per client address
+        "checkin_client": _limit("checkin_client", 30, 10 * 60),  # check-in codes that match nobody
+        "verify_client": _limit("verify_client", 60, 60),  # verification codes that match no certificate
+    }
+    # How many reverse proxies stand before the app and set X-Forwarded-For/-Proto (werkzeug's ProxyFix): the
+    # client address the throttles count is then the one the nearest proxy saw. 0: the connection's own address.
+    CME_PROXY_HOPS = int(os.environ.get("CME_PROXY_HOPS", "0"))
     # Strict-Transport-Security (cme/security.py): only where the site is served over https.
     SECURITY_HSTS = False
 

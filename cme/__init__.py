@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, abort, render_template
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import ProductionConfig, config_for_environment, development_secret_key
 from cme.extensions import csrf, db, login_manager, migrate
@@ -36,6 +37,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from cme.urls import IdConverter
 
     app.url_map.converters["id"] = IdConverter  # before the blueprints: every route id is `<id:...>`
+    _trust_proxies(app)
     _init_extensions(app)
     register_mail_composers(app)
     _register_blueprints(app)
@@ -49,6 +51,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.cli.add_command(cme_cli)
     logging.getLogger("cme").setLevel(logging.INFO)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind CME_PROXY_HOPS reverse proxies, take the client's address and scheme from X-Forwarded-For and
+    -Proto as the nearest proxy set them (what the throttles count); with none, those headers are ignored, so a
+    client cannot pose as another by sending them."""
+    hops = int(app.config.get("CME_PROXY_HOPS") or 0)
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _init_extensions(app: Flask) -> None:
@@ -126,11 +137,14 @@ def _register_url_guards(app: Flask) -> None:
 def _register_error_pages(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
 
+    from cme.accounts.throttle import Throttled
+
     messages = {
         400: ("Bad request", "The request could not be understood. Please go back and try again."),
         403: ("Not allowed", "Your account does not have access to this page."),
         404: ("Page not found", "We could not find that page. It may have moved or never existed."),
         405: ("Method not allowed", "That action is not available on this page."),
+        429: ("Too many requests", "Too many requests came from your network. Please wait a minute and try again."),
         500: ("Something went wrong", "An unexpected error happened on our side. Nothing you entered was saved; please try again."),
     }
 
@@ -144,6 +158,12 @@ def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
         return render_error(400, "This form expired or was sent from another site. Please reload the page and try again.")
+
+    @app.errorhandler(Throttled)
+    def throttled(error: Throttled):
+        """A throttled lookup without a form to re-render (verification, a scanned check-in code)."""
+        body, code = render_error(429, error.message)
+        return body, code, {"Retry-After": str(error.retry_after)}
 
     @app.errorhandler(500)
     def server_error(_error):

@@ -12,6 +12,9 @@ from cme.errors import DomainError
 from cme.extensions import db
 
 
+PURGE_THROTTLE_EVERY = 60  # seconds between two purges of expired throttle counters by `send-mail --loop`
+
+
 @click.group("cme")
 def cme_cli() -> None:
     """CME administration commands."""
@@ -47,18 +50,33 @@ def create_user_command(email: str, role: str, full_name: str | None, degree: st
 @click.option("--limit", default=100, show_default=True, help="Messages claimed per batch.")
 @with_appcontext
 def send_mail_command(loop: bool, interval: float, limit: int) -> None:
-    """Deliver due messages from the outbox (SMTP, or .eml files when MAIL_SERVER is unset)."""
+    """Deliver due messages from the outbox (SMTP, or .eml files when MAIL_SERVER is unset). With --loop it also
+    deletes expired throttle counters once a minute (the throttles' housekeeping: cme/accounts/throttle.py)."""
+    from cme.accounts.throttle import purge_expired
     from cme.mail.service import deliver_pending
 
     target = current_app.config["MAIL_SERVER"] or current_app.config["MAIL_OUTBOX_DIR"]
+    purged_at = 0.0
     while True:
         report = deliver_pending(limit=limit)
         if report.sent or report.retrying or report.failed or not loop:
             click.echo(f"Mail to {target}: {report}.")
         if not loop:
             break
+        if time.monotonic() - purged_at >= PURGE_THROTTLE_EVERY:
+            purge_expired()
+            purged_at = time.monotonic()
         db.session.remove()
         time.sleep(interval)
+
+
+@cme_cli.command("purge-throttle")
+@with_appcontext
+def purge_throttle_command() -> None:
+    """Delete expired throttle counters (`send-mail --loop` does it once a minute)."""
+    from cme.accounts.throttle import purge_expired
+
+    click.echo(f"Deleted {purge_expired()} expired throttle counter(s).")
 
 
 @cme_cli.command("issue-certificates")

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select, text
 
 from cme import create_app
+from cme.accounts.throttle import SCOPES as THROTTLE_SCOPES
 from cme.extensions import db as _db
 from cme.mail.models import OutboxMessage
 
@@ -41,6 +42,9 @@ def base_config(database_url: str, instance: Path, **extra) -> dict:
         "CME_BASE_URL": "http://cme.test",
         "MAIL_RETRY_BASE_SECONDS": 60,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast in tests; the default (scrypt) is tested on its own
+        # Tests log in, sign up and look up codes from 127.0.0.1 many times: limits no test reaches, except the
+        # throttle tests, which set small ones (tests/test_throttle.py).
+        "THROTTLE_LIMITS": {scope: (1_000_000, 3600) for scope in THROTTLE_SCOPES},
     }
     config.update(extra)
     return config

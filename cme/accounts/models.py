@@ -143,3 +143,17 @@ class User(UserMixin, db.Model):
 
 def normalise_email(value: str) -> str:
     return (value or "").strip().lower()
+
+
+class ThrottleCounter(db.Model):
+    """How often one thing (a scope: log-in failures per account, reset requests per client address, ...) was
+    done by one key in the current window, which ends at `expires_dt` (cme/accounts/throttle.py). The key is an
+    HMAC of the address or email, never the value itself. Counters are not domain data: every worker and host
+    bumps them in its own short transaction, GET requests included."""
+
+    __tablename__ = "throttle_counters"
+
+    scope: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hits: Mapped[int] = mapped_column()
+    expires_dt: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

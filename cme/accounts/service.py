@@ -11,6 +11,7 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 from sqlalchemy import Select, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from cme.accounts import throttle
 from cme.accounts.models import Role, User, normalise_email
 from cme.errors import DomainError
 from cme.extensions import db
@@ -53,16 +54,20 @@ def create_user(email: str, password: str, *, role: Role | str = Role.PROVIDER, 
     return user
 
 
-def sign_up(email: str, password: str, **profile: Any) -> User | None:
+def sign_up(email: str, password: str, *, client: str | None = None, **profile: Any) -> User | None:
     """Sign-up that tells nobody whether the address has an account (issue 13, point 4).
 
     A new address gets its account and a welcome mail; a taken one leaves its account untouched and mails its
     owner that someone tried to sign up with it. Both paths hash the password once and queue one deferred mail,
     so they answer alike and take alike; the caller shows the same page either way and logs nobody in. Returns
-    the new user, or None for a taken address (for the caller's bookkeeping, never for the page)."""
+    the new user, or None for a taken address (for the caller's bookkeeping, never for the page).
+
+    Every sign-up counts against the `client` address (issue 13, point 3), taken address or not; over the limit
+    it is refused (throttle.Throttled) before anything is looked up."""
     unknown = set(profile) - set(PROFILE_FIELDS)
     if unknown:
         raise TypeError(f"unknown profile fields: {sorted(unknown)}")
+    throttle.reserve((throttle.SIGNUP_CLIENT, client))
     owner = find_user_by_email(email)
     if owner is not None:
         generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])  # the same work
@@ -82,6 +87,21 @@ def authenticate(email: str, password: str) -> User | None:
         return None
     if not user.check_password(password) or not user.is_active:
         return None
+    return user
+
+
+def log_in(email: str, password: str, *, client: str, now: datetime | None = None) -> User:
+    """The user whose email and password these are, throttled (issue 13, point 3). Each attempt counts against
+    the client address and the account (known or not: the answers are alike) before the password is checked; over
+    either limit it is refused (throttle.Throttled) even with the right password, until the window ends. A
+    success hands back the client's hit and clears the account's failures."""
+    email = normalise_email(email)
+    throttle.reserve((throttle.LOGIN_CLIENT, client), (throttle.LOGIN_ACCOUNT, email), now=now)
+    user = authenticate(email, password)
+    if user is None:
+        raise AccountError("The email or password is not correct.", code="wrong_credentials", field="password")
+    throttle.release((throttle.LOGIN_CLIENT, client))
+    throttle.clear((throttle.LOGIN_ACCOUNT, email))
     return user
 
 
@@ -164,12 +184,16 @@ def make_reset_token(user: User, *, fingerprint: str | None = None, requested_dt
     return _reset_serializer(signed_at).dumps({"uid": user.id, "pw": fingerprint or _password_fingerprint(user)})
 
 
-def request_password_reset(email: str, *, now: datetime | None = None) -> bool:
+def request_password_reset(email: str, *, client: str | None = None, now: datetime | None = None) -> bool:
     """Queue a reset mail if the account exists. Callers show the same message either way.
+
+    Every request counts against the `client` address and the email address, known or not (issue 13, point 3):
+    over either limit it is refused (throttle.Throttled) before the account is looked up.
 
     The row holds no usable secret: the user, the password's fingerprint (a link names it anyway) and the time
     of the request. The `send-mail` worker signs the token from them (cme.accounts.mail), so the link is the one
     this request would have made: it expires counted from now and dies when the password changes."""
+    throttle.reserve((throttle.RESET_CLIENT, client), (throttle.RESET_EMAIL, normalise_email(email)), now=now)
     user = find_user_by_email(email)
     if user is None or not user.is_active:
         _password_fingerprint_of(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]))  # the same work
@@ -195,7 +219,10 @@ def user_for_reset_token(token: str) -> User:
 
 
 def reset_password(token: str, new_password: str) -> User:
+    """Set the new password from a reset link. Its owner proved they read the account's mail, so the account's
+    log-in failures are forgotten (before this request writes: the counter has its own transaction)."""
     user = user_for_reset_token(token)
+    throttle.clear((throttle.LOGIN_ACCOUNT, user.email))
     _set_password(user, new_password)
     db.session.flush()
     return user

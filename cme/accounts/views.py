@@ -12,6 +12,7 @@ from cme.accounts.forms import (
 )
 from cme.accounts.models import User
 from cme.accounts.permissions import admin_required
+from cme.accounts.responses import client_address, form_answer
 from cme.errors import show_error
 from cme.extensions import db
 from cme.formtools import page_arg, search_arg
@@ -41,16 +42,18 @@ def signup():
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")))
     form = SignUpForm()
+    done = None
     if form.validate_on_submit():
         # The same answer whether or not the address has an account, and nobody logged in (issue 13, point 4):
         # the new account's owner logs in with the password just chosen; a taken address's owner gets a mail.
-        if unit_of_work(lambda: service.sign_up(form.email.data, form.password.data, **_profile_data(form)),
-                        form=form).ok:
+        done = unit_of_work(lambda: service.sign_up(form.email.data, form.password.data, client=client_address(),
+                                                    **_profile_data(form)), form=form)
+        if done.ok:
             flash("Thank you. A message to that address is on its way: check your inbox. "
                   "If the account is new, it is ready: log in with your email and the password you chose.", "success")
             next_url = request.args.get("next")
             return redirect(url_for("accounts.login", next=safe_next(next_url) if next_url else None))
-    return render_template("accounts/signup.html", form=form), 200 if request.method == "GET" else 422
+    return form_answer(render_template("accounts/signup.html", form=form), done and done.error)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -58,15 +61,18 @@ def login():
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
+    done = None
     if form.validate_on_submit():
-        user = service.authenticate(form.email.data, form.password.data)
-        if user is not None:
+        # Throttled per account and per client address (issue 13, point 3): a 429 that keeps the typed email.
+        done = unit_of_work(lambda: service.log_in(form.email.data, form.password.data, client=client_address()),
+                            form=form)
+        if done.ok:
+            user = done.value
             login_user(user, remember=form.remember.data)
             flash("You are logged in.", "success")
             home = "organize.dashboard" if user.is_organizer else "activities.catalog"  # organizers: their activities
             return redirect(safe_next(request.args.get("next"), default=home))
-        form.password.errors = ["The email or password is not correct."]
-    return render_template("accounts/login.html", form=form), 200 if request.method == "GET" else 422
+    return form_answer(render_template("accounts/login.html", form=form), done and done.error)
 
 
 @bp.post("/logout")
@@ -117,11 +123,15 @@ def change_password():
 @bp.route("/reset", methods=["GET", "POST"])
 def request_reset():
     form = PasswordResetRequestForm()
+    done = None
     if form.validate_on_submit():
-        unit_of_work(lambda: service.request_password_reset(form.email.data))
-        flash("If an account uses that email, a reset link is on its way. It works once, for a limited time.", "info")
-        return redirect(url_for("accounts.login"))
-    return render_template("accounts/reset_request.html", form=form), 200 if request.method == "GET" else 422
+        done = unit_of_work(lambda: service.request_password_reset(form.email.data, client=client_address()),
+                            form=form)
+        if done.ok:
+            flash("If an account uses that email, a reset link is on its way. It works once, for a limited time.",
+                  "info")
+            return redirect(url_for("accounts.login"))
+    return form_answer(render_template("accounts/reset_request.html", form=form), done and done.error)
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])

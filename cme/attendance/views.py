@@ -8,12 +8,15 @@ from typing import Any, Callable
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from cme.accounts import throttle
 from cme.accounts.permissions import organizer_required
+from cme.accounts.responses import client_address, form_answer
 from cme.activities.access import managed
 from cme.activities.models import Activity, ActivitySession
 from cme.attendance import service
 from cme.attendance.forms import CheckinCodeForm
 from cme.credit import participation
+from cme.errors import show_error
 from cme.extensions import db
 from cme.registration import service as registration_service
 from cme.registration.models import Registration
@@ -28,22 +31,35 @@ bp = Blueprint("attendance", __name__)
 def checkin(activity_id: int):
     activity = managed(activity_id)
     form = CheckinCodeForm()
+    refused = None
     if form.validate_on_submit():
         code = form.code.data.rsplit("/", 1)[-1]  # a scanner may type the whole URL
-        registration = registration_service.find_by_checkin_code(activity, code)
-        if registration is None:
-            form.code.errors.append("No registration of this activity has this code.")
+        try:
+            registration = _find_registration(activity, code)
+        except throttle.Throttled as error:
+            show_error(error, form)
+            refused = error
         else:
-            return redirect(url_for("attendance.checkin_scan", activity_id=activity.id, code=registration.checkin_code))
+            if registration is not None:
+                return redirect(url_for("attendance.checkin_scan", activity_id=activity.id,
+                                        code=registration.checkin_code))
+            form.code.errors.append("No registration of this activity has this code.")
     query = search_arg()
     registrations = registration_service.roster(activity, query) if query else []
     registrations = [r for r in registrations if not r.is_cancelled]
     arrived, expected = service.checkin_counts(activity)
-    return render_template("attendance/checkin.html", activity=activity, form=form, query=query,
+    page = render_template("attendance/checkin.html", activity=activity, form=form, query=query,
                            registrations=registrations, confirm_form=ConfirmForm(),
                            checked_in=service.checked_in(registrations),
-                           arrived=arrived, expected=expected, closed=service.checkin_window_problem(activity)), \
-        200 if request.method == "GET" or not form.errors else 422
+                           arrived=arrived, expected=expected, closed=service.checkin_window_problem(activity))
+    return form_answer(page, refused) if refused or form.errors else page
+
+
+def _find_registration(activity: Activity, code: str) -> Registration | None:
+    """The registration a check-in code names; codes that match nobody are counted per client address, and past
+    the limit every lookup is refused (throttle.Throttled) until the window ends (issue 13, point 3)."""
+    return throttle.lookup(throttle.CHECKIN_CLIENT, client_address(),
+                           lambda: registration_service.find_by_checkin_code(activity, code))
 
 
 @bp.get("/organize/activities/<id:activity_id>/checkin/<code>")
@@ -51,7 +67,7 @@ def checkin(activity_id: int):
 def checkin_scan(activity_id: int, code: str):
     """Where a scanned QR code lands: the registrant, and a button to check them in."""
     activity = managed(activity_id)
-    registration = registration_service.find_by_checkin_code(activity, code)
+    registration = _find_registration(activity, code)  # a 429 page when throttled (cme/__init__.py)
     if registration is None:
         abort(404)
     return render_template("attendance/checkin_scan.html", activity=activity, registration=registration,

@@ -4,7 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from cme.accounts import throttle
 from cme.accounts.permissions import organizer_required
+from cme.accounts.responses import client_address
 from cme.activities.access import managed
 from cme.certificates import service
 from cme.certificates.models import Certificate
@@ -19,7 +21,10 @@ bp = Blueprint("certificates", __name__)
 
 @bp.get("/verify/<code>")
 def verify(code: str):
-    certificate = service.find_by_code(code)
+    """Public verification. Codes that match no certificate count per client address (the one write of this GET,
+    into the throttle's counters); past the limit every lookup is refused with 429 until the window ends (issue
+    13, point 3), so codes cannot be guessed at speed."""
+    certificate = throttle.lookup(throttle.VERIFY_CLIENT, client_address(), lambda: service.find_by_code(code))
     if certificate is None:
         return render_template("certificates/not_found.html", code=code), 404
     replacement = db.session.get(Certificate, certificate.superseded_by_id) if certificate.superseded_by_id else None
