@@ -80,6 +80,10 @@ class Config:
     # werkzeug's method string; tests use a cheaper one, production keeps scrypt.
     PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
     PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE", "3600"))
+    # Issue 13, point 2: how long (seconds) the link confirming a new address, and the one verifying a new
+    # account's address, work.
+    EMAIL_CHANGE_MAX_AGE = int(os.environ.get("EMAIL_CHANGE_MAX_AGE", str(24 * 3600)))
+    EMAIL_VERIFICATION_MAX_AGE = int(os.environ.get("EMAIL_VERIFICATION_MAX_AGE", str(7 * 24 * 3600)))
 
     WTF_CSRF_TIME_LIMIT = None  # tie CSRF tokens to the session, not the clock
     SESSION_COOKIE_HTTPONLY = True

@@ -65,7 +65,7 @@ def seed(db) -> int:
     db.session.execute(CreditDesignation.__table__.insert(),
                        [dict(activity_id=i, credit_type="ama_pra_1", max_amount=Decimal("4")) for i in range(1, N_ACTIVITIES + 1)])
     user = User(email="feed@example.org", password_hash=generate_password_hash("x", method="pbkdf2:sha256:1000"),
-                full_name="Feed Reader", degree="MD", time_zone="America/Chicago")
+                full_name="Feed Reader", degree="MD", time_zone="America/Chicago", email_verified_dt=now)
     db.session.add(user)
     db.session.flush()
     db.session.execute(Registration.__table__.insert(), [dict(

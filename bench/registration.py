@@ -68,7 +68,7 @@ def seed(db) -> list[int]:
     db.session.execute(User.__table__.insert(), [dict(
         email=f"bench{i}@example.org", password_hash=password_hash, full_name=f"Bench Provider {i}", degree="MD",
         profession="physician", specialty="", time_zone="America/New_York", role="provider", is_active_account=True,
-        created_dt=now, password_changed_dt=now) for i in range(PROVIDERS)])
+        created_dt=now, password_changed_dt=now, email_verified_dt=now) for i in range(PROVIDERS)])
     db.session.execute(Activity.__table__.insert(), [dict(
         uuid=uuid.uuid4(), format="live_webcast", status="published", title=f"Bench webcast {i}", summary="",
         description="", learning_objectives="", target_audience="", specialty="", topics="", search_text="",

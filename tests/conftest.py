@@ -127,11 +127,13 @@ def make_user(db) -> Callable:
 
     counter = iter(range(1, 10_000))
 
-    def make(email: str | None = None, *, role: str = "provider", password: str = TEST_PASSWORD, **profile):
+    def make(email: str | None = None, *, role: str = "provider", password: str = TEST_PASSWORD,
+             verified: bool = True, **profile):
+        """A user whose address is verified, unless `verified=False` (as a fresh sign-up is)."""
         n = next(counter)
         profile.setdefault("full_name", f"Test User {n}")
         profile.setdefault("degree", "MD")
-        user = create_user(email or f"user{n}@example.org", password, role=role, **profile)
+        user = create_user(email or f"user{n}@example.org", password, role=role, verified=verified, **profile)
         db.session.commit()
         return user
 

@@ -36,7 +36,7 @@ def count_users(db) -> int:
     return db.session.scalar(select(func.count()).select_from(User))
 
 
-def test_sign_up_creates_a_hashed_account_mails_a_welcome_and_logs_nobody_in(client, db, smtp):
+def test_sign_up_creates_an_unverified_hashed_account_mails_a_welcome_and_logs_nobody_in(client, db, smtp):
     response = client.post("/account/signup", data=SIGNUP)
     assert response.status_code == 302 and response.location == "/account/login"
     user = db.session.scalar(select(User))
@@ -44,14 +44,17 @@ def test_sign_up_creates_a_hashed_account_mails_a_welcome_and_logs_nobody_in(cli
     assert user.profession == "nurse_practitioner" and user.npi == VALID_NPI and user.time_zone == "America/Los_Angeles"
     assert user.password_hash != SIGNUP["password"] and user.password_hash.startswith("pbkdf2:sha256:1000$")
     assert user.check_password(SIGNUP["password"])
+    assert user.email_verified_dt is None  # until the link in the welcome mail is followed
     page = client.get(response.location).get_data(as_text=True)
     assert "check your inbox" in page and "Log out" not in page  # the same answer as for a taken address
     [row] = outbox(db)
     assert (row.kind, row.recipient, row.raw_message) == ("account_welcome", "jane.doe@clinic.org", None)
     assert deliver_pending().sent
     [message] = smtp.messages
-    assert message["Subject"] == "Your account is ready" and message.get_body(("html",)) is not None
-    assert "http://cme.test/account/login" in message.get_body(("plain",)).get_content()
+    assert message["Subject"] == "Your account is ready: confirm your email address"
+    assert message.get_body(("html",)) is not None
+    body = message.get_body(("plain",)).get_content()
+    assert "http://cme.test/account/login" in body and "http://cme.test/account/verify/" in body
     login = client.post("/account/login", data={"email": SIGNUP["email"], "password": SIGNUP["password"]})
     assert login.status_code == 302
     assert "Log out" in client.get("/").get_data(as_text=True)
@@ -210,16 +213,19 @@ def test_logout_is_a_post_and_ends_the_session(client, make_user, auth):
     assert client.get("/account/profile").status_code == 302
 
 
-def test_profile_edit_saves_and_validates(client, db, make_user, auth):
+def test_profile_edit_saves_and_validates_and_never_changes_the_email(client, db, make_user, auth):
+    """The email address changes only through a link mailed to the new one (tests/test_email_address.py): an
+    email posted with the profile is ignored."""
     user = make_user("ada@example.org", full_name="Ada Lovelace")
-    make_user("taken@example.org")
     auth.login("ada@example.org")
-    form = {**SIGNUP, "email": "ada@example.org", "full_name": "Ada King", "degree": "DO", "profession": "physician"}
+    form = {**SIGNUP, "email": "someone.else@example.org", "full_name": "Ada King", "degree": "DO",
+            "profession": "physician"}
     assert client.post("/account/profile", data=form).status_code == 302
     db.session.refresh(user)
     assert (user.full_name, user.degree, user.time_zone) == ("Ada King", "DO", "America/Los_Angeles")
-    response = client.post("/account/profile", data={**form, "email": "TAKEN@example.org", "full_name": "Ada Byron"})
-    assert response.status_code == 422 and "Another account already uses this email." in response.get_data(as_text=True)
+    assert user.email == "ada@example.org" and user.pending_email is None and outbox(db) == []
+    response = client.post("/account/profile", data={**form, "npi": "1234567890", "full_name": "Ada Byron"})
+    assert response.status_code == 422 and "not a valid NPI" in response.get_data(as_text=True)
     assert 'value="Ada Byron"' in response.get_data(as_text=True)
     db.session.refresh(user)
     assert user.full_name == "Ada King" and user.email == "ada@example.org"
@@ -329,6 +335,7 @@ def test_create_user_command(app, db):
     assert result.exit_code == 0, result.output
     user = db.session.scalar(select(User).where(User.email == "olive@example.org"))
     assert user.role == "organizer" and user.check_password("organizer-pass-1")
+    assert user.is_email_verified  # whoever runs the command vouches for the address
     again = runner.invoke(args=["cme", "create-user", "--password", "organizer-pass-1", "olive@example.org"])
     assert again.exit_code != 0 and "already exists" in again.output
     short = runner.invoke(args=["cme", "create-user", "--password", "short", "x@example.org"])

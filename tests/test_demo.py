@@ -83,6 +83,7 @@ def test_demo_accounts(demo):
     degrees = {u.degree for u in users.values() if u.role == "provider"}
     assert {"MD", "DO", "PA-C", "NP", "RN", "PharmD"} <= degrees
     assert all(is_valid_npi(u.npi) for u in users.values() if u.npi)
+    assert all(u.is_email_verified for u in users.values())  # the demo vouches for its addresses: all may register
 
 
 def test_formats_statuses_and_past_and_upcoming(demo):

@@ -11,10 +11,13 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, template_rendered
 from sqlalchemy import select
 
 from cme.accounts.models import User
+from cme.accounts.service import (
+    create_user, make_email_change_token, make_reset_token, make_verification_token, request_email_change,
+)
 from cme.activities.models import Activity, ActivityFormat, ActivityStatus
 from cme.calendar.service import feed_token
 from cme.certificates.models import Certificate
@@ -27,6 +30,8 @@ WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE")
 # the throttle's counters (issue 13, point 3). Counters are not domain data: they live in their own transaction
 # and change nothing anybody sees but the throttle.
 THROTTLE_WRITE = re.compile(r"\s*(INSERT INTO|UPDATE|DELETE FROM) throttle_counters\b", re.IGNORECASE)
+# Pages shown only for a working token (the sweep makes one for each: `_tokens`).
+REACHED_BY_TOKEN = {"accounts/reset_password.html", "accounts/email_confirm.html", "accounts/verify_email.html"}
 VISITORS = [None, PROVIDER_EMAIL, ORGANIZER_EMAIL, ADMIN_EMAIL]
 REVALIDATED = ("/static/", "/calendar/feed/")
 SECURITY_HEADERS = {
@@ -39,10 +44,24 @@ SECURITY_HEADERS = {
 }
 
 
+def _tokens(provider: User) -> dict[str, str]:
+    """A working token per route that takes one: the provider's feed; a change of address the provider asked for
+    (its page shows to the provider); a new account's verification link (its page shows to anyone)."""
+    request_email_change(provider, "provider.new@example.org", DEMO_PASSWORD)
+    newcomer = create_user("newcomer@example.org", DEMO_PASSWORD, full_name="New Comer", verified=False)
+    _db.session.commit()
+    return {"calendar.personal_feed": feed_token(provider), "accounts.reset_password": make_reset_token(provider),
+            "accounts.confirm_email_change": make_email_change_token(
+                provider, old_email=provider.email, new_email=provider.pending_email,
+                requested_dt=provider.pending_email_dt),
+            "accounts.verify_email": make_verification_token(newcomer)}
+
+
 def _examples(app: Flask) -> list[dict]:
     """URL values to try: the provider's past meeting with a certificate, and an on-demand webcast."""
     with app.app_context():
         provider = _db.session.scalar(select(User).where(User.email == PROVIDER_EMAIL))
+        tokens = _tokens(provider)
         certificate = _db.session.scalar(select(Certificate).where(Certificate.user_id == provider.id))
         meeting = _db.session.get(Activity, certificate.activity_id)
         webcast = _db.session.scalar(select(Activity).where(
@@ -54,7 +73,7 @@ def _examples(app: Flask) -> list[dict]:
             examples.append({
                 "activity_id": activity.id, "slug": "a-title", "registration_id": registration.id,
                 "certificate_id": certificate.id, "session_id": activity.sessions[0].id if activity.sessions else 0,
-                "faculty_id": activity.faculty[0].id, "token": feed_token(provider), "filename": "css/app.css",
+                "faculty_id": activity.faculty[0].id, "token": tokens, "filename": "css/app.css",
                 "code": {"certificates.verify": certificate.verification_code,
                          "attendance.checkin_scan": registration.checkin_code}})
         _db.session.remove()
@@ -83,6 +102,12 @@ def test_no_get_request_writes_or_fails(demo_app: Flask):
         if statement.lstrip().upper().startswith(WRITES) and not THROTTLE_WRITE.match(statement):
             writes.append(statement.split("\n", 1)[0][:80])
 
+    rendered: set[str] = set()
+
+    def note(_sender, template, **_extra):
+        rendered.add(template.name)
+
+    template_rendered.connect(note, demo_app)
     for email in VISITORS:
         client = demo_app.test_client()
         if email:
@@ -105,5 +130,7 @@ def test_no_get_request_writes_or_fails(demo_app: Flask):
                     writes.clear()
         finally:
             sa.event.remove(engine, "before_cursor_execute", record)
+    template_rendered.disconnect(note, demo_app)
     assert len(urls) > 40
     assert failures == []
+    assert REACHED_BY_TOKEN <= rendered  # the pages behind a mailed link were seen, not only their refusals

@@ -87,6 +87,34 @@ def test_data_survives_migrations_that_rebuild_tables(scratch_database_url, tmp_
         db.engine.dispose()
 
 
+def test_accounts_that_exist_when_verification_arrives_are_verified(scratch_database_url, tmp_path):
+    """Issue 13, point 2: the migration that brings email verification takes every existing account as verified
+    (made by administrators, the CLI, the demo, or signed up before the rule), so none is barred from
+    registering; only sign-ups after it start unverified."""
+    from flask_migrate import upgrade
+
+    from cme.accounts.models import User
+    from cme.accounts.service import sign_up
+    from cme.extensions import db
+
+    app = create_app(base_config(scratch_database_url, tmp_path / "instance"))
+    with app.app_context():
+        upgrade(revision="5c1e9a3f7b20")
+        with db.engine.begin() as connection:
+            connection.execute(sa.text(
+                "INSERT INTO users (email, password_hash, full_name, degree, profession, specialty, time_zone, role, "
+                "is_active_account, created_dt, password_changed_dt) VALUES ('old@example.org', 'x', 'Old', 'MD', "
+                "'physician', '', 'UTC', 'provider', true, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        upgrade()
+        before = now_utc()
+        old = db.session.scalar(sa.select(User).where(User.email == "old@example.org"))
+        assert old.is_email_verified and old.email_verified_dt <= before and old.pending_email is None
+        assert not sign_up("new@example.org", "correct horse battery", full_name="New").is_email_verified
+        db.session.rollback()
+        db.session.remove()
+        db.engine.dispose()
+
+
 def test_every_model_table_exists_in_the_migrated_database(db):
     inspector = sa.inspect(db.engine)
     assert set(db.metadata.tables) <= set(inspector.get_table_names())

@@ -1,6 +1,7 @@
 """Sessions the server can revoke (issue 13, point 1): copies of the `session` and `remember_token` cookies,
-replayed by a fresh client, stop working after log-out, "log out everywhere", a password change and a reset;
-sessions end after inactivity; the remember cookie is new at every log-in."""
+replayed by a fresh client, stop working after log-out, "log out everywhere", a password change, a reset and a
+change of email address; a stale copy cannot change the email address (issue 13, point 2); sessions end after
+inactivity; the remember cookie is new at every log-in."""
 from __future__ import annotations
 
 import time
@@ -8,11 +9,12 @@ import time
 import pytest
 from flask import g
 
-from cme.accounts.service import make_reset_token
-from tests.helpers import TEST_PASSWORD
+from cme.accounts.service import find_user_by_email, make_email_change_token, make_reset_token
+from tests.helpers import TEST_PASSWORD, outbox
 
 COOKIES = ("session", "remember_token")
 NEW_PASSWORD = "a brand new secret"
+NEW_EMAIL = "ada.new@example.org"
 
 
 @pytest.fixture(autouse=True)
@@ -65,16 +67,26 @@ def _change_password(app, client, email):
 
 
 def _reset(app, client, email):
-    from cme.accounts.service import find_user_by_email
-
     token = make_reset_token(find_user_by_email(email))
     stranger = app.test_client()
     response = stranger.post(f"/account/reset/{token}", data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
     assert response.status_code == 302 and _logged_in(stranger)
 
 
+def _change_email(app, client, email):
+    """Ask for the change, then follow the link (as mailed: signed from what the request froze)."""
+    response = client.post("/account/email", data={"email": NEW_EMAIL, "current_password": TEST_PASSWORD})
+    assert response.status_code == 302
+    user = find_user_by_email(email)
+    token = make_email_change_token(user, old_email=email, new_email=NEW_EMAIL, requested_dt=user.pending_email_dt)
+    assert client.post(f"/account/email/confirm/{token}").status_code == 302
+
+
 EVENTS = {"log-out": _log_out, "log-out-everywhere": _log_out_everywhere, "password-change": _change_password,
-          "reset": _reset}
+          "reset": _reset, "email-change": _change_email}
+# Who logs in afterwards with what: the address and password the event leaves.
+AFTER = {"password-change": ("ada@example.org", NEW_PASSWORD), "reset": ("ada@example.org", NEW_PASSWORD),
+         "email-change": (NEW_EMAIL, TEST_PASSWORD)}
 
 
 @pytest.mark.parametrize("event", EVENTS)
@@ -91,8 +103,8 @@ def test_copied_cookies_die_with_the_event(app, make_user, event):
     for name, value in copies.items():
         assert not _replays(app, name, value), f"the copied {name} cookie still works after the {event}"
     assert not _logged_in(elsewhere)
-    if event == "password-change":
-        # The user who changed the password stays logged in, under new cookies that work on their own.
+    if event in ("password-change", "email-change"):
+        # The user who changed the password (or address) stays logged in, under new cookies that work on their own.
         assert _logged_in(here)
         fresh = _copies(here)
         assert fresh["remember_token"] != copies["remember_token"]
@@ -100,7 +112,28 @@ def test_copied_cookies_die_with_the_event(app, make_user, event):
     else:
         assert not _logged_in(here)
     # A log-in afterwards works as always.
-    assert _logged_in(_log_in(app, "ada@example.org", TEST_PASSWORD if event.startswith("log-out") else NEW_PASSWORD))
+    assert _logged_in(_log_in(app, *AFTER.get(event, ("ada@example.org", TEST_PASSWORD))))
+
+
+def test_a_stale_copied_cookie_cannot_change_the_email_address(app, db, make_user):
+    """The hole of issue 13, point 2: a copied cookie changed the address and took the account. A copy from before
+    a log-out is refused outright (even with the password); a live copy without the password gets a field error."""
+    user = make_user("ada@example.org")
+    here = _log_in(app, "ada@example.org")
+    copies = _copies(here)
+    here.post("/account/logout")
+    for name, value in copies.items():
+        thief = app.test_client()
+        thief.set_cookie(name, value)
+        response = thief.post("/account/email", data={"email": "thief@example.org", "current_password": TEST_PASSWORD})
+        assert response.status_code == 302 and response.location.startswith("/account/login"), name
+    live = _log_in(app, "ada@example.org")
+    thief = app.test_client()
+    thief.set_cookie("session", live.get_cookie("session").value)
+    response = thief.post("/account/email", data={"email": "thief@example.org", "current_password": "a good guess!"})
+    assert response.status_code == 422 and "Your current password is not correct." in response.get_data(as_text=True)
+    db.session.refresh(user)
+    assert (user.email, user.pending_email) == ("ada@example.org", None) and outbox(db) == []
 
 
 def test_the_remember_cookie_differs_at_every_log_in_and_each_works(app, make_user):

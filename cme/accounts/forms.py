@@ -71,8 +71,16 @@ class LoginForm(Form):
 
 
 class ProfileForm(ProfessionalIdentityMixin, Form):
-    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)], filters=[strip])
+    """The professional identity; the email address changes on its own form (EmailChangeForm)."""
+
     submit = SubmitField("Save profile")
+
+
+class EmailChangeForm(Form):
+    email = EmailField("New email address", validators=[DataRequired(), Email(), Length(max=254)], filters=[strip],
+                       description="We will send a link to this address; your address changes when it is followed.")
+    current_password = PasswordField("Current password", validators=[DataRequired()])
+    submit = SubmitField("Send the confirmation link")
 
 
 class PasswordChangeForm(Form):

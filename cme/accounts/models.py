@@ -62,6 +62,8 @@ class User(UserMixin, db.Model):
         CheckConstraint("email = lower(email)", name="email_lowercase"),
         CheckConstraint("npi IS NULL OR length(npi) = 10", name="npi_length"),
         CheckConstraint("abim_id IS NULL OR length(abim_id) = 6", name="abim_id_length"),  # issue 12, point 2
+        # Issue 13, point 2: a pending email change is an address and the moment it was asked for, or neither.
+        CheckConstraint("(pending_email IS NULL) = (pending_email_dt IS NULL)", name="pending_email_with_time"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -88,15 +90,27 @@ class User(UserMixin, db.Model):
     # Issue 13, point 1 (sessions the server can revoke): every session and remember cookie names the version it
     # was issued under; raising it (log-out, log out everywhere, a password change or reset) ends them all.
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Issue 13, point 2 (email changes and verification): when the owner of `email` proved it by following a link
+    # mailed there (NULL: not yet; sign-up starts so). A change of address asked for and not yet confirmed through
+    # the link mailed to the new address: that address and when it was asked for (the link names both).
+    email_verified_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    pending_email: Mapped[Optional[str]] = mapped_column(String(254))
+    pending_email_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 
     @validates("email")
     def _normalise_email(self, _key: str, value: str) -> str:
         return normalise_email(value)
 
     def set_password(self, password: str, *, method: str = "scrypt") -> None:
+        """A new password ends every session and any pending email change (its link names the old password)."""
         self.password_hash = generate_password_hash(password, method=method)
         self.password_changed_dt = now_utc()
         self.end_sessions()
+        self.drop_pending_email()
+
+    def drop_pending_email(self) -> None:
+        self.pending_email = None
+        self.pending_email_dt = None
 
     def end_sessions(self) -> None:
         """Every session and remember cookie issued so far stops working (issue 13, point 1)."""
@@ -113,6 +127,10 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login
         return self.is_active_account
+
+    @property
+    def is_email_verified(self) -> bool:
+        return self.email_verified_dt is not None
 
     @property
     def is_organizer(self) -> bool:

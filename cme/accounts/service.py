@@ -1,14 +1,16 @@
-"""Account operations: sign-up, authentication, profile, passwords, password reset."""
+"""Account operations: sign-up, authentication, profile, passwords, password reset, and the email address:
+verifying it, and changing it through a link mailed to the new one."""
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from cme.accounts import throttle
@@ -40,21 +42,27 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
-def create_user(email: str, password: str, *, role: Role | str = Role.PROVIDER, **profile: Any) -> User:
+def create_user(email: str, password: str, *, role: Role | str = Role.PROVIDER, verified: bool = True,
+                now: datetime | None = None, **profile: Any) -> User:
+    """An account. Its address counts as verified unless `verified=False`: accounts made by an administrator, the
+    CLI or the demo are vouched for by whoever made them; `sign_up`, where anyone types any address, passes
+    False and the welcome mail carries the link that verifies it."""
     if find_user_by_email(email) is not None:
         raise AccountError("An account with this email already exists. Log in, or reset your password.", code="email_taken",
                            field="email")
     unknown = set(profile) - set(PROFILE_FIELDS)
     if unknown:
         raise TypeError(f"unknown profile fields: {sorted(unknown)}")
-    user = User(email=email, role=Role(role).value, full_name=profile.pop("full_name", "") or email, **profile)
+    user = User(email=email, role=Role(role).value, full_name=profile.pop("full_name", "") or email,
+                email_verified_dt=(now or now_utc()) if verified else None, **profile)
     _set_password(user, password)
     db.session.add(user)
     db.session.flush()
     return user
 
 
-def sign_up(email: str, password: str, *, client: str | None = None, **profile: Any) -> User | None:
+def sign_up(email: str, password: str, *, client: str | None = None, now: datetime | None = None,
+            **profile: Any) -> User | None:
     """Sign-up that tells nobody whether the address has an account (issue 13, point 4).
 
     A new address gets its account and a welcome mail; a taken one leaves its account untouched and mails its
@@ -63,7 +71,10 @@ def sign_up(email: str, password: str, *, client: str | None = None, **profile: 
     the new user, or None for a taken address (for the caller's bookkeeping, never for the page).
 
     Every sign-up counts against the `client` address (issue 13, point 3), taken address or not; over the limit
-    it is refused (throttle.Throttled) before anything is looked up."""
+    it is refused (throttle.Throttled) before anything is looked up.
+
+    The new account's address is not verified yet (issue 13, point 2): the welcome mail carries the link that
+    verifies it, which registering for activities needs."""
     unknown = set(profile) - set(PROFILE_FIELDS)
     if unknown:
         raise TypeError(f"unknown profile fields: {sorted(unknown)}")
@@ -74,9 +85,10 @@ def sign_up(email: str, password: str, *, client: str | None = None, **profile: 
         queue_deferred(owner.email, "Someone tried to sign up with your address", kind="signup_taken",
                        composer="signup_taken", user_id=owner.id)
         return None
-    user = create_user(email, password, **profile)
-    queue_deferred(user.email, "Your account is ready", kind="account_welcome", composer="account_welcome",
-                   user_id=user.id)
+    now = now or now_utc()
+    user = create_user(email, password, verified=False, now=now, **profile)
+    queue_deferred(user.email, "Your account is ready: confirm your email address", kind="account_welcome",
+                   composer="account_welcome", user_id=user.id, email=user.email, requested=now.isoformat())
     return user
 
 
@@ -105,13 +117,12 @@ def log_in(email: str, password: str, *, client: str, now: datetime | None = Non
     return user
 
 
-def update_profile(user: User, *, email: str, **profile: Any) -> User:
-    email = normalise_email(email)
-    if email != user.email:
-        other = find_user_by_email(email)
-        if other is not None and other.id != user.id:
-            raise AccountError("Another account already uses this email.", code="email_taken", field="email")
-        user.email = email
+def update_profile(user: User, **profile: Any) -> User:
+    """Who the user is professionally. Not the email address: that changes only through a link mailed to the new
+    one (`request_email_change`)."""
+    unknown = set(profile) - set(PROFILE_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown profile fields: {sorted(unknown)}")
     for name in PROFILE_FIELDS:
         if name in profile:
             setattr(user, name, profile[name])
@@ -162,9 +173,14 @@ class _SignedAt(TimestampSigner):
         return super().get_timestamp() if self.signed_at is None else self.signed_at
 
 
-def _reset_serializer(signed_at: int | None = None) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="cme.password-reset", signer=_SignedAt,
+def _serializer(salt: str, signed_at: int | None = None) -> URLSafeTimedSerializer:
+    """Signs a link's data with SECRET_KEY; each kind of link has its own salt, so one never passes for another."""
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt, signer=_SignedAt,
                                   signer_kwargs={"signed_at": signed_at})
+
+
+def _reset_serializer(signed_at: int | None = None) -> URLSafeTimedSerializer:
+    return _serializer("cme.password-reset", signed_at)
 
 
 def _password_fingerprint(user: User) -> str:
@@ -218,13 +234,181 @@ def user_for_reset_token(token: str) -> User:
     return user
 
 
-def reset_password(token: str, new_password: str) -> User:
-    """Set the new password from a reset link. Its owner proved they read the account's mail, so the account's
-    log-in failures are forgotten (before this request writes: the counter has its own transaction)."""
+def reset_password(token: str, new_password: str, *, now: datetime | None = None) -> User:
+    """Set the new password. The link came to the account's address (it cannot have changed since: a change
+    confirmed in between verifies the new one), so following it proves that address too. The account's log-in failures
+    are forgotten as well (before this request writes: the counter has its own transaction)."""
     user = user_for_reset_token(token)
     throttle.clear((throttle.LOGIN_ACCOUNT, user.email))
     _set_password(user, new_password)
+    if user.email_verified_dt is None:
+        user.email_verified_dt = now or now_utc()
     db.session.flush()
     return user
 
 
+# ---------------------------------------------------------------- the email address (issue 13, point 2)
+#
+# Two signed links, in the style of the reset link: the worker signs them from what the request froze (who, which
+# addresses, when), so a link composed late expires counted from the request. Neither row in the outbox holds a
+# usable link.
+#
+# - Verification: {"uid", "em": the address it verifies}. It verifies `em` while that is still the account's
+#   address; once verified, following it again only says so.
+# - Email change: {"uid", "old", "new", "req": when it was asked for (to the microsecond, as stored), "pw": the
+#   password's fingerprint}. It works while the account still has `old`, the pending change is that one (`new`,
+#   asked for at `req`: a newer request, a cancellation or a completed change ends it) and the password is
+#   unchanged (a new password ends it). The page behind it needs the account logged in, too.
+
+VERIFICATION_SALT = "cme.email-verification"
+EMAIL_CHANGE_SALT = "cme.email-change"
+
+
+def _token_data(salt: str, token: str, max_age: int, *, link: str, again: str) -> dict:
+    """The data of a link, or AccountError when it is expired or not one we signed (`again`: how to get a new one)."""
+    try:
+        data = _serializer(salt).loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise AccountError(f"This {link} has expired. {again}", code="link_expired") from None
+    except BadSignature:
+        raise AccountError(f"This {link} is not valid. {again}", code="link_invalid") from None
+    if not isinstance(data, dict) or not isinstance(data.get("uid"), int):
+        raise AccountError(f"This {link} is not valid. {again}", code="link_invalid")
+    return data
+
+
+def _seconds(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def make_verification_token(user: User, *, email: str | None = None, requested_dt: datetime | None = None) -> str:
+    """The link that verifies `email` (default: the account's address), expiring counted from `requested_dt`."""
+    signed_at = None if requested_dt is None else _seconds(requested_dt)
+    return _serializer(VERIFICATION_SALT, signed_at).dumps({"uid": user.id, "em": email or user.email})
+
+
+def resend_verification(user: User, *, now: datetime | None = None) -> None:
+    """Queue one more mail with a verification link, as the welcome mail has (the old links keep working until
+    they expire). The row freezes who, which address and when; the worker signs the link from them."""
+    if user.is_email_verified:
+        raise AccountError("Your email address is already confirmed.", code="already_verified")
+    queue_deferred(user.email, "Confirm your email address", kind="email_verification", composer="email_verification",
+                   user_id=user.id, email=user.email, requested=(now or now_utc()).isoformat())
+
+
+def user_for_verification_token(token: str) -> User:
+    """The user a verification link is for, or AccountError if it is expired, forged, or for an address the
+    account no longer has. An account already verified is returned as it is: the caller says so."""
+    again = "Your profile can send a new one."
+    data = _token_data(VERIFICATION_SALT, token, current_app.config["EMAIL_VERIFICATION_MAX_AGE"],
+                       link="confirmation link", again=again)
+    user = db.session.get(User, data["uid"])
+    if user is None:
+        raise AccountError(f"This confirmation link is not valid. {again}", code="link_invalid")
+    if data.get("em") != user.email:
+        raise AccountError("This confirmation link is for an address your account no longer has.", code="link_used")
+    return user
+
+
+def verify_email(token: str, *, now: datetime | None = None) -> User:
+    """Mark the address the link was sent to as verified (once; following it again changes nothing)."""
+    user = user_for_verification_token(token)
+    if user.email_verified_dt is None:
+        user.email_verified_dt = now or now_utc()
+        db.session.flush()
+    return user
+
+
+class PendingEmail(NamedTuple):
+    email: str
+    expires_dt: datetime
+
+
+def pending_email_change(user: User, *, now: datetime | None = None) -> PendingEmail | None:
+    """The change of address waiting for its link to be followed, while that link still works."""
+    if user.pending_email is None or user.pending_email_dt is None:
+        return None
+    expires = user.pending_email_dt + timedelta(seconds=current_app.config["EMAIL_CHANGE_MAX_AGE"])
+    return PendingEmail(user.pending_email, expires) if (now or now_utc()) < expires else None
+
+
+def make_email_change_token(user: User, *, old_email: str, new_email: str, requested_dt: datetime,
+                            fingerprint: str | None = None) -> str:
+    """The link, sent to `new_email`, that confirms the change asked for at `requested_dt`."""
+    return _serializer(EMAIL_CHANGE_SALT, _seconds(requested_dt)).dumps(
+        {"uid": user.id, "old": old_email, "new": new_email, "req": requested_dt.isoformat(),
+         "pw": fingerprint or _password_fingerprint(user)})
+
+
+def request_email_change(user: User, new_email: str, current_password: str, *, now: datetime | None = None) -> str:
+    """Ask to use `new_email`: nothing changes until the link mailed there is followed (`confirm_email_change`);
+    the current address is told. Needs the current password, so a session alone (a cookie left on a shared
+    computer, or stolen) cannot move the account to another mailbox. Whether another account has the new
+    address is not said here (the answer would tell whoever asks): the link's page says it, to the person who
+    holds that mailbox. Returns the new address."""
+    if not user.check_password(current_password):
+        raise AccountError("Your current password is not correct.", code="wrong_password", field="current_password")
+    new_email = normalise_email(new_email)
+    if new_email == user.email:
+        raise AccountError("This is already your email address.", code="same_email", field="email")
+    now = now or now_utc()
+    user.pending_email, user.pending_email_dt = new_email, now
+    queue_deferred(new_email, "Confirm your new email address", kind="email_change_confirm",
+                   composer="email_change_confirm", user_id=user.id, old_email=user.email, new_email=new_email,
+                   fingerprint=_password_fingerprint(user), requested=now.isoformat())
+    queue_deferred(user.email, "A change of your email address was asked for", kind="email_change_requested",
+                   composer="email_change_requested", user_id=user.id, old_email=user.email, new_email=new_email,
+                   requested=now.isoformat())
+    db.session.flush()
+    return new_email
+
+
+def email_change_for_token(user: User, token: str) -> str:
+    """The new address a change link confirms for `user` (who is logged in), or AccountError when the link is
+    expired, forged, for another account, or no longer the pending change (used, replaced by a newer request,
+    cancelled, or the password changed)."""
+    data = _token_data(EMAIL_CHANGE_SALT, token, current_app.config["EMAIL_CHANGE_MAX_AGE"],
+                       link="link to confirm a new address", again="Ask for the change again below.")
+    if data["uid"] != user.id:
+        raise AccountError("This link was sent for another account. Log out, log in to the account that asked for "
+                           "the change, and follow the link again.", code="link_other_account")
+    pending = user.pending_email_dt
+    if (data.get("old") != user.email or data.get("new") != user.pending_email or pending is None
+            or data.get("req") != pending.isoformat() or data.get("pw") != _password_fingerprint(user)):
+        raise AccountError("This link no longer works: it was used already, or the change was cancelled, replaced "
+                           "by a newer one or ended by a new password. Ask for the change again below if you still "
+                           "want it.", code="link_used")
+    return data["new"]
+
+
+def _address_taken(new_email: str) -> AccountError:
+    return AccountError(f"{new_email} is already the address of another account, so your address was not changed. "
+                        "Log in to that account, or choose another address.", code="email_taken")
+
+
+def confirm_email_change(user: User, token: str, *, now: datetime | None = None) -> str:
+    """Follow the change link: the account takes the new address (verified: the link went there), every other
+    session ends (`User.end_sessions`; the caller keeps its own), and the old address is told. Returns the old
+    address. Refused when another account has the new address by now."""
+    new_email = email_change_for_token(user, token)
+    if find_user_by_email(new_email) is not None:
+        raise _address_taken(new_email)
+    now = now or now_utc()
+    old_email = user.email
+    user.email = new_email
+    user.email_verified_dt = now
+    user.drop_pending_email()
+    user.end_sessions()
+    try:
+        db.session.flush()
+    except IntegrityError:  # another account took the address after the check (the unique constraint says so)
+        raise _address_taken(new_email) from None
+    queue_deferred(old_email, "Your email address was changed", kind="email_changed", composer="email_changed",
+                   user_id=user.id, old_email=old_email, new_email=new_email, changed=now.isoformat())
+    return old_email
+
+
+def cancel_email_change(user: User) -> None:
+    """Drop the pending change: its link stops working."""
+    user.drop_pending_email()
+    db.session.flush()

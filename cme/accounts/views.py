@@ -1,4 +1,5 @@
-"""Sign-up, log-in, log-out, profile, passwords; and the admin's user list."""
+"""Sign-up, log-in, log-out, profile, passwords, the email address (verifying it, changing it); and the admin's
+user list."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -8,14 +9,15 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from cme.accounts import service
 from cme.accounts.forms import (
-    LoginForm, PasswordChangeForm, PasswordResetForm, PasswordResetRequestForm, ProfileForm, RoleForm, SignUpForm,
+    EmailChangeForm, LoginForm, PasswordChangeForm, PasswordResetForm, PasswordResetRequestForm, ProfileForm, RoleForm,
+    SignUpForm,
 )
 from cme.accounts.models import User
 from cme.accounts.permissions import admin_required
 from cme.accounts.responses import client_address, form_answer
 from cme.errors import show_error
 from cme.extensions import db
-from cme.formtools import page_arg, search_arg
+from cme.formtools import ConfirmForm, page_arg, search_arg
 from cme.transactions import unit_of_work
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
@@ -37,6 +39,13 @@ def _profile_data(form) -> dict:
     return {name: getattr(form, name).data for name in service.PROFILE_FIELDS}
 
 
+def _keep_this_session() -> None:
+    """After a change that ended every session (a new password, a new address), this one goes on under the new
+    session version, keeping "keep me logged in" if it was asked for."""
+    remember = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+    login_user(current_user._get_current_object(), remember=remember)
+
+
 @bp.route("/signup", methods=["GET", "POST"])
 def signup():
     if current_user.is_authenticated:
@@ -49,8 +58,9 @@ def signup():
         done = unit_of_work(lambda: service.sign_up(form.email.data, form.password.data, client=client_address(),
                                                     **_profile_data(form)), form=form)
         if done.ok:
-            flash("Thank you. A message to that address is on its way: check your inbox. "
-                  "If the account is new, it is ready: log in with your email and the password you chose.", "success")
+            flash("Thank you. A message to that address is on its way: check your inbox. If the account is new, it "
+                  "is ready: log in with your email and the password you chose, and confirm your address with the "
+                  "link in the message before registering for activities.", "success")
             next_url = request.args.get("next")
             return redirect(url_for("accounts.login", next=safe_next(next_url) if next_url else None))
     return form_answer(render_template("accounts/signup.html", form=form), done and done.error)
@@ -100,10 +110,87 @@ def logout_everywhere():
 def profile():
     form = ProfileForm(obj=current_user)
     if form.validate_on_submit() and unit_of_work(
-            lambda: service.update_profile(current_user, email=form.email.data, **_profile_data(form)), form=form).ok:
+            lambda: service.update_profile(current_user, **_profile_data(form)), form=form).ok:
         flash("Your profile is saved.", "success")
         return redirect(url_for("accounts.profile"))
-    return render_template("accounts/profile.html", form=form), 200 if request.method == "GET" else 422
+    return render_template("accounts/profile.html", form=form, pending=service.pending_email_change(current_user)), \
+        200 if request.method == "GET" else 422
+
+
+@bp.route("/email", methods=["GET", "POST"])
+@login_required
+def change_email():
+    """Ask for a new address (with the current password): a link goes to it, a notice to the current one."""
+    form = EmailChangeForm()
+    if form.validate_on_submit():
+        done = unit_of_work(lambda: service.request_email_change(current_user, form.email.data,
+                                                                 form.current_password.data), form=form)
+        if done.ok:
+            flash(f"We sent a link to {done.value}: your address changes when you follow it. Until then it stays "
+                  f"{current_user.email}, which we told about the change.", "success")
+            return redirect(url_for("accounts.profile"))
+    return render_template("accounts/email.html", form=form, pending=service.pending_email_change(current_user)), \
+        200 if request.method == "GET" else 422
+
+
+@bp.post("/email/cancel")
+@login_required
+def cancel_email_change():
+    if unit_of_work(lambda: service.cancel_email_change(current_user)).ok:
+        flash("The change of your email address is cancelled: its link no longer works.", "info")
+    return redirect(url_for("accounts.profile"))
+
+
+@bp.route("/email/confirm/<token>", methods=["GET", "POST"])
+@login_required
+def confirm_email_change(token: str):
+    """The link mailed to the new address: the page asks to confirm, the POST makes the change."""
+    try:
+        new_email = service.email_change_for_token(current_user, token)
+    except service.AccountError as error:
+        show_error(error)
+        return redirect(url_for("accounts.change_email"))
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        done = unit_of_work(lambda: service.confirm_email_change(current_user, token))
+        if not done.ok:
+            return redirect(url_for("accounts.profile"))
+        _keep_this_session()  # the change ended every other session
+        flash(f"Your email address is now {new_email}: log in with it from now on. Other devices were logged out.",
+              "success")
+        return redirect(url_for("accounts.profile"))
+    return render_template("accounts/email_confirm.html", form=form, new_email=new_email)
+
+
+@bp.route("/verify/<token>", methods=["GET", "POST"])
+def verify_email(token: str):
+    """The link in the welcome mail: the page asks to confirm, the POST verifies (whoever follows it holds the
+    mailbox, logged in or not)."""
+    home = url_for("accounts.profile" if current_user.is_authenticated else "accounts.login")
+    try:
+        user = service.user_for_verification_token(token)
+    except service.AccountError as error:
+        show_error(error)
+        return redirect(home)
+    if user.is_email_verified:
+        flash("Your email address is already confirmed.", "info")
+        return redirect(home)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        if unit_of_work(lambda: service.verify_email(token)).ok:
+            flash("Thank you: your email address is confirmed. You can register for activities.", "success")
+            return redirect(url_for("activities.catalog") if current_user.is_authenticated else home)
+        return redirect(home)
+    return render_template("accounts/verify_email.html", form=form, email=user.email)
+
+
+@bp.post("/verify/resend")
+@login_required
+def resend_verification():
+    if unit_of_work(lambda: service.resend_verification(current_user)).ok:
+        flash(f"A new link is on its way to {current_user.email}. It may take a minute; check the spam folder too.",
+              "info")
+    return redirect(safe_next(request.form.get("next"), default="accounts.profile"))
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -112,9 +199,7 @@ def change_password():
     form = PasswordChangeForm()
     if form.validate_on_submit() and unit_of_work(
             lambda: service.change_password(current_user, form.current_password.data, form.password.data), form=form).ok:
-        # The change ended every session (issue 13, point 1); this one goes on under the new session version.
-        remember = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
-        login_user(current_user._get_current_object(), remember=remember)
+        _keep_this_session()  # the change ended every session (issue 13, point 1)
         flash("Your password is changed.", "success")
         return redirect(url_for("accounts.profile"))
     return render_template("accounts/password.html", form=form), 200 if request.method == "GET" else 422

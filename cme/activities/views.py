@@ -13,7 +13,9 @@ from cme.activities.statements import activity_statements, designation_statement
 from cme.formtools import page_arg
 from cme.calendar import service as calendar_service
 from cme.registration.counts import confirmed_counts
-from cme.registration.service import active_registration, active_registrations_of, registration_problem
+from cme.registration.service import (
+    active_registration, active_registrations_of, registrant_problem, registration_problem,
+)
 from cme.timeutil import now_utc, utc_to_local
 from cme.urls import absolute_url
 
@@ -96,6 +98,8 @@ def detail(activity_id: int, slug: str | None = None):
                            accreditation=activity_statements(activity, provider=provider),
                            viewer_zone=zone_name, preview=preview, my_registration=my_registration,
                            registration_open=registration_problem(activity) is None,
+                           registrant_problem=registrant_problem(current_user) if current_user.is_authenticated
+                           else None,
                            agenda=agenda_by_day(activity, activity.time_zone),
                            viewer_agenda=agenda_by_day(activity, zone_name) if zone_name and activity.is_webcast
                            and zone_name != activity.time_zone else None)

@@ -113,6 +113,20 @@ def registration_problem(activity: Activity, *, now: datetime | None = None) -> 
     return None
 
 
+def registrant_problem(user: User, *, by_organizer: bool = False) -> str | None:
+    """Why this person may not register for activities (yet), or None (issue 13, point 2). Only someone whose
+    address is verified: every registration mail (invitations, changes, reminders, certificates) goes there, and
+    an address anybody typed at sign-up is not yet known to be theirs. The one home of the rule: `register`, the
+    activity page and the registration form ask it."""
+    if user.is_email_verified:
+        return None
+    if by_organizer:
+        return (f"{user.full_name} has not confirmed their email address yet: ask them to follow the link in their "
+                "welcome mail (their profile can send a new one), then add them.")
+    return (f"Confirm your email address before registering: follow the link we sent to {user.email}. "
+            "No message? We can send the link again.")
+
+
 def register(user: User, activity_id: int, answers: Answers, *, now: datetime | None = None,
              by_organizer: bool = False) -> Registration:
     """Give the user a seat, or a waitlist place when the activity is full, and queue the matching mail."""
@@ -121,6 +135,8 @@ def register(user: User, activity_id: int, answers: Answers, *, now: datetime | 
     problem = registration_problem(activity, now=now)
     if problem and not (by_organizer and activity.status == ActivityStatus.PUBLISHED):
         raise RegistrationError(problem, code="closed")
+    if unverified := registrant_problem(user, by_organizer=by_organizer):
+        raise RegistrationError(unverified, code="unverified")
     earlier = db.session.scalars(select(Registration).where(
         Registration.user_id == user.id, Registration.activity_id == activity.id)).all()
     existing = next((r for r in earlier if not r.is_cancelled), None)

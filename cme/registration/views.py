@@ -48,8 +48,8 @@ def register(activity_id: int):
     if request.method == "GET" and service.active_registration(current_user, activity.id) is not None:
         flash("You are already registered for this activity.", "info")
         return redirect(url_for("registration.my_schedule"))
-    problem = service.registration_problem(activity)
-    if problem:
+    problem = service.registration_problem(activity) or service.registrant_problem(current_user)
+    if problem:  # the activity's page says why, with what to do (the button that sends the link again)
         flash(problem, "error")
         return redirect(url_for("activities.detail", activity_id=activity.id))
     form = RegistrationForm(activity=activity, obj=current_user)
@@ -73,6 +73,8 @@ def register(activity_id: int):
         done = unit_of_work(register_and_note)
         if not done.ok and done.error.code == "duplicate":
             return redirect(url_for("registration.my_schedule"))
+        if not done.ok and done.error.code in ("closed", "unverified"):
+            return redirect(url_for("activities.detail", activity_id=activity.id))
         if done.ok:
             registration_id, confirmed, position, title = done.value
             if confirmed:

@@ -1,4 +1,5 @@
-"""First browser flows: sign up, log in, log out, password reset through real mail, 403 for providers."""
+"""First browser flows: sign up, log in, log out, password reset through real mail, a change of email address
+through the link mailed to the new one, 403 for providers."""
 from __future__ import annotations
 
 import re
@@ -29,7 +30,7 @@ def test_sign_up_then_log_in_then_log_out_then_log_in(page: Page, live_server):
     expect(page.get_by_text("check your inbox")).to_be_visible()
     expect(page).to_have_url(re.compile(r"/account/login$"))
     [welcome] = live_server.mail_to("nina.nurse@example.org")
-    assert welcome["Subject"] == "Your account is ready"
+    assert welcome["Subject"] == "Your account is ready: confirm your email address"
     page.get_by_label("Email").fill("nina.nurse@example.org")
     page.get_by_label("Password").fill("a good long password")
     page.get_by_role("button", name="Log in").click()
@@ -113,6 +114,56 @@ def test_reset_a_forgotten_password_through_the_mail_that_arrives(page: Page, li
 
     page.goto(link)  # a used link is refused
     expect(page.get_by_text("already been used")).to_be_visible()
+
+
+def _link_in(mail, path: str) -> str:
+    return re.search(rf"https?://\S+{re.escape(path)}\S+", mail.get_body(("plain",)).get_content()).group(0)
+
+
+def test_change_the_email_address_through_the_link_mailed_to_the_new_one(page: Page, live_server, log_in):
+    live_server.create_user("mover@example.org", full_name="Mo Mover")
+    log_in(page, "mover@example.org")
+    page.get_by_role("link", name="Mo Mover").click()
+    expect(page.get_by_text("mover@example.org", exact=True)).to_be_visible()
+    page.get_by_role("link", name="Change your email address").click()
+    page.get_by_label("New email address").fill("mo.moved@example.org")
+    page.get_by_label("Current password").fill("not the password")
+    page.get_by_role("button", name="Send the confirmation link").click()
+    expect(page.locator(".field .error").filter(has_text="Your current password is not correct.")).to_be_visible()
+    expect(page.get_by_label("New email address")).to_have_value("mo.moved@example.org")
+    page.get_by_label("Current password").fill("browser-pass-123")
+    page.get_by_role("button", name="Send the confirmation link").click()
+    expect(page.get_by_text("We sent a link to mo.moved@example.org")).to_be_visible()
+    expect(page.get_by_text("A change to mo.moved@example.org is waiting")).to_be_visible()
+
+    [notice] = live_server.mail_to("mover@example.org")
+    assert notice["Subject"] == "A change of your email address was asked for"
+    [confirm] = live_server.mail_to("mo.moved@example.org")
+    page.goto(_link_in(confirm, "/account/email/confirm/"))
+    expect(page.get_by_text("to mo.moved@example.org?")).to_be_visible()
+    page.get_by_role("button", name="Yes, change my address").click()
+    expect(page.get_by_text("Your email address is now mo.moved@example.org")).to_be_visible()
+    expect(page.get_by_text("Confirmed", exact=True)).to_be_visible()
+    [_, changed] = live_server.mail_to("mover@example.org")
+    assert changed["Subject"] == "Your email address was changed"
+
+    page.get_by_role("button", name="Log out", exact=True).click()
+    log_in(page, "mo.moved@example.org")
+
+
+def test_a_new_account_confirms_its_address_before_registering(page: Page, live_server, log_in):
+    _sign_up(page, "vera.new@example.org", "Vera Verify")
+    log_in(page, "vera.new@example.org", "a good long password")
+    page.goto("/account/profile")
+    expect(page.get_by_text("Not confirmed yet")).to_be_visible()
+    page.get_by_role("button", name="Send the link again").click()
+    expect(page.get_by_text("A new link is on its way to vera.new@example.org")).to_be_visible()
+    welcome, again = live_server.mail_to("vera.new@example.org")
+    page.goto(_link_in(again, "/account/verify/"))
+    page.get_by_role("button", name="Yes, this is my address").click()
+    expect(page.get_by_text("your email address is confirmed")).to_be_visible()
+    page.goto(_link_in(welcome, "/account/verify/"))  # the first link too: nothing more to do
+    expect(page.get_by_text("Your email address is already confirmed.")).to_be_visible()
 
 
 def test_a_provider_gets_403_on_an_organizer_page(page: Page, live_server):
