@@ -88,6 +88,8 @@ class User(UserMixin, db.Model):
     # Issue 13, point 1 (sessions the server can revoke): every session and remember cookie names the version it
     # was issued under; raising it (log-out, log out everywhere, a password change or reset) ends them all.
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Issue 13, point 8: when the learner closed the account (cme.privacy: what it keeps, and for how long).
+    closed_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 
     @validates("email")
     def _normalise_email(self, _key: str, value: str) -> str:
