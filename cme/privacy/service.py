@@ -37,7 +37,7 @@ from cme.credit.service import took_part
 from cme.errors import DomainError
 from cme.extensions import db
 from cme.mail.models import OutboxMessage
-from cme.registration.models import Registration, RegistrationStatus
+from cme.registration.models import Registration
 from cme.timeutil import now_utc
 from cme.urls import absolute_url
 
@@ -213,17 +213,11 @@ def close_account(user: User, password: str, *, now: datetime | None = None) -> 
 # ---------------------------------------------------------------- the end of the retention period
 
 def retained_until(user: User) -> datetime | None:
-    """When the records a closed account keeps may go: six years after the last of them (its last credit
-    completion, certificate, attendance or registration), None when it keeps none."""
-    uid = user.id
-    latest = [
-        db.session.scalar(select(func.max(CreditRecord.completed_dt)).where(CreditRecord.user_id == uid)),
-        db.session.scalar(select(func.max(CreditRecord.updated_dt)).where(CreditRecord.user_id == uid)),
-        db.session.scalar(select(func.max(Certificate.issued_dt)).where(Certificate.user_id == uid)),
-        db.session.scalar(select(func.max(Attendance.created_dt)).where(Attendance.user_id == uid)),
-        db.session.scalar(select(func.max(Activity.end_dt)).join(Registration, Registration.activity_id == Activity.id)
-                          .where(Registration.user_id == uid, Registration.status != RegistrationStatus.CANCELLED)),
-    ]
+    """When the records a closed account keeps may go: six years after the last participation they record (its
+    last credit completion, certificate or attendance), None when it keeps none."""
+    latest = [db.session.scalar(select(func.max(column)).where(model.user_id == user.id)) for model, column in (
+        (CreditRecord, CreditRecord.completed_dt), (Certificate, Certificate.issued_dt),
+        (Attendance, Attendance.created_dt))]
     latest = [moment for moment in latest if moment is not None]
     return max(latest) + RETENTION if latest else None
 
