@@ -334,6 +334,8 @@ def deliver_pending(*, now: datetime | None = None, limit: int = 100, transport:
     try:
         for message_id in claim_due(now=now, limit=limit):
             message = db.session.get(OutboxMessage, message_id)
+            if message is None:  # deleted since it was claimed (its recipient closed their account: cme.privacy)
+                continue
             if message.raw_message is None:
                 try:
                     message_text(message)
