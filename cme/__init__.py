@@ -73,10 +73,12 @@ def _init_extensions(app: Flask) -> None:
 
     from cme import models  # noqa: F401  (registers every table on db.metadata)
     from cme.accounts.sessions import init_sessions
+    from cme.audit import recording as audit_recording
     from cme.calendar import fragments
 
     fragments.register()
     init_sessions(app)  # issue 13, point 1: sessions the server can revoke
+    audit_recording.register()  # issue 13, point 8: the audit log, written by flush listeners
 
 
 @event.listens_for(Engine, "connect")
@@ -108,9 +110,11 @@ def _register_blueprints(app: Flask) -> None:
     from cme.activities.organize_views import bp as organize_bp
     from cme.activities.views import bp as activities_bp
     from cme.attendance.views import bp as attendance_bp
+    from cme.audit.views import bp as audit_bp
     from cme.calendar.views import bp as calendar_bp
     from cme.certificates.views import bp as certificates_bp
     from cme.credit.views import bp as credit_bp
+    from cme.privacy.views import bp as privacy_bp
     from cme.registration.views import bp as registration_bp
 
     app.register_blueprint(accounts_bp)
@@ -122,6 +126,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(credit_bp)
     app.register_blueprint(calendar_bp)
     app.register_blueprint(certificates_bp)
+    app.register_blueprint(audit_bp)
+    app.register_blueprint(privacy_bp)
 
 
 def _register_url_guards(app: Flask) -> None:

@@ -120,3 +120,15 @@ def store_calendar_fragments_command() -> None:
     count = store_stale_public_fragments()
     db.session.commit()
     click.echo(f"Stored the calendar events of {count} activit{'y' if count == 1 else 'ies'}.")
+
+
+@cme_cli.command("purge-closed-accounts")
+@with_appcontext
+def purge_closed_accounts_command() -> None:
+    """Delete closed accounts whose records' six-year retention has ended (run it daily, e.g. from cron)."""
+    from cme.privacy.service import closed_accounts_kept, purge_closed_accounts
+
+    purged = purge_closed_accounts()
+    db.session.commit()
+    click.echo(f"Deleted {len(purged)} closed account(s) past their retention period; "
+               f"{closed_accounts_kept()} closed account(s) kept.")

@@ -2,6 +2,7 @@
 from cme.accounts.models import ThrottleCounter, User  # noqa: F401
 from cme.activities.models import Activity, ActivitySession, CreditDesignation, Disclosure, Faculty  # noqa: F401
 from cme.attendance.models import Attendance  # noqa: F401
+from cme.audit.models import AuditEntry  # noqa: F401
 from cme.certificates.models import Certificate  # noqa: F401
 from cme.credit.evaluation_models import (  # noqa: F401
     CreditAdjustment, EvaluationQuestion, EvaluationResponse, PostTestAttempt, PostTestQuestion,

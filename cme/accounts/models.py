@@ -96,6 +96,8 @@ class User(UserMixin, db.Model):
     email_verified_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     pending_email: Mapped[Optional[str]] = mapped_column(String(254))
     pending_email_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # Issue 13, point 8: when the learner closed the account (cme.privacy: what it keeps, and for how long).
+    closed_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 
     @validates("email")
     def _normalise_email(self, _key: str, value: str) -> str:

@@ -40,6 +40,9 @@ from cme.timeutil import UTCDateTime, now_utc
 log = logging.getLogger("cme.mail")
 
 CLAIM_LEASE = timedelta(minutes=5)
+# A domain no mail is ever sent to (RFC 2606 reserves it): a closed account's address becomes one there
+# (cme.privacy), and a mail queued to it later (a notice about an activity it took part in) is dropped unsent.
+UNDELIVERABLE_DOMAIN = "invalid.example"
 MAX_BACKOFF = timedelta(hours=6)
 
 
@@ -201,6 +204,8 @@ class NotNeeded(Exception):
 
 def message_text(message: OutboxMessage) -> str:
     """The message's RFC 5322 text, composing (and keeping, in the session) a deferred one first."""
+    if message.recipient.rpartition("@")[2] == UNDELIVERABLE_DOMAIN:
+        raise NotNeeded("the address is a closed account's")
     if message.raw_message is None:
         try:
             payload = json.loads(message.payload or "")
@@ -334,6 +339,8 @@ def deliver_pending(*, now: datetime | None = None, limit: int = 100, transport:
     try:
         for message_id in claim_due(now=now, limit=limit):
             message = db.session.get(OutboxMessage, message_id)
+            if message is None:  # deleted since it was claimed (its recipient closed their account: cme.privacy)
+                continue
             if message.raw_message is None:
                 try:
                     message_text(message)
