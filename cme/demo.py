@@ -2,10 +2,10 @@
 
 `seed_demo()` reads the demo from `demo_data.toml` (next to this module) and creates what does not exist yet
 through the services, as organizers and learners would: accounts, activities with their agenda, faculty,
-disclosures and credit, publication, registrations (seats, then the waitlist), check-in, webcast viewing,
-evaluations, claims, certificates and a cancellation, each with a `now` at the moment it happens. So the demo
-holds only states the rules allow. Accounts are found again by email and activities by a UUID derived from
-their key, so running it twice creates nothing the second time.
+disclosures, credit and post-tests, publication, registrations (seats, then the waitlist) and a cancelled one,
+check-in, webcast viewing, evaluations, post-test attempts, claims, certificates and a cancelled activity, each
+with a `now` at the moment it happens. So the demo holds only states the rules allow. Accounts are found again by
+email and activities by a UUID derived from their key, so running it twice creates nothing the second time.
 
 Times in the data are relative to `now` (days from today, local wall-clock times in the activity's zone), so
 the catalog always has upcoming activities, one live meeting that spans a DST transition in its zone, and
@@ -40,7 +40,11 @@ from cme.activities.service import (
 from cme.amounts import quarter_floor
 from cme.attendance.service import HEARTBEAT_SECONDS, check_in, heartbeat
 from cme.certificates.service import issue_for_activity
-from cme.credit.evaluation import evaluation_questions, submit_evaluation
+from cme.credit.evaluation import (
+    add_post_test_question, evaluation_questions, post_test_questions, set_post_test_rules, submit_evaluation,
+    submit_post_test,
+)
+from cme.credit.participation import cancel_registration
 from cme.credit.service import claim_credit, claim_status
 from cme.extensions import db
 from cme.mail.models import OutboxMessage
@@ -224,6 +228,14 @@ def _seed_activity(spec: dict[str, Any], data: dict[str, Any], users: dict[str, 
         created["commercial supports"] += 1
     if "acpe_uan" in spec:
         set_acpe_uan(activity, spec["acpe_uan"])
+    for question in spec.get("post_test", []):
+        add_post_test_question(activity, prompt=question["prompt"], choices=question["choices"],
+                               correct_index=question["choices"].index(question["correct"]),
+                               explanation=question["explanation"])
+        created["post-test questions"] += 1
+    if "post_test" in spec:
+        set_post_test_rules(activity, passing_score=spec["post_test_passing_score"],
+                            max_attempts=spec.get("post_test_max_attempts"))
 
     status = ActivityStatus(spec.get("status", ActivityStatus.PUBLISHED.value))
     if status == ActivityStatus.DRAFT:
@@ -239,6 +251,10 @@ def _seed_activity(spec: dict[str, Any], data: dict[str, Any], users: dict[str, 
         registered = min(announced + timedelta(days=2, hours=n), now - timedelta(hours=1))
         registrations[key] = register(user, activity.id, answers, now=registered)
         created["registrations"] += 1
+    for key in spec.get("cancels", []):
+        cancel_registration(registrations[key], now=min(registrations[key].registered_dt + timedelta(days=1),
+                                                         now - timedelta(minutes=30)))
+        created["cancellations"] += 1
 
     claimed_at = []
     for part in spec.get("participants", []):
@@ -276,6 +292,11 @@ def _take_part(activity: Activity, part: dict[str, Any], registration: Registrat
         submit_evaluation(user, activity, {q.key: answer for q, answer in zip(questions, part["evaluation"])},
                           now=done + step)
         created["evaluations"] += 1
+    questions = post_test_questions(activity) if "post_test" in part else []
+    for n, picked in enumerate(part.get("post_test", []), start=1):
+        submit_post_test(user, activity, {q.id: q.choices.index(choice) for q, choice in zip(questions, picked)},
+                         now=done + step + timedelta(minutes=n))
+        created["post-test attempts"] += 1
     if not part.get("claims"):
         return None
     claimed = done + 2 * step

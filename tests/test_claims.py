@@ -6,7 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from cme.activities.models import ActivitySession
 from cme.attendance import service as attendance_service
@@ -14,9 +14,11 @@ from cme.attendance.models import Attendance
 from cme.certificates import service as certificates
 from cme.credit import evaluation
 from cme.credit import service
+from cme.credit.eligibility import claim_limits
 from cme.credit.errors import CreditError
 from cme.credit.evaluation_models import CreditAdjustment
 from cme.credit.models import CreditRecord
+from cme.mail.models import OutboxMessage
 from cme.timeutil import now_utc
 
 NOW = now_utc().replace(microsecond=0)
@@ -90,7 +92,7 @@ def test_the_whole_path_from_watching_to_a_claim(client, db, make_user, on_deman
     assert evaluate(client, on_demand).status_code == 302
     too_much = client.post(f"/activities/{on_demand.id}/claim", data={"ama_pra_1": "1.5", "attest": "y"})
     assert too_much.status_code == 422 and "at most 1.25" in too_much.get_data(as_text=True)
-    assert "your attendance supports 1.25" in too_much.get_data(as_text=True)
+    assert "what your recorded attendance supports" in too_much.get_data(as_text=True)
     step = client.post(f"/activities/{on_demand.id}/claim", data={"ama_pra_1": "1.1", "attest": "y"})
     assert "steps of 0.25" in step.get_data(as_text=True)
     unattested = client.post(f"/activities/{on_demand.id}/claim", data={"ama_pra_1": "1"})
@@ -150,8 +152,10 @@ def test_the_post_test_can_be_retried_and_the_best_score_counts(client, db, make
     passed = client.post(f"/activities/{on_demand.id}/post-test", data={f"p{questions[0].id}": "1", f"p{questions[1].id}": "0"},
                          follow_redirects=True).get_data(as_text=True)
     assert "You passed with 100%." in passed and evaluation.best_score(learner, on_demand) == 100
-    client.post(f"/activities/{on_demand.id}/post-test", data={f"p{questions[0].id}": "0", f"p{questions[1].id}": "1"})
-    assert evaluation.best_score(learner, on_demand) == 100  # a worse retry does not lower it
+    again = client.post(f"/activities/{on_demand.id}/post-test", data={f"p{questions[0].id}": "0",
+                                                                        f"p{questions[1].id}": "1"}, follow_redirects=True)
+    assert "You have passed this post-test (100%)" in again.get_data(as_text=True)  # nothing to retake once passed
+    assert evaluation.best_score(learner, on_demand) == 100
     assert client.post(f"/activities/{on_demand.id}/claim", data={"ama_pra_1": "1.5", "attest": "y"}).status_code == 302
 
 
@@ -252,7 +256,7 @@ def test_a_claim_corrected_on_the_claim_page_supersedes_the_certificate(client, 
     db.session.commit()
     corrected = client.post(f"/activities/{on_demand.id}/claim", data={"ama_pra_1": "1.25", "attest": "y"},
                             follow_redirects=True).get_data(as_text=True)
-    assert "Your certificate is below, and on its way to your inbox." in corrected
+    assert "Your corrected claim is saved. Your certificate was reissued with this credit and mailed to you" in corrected
     db.session.expire_all()
     current = certificates.current_certificate(learner, on_demand)
     assert db.session.get(type(first), first.id).superseded_by_id == current.id
@@ -329,3 +333,81 @@ def test_before_the_end_the_claim_page_says_when_credit_opens_not_to_evaluate_fi
     problems = service.claim_status(make_user(), meeting).problems
     assert "Credit can be claimed once the activity has ended." in problems
     assert "Complete the evaluation first." not in problems  # the evaluation is not open yet either
+
+
+# ---------------------------------------------------------------- one limit per type (issue 14, point 8)
+
+def test_the_claimable_maximum_is_the_least_of_designation_attendance_and_the_ama_credit():
+    limits = claim_limits({"ama_pra_1": Decimal("1.25"), "abim_moc": Decimal("1")}, Decimal("0.25"))
+    assert {t: (limit.amount, limit.reason) for t, limit in limits.items()} == {
+        "ama_pra_1": (Decimal("0.25"), "what your recorded attendance supports (check-in or viewing time)"),
+        "abim_moc": (Decimal("0.25"), "what your recorded attendance supports (check-in or viewing time)")}
+    assert limits["ama_pra_1"].help == ("Up to 0.25: what your recorded attendance supports (check-in or viewing "
+                                        "time). The activity designates 1.25.")
+    enough = claim_limits({"ama_pra_1": Decimal("1.25")}, Decimal("3"))["ama_pra_1"]
+    assert (enough.amount, enough.help) == (Decimal("1.25"), "Up to 1.25: the designated maximum.")
+    # MOC points never above the AMA credit the learner may claim, whichever comes first in the designations.
+    moc = claim_limits({"abim_moc": Decimal("2"), "ama_pra_1": Decimal("1.5")}, Decimal("3"))["abim_moc"]
+    assert (moc.amount, moc.reason) == (Decimal("1.5"), "no more than the AMA PRA Category 1 Credit™ you may claim")
+
+
+def test_the_claim_page_shows_each_types_limit_once_and_the_form_and_service_refuse_above_it_alike(
+        client, db, make_user, on_demand, auth, register):
+    """Reproduces issue 14: the page said "attendance supports up to 0.25" while each field said "Up to 1.5"."""
+    learner = make_user("ada@example.org", degree="MD", profession="physician")
+    register(learner, on_demand, by_organizer=True)
+    watched(db, learner, on_demand, 20)  # 0.25 h
+    evaluation.submit_evaluation(learner, on_demand, {})
+    db.session.commit()
+    auth.login("ada@example.org")
+    page = client.get(f"/activities/{on_demand.id}/claim").get_data(as_text=True)
+    assert page.count("Up to 0.25: what your recorded attendance supports") == 1
+    assert "Up to 1.5" not in page and "supports up to" not in page
+    refused = client.post(f"/activities/{on_demand.id}/claim", data={"ama_pra_1": "0.5", "attest": "y"})
+    message = ("You can claim at most 0.25 AMA PRA Category 1 Credit™: what your recorded attendance supports "
+               "(check-in or viewing time).")
+    assert refused.status_code == 422 and message in refused.get_data(as_text=True)
+    with pytest.raises(CreditError) as caught:
+        service.claim_credit(learner, on_demand, {"ama_pra_1": Decimal("0.5")}, attested=True)
+    assert (caught.value.message, caught.value.field) == (message, "ama_pra_1")
+
+
+def test_after_a_claim_the_learner_is_told_what_became_of_their_certificate(client, db, make_user, make_activity,
+                                                                           auth, register):
+    """Reproduces issue 14: after a correction the page said the certificate "will follow" when one was issued."""
+    meeting = make_activity(start_dt=NOW - timedelta(days=2), end_dt=NOW - timedelta(days=2) + timedelta(hours=3),
+                            certificates_automatic=False)
+    learner = make_user("ada@example.org", degree="MD", profession="physician")
+    registration = register(learner, meeting, by_organizer=True)
+    organizer = make_user(role="organizer")
+    attendance_service.check_in(registration, by=organizer, now=meeting.start_dt)
+    evaluation.submit_evaluation(learner, meeting, {})
+    db.session.commit()
+    auth.login("ada@example.org")
+
+    def claim(amount: str) -> str:
+        return client.post(f"/activities/{meeting.id}/claim", data={"ama_pra_1": amount, "attest": "y"},
+                           follow_redirects=True).get_data(as_text=True)
+
+    def mails() -> int:
+        return db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.kind == "certificate_issued"))
+
+    assert "Your credit is recorded. The organizers issue this activity&#39;s certificates: yours will be mailed" in claim("2")
+    assert "Your corrected claim is saved. The organizers issue" in claim("2.5")
+    certificates.issue_for_activity(meeting)
+    db.session.commit()
+    assert mails() == 1
+    assert "issued " in client.get(f"/activities/{meeting.id}/claim").get_data(as_text=True)
+    assert ("Your corrected claim is saved. Your certificate was reissued with this credit and mailed to you"
+            in claim("3"))
+    assert mails() == 2
+    assert "Your certificate already states this credit: it stays as it is." in claim("3")
+    assert mails() == 2
+    meeting.certificates_automatic = True
+    other = make_user("grace@example.org", degree="MD", profession="physician")
+    registration = register(other, meeting, by_organizer=True)
+    attendance_service.check_in(registration, by=organizer, now=meeting.start_dt)
+    evaluation.submit_evaluation(other, meeting, {})
+    outcome = certificates.claim_and_certify(other, meeting, {"ama_pra_1": Decimal("1")}, attested=True)
+    assert (outcome.corrected, outcome.certificate) == (False, certificates.AfterClaim.ISSUED)

@@ -21,8 +21,9 @@ from cme.activities.service import accreditation_problems, publication_problems
 from cme.attendance.models import Attendance
 from cme.attendance.service import checkin_counts, supported_hours
 from cme.certificates.models import Certificate
-from cme.certificates.service import current_certificate, find_by_code
-from cme.credit.evaluation import evaluation_questions, evaluation_summary
+from cme.certificates.service import current_certificate, current_certificates_for, find_by_code
+from cme.credit.evaluation import evaluation_questions, evaluation_summary, post_test_questions, post_test_state
+from cme.credit.progress import Step, my_schedule
 from cme.credit.evaluation_models import EvaluationResponse
 from cme.credit.models import CreditRecord
 from cme.credit.service import claim_status
@@ -31,7 +32,7 @@ from cme.demo import (
 )
 from cme.extensions import db as _db
 from cme.registration.counts import counts_for
-from cme.registration.service import registration_problem, roster, schedule_for
+from cme.registration.service import registration_problem, roster
 from cme.timeutil import now_utc, utc_to_local
 
 
@@ -175,14 +176,29 @@ def test_the_small_workshop_is_full_with_a_numbered_waitlist(demo):
     assert [r.waitlist_position for r in roster(small) if r.is_waitlisted] == [1, 2]
 
 
-def test_the_demo_provider_has_two_upcoming_meetings_and_a_past_one_with_credit(demo):
+def test_the_demo_provider_has_two_upcoming_meetings_two_completed_activities_and_a_cancellation(demo):
     provider = user(PROVIDER_EMAIL)
-    upcoming, past = schedule_for(provider)
-    assert len(upcoming) == 2 and len(past) == 1
+    schedule = my_schedule(provider, certificates=current_certificates_for(provider))
+    upcoming, past = [c.registration for c in schedule.upcoming], [c.registration for c in schedule.past]
+    assert len(upcoming) == 2 and all(r.activity.is_live_meeting for r in upcoming)
     assert all(r.is_confirmed and r.attested_professional and r.npi == provider.npi for r in upcoming + past)
-    meeting = past[0].activity
-    assert meeting.is_live_meeting and supported_hours(provider, meeting) > 0
-    assert claim_status(provider, meeting).records.keys() == {"ama_pra_1"}
+    # A meeting attended and an on-demand webcast completed (post-test passed at the second attempt): credit and
+    # a certificate for each.
+    assert {c.activity.format for c in schedule.past} == {"live_meeting", "on_demand_webcast"}
+    assert all(c.step == Step.CERTIFICATE and c.status.records.keys() == {"ama_pra_1"} for c in schedule.past)
+    meeting = next(c.activity for c in schedule.past if c.activity.is_live_meeting)
+    assert supported_hours(provider, meeting) > 0
+    on_demand = next(c.activity for c in schedule.past if c.activity.is_on_demand)
+    state = post_test_state(provider, on_demand)
+    assert (state.attempts, state.passed, state.max_attempts) == (2, True, 3)
+    [cancelled] = schedule.cancelled
+    assert cancelled.registration.is_cancelled and cancelled.step == Step.REGISTER_AGAIN
+
+
+def test_the_on_demand_post_test_explains_each_question(demo):
+    on_demand = activity_titled(demo, "simplified-hcv-on-demand")
+    questions = post_test_questions(on_demand)
+    assert len(questions) == 4 and all(q.explanation for q in questions)
 
 
 def test_every_claim_was_open_and_within_its_limit_when_made_and_still_is(demo):

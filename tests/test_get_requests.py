@@ -21,6 +21,7 @@ from cme.accounts.service import (
 from cme.activities.models import Activity, ActivityFormat, ActivityStatus
 from cme.calendar.service import feed_token
 from cme.certificates.models import Certificate
+from cme.credit.evaluation_models import PostTestQuestion
 from cme.demo import ADMIN_EMAIL, DEMO_PASSWORD, ORGANIZER_EMAIL, PROVIDER_EMAIL
 from cme.extensions import db as _db
 from cme.registration.models import Registration
@@ -74,6 +75,8 @@ def _examples(app: Flask) -> list[dict]:
                 "activity_id": activity.id, "slug": "a-title", "registration_id": registration.id,
                 "certificate_id": certificate.id, "session_id": activity.sessions[0].id if activity.sessions else 0,
                 "faculty_id": activity.faculty[0].id, "token": tokens, "filename": "css/app.css",
+                "question_id": _db.session.scalar(select(PostTestQuestion.id).where(
+                    PostTestQuestion.activity_id == activity.id).limit(1)) or 1,
                 "code": {"certificates.verify": certificate.verification_code,
                          "attendance.checkin_scan": registration.checkin_code}})
         _db.session.remove()

@@ -16,6 +16,7 @@ from cme.accounts.models import User
 from cme.activities.models import Activity
 from cme.calendar.service import feed_token
 from cme.certificates.models import Certificate
+from cme.credit.evaluation_models import PostTestQuestion
 from cme.demo import ADMIN_EMAIL, DEMO_PASSWORD, ORGANIZER_EMAIL, PROVIDER_EMAIL
 from cme.extensions import db as _db
 from cme.formtools import MAX_PAGE, page_arg
@@ -52,6 +53,7 @@ def _real_values(app: Flask) -> dict:
                   "certificate_id": certificate.id, "session_id": activity.sessions[0].id,
                   "faculty_id": activity.faculty[0].id if activity.faculty else 1, "user_id": provider.id,
                   "token": feed_token(provider), "filename": "css/app.css",
+                  "question_id": _db.session.scalar(select(PostTestQuestion.id).limit(1)),
                   "code": registration.checkin_code}
         _db.session.remove()
     return values

@@ -220,7 +220,8 @@ def test_a_post_test_passed_later_is_the_completion_and_live_credit_carries_the_
     passed = datetime(2026, 3, 5, 15, tzinfo=timezone.utc)
     evaluation.submit_post_test(learner, webcast, {webcast_question.id: 0 for webcast_question in
                                                    evaluation.post_test_questions(webcast)}, now=passed)
-    evaluation.submit_post_test(learner, webcast, {}, now=passed + timedelta(days=1))  # failed again: no matter
+    with pytest.raises(CreditError, match="You have passed this post-test"):  # nothing to retake once passed
+        evaluation.submit_post_test(learner, webcast, {}, now=passed + timedelta(days=1))
     [record] = credit.claim_credit(learner, webcast, {"ama_pra_1": Decimal("1")}, attested=True,
                                    now=datetime(2026, 3, 20, tzinfo=timezone.utc))
     assert record.completed_dt == passed

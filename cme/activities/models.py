@@ -148,8 +148,11 @@ class Activity(db.Model):
     registration_opens_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     registration_closes_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     claim_deadline_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    # On-demand webcasts may have a post-test; learners need this score (percent) to claim credit.
+    # On-demand webcasts may have a post-test; learners need this score (percent) to claim credit, in at most
+    # this many attempts (None: unlimited).
     post_test_passing_score: Mapped[Optional[int]]
+    post_test_max_attempts: Mapped[Optional[int]] = mapped_column(CheckConstraint(
+        "post_test_max_attempts IS NULL OR post_test_max_attempts >= 1", name="post_test_max_attempts"))
     # The statement's text only when `accreditation_kind` is "custom"; the other kinds compute it (statements.py).
     accreditation_statement: Mapped[str] = mapped_column(Text, default="")
     # Bumped on every schedule change, so calendar clients replace what they hold.

@@ -5,7 +5,10 @@ A certificate never changes after issue. Issuing again with different credit sup
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
 
 from flask import current_app
 from sqlalchemy import select
@@ -19,6 +22,7 @@ from cme.activities.statements import (
 from cme.certificates.models import Certificate, CertificateKind, new_verification_code
 from cme.credit.eligibility import eligibility
 from cme.credit.models import CreditRecord
+from cme.credit.service import claim_credit, claimed
 from cme.errors import DomainError
 from cme.extensions import db
 from cme.mail.service import queue_deferred
@@ -241,6 +245,34 @@ def issue_after_claim(user: User, activity: Activity, *, now: datetime | None = 
         return None
     mail_certificate(certificate, now=now)
     return certificate
+
+
+class AfterClaim(StrEnum):
+    """What became of the learner's certificate when they claimed (or corrected) credit."""
+
+    ISSUED = "issued"  # their first certificate of the activity, issued now and mailed
+    REISSUED = "reissued"  # the one they had is superseded by one with the new credit, mailed
+    UNCHANGED = "unchanged"  # the one they have already states this credit
+    PENDING = "pending"  # none yet: the organizers issue this activity's certificates
+
+
+@dataclass(frozen=True)
+class ClaimOutcome:
+    corrected: bool  # the learner had claimed before
+    certificate: AfterClaim
+
+
+def claim_and_certify(user: User, activity: Activity, amounts: dict[str, Decimal | None], *, attested: bool,
+                      now: datetime | None = None) -> ClaimOutcome:
+    """The learner claims (credit.service.claim_credit), then their certificate follows (issue_after_claim); the
+    outcome says which of these happened, so the learner is told what really did."""
+    corrected = claimed([(user.id, activity.id)]) != set()
+    had = current_certificate(user, activity) is not None
+    claim_credit(user, activity, amounts, attested=attested, now=now)
+    new = issue_after_claim(user, activity, now=now)
+    if new is not None:
+        return ClaimOutcome(corrected, AfterClaim.REISSUED if had else AfterClaim.ISSUED)
+    return ClaimOutcome(corrected, AfterClaim.UNCHANGED if had else AfterClaim.PENDING)
 
 
 def resend(certificate: Certificate, *, now: datetime | None = None) -> None:

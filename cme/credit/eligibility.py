@@ -11,9 +11,13 @@ activity's ACPE Universal Activity Number. The claim form, claim_status, claim_c
 - ABIM MOC points: physicians with their ABIM ID on their profile (never more than the AMA credit claimed: see
   credit.service.claim_credit).
 - Participation: everyone.
+
+How much of each: `claim_limits` (the least of the designation, what attendance supports and, for ABIM MOC points,
+the AMA credit), which the claim form's fields, its validation and credit.service.claim_credit all read.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -91,3 +95,52 @@ def eligibility(user: User, activity: Activity) -> Eligibility:
         result.missing[CreditType.PARTICIPATION.value] = (
             f"Hours of participation are for those who claim no credit of this activity: you claim {credit[0]}.")
     return result
+
+
+# ---------------------------------------------------------------- how much
+
+@dataclass(frozen=True)
+class ClaimLimit:
+    """The most a learner may claim of one credit type, and what sets it (`reason` completes "Up to N: ...")."""
+
+    credit_type: str
+    amount: Decimal
+    designated: Decimal
+    reason: str
+
+    @property
+    def label(self) -> str:
+        return CreditType(self.credit_type).label
+
+    @property
+    def help(self) -> str:
+        """The one line the claim form shows under the type's field."""
+        text = f"Up to {self.amount.normalize():f}: {self.reason}."
+        if self.amount < self.designated:
+            text += f" The activity designates {self.designated.normalize():f}."
+        return text
+
+    @property
+    def refusal(self) -> str:
+        """Why more than `amount` is refused (the form's validation and claim_credit say the same)."""
+        return f"You can claim at most {self.amount.normalize():f} {self.label}: {self.reason}."
+
+
+def claim_limits(offers: Mapping[str, Decimal], supported: Decimal) -> dict[str, ClaimLimit]:
+    """The claimable maximum of each credit type the learner may claim (`offers`: Eligibility.offers, each type's
+    designated maximum; `supported`: attendance.service.supported_hours): the designation, no more than attendance
+    supports, and ABIM MOC points no more than the AMA credit the learner may claim (MOC points never exceed the AMA
+    credit claimed: credit.service.check_moc_within_ama holds the claim to it)."""
+    limits: dict[str, ClaimLimit] = {}
+    ama = CreditType.AMA_PRA_1.value
+    for credit_type in sorted(offers, key=lambda t: t != ama):  # AMA first: the MOC limit reads it
+        designated = offers[credit_type]
+        limit = ClaimLimit(credit_type, designated, designated, "the designated maximum")
+        if supported < limit.amount:
+            limit = ClaimLimit(credit_type, supported, designated,
+                               "what your recorded attendance supports (check-in or viewing time)")
+        if credit_type == CreditType.ABIM_MOC and ama in limits and limits[ama].amount < limit.amount:
+            limit = ClaimLimit(credit_type, limits[ama].amount, designated,
+                               "no more than the AMA PRA Category 1 Credit™ you may claim")
+        limits[credit_type] = limit
+    return {credit_type: limits[credit_type] for credit_type in offers}

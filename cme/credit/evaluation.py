@@ -1,7 +1,13 @@
 """Evaluations and post-tests: the questions (a default set or the organizer's own), the learner's answers and
-attempts, and what organizers see of them (anonymous summaries and a CSV)."""
+attempts, and what organizers see of them (anonymous summaries and a CSV).
+
+A post-test attempt keeps the learner's answers, so the page shows which were wrong with the organizer's
+explanation; the right answers only once the learner passed or has no attempt left (a retry stays a test). The
+organizer may limit attempts; they are counted under the activity's lock, so two submits at once never exceed it.
+Once passed, there is nothing to retake."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,6 +21,7 @@ from cme.credit.evaluation_models import (  # noqa: I001
     EvaluationQuestion, EvaluationResponse, PostTestAttempt, PostTestQuestion, QuestionKind,
 )
 from cme.extensions import db
+from cme.registration.service import lock_activity
 from cme.timeutil import now_utc
 
 LIKERT = ["Strongly disagree", "Disagree", "Neutral", "Agree", "Strongly agree"]
@@ -70,6 +77,15 @@ def evaluation_of(user: User, activity: Activity) -> EvaluationResponse | None:
                                                               EvaluationResponse.activity_id == activity.id))
 
 
+def evaluated(user: User, activity_ids: Iterable[int]) -> set[int]:
+    """Which of these activities the learner has evaluated (one query)."""
+    activity_ids = sorted(set(activity_ids))
+    if not activity_ids:
+        return set()
+    return set(db.session.scalars(select(EvaluationResponse.activity_id).where(
+        EvaluationResponse.user_id == user.id, EvaluationResponse.activity_id.in_(activity_ids))))
+
+
 def submit_evaluation(user: User, activity: Activity, answers: dict[str, str], *,
                       now: datetime | None = None) -> EvaluationResponse:
     problem = evaluation_problem(user, activity, now=now)
@@ -90,8 +106,81 @@ def post_test_questions(activity: Activity) -> list[PostTestQuestion]:
                                    .order_by(PostTestQuestion.position, PostTestQuestion.id)))
 
 
+def _question_counts(activities: Iterable[Activity]) -> dict[int, int]:
+    """{activity_id: number of post-test questions} of the activities that may have a post-test (one query)."""
+    ids = sorted({a.id for a in activities if a.is_on_demand and a.post_test_passing_score is not None})
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(PostTestQuestion.activity_id, func.count()).where(
+        PostTestQuestion.activity_id.in_(ids)).group_by(PostTestQuestion.activity_id)).tuples().all())
+
+
 def has_post_test(activity: Activity) -> bool:
-    return activity.is_on_demand and activity.post_test_passing_score is not None and bool(post_test_questions(activity))
+    return bool(_question_counts([activity]).get(activity.id))
+
+
+@dataclass(frozen=True)
+class PostTestState:
+    """Where a learner stands on an activity's post-test."""
+
+    passing_score: int
+    max_attempts: int | None  # None: unlimited
+    attempts: int
+    best: int | None
+
+    @property
+    def passed(self) -> bool:
+        return self.best is not None and self.best >= self.passing_score
+
+    @property
+    def remaining(self) -> int | None:
+        """Attempts left (None: unlimited)."""
+        return None if self.max_attempts is None else max(0, self.max_attempts - self.attempts)
+
+    @property
+    def exhausted(self) -> bool:
+        """Not passed, and no attempt left: credit cannot be claimed."""
+        return not self.passed and self.remaining == 0
+
+    @property
+    def may_attempt(self) -> bool:
+        return not self.passed and self.remaining != 0
+
+    @property
+    def reveals_answers(self) -> bool:
+        """The right answers are shown once they can no longer help a retry: after passing or the last attempt."""
+        return self.passed or self.exhausted
+
+    @property
+    def problem(self) -> str | None:
+        """Why the learner cannot claim credit yet because of the post-test, or None once passed."""
+        if self.passed:
+            return None
+        if self.exhausted:
+            return (f"You have used all {self.max_attempts} attempt(s) at the post-test without reaching "
+                    f"{self.passing_score}%, so credit cannot be claimed for this activity. If you think this is "
+                    "wrong, contact the organizers.")
+        return f"Pass the post-test first ({self.passing_score}% needed)."
+
+
+def post_test_states(user: User, activities: Iterable[Activity]) -> dict[int, PostTestState]:
+    """{activity_id: the learner's PostTestState} for those of these activities that have a post-test (two queries
+    for any number of activities)."""
+    activities = list(activities)
+    counts = _question_counts(activities)
+    if not counts:
+        return {}
+    attempts = {activity_id: (n, best) for activity_id, n, best in db.session.execute(
+        select(PostTestAttempt.activity_id, func.count(), func.max(PostTestAttempt.score)).where(
+            PostTestAttempt.user_id == user.id, PostTestAttempt.activity_id.in_(sorted(counts)))
+        .group_by(PostTestAttempt.activity_id)).tuples()}
+    return {a.id: PostTestState(a.post_test_passing_score, a.post_test_max_attempts, *attempts.get(a.id, (0, None)))
+            for a in activities if counts.get(a.id)}
+
+
+def post_test_state(user: User, activity: Activity) -> PostTestState | None:
+    """The learner's PostTestState, or None when the activity has no post-test."""
+    return post_test_states(user, [activity]).get(activity.id)
 
 
 def best_score(user: User, activity: Activity) -> int | None:
@@ -106,23 +195,67 @@ def passed_dt(user: User, activity: Activity) -> datetime | None:
         PostTestAttempt.score >= activity.post_test_passing_score))
 
 
+def last_attempt(user: User, activity: Activity) -> PostTestAttempt | None:
+    return db.session.scalar(select(PostTestAttempt).where(
+        PostTestAttempt.user_id == user.id, PostTestAttempt.activity_id == activity.id)
+        .order_by(PostTestAttempt.submitted_dt.desc(), PostTestAttempt.id.desc()).limit(1))
+
+
 def submit_post_test(user: User, activity: Activity, answers: dict[int, int], *,
                      now: datetime | None = None) -> PostTestAttempt:
-    """Score an attempt; attempts may be repeated and the best score counts."""
-    questions = post_test_questions(activity)
+    """Score an attempt and keep its answers. Until the learner passes they may try again, within the organizer's
+    limit of attempts (counted under the activity's lock: two submits at once cannot both take the last one);
+    their best score counts."""
+    activity = lock_activity(activity.id)
     if not has_post_test(activity):
         raise CreditError("This activity has no post-test.", code="no_post_test")
     if activity.is_cancelled:
         raise CreditError("This activity has been cancelled: it has no post-test.", code="cancelled")
     if supported_hours(user, activity) <= 0:
         raise CreditError("Watch the webcast before the post-test.", code="not_watched")
-    correct = sum(1 for q in questions if answers.get(q.id) == q.correct_index)
-    score = round(100 * correct / len(questions))
-    attempt = PostTestAttempt(user_id=user.id, activity_id=activity.id, score=score,
+    state = post_test_state(user, activity)
+    if state.passed:
+        raise CreditError(f"You have passed this post-test ({state.best}%): claim your credit.", code="passed")
+    if state.exhausted:
+        raise CreditError(state.problem, code="no_attempts")
+    questions = post_test_questions(activity)
+    results = [{"question_id": q.id, "chosen": answers.get(q.id), "correct": answers.get(q.id) == q.correct_index}
+               for q in questions]
+    score = round(100 * sum(r["correct"] for r in results) / len(questions))
+    attempt = PostTestAttempt(user_id=user.id, activity_id=activity.id, score=score, answers=results,
                               passed=score >= activity.post_test_passing_score, submitted_dt=now or now_utc())
     db.session.add(attempt)
     db.session.flush()
     return attempt
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """One question of an attempt, as the learner sees it after submitting."""
+
+    number: int
+    prompt: str
+    chosen: str | None  # the learner's answer (None: not answered)
+    correct: bool
+    right_answer: str | None  # shown only when the state reveals answers (PostTestState.reveals_answers)
+    explanation: str
+
+
+def review(attempt: PostTestAttempt, questions: list[PostTestQuestion], *, reveal: bool) -> list[ReviewItem]:
+    """The attempt question by question, scored as it was (questions removed since are left out)."""
+    by_id = {q.id: q for q in questions}
+    items = []
+    for result in attempt.answers or []:
+        question = by_id.get(result["question_id"])
+        if question is None:
+            continue
+        chosen = result["chosen"]
+        items.append(ReviewItem(
+            number=len(items) + 1, prompt=question.prompt,
+            chosen=question.choices[chosen] if chosen is not None and 0 <= chosen < len(question.choices) else None,
+            correct=bool(result["correct"]), explanation=question.explanation,
+            right_answer=question.choices[question.correct_index] if reveal else None))
+    return items
 
 
 # ---------------------------------------------------------------- organizers
@@ -195,18 +328,36 @@ def evaluation_questions_customised(activity: Activity) -> bool:
                              .where(EvaluationQuestion.activity_id == activity.id)) > 0
 
 
-def add_post_test_question(activity: Activity, *, prompt: str, choices: list[str], correct_index: int) -> PostTestQuestion:
+def add_post_test_question(activity: Activity, *, prompt: str, choices: list[str], correct_index: int,
+                           explanation: str = "") -> PostTestQuestion:
     if not activity.is_on_demand:
         raise CreditError("Post-tests are for on-demand webcasts.", code="not_on_demand")
+    _check_question(choices, correct_index)
     position = (db.session.scalar(select(func.max(PostTestQuestion.position))
                                   .where(PostTestQuestion.activity_id == activity.id)) or 0) + 1
     question = PostTestQuestion(activity_id=activity.id, position=position, prompt=prompt, choices=choices,
-                                correct_index=correct_index)
+                                correct_index=correct_index, explanation=explanation.strip())
     db.session.add(question)
     if activity.post_test_passing_score is None:
         activity.post_test_passing_score = 70
     db.session.flush()
     return question
+
+
+def update_post_test_question(question: PostTestQuestion, *, prompt: str, choices: list[str], correct_index: int,
+                              explanation: str) -> None:
+    """Change a post-test question (attempts already made keep the score they had)."""
+    _check_question(choices, correct_index)
+    question.prompt, question.choices, question.correct_index = prompt, choices, correct_index
+    question.explanation = explanation.strip()
+    db.session.flush()
+
+
+def _check_question(choices: list[str], correct_index: int) -> None:
+    if len(choices) < 2:
+        raise CreditError("Give at least two choices.", code="choices", field="choices")
+    if not 0 <= correct_index < len(choices):
+        raise CreditError(f"There are only {len(choices)} choices.", code="correct", field="correct")
 
 
 def remove_question(question: EvaluationQuestion | PostTestQuestion) -> None:
@@ -215,9 +366,14 @@ def remove_question(question: EvaluationQuestion | PostTestQuestion) -> None:
     db.session.flush()
 
 
-def set_passing_score(activity: Activity, score: int) -> None:
-    """The post-test score (percent) a learner needs before claiming credit."""
-    if not 0 <= score <= 100:
+def set_post_test_rules(activity: Activity, *, passing_score: int, max_attempts: int | None) -> None:
+    """The post-test score (percent) a learner needs before claiming credit, and how many attempts they have (None:
+    unlimited). A learner who already used more attempts than a lowered limit has none left."""
+    if not 0 <= passing_score <= 100:
         raise CreditError("The passing score is a percentage from 0 to 100.", code="score_range", field="passing_score")
-    activity.post_test_passing_score = score
+    if max_attempts is not None and max_attempts < 1:
+        raise CreditError("Allow at least one attempt, or leave it empty for no limit.", code="attempts_range",
+                          field="max_attempts")
+    activity.post_test_passing_score = passing_score
+    activity.post_test_max_attempts = max_attempts
     db.session.flush()

@@ -58,6 +58,8 @@ class PostTestQuestion(db.Model):
     prompt: Mapped[str] = mapped_column(String(500))
     choices: Mapped[list[str]] = mapped_column(JSON)
     correct_index: Mapped[int]
+    # Shown to learners after they submit an attempt (the page escapes it: the organizer's text).
+    explanation: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class PostTestAttempt(db.Model):
@@ -70,6 +72,8 @@ class PostTestAttempt(db.Model):
     score: Mapped[int]
     passed: Mapped[bool]
     submitted_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    # Each question as scored: [{"question_id", "chosen" (index or None), "correct"}] (None: before answers were kept).
+    answers: Mapped[Optional[list[dict[str, Any]]]] = mapped_column(JSON)
 
 
 class CreditAdjustment(db.Model):

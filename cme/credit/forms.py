@@ -1,11 +1,13 @@
 """Credit forms, several built per activity (its evaluation questions, its credit types)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 
 from wtforms import BooleanField, DecimalField, IntegerField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from cme.activities.models import CreditType
+from cme.credit.eligibility import ClaimLimit
 from cme.credit.evaluation_models import QuestionKind
 from cme.amounts import is_quarter_step
 from cme.formtools import Form, SelectField, select_choices, strip
@@ -44,20 +46,31 @@ def quarter_steps(_form, field) -> None:
         raise ValidationError("Use steps of 0.25 (e.g. 1.25, 1.5).")
 
 
-def claim_form(designated, records) -> Form:
-    """An amount field per credit type the learner may claim (`designated`: ClaimStatus.designated, type -> the
-    activity's maximum; prefilled with an earlier claim) and the attestation."""
+def at_most(limit: ClaimLimit):
+    """The claim field's ceiling: the claimable maximum (credit.eligibility.claim_limits), refused in its words."""
+
+    def check(_form, field) -> None:
+        if field.data is not None and field.data > limit.amount:
+            raise ValidationError(limit.refusal)
+
+    return check
+
+
+def claim_form(claimable: Mapping[str, ClaimLimit], records) -> Form:
+    """An amount field per credit type the learner may claim (`claimable`: ClaimStatus.claimable, each type's
+    claimable maximum, said once under its field; prefilled with an earlier claim) and the attestation."""
 
     class ClaimForm(Form):
         attest = BooleanField("I claim only the credit commensurate with the extent of my participation in the "
                               "activity, and the information above is accurate.")
 
-    for credit_type, maximum in designated.items():
+    for credit_type, limit in claimable.items():
         setattr(ClaimForm, credit_type, DecimalField(
             CreditType(credit_type).label, places=2,
-            validators=[Optional(), NumberRange(min=0, message="Enter a positive amount."), quarter_steps],
+            validators=[Optional(), NumberRange(min=0, message="Enter a positive amount."), quarter_steps,
+                        at_most(limit)],
             default=records[credit_type].amount if credit_type in records else None,
-            description=f"Up to {maximum.normalize():f}."))
+            description=limit.help))
     return ClaimForm()
 
 
@@ -82,18 +95,28 @@ class PostTestQuestionForm(Form):
     prompt = StringField("Question", validators=[DataRequired(), Length(max=500)], filters=[strip])
     choices = TextAreaField("Choices (one per line)", validators=[DataRequired()], filters=[strip])
     correct = IntegerField("Number of the correct choice (1 = first)", validators=[InputRequired(), NumberRange(min=1)])
+    explanation = TextAreaField(
+        "Explanation", validators=[Length(max=2000)], filters=[strip],
+        description="Shown to learners after they submit: why the right answer is right. The right answer itself "
+                    "is shown only once they pass or have no attempt left.")
 
     def validate_correct(self, field) -> None:
-        count = len([c for c in (self.choices.data or "").splitlines() if c.strip()])
+        count = len(self.choice_list())
         if count < 2:
             raise ValidationError("Give at least two choices.")
         if field.data and field.data > count:
             raise ValidationError(f"There are only {count} choices.")
 
+    def choice_list(self) -> list[str]:
+        return [c.strip() for c in (self.choices.data or "").splitlines() if c.strip()]
 
-class PassingScoreForm(Form):
+
+class PostTestRulesForm(Form):
     passing_score = IntegerField("Passing score (%)", validators=[InputRequired("Enter a score from 1 to 100."),
                                                                   NumberRange(min=1, max=100)])
+    max_attempts = IntegerField("Attempts allowed", validators=[Optional(), NumberRange(
+        min=1, max=100, message="Allow from 1 to 100 attempts, or leave it empty for no limit.")],
+        description="Leave empty for no limit.")
 
 
 class CertificateIssueForm(Form):

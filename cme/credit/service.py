@@ -3,10 +3,11 @@ learner's records and transcript, and who took part in an activity (attendance o
 
 The claim rules (../shared/DESIGN.md): at most the designated amount, in 0.25 steps, only after the activity
 ends (live) or after watching (on demand), only after the evaluation (and a passed post-test where one
-exists), with the attestation, and at most what attendance supports; one record per learner, activity and
+exists, within the attempts the organizer allows), with the attestation, and at most what attendance supports (one
+claimable maximum per type: credit.eligibility.claim_limits); one record per learner, activity and
 credit type, which the learner may correct until the claim deadline. A certificate already issued is reissued
 by certificates.service.reissue_if_certified, which the caller runs after a claim or an adjustment
-(certificates sit above credit).
+(certificates sit above credit; certificates.service.claim_and_certify does both for the claim page).
 """
 from __future__ import annotations
 
@@ -23,10 +24,10 @@ from sqlalchemy.orm import joinedload
 from cme.accounts.models import User
 from cme.activities import service as activities
 from cme.activities.models import Activity, CreditDesignation, CreditType
-from cme.attendance.service import attended, last_viewed_dt, supported_hours
-from cme.credit.eligibility import eligibility
+from cme.attendance.service import attended, last_viewed_dt, supported_hours_for
+from cme.credit.eligibility import ClaimLimit, claim_limits, eligibility
 from cme.credit.errors import CreditError
-from cme.credit.evaluation import best_score, evaluation_of, has_post_test, passed_dt
+from cme.credit.evaluation import PostTestState, evaluated, evaluation_of, has_post_test, passed_dt, post_test_states
 from cme.credit.evaluation_models import CreditAdjustment
 from cme.credit.models import CreditRecord
 from cme.credit.transcript import Transcript, TranscriptLine, TranscriptYear
@@ -65,46 +66,77 @@ def took_part(registrations: Iterable[Registration]) -> set[int]:
 
 @dataclass
 class ClaimStatus:
-    problems: list[str] = field(default_factory=list)
+    """What a learner may claim of an activity now, and what stands in the way (`reasons`: code -> message, in the
+    order a learner meets them: the activity, attendance, the evaluation, the post-test, the deadline)."""
+
+    reasons: dict[str, str] = field(default_factory=dict)
     supported: Decimal = Decimal(0)
-    limits: dict[str, Decimal] = field(default_factory=dict)  # credit type -> the most that may be claimed
+    claimable: dict[str, ClaimLimit] = field(default_factory=dict)  # credit type -> the most that may be claimed
     records: dict[str, CreditRecord] = field(default_factory=dict)
-    designated: dict[str, Decimal] = field(default_factory=dict)  # claimable type -> the activity's maximum of it
     missing: dict[str, str] = field(default_factory=dict)  # designated type the learner may not claim -> why
+    evaluated: bool = False
+    post_test: PostTestState | None = None  # None: the activity has no post-test
     deadline_passed: bool = False
 
     @property
+    def problems(self) -> list[str]:
+        return list(self.reasons.values())
+
+    @property
+    def limits(self) -> dict[str, Decimal]:
+        return {credit_type: limit.amount for credit_type, limit in self.claimable.items()}
+
+    @property
     def open(self) -> bool:
-        return not self.problems
+        return not self.reasons
 
 
 def claim_status(user: User, activity: Activity, *, now: datetime | None = None) -> ClaimStatus:
+    return claim_statuses(user, [activity], now=now)[activity.id]
+
+
+def claim_statuses(user: User, activities: Iterable[Activity], *, now: datetime | None = None) -> dict[int, ClaimStatus]:
+    """claim_status of each of these activities, {activity_id: status}, in a fixed number of queries for any number
+    of activities (the activities' designations and sessions are best loaded with them)."""
     now = now or now_utc()
-    status = ClaimStatus()
-    status.records = {r.credit_type: r for r in db.session.scalars(select(CreditRecord).where(
-        CreditRecord.user_id == user.id, CreditRecord.activity_id == activity.id))}
-    status.supported = supported_hours(user, activity)
+    activities = list(activities)
+    ids = [a.id for a in activities]
+    records: dict[int, dict[str, CreditRecord]] = {}
+    if ids:
+        for record in db.session.scalars(select(CreditRecord).where(CreditRecord.user_id == user.id,
+                                                                    CreditRecord.activity_id.in_(ids))):
+            records.setdefault(record.activity_id, {})[record.credit_type] = record
+    supported = supported_hours_for(user, activities)
+    done = evaluated(user, ids)
+    post_tests = post_test_states(user, activities)
+    return {a.id: _claim_status(user, a, records.get(a.id, {}), supported[a.id], a.id in done, post_tests.get(a.id),
+                                now=now) for a in activities}
+
+
+def _claim_status(user: User, activity: Activity, records: dict[str, CreditRecord], supported: Decimal,
+                  evaluation_done: bool, post_test: PostTestState | None, *, now: datetime) -> ClaimStatus:
     allowed = eligibility(user, activity)
-    status.designated, status.missing = allowed.offers, allowed.missing
-    for credit_type, designated in allowed.offers.items():
-        status.limits[credit_type] = min(designated, status.supported)
+    status = ClaimStatus(records=records, supported=supported, missing=allowed.missing,
+                         claimable=claim_limits(allowed.offers, supported), evaluated=evaluation_done,
+                         post_test=post_test)
+    reasons = status.reasons
     if activity.is_cancelled:
-        status.problems.append("This activity has been cancelled: it offers no credit.")
+        reasons["cancelled"] = "This activity has been cancelled: it offers no credit."
     elif not activity.credit_designations:
-        status.problems.append("This activity offers no credit.")
+        reasons["no_credit"] = "This activity offers no credit."
     elif not allowed.offers:
-        status.problems.append("None of the credit this activity offers applies to your profession.")
+        reasons["not_for_you"] = "None of the credit this activity offers applies to your profession."
     if not activity.is_open_for_credit(now):
-        status.problems.append("Credit can be claimed once the activity has ended.")
-    elif status.supported <= 0:
-        status.problems.append("Your attendance does not support any credit yet (no check-in or viewing time).")
-    if activity.is_open_for_credit(now) and evaluation_of(user, activity) is None:
-        status.problems.append("Complete the evaluation first.")  # before the end it is not open yet either
-    if has_post_test(activity) and (best_score(user, activity) or 0) < activity.post_test_passing_score:
-        status.problems.append(f"Pass the post-test first ({activity.post_test_passing_score}% needed).")
+        reasons["not_ended"] = "Credit can be claimed once the activity has ended."
+    elif supported <= 0:
+        reasons["no_attendance"] = "Your attendance does not support any credit yet (no check-in or viewing time)."
+    if activity.is_open_for_credit(now) and not evaluation_done:
+        reasons["evaluation"] = "Complete the evaluation first."  # before the end it is not open yet either
+    if post_test is not None and post_test.problem:
+        reasons["post_test_exhausted" if post_test.exhausted else "post_test"] = post_test.problem
     if activity.claim_deadline_dt is not None and now > activity.claim_deadline_dt:
         status.deadline_passed = True
-        status.problems.append("The claim deadline has passed.")
+        reasons["deadline"] = "The claim deadline has passed."
     return status
 
 
@@ -149,12 +181,8 @@ def claim_credit(user: User, activity: Activity, amounts: dict[str, Decimal | No
         amount = Decimal(amount)
         if amount < 0 or not is_quarter_step(amount):
             raise CreditError(f"Claim {label} in steps of 0.25.", code="step", field=credit_type)
-        if amount > status.limits[credit_type]:
-            designated = status.designated[credit_type]
-            reason = (f"the designated maximum is {designated.normalize():f}" if amount > designated else
-                      f"your attendance supports {status.supported.normalize():f}")
-            raise CreditError(f"You can claim at most {status.limits[credit_type].normalize():f} {label}: {reason}.",
-                              code="too_much", field=credit_type)
+        if amount > status.claimable[credit_type].amount:
+            raise CreditError(status.claimable[credit_type].refusal, code="too_much", field=credit_type)
         final[credit_type] = amount
     check_moc_within_ama(final)
     saved = []

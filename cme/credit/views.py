@@ -13,11 +13,13 @@ from cme.activities.models import Activity
 from cme.activities import service as activities
 from cme.attendance import service as attendance
 from cme.certificates import service as certificates
+from cme.certificates.service import AfterClaim
 from cme.credit import evaluation as evaluations
 from cme.credit import service
 from cme.credit.evaluation_models import EvaluationQuestion, PostTestQuestion, QuestionKind
 from cme.credit.forms import (
-    AdjustForm, CertificateIssueForm, PassingScoreForm, PostTestQuestionForm, QuestionForm, claim_form, evaluation_form, post_test_form,
+    AdjustForm, CertificateIssueForm, PostTestQuestionForm, PostTestRulesForm, QuestionForm, claim_form, evaluation_form,
+    post_test_form,
 )
 from cme.credit.models import CreditRecord
 from cme.credit.transcript import build_transcript_csv, build_transcript_pdf
@@ -75,7 +77,8 @@ def evaluation(activity_id: int):
 @login_required
 def post_test(activity_id: int):
     activity = public_activity_or_404(activity_id)
-    if not evaluations.has_post_test(activity):
+    state = evaluations.post_test_state(current_user, activity)
+    if state is None:
         abort(404)
     questions = evaluations.post_test_questions(activity)
     form = post_test_form(questions)
@@ -83,15 +86,33 @@ def post_test(activity_id: int):
         done = unit_of_work(lambda: evaluations.submit_post_test(
             current_user, activity, {q.id: form[f"p{q.id}"].data for q in questions}), form=form)
         if done.ok:
-            attempt = done.value
-            if attempt.passed:
-                flash(f"You passed with {attempt.score}%.", "success")
-                return redirect(url_for("credit.claim", activity_id=activity.id))
-            flash(f"You scored {attempt.score}%; {activity.post_test_passing_score}% is needed. Try again: "
-                  "your best score counts.", "warning")
+            state = evaluations.post_test_state(current_user, activity)
+            if done.value.passed:
+                flash(f"You passed with {done.value.score}%. Your answers are below; you can now claim your credit.",
+                      "success")
+            elif state.exhausted:
+                flash(f"You scored {done.value.score}%. {state.problem}", "error")
+            else:
+                left = "" if state.remaining is None else f" ({state.remaining} attempt(s) left)"
+                flash(f"You scored {done.value.score}%; {activity.post_test_passing_score}% is needed. See which "
+                      f"answers were wrong below, then try again{left}.", "warning")
+            return redirect(url_for("credit.post_test", activity_id=activity.id, _anchor="review"))
+        if done.error.code in ("passed", "no_attempts"):
             return redirect(url_for("credit.post_test", activity_id=activity.id))
-    return render_template("credit/post_test.html", activity=activity, form=form, questions=questions,
-                           best=evaluations.best_score(current_user, activity)), 200 if request.method == "GET" else 422
+    last = evaluations.last_attempt(current_user, activity)
+    review = evaluations.review(last, questions, reveal=state.reveals_answers) if last else []
+    return render_template("credit/post_test.html", activity=activity, form=form, questions=questions, state=state,
+                           last=last, review=review, claimed=bool(service.claimed([(current_user.id, activity.id)]))), \
+        200 if request.method == "GET" else 422
+
+
+_AFTER_CLAIM = {
+    AfterClaim.ISSUED: "Your certificate is issued and on its way to your inbox; it is also under My credit.",
+    AfterClaim.REISSUED: "Your certificate was reissued with this credit and mailed to you; the earlier one now "
+                         "shows as superseded.",
+    AfterClaim.UNCHANGED: "Your certificate already states this credit: it stays as it is.",
+    AfterClaim.PENDING: "The organizers issue this activity's certificates: yours will be mailed to you then.",
+}
 
 
 @bp.route("/activities/<id:activity_id>/claim", methods=["GET", "POST"])
@@ -99,21 +120,17 @@ def post_test(activity_id: int):
 def claim(activity_id: int):
     activity = public_activity_or_404(activity_id)
     status = service.claim_status(current_user, activity)
-    form = claim_form(status.designated, status.records)
+    form = claim_form(status.claimable, status.records)
     if status.open and form.validate_on_submit():
-        amounts = {credit_type: form[credit_type].data for credit_type in status.designated}
-        def claim_and_certify():
-            service.claim_credit(current_user, activity, amounts, attested=form.attest.data)
-            return certificates.issue_after_claim(current_user, activity)
-
-        done = unit_of_work(claim_and_certify, form=form)
+        done = unit_of_work(lambda: certificates.claim_and_certify(
+            current_user, activity, {credit_type: form[credit_type].data for credit_type in status.claimable},
+            attested=form.attest.data), form=form)
         if done.ok:
-            flash("Your credit is recorded. Your certificate is below, and on its way to your inbox."
-                  if done.value is not None or activity.certificates_automatic else
-                  "Your credit is recorded. Your certificate will follow when the organizers issue certificates.",
-                  "success")
+            saved = "Your corrected claim is saved." if done.value.corrected else "Your credit is recorded."
+            flash(f"{saved} {_AFTER_CLAIM[done.value.certificate]}", "success")
             return redirect(url_for("credit.my_credit"))
-    return render_template("credit/claim.html", activity=activity, form=form, status=status), \
+    return render_template("credit/claim.html", activity=activity, form=form, status=status,
+                           certificate=certificates.current_certificate(current_user, activity)), \
         200 if request.method == "GET" else 422
 
 
@@ -152,7 +169,8 @@ def _organizer_page(activity: Activity, status: int = 200, **forms):
     forms.setdefault("adjust_form", AdjustForm(formdata=None))
     forms.setdefault("question_form", QuestionForm(formdata=None))
     forms.setdefault("post_test_form", PostTestQuestionForm(formdata=None))
-    forms.setdefault("score_form", PassingScoreForm(formdata=None, passing_score=activity.post_test_passing_score))
+    forms.setdefault("score_form", PostTestRulesForm(formdata=None, passing_score=activity.post_test_passing_score,
+                                                     max_attempts=activity.post_test_max_attempts))
     forms.setdefault("issue_form", CertificateIssueForm(
         formdata=None, issue="automatic" if activity.certificates_automatic else "organizer"))
     return render_template("credit/organize.html", activity=activity, records=service.activity_records(activity),
@@ -257,13 +275,36 @@ def delete_question(activity_id: int, question_id: int):
 def add_post_test_question(activity_id: int):
     activity = managed(activity_id)
     form = PostTestQuestionForm()
-    if form.validate_on_submit():
-        if unit_of_work(lambda: evaluations.add_post_test_question(
-                activity, prompt=form.prompt.data, correct_index=form.correct.data - 1,
-                choices=[c.strip() for c in form.choices.data.splitlines() if c.strip()])).ok:
-            flash("Post-test question added.", "success")
+    if form.validate_on_submit() and unit_of_work(lambda: evaluations.add_post_test_question(
+            activity, prompt=form.prompt.data, correct_index=form.correct.data - 1, choices=form.choice_list(),
+            explanation=form.explanation.data or ""), form=form).ok:
+        flash("Post-test question added.", "success")
         return redirect(url_for("credit.organize", activity_id=activity.id, _anchor="post-test"))
     return _organizer_page(activity, 422, post_test_form=form)
+
+
+def _post_test_question(activity: Activity, question_id: int) -> PostTestQuestion:
+    question = db.get_or_404(PostTestQuestion, question_id)
+    if question.activity_id != activity.id:
+        abort(404)
+    return question
+
+
+@bp.route("/organize/activities/<id:activity_id>/post-test/questions/<id:question_id>/edit", methods=["GET", "POST"])
+@organizer_required
+def edit_post_test_question(activity_id: int, question_id: int):
+    activity = managed(activity_id)
+    question = _post_test_question(activity, question_id)
+    form = PostTestQuestionForm(data=None if request.method == "POST" else {
+        "prompt": question.prompt, "choices": "\n".join(question.choices), "correct": question.correct_index + 1,
+        "explanation": question.explanation})
+    if form.validate_on_submit() and unit_of_work(lambda: evaluations.update_post_test_question(
+            question, prompt=form.prompt.data, correct_index=form.correct.data - 1, choices=form.choice_list(),
+            explanation=form.explanation.data or ""), form=form).ok:
+        flash("Post-test question saved.", "success")
+        return redirect(url_for("credit.organize", activity_id=activity.id, _anchor="post-test"))
+    return render_template("credit/post_test_question.html", activity=activity, question=question, form=form), \
+        200 if request.method == "GET" else 422
 
 
 @bp.post("/organize/activities/<id:activity_id>/post-test/questions/<id:question_id>/delete")
@@ -275,10 +316,13 @@ def delete_post_test_question(activity_id: int, question_id: int):
 @bp.post("/organize/activities/<id:activity_id>/post-test/score")
 @organizer_required
 def set_passing_score(activity_id: int):
+    """The post-test's rules: the passing score and the attempts allowed."""
     activity = managed(activity_id)
-    form = PassingScoreForm()
-    if form.validate_on_submit() and unit_of_work(
-            lambda: evaluations.set_passing_score(activity, form.passing_score.data), form=form).ok:
-        flash("Passing score saved.", "success")
+    form = PostTestRulesForm()
+    if form.validate_on_submit() and unit_of_work(lambda: evaluations.set_post_test_rules(
+            activity, passing_score=form.passing_score.data, max_attempts=form.max_attempts.data), form=form).ok:
+        limit = activity.post_test_max_attempts
+        flash(f"Post-test saved: {activity.post_test_passing_score}% to pass, "
+              + (f"{limit} attempt(s) allowed." if limit else "unlimited attempts."), "success")
         return redirect(url_for("credit.organize", activity_id=activity.id, _anchor="post-test"))
     return _organizer_page(activity, 422, score_form=form)

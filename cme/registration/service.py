@@ -321,17 +321,23 @@ def find_by_checkin_code(activity: Activity, code: str) -> Registration | None:
 
 # ---------------------------------------------------------------- queries for pages
 
-def schedule_for(user: User, *, now: datetime | None = None) -> tuple[list[Registration], list[Registration]]:
-    """The user's registrations split into upcoming (soonest first) and past (latest first)."""
-    now = now or now_utc()
+def schedule_for(user: User) -> list[Registration]:
+    """The user's registrations, one per activity (the active one, else the latest cancelled), soonest activity
+    first, with what My schedule shows of them loaded (activity, designations, agenda, chosen sessions): a fixed
+    number of queries for any number of registrations."""
     registrations = db.session.scalars(
-        select(Registration).join(Registration.activity).options(joinedload(Registration.activity))
-        .where(Registration.user_id == user.id).order_by(Activity.start_dt, Registration.id)
+        select(Registration).join(Registration.activity)
+        .options(joinedload(Registration.activity).selectinload(Activity.credit_designations),
+                 joinedload(Registration.activity).selectinload(Activity.sessions),
+                 selectinload(Registration.sessions))
+        .where(Registration.user_id == user.id).order_by(Activity.start_dt, Activity.id, Registration.id)
     ).all()
-    registrations = without_superseded(registrations)
-    upcoming = [r for r in registrations if r.activity.end_dt >= now]
-    past = [r for r in reversed(registrations) if r.activity.end_dt < now]
-    return upcoming, past
+    latest: dict[int, Registration] = {}
+    for registration in registrations:
+        kept = latest.get(registration.activity_id)
+        if kept is None or kept.is_cancelled:  # an active registration wins; else the newest cancelled one
+            latest[registration.activity_id] = registration
+    return list(latest.values())
 
 
 def without_superseded(registrations: list[Registration]) -> list[Registration]:

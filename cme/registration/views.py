@@ -17,7 +17,7 @@ from cme.attendance import service as attendance
 from cme.calendar import service as calendar_service
 from cme.calendar.responses import ics_response
 from cme.certificates import service as certificates
-from cme.credit import participation
+from cme.credit import participation, progress
 from cme.extensions import db
 from cme.formtools import ConfirmForm, search_arg
 from cme.registration import service
@@ -90,16 +90,13 @@ def register(activity_id: int):
 @bp.get("/my/schedule")
 @login_required
 def my_schedule():
-    upcoming, past = service.schedule_for(current_user)
     now = now_utc()
-    join_visible = {r.id for r in upcoming if service.join_link_visible(r, now=now)}
-    checked_in = attendance.checked_in(upcoming + past)
-    cancellable = participation.cancellable(upcoming, now=now)
+    schedule = progress.my_schedule(current_user, certificates=certificates.current_certificates_for(current_user),
+                                    now=now)
     token = calendar_service.feed_token(current_user)
     feed = calendar_service.subscribe_links(absolute_url("calendar.personal_feed", token=token))
-    return render_template("registration/my_schedule.html", upcoming=upcoming, past=past, join_visible=join_visible,
-                           checked_in=checked_in, cancellable=cancellable, join_lead_minutes=JOIN_LINK_LEAD_MINUTES,
-                           now=now, feed=feed, reset_form=ConfirmForm())
+    return render_template("registration/my_schedule.html", schedule=schedule, Step=progress.Step,
+                           join_lead_minutes=JOIN_LINK_LEAD_MINUTES, now=now, feed=feed, reset_form=ConfirmForm())
 
 
 @bp.route("/my/registrations/<id:registration_id>/cancel", methods=["GET", "POST"])

@@ -63,7 +63,8 @@ def test_watch_evaluate_claim_download_and_verify(page: Page, live_server, log_i
     page.get_by_role("button", name="Submit evaluation").click()
     expect(page.get_by_text("Thank you for your evaluation.")).to_be_visible()
     expect(page.get_by_role("heading", name="Claim credit")).to_be_visible()
-    expect(page.get_by_text("Your attendance supports up to 1.5 hour(s).")).to_be_visible()
+    expect(page.get_by_text("Up to 1.5: what your recorded attendance supports (check-in or viewing time). The "
+                            "activity designates 2.")).to_be_visible()
     page.get_by_label("AMA PRA Category 1 Credit™").fill("1.5")
     page.get_by_label("I claim only the credit commensurate").check()
     page.get_by_role("button", name="Claim credit").click()
