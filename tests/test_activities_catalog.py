@@ -352,3 +352,68 @@ def test_an_ended_on_demand_webcast_offers_no_registration(client, make_activity
     assert catalog.seat_state(webcast, 0) == ("closed", "Registration closed")
     page = client.get(f"/activities/{webcast.id}").get_data(as_text=True)
     assert f"/activities/{webcast.id}/register" not in page and "Registration closed" in page
+
+
+# ---------------------------------------------------------------- issue 14, point 4: what the search reads
+
+@pytest.fixture
+def people_and_places(db, make_activity):
+    denver = make_activity(title="Rocky Mountain symposium", venue_name="Front Range Conference Center", city="Denver",
+                           state="CO", time_zone="America/Denver", start_dt=at(10),
+                           credits={"ama_pra_1": "6", "abim_moc": "6"})
+    denver.faculty.append(Faculty(full_name="Samuel Harrow", degree="MD"))
+    denver.sessions.append(ActivitySession(title="Normothermic machine perfusion", start_dt=at(10),
+                                           end_dt=at(10) + timedelta(hours=1)))
+    make_activity(title="Interprofessional webcast", format="live_webcast", join_url="https://x.example/j",
+                  start_dt=at(12), credits={"ancc": "1", "acpe": "1", "aapa_1": "1"})
+    db.session.commit()
+
+
+@pytest.mark.parametrize("q, expected", [
+    pytest.param("Harrow", ["Rocky Mountain symposium"], id="a-faculty-surname"),
+    pytest.param("samuel harrow", ["Rocky Mountain symposium"], id="a-full-name"),
+    pytest.param("Denver", ["Rocky Mountain symposium"], id="a-city"),
+    pytest.param("Front Range", ["Rocky Mountain symposium"], id="a-venue"),
+    pytest.param("perfusion", ["Rocky Mountain symposium"], id="an-agenda-title"),
+    pytest.param("MOC", ["Rocky Mountain symposium"], id="moc"),
+    pytest.param("ABIM", ["Rocky Mountain symposium"], id="abim"),
+    pytest.param("AMA", ["Rocky Mountain symposium"], id="ama"),
+    pytest.param("ANCC", ["Interprofessional webcast"], id="ancc"),
+    pytest.param("nursing", ["Interprofessional webcast"], id="nursing"),
+    pytest.param("pharmacy", ["Interprofessional webcast"], id="pharmacy"),
+    pytest.param("ACPE", ["Interprofessional webcast"], id="acpe"),
+    pytest.param("AAPA", ["Interprofessional webcast"], id="aapa"),
+    pytest.param("Denver nursing", [], id="every-word-must-match"),
+])
+def test_search_finds_people_places_agendas_and_credit(client, people_and_places, q, expected):
+    assert titles(client.get("/activities/", query_string={"q": q}).get_data(as_text=True)) == expected
+
+
+def test_the_search_follows_edits_of_people_places_and_credit(db, make_user, make_activity):
+    from cme.activities import service
+
+    def found(q: str) -> list[str]:
+        return [a.title for a in db.session.scalars(catalog.filtered_activities(catalog.CatalogFilters(q=q)))]
+
+    organizer = make_user(role="organizer")
+    activity = make_activity(title="Transplant day", organizers=[organizer], start_dt=at(20), credits={"ama_pra_1": "3"})
+    person = service.add_faculty(activity, full_name="Lina Haddad", degree="MD", affiliation="", role="faculty",
+                                 disclosure_received=True)
+    service.add_faculty(activity, full_name="Owen Blackfeather", degree="MD", affiliation="", role="planner",
+                        disclosure_received=True)
+    db.session.commit()
+    assert found("haddad") == ["Transplant day"] and found("moc") == []
+
+    service.update_faculty(person, full_name="Lina Haddad-Stone", degree="MD", affiliation="", role="faculty",
+                           disclosure_received=True)
+    service.set_designation(activity, "abim_moc", Decimal("3"))
+    service.change_place(activity, venue_name="Aspen Hall", city="Boulder", state="CO")
+    db.session.commit()
+    assert found("haddad-stone") == found("moc") == found("boulder") == found("aspen") == ["Transplant day"]
+    assert found("new york") == []
+
+    service.delete_faculty(person)
+    service.delete_designation(next(d for d in activity.credit_designations if d.credit_type == "abim_moc"))
+    db.session.commit()
+    assert found("haddad") == found("moc") == []
+    assert found("blackfeather") == found("boulder") == ["Transplant day"]

@@ -266,3 +266,19 @@ def test_catalog_shows_the_demo(demo, demo_client):
     assert shown and all(str(escape(a.title)) in page for a in shown)
     hidden = [a for a in demo if a.status == ActivityStatus.DRAFT or a.end_dt < now]
     assert hidden and not any(str(escape(a.title)) in page for a in hidden)
+
+
+def test_the_catalog_search_finds_a_demo_speaker_a_city_and_a_credit_type(demo):
+    """Issue 14, point 4: what the walk-through typed (a faculty member's surname, 'Denver', 'MOC')."""
+    from cme.activities.catalog import CatalogFilters, filtered_activities
+
+    def found(q: str) -> set[str]:
+        return {a.title for a in _db.session.scalars(filtered_activities(CatalogFilters(q=q, when="all")))}
+
+    denver = activity_titled(demo, "rocky-mountain-transplant-denver")
+    assert found("Denver") == {denver.title}
+    assert denver.title in found("Harrow") and denver.title in found("Front Range Conference Center")
+    moc = {a.title for a in demo if a.is_public and any(d.credit_type == "abim_moc" for d in a.credit_designations)}
+    assert moc and found("MOC") == moc
+    nursing = {a.title for a in demo if a.is_public and any(d.credit_type == "ancc" for d in a.credit_designations)}
+    assert nursing and nursing <= found("nursing")

@@ -57,7 +57,8 @@ class CatalogFilterForm(Form):
     class Meta:
         csrf = False
 
-    q = StringField("Search", filters=[without_nul, strip], validators=[Optional(), Length(max=200)])
+    q = StringField("Search", filters=[without_nul, strip], validators=[Optional(), Length(max=200)],
+                    render_kw={"placeholder": "Topic, speaker, city, venue or credit (MOC, nursing…)"})
     format = SelectField("Format", choices=select_choices([
         ("", "All formats"), (ActivityFormat.LIVE_MEETING.value, "Live meetings"), ("webcast", "All webcasts"),
         (ActivityFormat.LIVE_WEBCAST.value, "Live webcasts"), (ActivityFormat.ON_DEMAND_WEBCAST.value, "On-demand webcasts"),
