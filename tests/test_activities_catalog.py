@@ -163,7 +163,7 @@ def test_month_view_shows_activities_on_their_local_days_and_times(client, make_
     assert "Late night in LA" not in cells["2030-03-09"]
     assert "9:00 AM CDT" in cells["2030-03-15"] and "Two-day Chicago" in cells["2030-03-16"]
     assert "April thing" not in page or "April thing" in cells.get("2030-04-02", "")
-    assert "Available on demand this month" in page and "On demand" in page
+    assert "On demand in March 2030" in page and ">On demand<" in page
     assert 'href="/activities/calendar?month=2030-02"' in page and 'href="/activities/calendar?month=2030-04"' in page
     filtered = client.get("/activities/calendar?month=2030-03&format=webcast").get_data(as_text=True)
     assert "Late night in LA" not in filtered and "On demand" in filtered
@@ -417,3 +417,28 @@ def test_the_search_follows_edits_of_people_places_and_credit(db, make_user, mak
     db.session.commit()
     assert found("haddad") == found("moc") == []
     assert found("blackfeather") == found("boulder") == ["Transplant day"]
+
+
+# ---------------------------------------------------------------- issue 14, point 5: on demand in the month view
+
+def test_the_month_view_lists_an_on_demand_module_from_its_release_never_before(client, make_activity):
+    make_activity(title="Fibrosis module", format="on_demand_webcast", join_url="https://x.example/w",
+                  time_zone="America/New_York", start_dt=datetime(2030, 3, 12, 13, tzinfo=timezone.utc),
+                  end_dt=datetime(2031, 3, 1, 4, 59, tzinfo=timezone.utc), credits={})
+    make_activity(title="Older module", format="on_demand_webcast", join_url="https://x.example/o",
+                  time_zone="America/New_York", start_dt=datetime(2029, 6, 1, 13, tzinfo=timezone.utc),
+                  end_dt=datetime(2030, 3, 31, 12, tzinfo=timezone.utc), credits={})
+
+    def listed(month: str) -> dict[str, str]:
+        page = client.get(f"/activities/calendar?month={month}").get_data(as_text=True)
+        section = page.split("On demand in", 1)[1] if "On demand in" in page else ""
+        return dict(re.findall(r'>([^<]+)</a> <span class="muted">([^<]+)</span>', section))
+
+    assert listed("2030-02") == {"Older module": "until Mar 31, 2030"}  # its grid ends Mar 8: not yet released
+    assert listed("2030-03") == {"Fibrosis module": "from Mar 12 until Feb 28, 2031",
+                                 "Older module": "until Mar 31, 2030"}
+    assert listed("2030-04") == {"Fibrosis module": "until Feb 28, 2031"}
+    page = client.get("/activities/calendar?month=2030-03").get_data(as_text=True)
+    cells = dict(re.findall(r'<time datetime="(\d{4}-\d{2}-\d{2})">\d+</time></span>(.*?)</td>', page, re.S))
+    assert "On demand from 9:00 AM EDT</span> Fibrosis module" in cells["2030-03-12"]
+    assert not any("Fibrosis module" in cell for day, cell in cells.items() if day != "2030-03-12")
