@@ -349,9 +349,9 @@ def test_a_providers_catalog_costs_the_same_queries_with_one_or_many_registratio
 def test_an_ended_on_demand_webcast_offers_no_registration(client, make_activity):
     webcast = make_activity(format="on_demand_webcast", join_url="https://x.example/w", capacity=10,
                             start_dt=at(-60), end_dt=at(-1))
-    assert catalog.seat_state(webcast, 0) == ("closed", "Registration closed")
+    assert catalog.seat_state(webcast, 0) == ("ended", "No longer available")
     page = client.get(f"/activities/{webcast.id}").get_data(as_text=True)
-    assert f"/activities/{webcast.id}/register" not in page and "Registration closed" in page
+    assert f"/activities/{webcast.id}/register" not in page and "This webcast is no longer available." in page
 
 
 # ---------------------------------------------------------------- issue 14, point 4: what the search reads
@@ -442,3 +442,47 @@ def test_the_month_view_lists_an_on_demand_module_from_its_release_never_before(
     cells = dict(re.findall(r'<time datetime="(\d{4}-\d{2}-\d{2})">\d+</time></span>(.*?)</td>', page, re.S))
     assert "On demand from 9:00 AM EDT</span> Fibrosis module" in cells["2030-03-12"]
     assert not any("Fibrosis module" in cell for day, cell in cells.items() if day != "2030-03-12")
+
+
+# ---------------------------------------------------------------- issue 14, point 7: an activity that has ended
+
+def test_an_ended_meeting_says_so_and_offers_each_viewer_what_still_applies(client, db, make_user, make_activity, auth):
+    from cme.attendance.service import check_in
+    from cme.credit.evaluation import evaluation_questions
+
+    organizer = make_user(role="organizer")
+    meeting = make_activity(title="Past summit", capacity=80, start_dt=at(-3), end_dt=at(-3) + timedelta(hours=3),
+                            claim_deadline_dt=at(60), credits={"ama_pra_1": "3"})
+    came, absent = (Registration(user=make_user(email), activity=meeting, status="confirmed")
+                    for email in ("ada@example.org", "bob@example.org"))
+    db.session.add_all([came, absent, Registration(user=make_user(), activity=meeting, status="confirmed")])
+    db.session.commit()
+    check_in(came, by=organizer, now=meeting.start_dt)
+    db.session.commit()
+    path = f"/activities/{meeting.id}"
+
+    page = client.get(path).get_data(as_text=True)
+    assert "This activity has ended." in page and ">Ended<" in page
+    assert not any(stale in page for stale in ("Registration closed", "of 80 left", "Add to my calendar",
+                                               f"{path}/register"))
+    assert "Took part?" in page and f"/account/login?next=/activities/{meeting.id}" in page
+    past = client.get("/activities/?when=past").get_data(as_text=True)
+    assert ">Ended<" in card(past, "Past summit") and "Registration closed" not in past
+
+    auth.login("ada@example.org")
+    page = client.get(path).get_data(as_text=True)
+    assert f'href="{path}/evaluation">Complete the evaluation' in page
+    assert "Claim your credit: <span" in page and "Complete the evaluation first." in page
+    answers = {q.key: (q.choices[0] if q.choices else "Useful") for q in evaluation_questions(meeting)}
+    assert client.post(f"{path}/evaluation", data=answers).status_code == 302
+    page = client.get(path).get_data(as_text=True)
+    assert "Evaluation: <strong>done</strong>" in page and f'href="{path}/claim">Claim your credit</a>' in page
+    assert client.post(f"{path}/claim", data={"ama_pra_1": "3", "attest": "y"}).status_code == 302
+    page = client.get(path).get_data(as_text=True)
+    assert "3 AMA PRA Category 1 Credit™" in page and "Change my claim" in page
+    assert "Your certificate will follow when the organizers issue certificates." in page
+
+    auth.logout()
+    auth.login("bob@example.org")
+    page = client.get(path).get_data(as_text=True)
+    assert "we have no record of your attendance" in page and "Complete the evaluation" not in page

@@ -182,12 +182,14 @@ def draft_for_preview(activity_id: int, user: User) -> Activity | None:
 
 
 def seat_state(activity: Activity, confirmed: int, *, now: datetime | None = None) -> tuple[str, str]:
-    """(key, label) of what a card shows: seats left, Waitlist, Full, Cancelled, Registration closed, Open."""
+    """(key, label) of what a card shows: seats left, Waitlist, Full, Cancelled, Ended (an on-demand webcast: No
+    longer available), Registration closed, Open."""
     now = now or now_utc()
     if activity.is_cancelled:
         return "cancelled", "Cancelled"
-    closed = (activity.registration_closes_dt is not None and now >= activity.registration_closes_dt) or \
-        activity.has_ended(now)
+    if activity.has_ended(now):
+        return "ended", "No longer available" if activity.is_on_demand else "Ended"
+    closed = activity.registration_closes_dt is not None and now >= activity.registration_closes_dt
     if activity.capacity is not None and confirmed >= activity.capacity:
         return ("full", "Full") if closed else ("waitlist", "Waitlist")
     if closed:
