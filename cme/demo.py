@@ -40,11 +40,15 @@ from cme.activities.service import (
 from cme.amounts import quarter_floor
 from cme.attendance.service import HEARTBEAT_SECONDS, check_in, heartbeat
 from cme.certificates.service import issue_for_activity
-from cme.credit.evaluation import evaluation_questions, submit_evaluation
+from cme.credit.evaluation import (
+    add_post_test_question, evaluation_questions, post_test_questions, set_passing_score, submit_evaluation,
+    submit_post_test,
+)
 from cme.credit.service import claim_credit, claim_status
 from cme.extensions import db
 from cme.mail.models import OutboxMessage
-from cme.registration.models import Registration
+from cme.registration.mail import REMIND_WEBCAST
+from cme.registration.models import JOIN_LINK_LEAD, Registration
 from cme.registration.lifecycle import cancel_activity
 from cme.registration.service import Answers, register
 from cme.timeutil import local_to_utc, now_utc, zone
@@ -98,6 +102,21 @@ def next_dst_transition(zone_name: str, after: date, *, horizon_days: int = 400)
             return day
         previous = offset
     raise ValueError(f"{zone_name} has no DST transition within {horizon_days} days of {after}")
+
+
+def _duration(lead: timedelta) -> str:
+    minutes = int(lead.total_seconds() // 60)
+    return f"{minutes // 60} hour{'s' if minutes != 60 else ''}" if minutes % 60 == 0 else f"{minutes} minutes"
+
+
+def demo_text(text: str, spec: dict[str, Any]) -> str:
+    """An activity's text with what the product does filled in from the rules themselves (issue 14, point 12), so
+    the demo never promises another lead time or passing score than the one that applies: `{join_lead}` (when the
+    join link appears on My schedule), `{webcast_reminder}` (when the live-webcast reminder is mailed) and
+    `{passing_score}` (the post-test's)."""
+    return (text.replace("{join_lead}", _duration(JOIN_LINK_LEAD))
+            .replace("{webcast_reminder}", _duration(REMIND_WEBCAST))
+            .replace("{passing_score}", str(spec.get("post_test_passing_score", ""))))
 
 
 def _at(day: date, hhmm: str, zone_name: str) -> datetime:
@@ -158,7 +177,7 @@ def _activity_fields(spec: dict[str, Any], first_day: date, description: str,
         "time_zone": zone_name, "start_dt": start, "end_dt": end,
         "venue_name": venue.get("name"), "street_address": venue.get("street"), "city": venue.get("city"),
         "state": venue.get("state"), "postal_code": venue.get("postal_code"),
-        "join_url": spec.get("join_url"), "access_notes": spec.get("access_notes", ""),
+        "join_url": spec.get("join_url"), "access_notes": demo_text(spec.get("access_notes", ""), spec),
         "capacity": spec.get("capacity"), "accreditation_statement": "",
         "accreditation_kind": spec.get("accreditation", "accme"), "joint_provider": spec.get("joint_provider", ""),
         "registration_opens_dt": announced, "registration_closes_dt": closes, "claim_deadline_dt": deadline,
@@ -224,6 +243,11 @@ def _seed_activity(spec: dict[str, Any], data: dict[str, Any], users: dict[str, 
         created["commercial supports"] += 1
     if "acpe_uan" in spec:
         set_acpe_uan(activity, spec["acpe_uan"])
+    for question in spec.get("post_test", []):
+        add_post_test_question(activity, prompt=question["prompt"], choices=question["choices"],
+                               correct_index=question["correct"])
+    if "post_test_passing_score" in spec:
+        set_passing_score(activity, spec["post_test_passing_score"])
 
     status = ActivityStatus(spec.get("status", ActivityStatus.PUBLISHED.value))
     if status == ActivityStatus.DRAFT:
@@ -276,6 +300,10 @@ def _take_part(activity: Activity, part: dict[str, Any], registration: Registrat
         submit_evaluation(user, activity, {q.key: answer for q, answer in zip(questions, part["evaluation"])},
                           now=done + step)
         created["evaluations"] += 1
+    if "post_test" in part:
+        answers = {q.id: choice for q, choice in zip(post_test_questions(activity), part["post_test"])}
+        submit_post_test(user, activity, answers, now=done + step)
+        created["post-test attempts"] += 1
     if not part.get("claims"):
         return None
     claimed = done + 2 * step
