@@ -58,7 +58,7 @@ class CatalogFilterForm(Form):
         csrf = False
 
     q = StringField("Search", filters=[without_nul, strip], validators=[Optional(), Length(max=200)],
-                    render_kw={"placeholder": "Topic, speaker, city, venue or credit (MOC, nursing…)"})
+                    render_kw={"placeholder": "Speaker, city, venue, topic, MOC…"})
     format = SelectField("Format", choices=select_choices([
         ("", "All formats"), (ActivityFormat.LIVE_MEETING.value, "Live meetings"), ("webcast", "All webcasts"),
         (ActivityFormat.LIVE_WEBCAST.value, "Live webcasts"), (ActivityFormat.ON_DEMAND_WEBCAST.value, "On-demand webcasts"),
@@ -113,7 +113,8 @@ class ActivityForm(Form):
     move_sessions = BooleanField(
         "Move the agenda with the start",
         description="Every session keeps its local time relative to the start: moving the start a week later moves "
-                    "each session a week later at the same local time, even across a change of the clocks.")
+                    "each session a week later at the same local time, even across a change of the clocks. The "
+                    "registration and claim deadlines below move only as you change them.")
     venue_name = StringField("Venue", validators=[Optional(), Length(max=200)], filters=[none_if_blank])
     street_address = StringField("Street address", validators=[Optional(), Length(max=300)], filters=[none_if_blank])
     city = StringField("City", validators=[Optional(), Length(max=120)], filters=[none_if_blank])
