@@ -674,3 +674,12 @@ def test_the_edit_form_offers_to_move_the_agenda_with_the_start(client, db, chic
                        data={**data, "start_local": "2027-03-19T07:30", "move_sessions": "y"}).status_code == 302
     db.session.refresh(chicago_meeting)
     assert [local(s.start_dt) for s in chicago_meeting.sessions] == ["2027-03-19 08:30 CDT", "2027-03-19 12:30 CDT"]
+
+
+def test_a_meeting_moved_to_another_zone_keeps_its_agenda_at_the_same_local_times(db, chicago_meeting):
+    denver = ZoneInfo("America/Denver")
+    start = datetime(2027, 3, 5, 8, tzinfo=denver).astimezone(timezone.utc)
+    service.reschedule(chicago_meeting, time_zone="America/Denver", start_dt=start, end_dt=start + timedelta(hours=9),
+                       move_sessions=True)
+    db.session.commit()
+    assert [f"{s.start_dt.astimezone(denver):%H:%M %Z}" for s in chicago_meeting.sessions] == ["09:00 MST", "13:00 MST"]
