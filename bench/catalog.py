@@ -59,7 +59,6 @@ def seed(db) -> None:
             join_url="https://webcast.example.org/x" if fmt == "live_webcast" else None, access_notes="",
             capacity=rng.choice([None, 50, 100, 200]), accreditation_statement="Accredited.", schedule_sequence=0,
             created_dt=now, updated_dt=now))
-        activities[-1]["search_text"] = search_text_for(activities[-1])
         faculty.append(dict(id=i, activity_id=i, full_name="Dr Example", degree="MD", affiliation="", role="faculty",
                             position=0, disclosure_received_dt=now))
         for s in range(3):
@@ -70,6 +69,9 @@ def seed(db) -> None:
         designations.append(dict(activity_id=i, credit_type="ama_pra_1", max_amount=Decimal("4.5")))
         designations.append(dict(activity_id=i, credit_type=rng.choice(["ancc", "acpe", "aapa_1", "abim_moc"]),
                                  max_amount=Decimal("4.5")))
+        activities[-1]["search_text"] = search_text_for(
+            activities[-1], people=["Dr Example"], credit_types=[d["credit_type"] for d in designations[-2:]],
+            sessions=[s["title"] for s in sessions[-3:]])
     db.session.execute(Activity.__table__.insert(), activities)
     db.session.execute(ActivitySession.__table__.insert(), sessions)
     db.session.execute(Faculty.__table__.insert(), faculty)

@@ -48,7 +48,8 @@ from cme.credit.participation import cancel_registration
 from cme.credit.service import claim_credit, claim_status
 from cme.extensions import db
 from cme.mail.models import OutboxMessage
-from cme.registration.models import Registration
+from cme.registration.mail import REMIND_WEBCAST
+from cme.registration.models import JOIN_LINK_LEAD, Registration
 from cme.registration.lifecycle import cancel_activity
 from cme.registration.service import Answers, register
 from cme.timeutil import local_to_utc, now_utc, zone
@@ -102,6 +103,21 @@ def next_dst_transition(zone_name: str, after: date, *, horizon_days: int = 400)
             return day
         previous = offset
     raise ValueError(f"{zone_name} has no DST transition within {horizon_days} days of {after}")
+
+
+def _duration(lead: timedelta) -> str:
+    minutes = int(lead.total_seconds() // 60)
+    return f"{minutes // 60} hour{'s' if minutes != 60 else ''}" if minutes % 60 == 0 else f"{minutes} minutes"
+
+
+def demo_text(text: str, spec: dict[str, Any]) -> str:
+    """An activity's text with what the product does filled in from the rules themselves (issue 14, point 12), so
+    the demo never promises another lead time or passing score than the one that applies: `{join_lead}` (when the
+    join link appears on My schedule), `{webcast_reminder}` (when the live-webcast reminder is mailed) and
+    `{passing_score}` (the post-test's)."""
+    return (text.replace("{join_lead}", _duration(JOIN_LINK_LEAD))
+            .replace("{webcast_reminder}", _duration(REMIND_WEBCAST))
+            .replace("{passing_score}", str(spec.get("post_test_passing_score", ""))))
 
 
 def _at(day: date, hhmm: str, zone_name: str) -> datetime:
@@ -162,7 +178,7 @@ def _activity_fields(spec: dict[str, Any], first_day: date, description: str,
         "time_zone": zone_name, "start_dt": start, "end_dt": end,
         "venue_name": venue.get("name"), "street_address": venue.get("street"), "city": venue.get("city"),
         "state": venue.get("state"), "postal_code": venue.get("postal_code"),
-        "join_url": spec.get("join_url"), "access_notes": spec.get("access_notes", ""),
+        "join_url": spec.get("join_url"), "access_notes": demo_text(spec.get("access_notes", ""), spec),
         "capacity": spec.get("capacity"), "accreditation_statement": "",
         "accreditation_kind": spec.get("accreditation", "accme"), "joint_provider": spec.get("joint_provider", ""),
         "registration_opens_dt": announced, "registration_closes_dt": closes, "claim_deadline_dt": deadline,

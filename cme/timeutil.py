@@ -1,7 +1,7 @@
 """Time: every stored instant is aware UTC; zones are IANA names read with zoneinfo."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from importlib.resources import files
 from zoneinfo import ZoneInfo, available_timezones
@@ -86,6 +86,10 @@ def zone_choices() -> list[tuple[str, str]]:
 class NonExistentLocalTime(ValueError):
     """The wall-clock time falls in a DST gap (e.g. 02:30 on a spring-forward night)."""
 
+    def __init__(self, naive: datetime, zone_name: str):
+        super().__init__(f"{naive:%Y-%m-%d %H:%M} does not exist in {zone_name} (clocks skip it)")
+        self.naive, self.zone_name = naive, zone_name
+
 
 class AmbiguousLocalTime(ValueError):
     """The wall-clock time happens twice (the repeated hour on a fall-back night)."""
@@ -103,12 +107,28 @@ def local_to_utc(naive: datetime, zone_name: str, *, fold: int | None = None) ->
     # Round-tripping through UTC exposes gaps: the time changes.
     if first.astimezone(timezone.utc).astimezone(tz).replace(tzinfo=None) != naive and \
             second.astimezone(timezone.utc).astimezone(tz).replace(tzinfo=None) != naive:
-        raise NonExistentLocalTime(f"{naive:%Y-%m-%d %H:%M} does not exist in {zone_name} (clocks skip it)")
+        raise NonExistentLocalTime(naive, zone_name)
     if first.utcoffset() != second.utcoffset():
         if fold is None:
             raise AmbiguousLocalTime(f"{naive:%Y-%m-%d %H:%M} happens twice in {zone_name} (clocks go back)")
         return naive.replace(tzinfo=tz, fold=fold).astimezone(timezone.utc)
     return first.astimezone(timezone.utc)
+
+
+def shift_wall_clock(instant: datetime, by: timedelta, zone_name: str, to_zone: str | None = None) -> datetime:
+    """The instant whose wall-clock time in `to_zone` (default: the same zone) is `instant`'s wall-clock time in
+    `zone_name` plus `by`: "a week later, at the same local time", whatever the clocks do in between (a 9:00 AM
+    session stays at 9:00 AM across a change to or from daylight saving time). A time in the repeated hour keeps
+    the occurrence it had; one that lands in a DST gap raises NonExistentLocalTime."""
+    local = instant.astimezone(zone(zone_name))
+    return local_to_utc(local.replace(tzinfo=None) + by, to_zone or zone_name, fold=local.fold)
+
+
+def wall_clock_difference(earlier: datetime, earlier_zone: str, later: datetime, later_zone: str) -> timedelta:
+    """How far `later` (read on the clocks of `later_zone`) is from `earlier` (read on those of `earlier_zone`), in
+    wall-clock time: the `by` of `shift_wall_clock`."""
+    return (later.astimezone(zone(later_zone)).replace(tzinfo=None)
+            - earlier.astimezone(zone(earlier_zone)).replace(tzinfo=None))
 
 
 def utc_to_local(instant: datetime, zone_name: str) -> datetime:
@@ -137,5 +157,5 @@ def format_local(instant: datetime | None, zone_name: str, fmt: str = "%a %b %-d
 
 __all__ = [
     "UTCDateTime", "now_utc", "zone", "is_valid_zone", "zone_choices", "local_to_utc", "utc_to_local",
-    "format_local", "NonExistentLocalTime", "AmbiguousLocalTime",
+    "format_local", "NonExistentLocalTime", "AmbiguousLocalTime", "shift_wall_clock", "wall_clock_difference",
 ]

@@ -163,7 +163,7 @@ def test_month_view_shows_activities_on_their_local_days_and_times(client, make_
     assert "Late night in LA" not in cells["2030-03-09"]
     assert "9:00 AM CDT" in cells["2030-03-15"] and "Two-day Chicago" in cells["2030-03-16"]
     assert "April thing" not in page or "April thing" in cells.get("2030-04-02", "")
-    assert "Available on demand this month" in page and "On demand" in page
+    assert "On demand in March 2030" in page and ">On demand<" in page
     assert 'href="/activities/calendar?month=2030-02"' in page and 'href="/activities/calendar?month=2030-04"' in page
     filtered = client.get("/activities/calendar?month=2030-03&format=webcast").get_data(as_text=True)
     assert "Late night in LA" not in filtered and "On demand" in filtered
@@ -349,6 +349,140 @@ def test_a_providers_catalog_costs_the_same_queries_with_one_or_many_registratio
 def test_an_ended_on_demand_webcast_offers_no_registration(client, make_activity):
     webcast = make_activity(format="on_demand_webcast", join_url="https://x.example/w", capacity=10,
                             start_dt=at(-60), end_dt=at(-1))
-    assert catalog.seat_state(webcast, 0) == ("closed", "Registration closed")
+    assert catalog.seat_state(webcast, 0) == ("ended", "No longer available")
     page = client.get(f"/activities/{webcast.id}").get_data(as_text=True)
-    assert f"/activities/{webcast.id}/register" not in page and "Registration closed" in page
+    assert f"/activities/{webcast.id}/register" not in page and "This webcast is no longer available." in page
+
+
+# ---------------------------------------------------------------- issue 14, point 4: what the search reads
+
+@pytest.fixture
+def people_and_places(db, make_activity):
+    denver = make_activity(title="Rocky Mountain symposium", venue_name="Front Range Conference Center", city="Denver",
+                           state="CO", time_zone="America/Denver", start_dt=at(10),
+                           credits={"ama_pra_1": "6", "abim_moc": "6"})
+    denver.faculty.append(Faculty(full_name="Samuel Harrow", degree="MD"))
+    denver.sessions.append(ActivitySession(title="Normothermic machine perfusion", start_dt=at(10),
+                                           end_dt=at(10) + timedelta(hours=1)))
+    make_activity(title="Interprofessional webcast", format="live_webcast", join_url="https://x.example/j",
+                  start_dt=at(12), credits={"ancc": "1", "acpe": "1", "aapa_1": "1"})
+    db.session.commit()
+
+
+@pytest.mark.parametrize("q, expected", [
+    pytest.param("Harrow", ["Rocky Mountain symposium"], id="a-faculty-surname"),
+    pytest.param("samuel harrow", ["Rocky Mountain symposium"], id="a-full-name"),
+    pytest.param("Denver", ["Rocky Mountain symposium"], id="a-city"),
+    pytest.param("Front Range", ["Rocky Mountain symposium"], id="a-venue"),
+    pytest.param("perfusion", ["Rocky Mountain symposium"], id="an-agenda-title"),
+    pytest.param("MOC", ["Rocky Mountain symposium"], id="moc"),
+    pytest.param("ABIM", ["Rocky Mountain symposium"], id="abim"),
+    pytest.param("AMA", ["Rocky Mountain symposium"], id="ama"),
+    pytest.param("ANCC", ["Interprofessional webcast"], id="ancc"),
+    pytest.param("nursing", ["Interprofessional webcast"], id="nursing"),
+    pytest.param("pharmacy", ["Interprofessional webcast"], id="pharmacy"),
+    pytest.param("ACPE", ["Interprofessional webcast"], id="acpe"),
+    pytest.param("AAPA", ["Interprofessional webcast"], id="aapa"),
+    pytest.param("Denver nursing", [], id="every-word-must-match"),
+])
+def test_search_finds_people_places_agendas_and_credit(client, people_and_places, q, expected):
+    assert titles(client.get("/activities/", query_string={"q": q}).get_data(as_text=True)) == expected
+
+
+def test_the_search_follows_edits_of_people_places_and_credit(db, make_user, make_activity):
+    from cme.activities import service
+
+    def found(q: str) -> list[str]:
+        return [a.title for a in db.session.scalars(catalog.filtered_activities(catalog.CatalogFilters(q=q)))]
+
+    organizer = make_user(role="organizer")
+    activity = make_activity(title="Transplant day", organizers=[organizer], start_dt=at(20), credits={"ama_pra_1": "3"})
+    person = service.add_faculty(activity, full_name="Lina Haddad", degree="MD", affiliation="", role="faculty",
+                                 disclosure_received=True)
+    service.add_faculty(activity, full_name="Owen Blackfeather", degree="MD", affiliation="", role="planner",
+                        disclosure_received=True)
+    db.session.commit()
+    assert found("haddad") == ["Transplant day"] and found("moc") == []
+
+    service.update_faculty(person, full_name="Lina Haddad-Stone", degree="MD", affiliation="", role="faculty",
+                           disclosure_received=True)
+    service.set_designation(activity, "abim_moc", Decimal("3"))
+    service.change_place(activity, venue_name="Aspen Hall", city="Boulder", state="CO")
+    db.session.commit()
+    assert found("haddad-stone") == found("moc") == found("boulder") == found("aspen") == ["Transplant day"]
+    assert found("new york") == []
+
+    service.delete_faculty(person)
+    service.delete_designation(next(d for d in activity.credit_designations if d.credit_type == "abim_moc"))
+    db.session.commit()
+    assert found("haddad") == found("moc") == []
+    assert found("blackfeather") == found("boulder") == ["Transplant day"]
+
+
+# ---------------------------------------------------------------- issue 14, point 5: on demand in the month view
+
+def test_the_month_view_lists_an_on_demand_module_from_its_release_never_before(client, make_activity):
+    make_activity(title="Fibrosis module", format="on_demand_webcast", join_url="https://x.example/w",
+                  time_zone="America/New_York", start_dt=datetime(2030, 3, 12, 13, tzinfo=timezone.utc),
+                  end_dt=datetime(2031, 3, 1, 4, 59, tzinfo=timezone.utc), credits={})
+    make_activity(title="Older module", format="on_demand_webcast", join_url="https://x.example/o",
+                  time_zone="America/New_York", start_dt=datetime(2029, 6, 1, 13, tzinfo=timezone.utc),
+                  end_dt=datetime(2030, 3, 31, 12, tzinfo=timezone.utc), credits={})
+
+    def listed(month: str) -> dict[str, str]:
+        page = client.get(f"/activities/calendar?month={month}").get_data(as_text=True)
+        section = page.split("On demand in", 1)[1] if "On demand in" in page else ""
+        return dict(re.findall(r'>([^<]+)</a> <span class="muted">([^<]+)</span>', section))
+
+    assert listed("2030-02") == {"Older module": "until Mar 31, 2030"}  # its grid ends Mar 8: not yet released
+    assert listed("2030-03") == {"Fibrosis module": "from Mar 12 until Feb 28, 2031",
+                                 "Older module": "until Mar 31, 2030"}
+    assert listed("2030-04") == {"Fibrosis module": "until Feb 28, 2031"}
+    page = client.get("/activities/calendar?month=2030-03").get_data(as_text=True)
+    cells = dict(re.findall(r'<time datetime="(\d{4}-\d{2}-\d{2})">\d+</time></span>(.*?)</td>', page, re.S))
+    assert "On demand from 9:00 AM EDT</span> Fibrosis module" in cells["2030-03-12"]
+    assert not any("Fibrosis module" in cell for day, cell in cells.items() if day != "2030-03-12")
+
+
+# ---------------------------------------------------------------- issue 14, point 7: an activity that has ended
+
+def test_an_ended_meeting_says_so_and_offers_each_viewer_what_still_applies(client, db, make_user, make_activity, auth):
+    from cme.attendance.service import check_in
+    from cme.credit.evaluation import evaluation_questions
+
+    organizer = make_user(role="organizer")
+    meeting = make_activity(title="Past summit", capacity=80, start_dt=at(-3), end_dt=at(-3) + timedelta(hours=3),
+                            claim_deadline_dt=at(60), credits={"ama_pra_1": "3"})
+    came, absent = (Registration(user=make_user(email), activity=meeting, status="confirmed")
+                    for email in ("ada@example.org", "bob@example.org"))
+    db.session.add_all([came, absent, Registration(user=make_user(), activity=meeting, status="confirmed")])
+    db.session.commit()
+    check_in(came, by=organizer, now=meeting.start_dt)
+    db.session.commit()
+    path = f"/activities/{meeting.id}"
+
+    page = client.get(path).get_data(as_text=True)
+    assert "This activity has ended." in page and ">Ended<" in page
+    assert not any(stale in page for stale in ("Registration closed", "of 80 left", "Add to my calendar",
+                                               f"{path}/register"))
+    assert "Took part?" in page and f"/account/login?next=/activities/{meeting.id}" in page
+    past = client.get("/activities/?when=past").get_data(as_text=True)
+    assert ">Ended<" in card(past, "Past summit") and "Registration closed" not in past
+
+    auth.login("ada@example.org")
+    page = client.get(path).get_data(as_text=True)
+    assert f'href="{path}/evaluation">Complete the evaluation' in page
+    assert "Claim your credit: <span" in page and "Complete the evaluation first." in page
+    answers = {q.key: (q.choices[0] if q.choices else "Useful") for q in evaluation_questions(meeting)}
+    assert client.post(f"{path}/evaluation", data=answers).status_code == 302
+    page = client.get(path).get_data(as_text=True)
+    assert "Evaluation: <strong>done</strong>" in page and f'href="{path}/claim">Claim your credit</a>' in page
+    assert client.post(f"{path}/claim", data={"ama_pra_1": "3", "attest": "y"}).status_code == 302
+    page = client.get(path).get_data(as_text=True)
+    assert "3 AMA PRA Category 1 Credit™" in page and "Change my claim" in page
+    assert "Your certificate will follow when the organizers issue certificates." in page
+
+    auth.logout()
+    auth.login("bob@example.org")
+    page = client.get(path).get_data(as_text=True)
+    assert "we have no record of your attendance" in page and "Complete the evaluation" not in page

@@ -3,8 +3,9 @@ credit, publish rules, lifecycle (publish, unpublish, duplicate, cancel), notice
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -13,6 +14,7 @@ from cme.activities import service
 from cme.activities.models import Activity, ActivitySession, Faculty
 from cme.mail.models import OutboxMessage
 from cme.registration.models import Registration
+from cme.timeutil import now_utc
 from tests.helpers import outbox
 
 DENVER_MEETING = {
@@ -381,9 +383,11 @@ def test_duplicate_copies_content_agenda_faculty_and_credit_as_a_new_draft(clien
                                    "end_dt": activity.start_dt + timedelta(hours=2), "room": "", "speakers": "",
                                    "description": ""})
     db.session.commit()
-    response = client.post(f"/organize/activities/{activity.id}/duplicate")
+    first_day = activity.start_dt.astimezone(ZoneInfo(activity.time_zone)).date() + timedelta(days=7)
+    response = client.post(f"/organize/activities/{activity.id}/duplicate", data={"first_day": first_day.isoformat()})
     copy = db.session.scalar(select(Activity).where(Activity.id != activity.id))
     assert response.location == f"/organize/activities/{copy.id}"
+    assert copy.start_dt.astimezone(ZoneInfo(copy.time_zone)).date() == first_day
     assert copy.status == "draft" and copy.title == f"Copy of {activity.title}" and copy.uuid != activity.uuid
     assert [s.title for s in copy.sessions] == ["One"] and copy.sessions[0].uuid != activity.sessions[0].uuid
     assert [d.company for d in copy.faculty[0].disclosures] == ["AbbVie"]
@@ -564,3 +568,118 @@ def test_saving_a_session_unchanged_is_no_change_of_its_activity(db, make_activi
     service.update_session(session, {"title": "Talk", "start_dt": session.start_dt, "end_dt": session.end_dt})
     db.session.commit()
     assert activity.updated_dt == before
+
+
+# ---------------------------------------------------------------- issue 14, point 3: re-dating
+
+CHICAGO = ZoneInfo("America/Chicago")
+
+
+def chicago(*args) -> datetime:
+    """A Chicago wall-clock time as aware UTC (the zone's offset at that moment: CST, or CDT from Mar 14, 2027)."""
+    return datetime(*args, tzinfo=CHICAGO).astimezone(timezone.utc)
+
+
+def local(instant: datetime) -> str:
+    return f"{instant.astimezone(CHICAGO):%Y-%m-%d %H:%M %Z}"
+
+
+@pytest.fixture
+def chicago_meeting(db, make_activity, organizer):
+    """Fri Mar 5, 2027 in Chicago (CST), 8 AM to 5 PM, with two sessions, registration and a claim deadline; the
+    clocks spring forward on Sunday Mar 14."""
+    activity = make_activity(organizers=[organizer], time_zone="America/Chicago", venue_name="Riverwalk Center",
+                             city="Chicago", state="IL", start_dt=chicago(2027, 3, 5, 8), end_dt=chicago(2027, 3, 5, 17),
+                             registration_opens_dt=chicago(2027, 2, 1, 9), registration_closes_dt=chicago(2027, 3, 3, 17),
+                             claim_deadline_dt=chicago(2027, 6, 3, 23, 59), credits={"ama_pra_1": "2"})
+    activity.sessions = [ActivitySession(title="Morning talk", start_dt=chicago(2027, 3, 5, 9), end_dt=chicago(2027, 3, 5, 10)),
+                         ActivitySession(title="Afternoon panel", start_dt=chicago(2027, 3, 5, 13),
+                                         end_dt=chicago(2027, 3, 5, 14, 30))]
+    db.session.commit()
+    return activity
+
+
+def test_a_copy_moves_to_its_first_day_at_the_same_local_times_across_a_change_of_the_clocks(db, chicago_meeting,
+                                                                                          organizer):
+    copy = service.duplicate(chicago_meeting, organizer, first_day=date(2027, 3, 19))  # two weeks later, in CDT
+    db.session.commit()
+    assert (local(copy.start_dt), local(copy.end_dt)) == ("2027-03-19 08:00 CDT", "2027-03-19 17:00 CDT")
+    assert [(s.title, local(s.start_dt), local(s.end_dt)) for s in copy.sessions] == [
+        ("Morning talk", "2027-03-19 09:00 CDT", "2027-03-19 10:00 CDT"),
+        ("Afternoon panel", "2027-03-19 13:00 CDT", "2027-03-19 14:30 CDT")]
+    assert (local(copy.registration_opens_dt), local(copy.registration_closes_dt), local(copy.claim_deadline_dt)) == (
+        "2027-02-15 09:00 CST", "2027-03-17 17:00 CDT", "2027-06-17 23:59 CDT")
+    assert copy.status == "draft" and [local(s.start_dt) for s in chicago_meeting.sessions] == [
+        "2027-03-05 09:00 CST", "2027-03-05 13:00 CST"]  # the original stays
+
+
+def test_a_copy_landing_a_time_in_the_skipped_hour_is_refused_naming_it(db, chicago_meeting, organizer):
+    chicago_meeting.sessions[0].start_dt = chicago(2027, 3, 5, 2, 30)  # an early session, moved to Mar 14 2:30 AM
+    chicago_meeting.start_dt = chicago(2027, 3, 5, 1)
+    db.session.commit()
+    with pytest.raises(service.ActivityError, match="“Morning talk” would move to Sun Mar 14, 2027, 2:30 AM, a time "
+                                                    "that does not exist in America/Chicago") as refused:
+        service.duplicate(chicago_meeting, organizer, first_day=date(2027, 3, 14))
+    assert refused.value.field == "first_day"
+
+
+def test_duplicating_asks_for_the_first_day_and_lands_on_the_copy(client, db, chicago_meeting, organizer):
+    page = client.get(f"/organize/activities/{chicago_meeting.id}/duplicate").get_data(as_text=True)
+    suggested = service.suggested_first_day(chicago_meeting)
+    assert suggested.weekday() == 4 and suggested > now_utc().date()  # a Friday, to come
+    assert f'value="{suggested.isoformat()}"' in page and "First day of the copy" in page
+    assert activity_count(db) == 1  # asking writes nothing
+    missing = client.post(f"/organize/activities/{chicago_meeting.id}/duplicate", data={"first_day": ""})
+    assert missing.status_code == 422 and "Enter the first day of the copy." in missing.get_data(as_text=True)
+    response = client.post(f"/organize/activities/{chicago_meeting.id}/duplicate", data={"first_day": "2027-03-19"})
+    copy = db.session.scalar(select(Activity).where(Activity.id != chicago_meeting.id))
+    assert response.location == f"/organize/activities/{copy.id}" and local(copy.start_dt) == "2027-03-19 08:00 CDT"
+
+
+def test_moving_a_meeting_moves_its_agenda_in_one_save_and_tells_registrants_once(db, make_user, chicago_meeting):
+    from cme.registration import lifecycle
+
+    chicago_meeting.registration_opens_dt = None
+    chicago_meeting.registration_closes_dt = None
+    db.session.commit()
+    register(db, chicago_meeting, make_user("a@example.org"))
+    told = lifecycle.reschedule(chicago_meeting, time_zone="America/Chicago", start_dt=chicago(2027, 3, 19, 8),
+                                end_dt=chicago(2027, 3, 19, 17), move_sessions=True)
+    db.session.commit()
+    assert told == 1 and len(outbox(db, "schedule_changed")) == 1
+    assert [local(s.start_dt) for s in chicago_meeting.sessions] == ["2027-03-19 09:00 CDT", "2027-03-19 13:00 CDT"]
+    assert chicago_meeting.schedule_sequence == 1
+    text = _decoded(outbox(db, "schedule_changed")[0])
+    assert "Session “Morning talk”: Fri Mar 5, 9:00–10:00 AM CST → Fri Mar 19, 9:00–10:00 AM CDT" in text
+
+
+def test_the_edit_form_offers_to_move_the_agenda_with_the_start(client, db, chicago_meeting):
+    data = {**DENVER_MEETING, "time_zone": "America/Chicago", "city": "Chicago", "state": "IL",
+            "start_local": "2027-03-19T08:00", "end_local": "2027-03-19T17:00", "registration_opens_local": "",
+            "registration_closes_local": "", "claim_deadline_local": ""}
+    page = client.get(f"/organize/activities/{chicago_meeting.id}/edit").get_data(as_text=True)
+    assert "Move the agenda with the start" in page
+    refused = client.post(f"/organize/activities/{chicago_meeting.id}/edit", data=data)
+    assert refused.status_code == 422
+    text = refused.get_data(as_text=True)
+    assert 'id="move_sessions-error"' in text and "2 agenda session(s) would fall outside these times" in text
+    assert "Tick “Move the agenda with the start”" in text
+    moved = client.post(f"/organize/activities/{chicago_meeting.id}/edit", data={**data, "move_sessions": "y"},
+                        follow_redirects=True)
+    assert "The agenda moved with the start (2 sessions)." in moved.get_data(as_text=True)
+    db.session.refresh(chicago_meeting)
+    assert [local(s.start_dt) for s in chicago_meeting.sessions] == ["2027-03-19 09:00 CDT", "2027-03-19 13:00 CDT"]
+    # Moving the start alone (the end unchanged, the box ticked) keeps every session inside.
+    assert client.post(f"/organize/activities/{chicago_meeting.id}/edit",
+                       data={**data, "start_local": "2027-03-19T07:30", "move_sessions": "y"}).status_code == 302
+    db.session.refresh(chicago_meeting)
+    assert [local(s.start_dt) for s in chicago_meeting.sessions] == ["2027-03-19 08:30 CDT", "2027-03-19 12:30 CDT"]
+
+
+def test_a_meeting_moved_to_another_zone_keeps_its_agenda_at_the_same_local_times(db, chicago_meeting):
+    denver = ZoneInfo("America/Denver")
+    start = datetime(2027, 3, 5, 8, tzinfo=denver).astimezone(timezone.utc)
+    service.reschedule(chicago_meeting, time_zone="America/Denver", start_dt=start, end_dt=start + timedelta(hours=9),
+                       move_sessions=True)
+    db.session.commit()
+    assert [f"{s.start_dt.astimezone(denver):%H:%M %Z}" for s in chicago_meeting.sessions] == ["09:00 MST", "13:00 MST"]

@@ -283,3 +283,48 @@ def test_catalog_shows_the_demo(demo, demo_client):
     assert shown and all(str(escape(a.title)) in page for a in shown)
     hidden = [a for a in demo if a.status == ActivityStatus.DRAFT or a.end_dt < now]
     assert hidden and not any(str(escape(a.title)) in page for a in hidden)
+
+
+def test_the_catalog_search_finds_a_demo_speaker_a_city_and_a_credit_type(demo):
+    """Issue 14, point 4: what the walk-through typed (a faculty member's surname, 'Denver', 'MOC')."""
+    from cme.activities.catalog import CatalogFilters, filtered_activities
+
+    def found(q: str) -> set[str]:
+        return {a.title for a in _db.session.scalars(filtered_activities(CatalogFilters(q=q, when="all")))}
+
+    denver = activity_titled(demo, "rocky-mountain-transplant-denver")
+    assert found("Denver") == {denver.title}
+    assert denver.title in found("Harrow") and denver.title in found("Front Range Conference Center")
+    moc = {a.title for a in demo if a.is_public and any(d.credit_type == "abim_moc" for d in a.credit_designations)}
+    assert moc and found("MOC") == moc
+    nursing = {a.title for a in demo if a.is_public and any(d.credit_type == "ancc" for d in a.credit_designations)}
+    assert nursing and nursing <= found("nursing")
+
+
+def test_the_demo_text_promises_only_what_the_product_does(demo):
+    """Issue 14, point 12: no captions, transcripts, downloads or mailed join links the product has no part in; a
+    post-test, a join link's lead time or a reminder named only where the rules give them, with their figures."""
+    from cme.credit.evaluation import best_score, has_post_test
+    from cme.registration.mail import reminder_lead
+    from cme.registration.models import JOIN_LINK_LEAD_MINUTES
+
+    for activity in demo:
+        text = " ".join([activity.summary, activity.description, activity.access_notes,
+                         activity.learning_objectives]).lower()
+        for unbacked in ("caption", "transcript", "download", "archived", "q&a", "slides", "handout", "emailed",
+                         "progress is saved", "has ended"):
+            assert unbacked not in text, (activity.title, unbacked)
+        if "post-test" in text:
+            assert has_post_test(activity), activity.title
+            assert f"({activity.post_test_passing_score}% to pass)" in text
+        if "my schedule" in text:
+            assert activity.format == "live_webcast" and activity.join_url
+            assert f"{JOIN_LINK_LEAD_MINUTES} minutes before the start" in text
+        if "reminder" in text:
+            lead = reminder_lead(activity)
+            assert lead is not None and f"{int(lead.total_seconds() // 3600)} hour before the start" in text
+        if "viewing time" in text:
+            assert activity.is_webcast
+    module = activity_titled(demo, "simplified-hcv-on-demand")
+    assert has_post_test(module)
+    assert best_score(user("jordan.ellis@demo.example.org"), module) >= module.post_test_passing_score

@@ -115,6 +115,34 @@ def test_accounts_that_exist_when_verification_arrives_are_verified(scratch_data
         db.engine.dispose()
 
 
+def test_the_search_text_migration_rebuilds_existing_activities_text(scratch_database_url, tmp_path):
+    """Issue 14, point 4: activities saved before the search read people, places and credit find them after it."""
+    from flask_migrate import downgrade, upgrade
+
+    from cme.activities.models import Faculty
+    from cme.extensions import db
+
+    app = create_app(base_config(scratch_database_url, tmp_path / "instance"))
+    with app.app_context():
+        upgrade()
+        start = datetime(2027, 5, 1, 15, tzinfo=timezone.utc)
+        activity = Activity(title="Symposium", format="live_meeting", status="published", time_zone="America/Denver",
+                            start_dt=start, end_dt=start + timedelta(hours=2), venue_name="Front Range Center",
+                            city="Denver", state="CO", faculty=[Faculty(full_name="Samuel Harrow")],
+                            credit_designations=[CreditDesignation(credit_type="abim_moc", max_amount=Decimal("2"))])
+        db.session.add(activity)
+        db.session.commit()
+        downgrade(revision="b3d8f1a6c2e4")  # the one before the search text read people
+        with db.engine.begin() as connection:  # the text as the older rule wrote it
+            connection.execute(sa.text("UPDATE activities SET search_text = lower(title)"))
+        upgrade()
+        with db.engine.connect() as connection:
+            text = connection.execute(sa.text("SELECT search_text FROM activities")).scalar()
+        assert all(word in text for word in ("symposium", "harrow", "denver", "front range", "moc"))
+        db.session.remove()
+        db.engine.dispose()
+
+
 def test_every_model_table_exists_in_the_migrated_database(db):
     inspector = sa.inspect(db.engine)
     assert set(db.metadata.tables) <= set(inspector.get_table_names())

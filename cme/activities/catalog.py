@@ -112,7 +112,9 @@ class MonthView:
     year: int
     month: int
     weeks: list[list[MonthDay]]
-    on_demand: list[Activity]
+    # On-demand webcasts available during the month, each with its release date when that falls within the month
+    # (None: available from the month's first day).
+    on_demand: list[tuple[Activity, date | None]]
 
     @property
     def title(self) -> str:
@@ -128,18 +130,25 @@ class MonthView:
 
 
 def month_view(year: int, month: int, filters: CatalogFilters) -> MonthView:
-    """A Sunday-first grid of the month; each live activity appears on every local day it spans."""
+    """A Sunday-first grid of the month; each live activity appears on every local day it spans, an on-demand
+    webcast on its release day. Below the grid, the on-demand webcasts available at some time in the month (at
+    their own local dates), never before their release."""
     weeks_dates = calendar.Calendar(firstweekday=6).monthdatescalendar(year, month)
     first, last = weeks_dates[0][0], weeks_dates[-1][-1]
+    month_first, month_last = date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
     span_filters = CatalogFilters(**{**filters.__dict__, "date_from": first, "date_to": last, "when": "all"})
     activities = db.session.scalars(filtered_activities(span_filters).options(selectinload(Activity.sessions))).all()
     days = {d: MonthDay(d, d.month == month) for week in weeks_dates for d in week}
     on_demand = []
     for activity in activities:
-        if activity.is_on_demand:
-            on_demand.append(activity)
-            continue
         tz = zone(activity.time_zone)
+        if activity.is_on_demand:
+            released, until = activity.start_dt.astimezone(tz), activity.end_dt.astimezone(tz)
+            if released.date() in days:
+                days[released.date()].entries.append((activity, released))
+            if released.date() <= month_last and (until - timedelta(microseconds=1)).date() >= month_first:
+                on_demand.append((activity, released.date() if released.date() > month_first else None))
+            continue
         local_start, local_end = activity.start_dt.astimezone(tz), activity.end_dt.astimezone(tz)
         session_starts: dict[date, datetime] = {}
         for session in activity.sessions:
@@ -173,12 +182,14 @@ def draft_for_preview(activity_id: int, user: User) -> Activity | None:
 
 
 def seat_state(activity: Activity, confirmed: int, *, now: datetime | None = None) -> tuple[str, str]:
-    """(key, label) of what a card shows: seats left, Waitlist, Full, Cancelled, Registration closed, Open."""
+    """(key, label) of what a card shows: seats left, Waitlist, Full, Cancelled, Ended (an on-demand webcast: No
+    longer available), Registration closed, Open."""
     now = now or now_utc()
     if activity.is_cancelled:
         return "cancelled", "Cancelled"
-    closed = (activity.registration_closes_dt is not None and now >= activity.registration_closes_dt) or \
-        activity.has_ended(now)
+    if activity.has_ended(now):
+        return "ended", "No longer available" if activity.is_on_demand else "Ended"
+    closed = activity.registration_closes_dt is not None and now >= activity.registration_closes_dt
     if activity.capacity is not None and confirmed >= activity.capacity:
         return ("full", "Full") if closed else ("waitlist", "Waitlist")
     if closed:

@@ -57,7 +57,8 @@ class CatalogFilterForm(Form):
     class Meta:
         csrf = False
 
-    q = StringField("Search", filters=[without_nul, strip], validators=[Optional(), Length(max=200)])
+    q = StringField("Search", filters=[without_nul, strip], validators=[Optional(), Length(max=200)],
+                    render_kw={"placeholder": "Speaker, city, venue, topic, MOC…"})
     format = SelectField("Format", choices=select_choices([
         ("", "All formats"), (ActivityFormat.LIVE_MEETING.value, "Live meetings"), ("webcast", "All webcasts"),
         (ActivityFormat.LIVE_WEBCAST.value, "Live webcasts"), (ActivityFormat.ON_DEMAND_WEBCAST.value, "On-demand webcasts"),
@@ -108,6 +109,12 @@ class ActivityForm(Form):
                                    description="For on-demand webcasts: when availability ends.")
     fold = SelectField("If a time falls in the repeated hour when clocks go back, it means", choices=FOLD_CHOICES,
                        default="", validators=[Optional()])
+    # Issue 14, point 3: moving a meeting to another day moves its agenda in the same save.
+    move_sessions = BooleanField(
+        "Move the agenda with the start",
+        description="Every session keeps its local time relative to the start: moving the start a week later moves "
+                    "each session a week later at the same local time, even across a change of the clocks. The "
+                    "registration and claim deadlines below move only as you change them.")
     venue_name = StringField("Venue", validators=[Optional(), Length(max=200)], filters=[none_if_blank])
     street_address = StringField("Street address", validators=[Optional(), Length(max=300)], filters=[none_if_blank])
     city = StringField("City", validators=[Optional(), Length(max=120)], filters=[none_if_blank])
@@ -181,6 +188,21 @@ class ActivityForm(Form):
                      "access_notes", "accreditation_statement", "joint_provider"):
             values[name] = values[name] or ""
         return values
+
+
+class DuplicateForm(Form):
+    """The first day of a copy (issue 14, point 3): its times and agenda move with it."""
+
+    first_day = DateField("First day of the copy", validators=[InputRequired("Enter the first day of the copy.")],
+                          description="Every time moves with it by whole days, at the same local time: the agenda, "
+                                      "registration opening and closing, and the claim deadline.")
+
+    def validate_first_day(self, field) -> None:
+        if not COPY_DATES[0] <= field.data <= COPY_DATES[1]:
+            raise ValidationError(f"Choose a day between {COPY_DATES[0].year} and {COPY_DATES[1].year}.")
+
+
+COPY_DATES = (date(2000, 1, 1), date(2999, 12, 31))
 
 
 class SessionForm(Form):

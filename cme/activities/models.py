@@ -4,10 +4,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional
 
 from sqlalchemy import false as sa_false
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Numeric, String, Table, Text, UniqueConstraint, Uuid, event
+from sqlalchemy import inspect
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.orm import Session as OrmSession
@@ -127,7 +128,7 @@ class Activity(db.Model):
     target_audience: Mapped[str] = mapped_column(Text, default="")
     specialty: Mapped[str] = mapped_column(String(120), default="", index=True)
     topics: Mapped[str] = mapped_column(String(500), default="")  # comma-separated
-    # Lower-cased title, summary, specialty, topics and description, kept by `_refresh_search_text`.
+    # What the catalog's free-text search matches (`search_text_for`), kept by `_touch_parent_activity`.
     search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     time_zone: Mapped[str] = mapped_column(String(64))
     # For live activities the scheduled span; for on-demand webcasts the release date and end of availability.
@@ -289,25 +290,47 @@ class Activity(db.Model):
         return self.is_published and not self.has_ended(now)
 
 
-SEARCHED_FIELDS = ("title", "summary", "specialty", "topics", "description")
+# The catalog's free text (issue 14, point 4) reads what the activity is about, where it happens, who teaches it
+# (everyone in a content role), its agenda's titles and its credit, in the words people type for each credit type.
+SEARCHED_FIELDS = ("title", "summary", "specialty", "topics", "description", "venue_name", "city", "state")
+CREDIT_SEARCH_WORDS = {
+    CreditType.AMA_PRA_1: "AMA PRA Category 1 Credit CME",
+    CreditType.ANCC: "ANCC nursing contact hours CNE",
+    CreditType.ACPE: "ACPE pharmacy contact hours CPE",
+    CreditType.AAPA_1: "AAPA Category 1 CME credit physician assistants",
+    CreditType.ABIM_MOC: "ABIM MOC points maintenance of certification",
+    CreditType.PARTICIPATION: "certificate of participation",
+}
 
 
-def search_text_for(values: dict | Activity) -> str:
-    get = values.get if isinstance(values, dict) else lambda name, default="": getattr(values, name, default)
-    return " ".join((get(name, "") or "") for name in SEARCHED_FIELDS).lower()
+def search_text_for(values: Mapping[str, Any] | Activity, *, people: Iterable[str] = (),
+                    credit_types: Iterable[str] = (), sessions: Iterable[str] = ()) -> str:
+    """The lower-cased text the catalog's search matches: the activity's searched fields (from a row's values or
+    the object), the names of its people, its agenda's titles and the search words of its credit types."""
+    get = values.get if isinstance(values, Mapping) else lambda name: getattr(values, name, None)
+    parts = [get(name) or "" for name in SEARCHED_FIELDS]
+    parts += [*people, *sessions, *(CREDIT_SEARCH_WORDS[CreditType(t)] for t in credit_types)]
+    return " ".join(part for part in parts if part).lower()
 
 
-@event.listens_for(Activity, "before_insert")
-@event.listens_for(Activity, "before_update")
-def _refresh_search_text(_mapper, _connection, activity: Activity) -> None:
-    activity.search_text = search_text_for(activity)
+def activity_search_text(activity: Activity, *, leaving: Iterable[object] = ()) -> str:
+    """`search_text_for` an activity as it stands, without the children in `leaving` (being deleted)."""
+    leaving = list(leaving)
+    keep = lambda items: [item for item in items if not any(item is gone for gone in leaving)]  # noqa: E731
+    return search_text_for(activity, people=[p.full_name for p in keep(activity.faculty)],
+                           credit_types=[d.credit_type for d in keep(activity.credit_designations)],
+                           sessions=[s.title for s in keep(activity.sessions)])
 
 
 @event.listens_for(OrmSession, "before_flush")
 def _touch_parent_activity(session, _context, _instances) -> None:
     """A changed agenda item, credit designation or person (agendas name their speakers) is a change of its
-    activity (feeds, ETags); one saved unchanged is not."""
+    activity (feeds, ETags); one saved unchanged is not. An activity's search text follows its searched fields
+    and these children, in the same flush."""
     changed = [obj for obj in session.dirty if session.is_modified(obj)]
+    stale: list[Activity] = [obj for obj in session.new if isinstance(obj, Activity)]
+    stale += [obj for obj in changed if isinstance(obj, Activity) and any(
+        inspect(obj).attrs[name].history.has_changes() for name in SEARCHED_FIELDS)]
     for obj in (*session.new, *changed, *session.deleted):
         if isinstance(obj, (ActivitySession, CreditDesignation, Faculty)):
             activity = obj.activity
@@ -315,6 +338,11 @@ def _touch_parent_activity(session, _context, _instances) -> None:
                 activity = session.get(Activity, obj.activity_id)
             if activity is not None:
                 activity.updated_dt = now_utc()
+                stale.append(activity)
+    deleted = list(session.deleted)
+    for activity in {id(a): a for a in stale}.values():
+        if not any(activity is gone for gone in deleted):
+            activity.search_text = activity_search_text(activity, leaving=deleted)
 
 
 # Issue 12, point 1: who speaks in which agenda session (both of the same activity; the service sees to it).

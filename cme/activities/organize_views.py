@@ -10,7 +10,8 @@ from cme.accounts.permissions import organizer_required
 from cme.activities import service
 from cme.activities.access import managed
 from cme.activities.forms import (
-    AcpeUanForm, ActivityForm, CommercialSupportForm, DesignationForm, DisclosureForm, FacultyForm, SessionForm,
+    AcpeUanForm, ActivityForm, CommercialSupportForm, DesignationForm, DisclosureForm, DuplicateForm, FacultyForm,
+    SessionForm,
 )
 from cme.activities.models import Activity, ActivitySession, CommercialSupport, CreditDesignation, Disclosure, Faculty
 from cme.activities.statements import activity_statements
@@ -96,28 +97,37 @@ def edit(activity_id: int):
         for name in ("start", "end", "registration_opens", "registration_closes", "claim_deadline"):
             getattr(form, f"{name}_local").data = service.shift_to_local(getattr(activity, f"{name}_dt"), activity.time_zone)
     elif form.validate_on_submit():
-        done = unit_of_work(lambda: _save_activity(activity, form.activity_fields(), form.notice_message.data),
-                            form=form)
+        done = unit_of_work(lambda: _save_activity(activity, form.activity_fields(), form.notice_message.data,
+                                                   move_sessions=form.move_sessions.data), form=form)
         if done.ok:
-            flash("Saved." + (f" {told_text(done.value)}" if done.value else ""), "success")
+            told, moved = done.value
+            flash("Saved." + (f" {moved_text(moved)}" if moved else "") + (f" {told_text(told)}" if told else ""),
+                  "success")
             return to_manage(activity)
     return render_template("activities/organize/activity_form.html", form=form, activity=activity,
                            audience=lifecycle.notice_audience(activity)), 200 if request.method == "GET" else 422
+
+
+def moved_text(count: int) -> str:
+    return f"The agenda moved with the start ({count} session{'s' if count != 1 else ''})."
 
 
 def told_text(count: int) -> str:
     return f"{count} registrant{'s' if count != 1 else ''} will be told of the change in a few minutes."
 
 
-def _save_activity(activity: Activity, values: dict[str, Any], message: str = "") -> int:
+def _save_activity(activity: Activity, values: dict[str, Any], message: str = "", *,
+                   move_sessions: bool = False) -> tuple[int, int]:
     """The edit form's changes, each through the operation that holds its rule; registrants are told once of
-    what changed that matters to them (with the organizer's message). Returns how many will be told."""
+    what changed that matters to them (with the organizer's message). Returns how many will be told, and how many
+    agenda sessions moved with the start."""
+    sessions_before = {session: session.start_dt for session in activity.sessions}
     with lifecycle.telling_registrants(activity, message=message) as told:
         service.update_details(activity, **{name: values[name] for name in (
             "title", "summary", "description", "learning_objectives", "target_audience", "specialty", "topics")})
         service.set_accreditation(activity, **{name: values[name] for name in service.ACCREDITATION_FIELDS})
         service.reschedule(activity, format=values["format"], time_zone=values["time_zone"],
-                           start_dt=values["start_dt"], end_dt=values["end_dt"])
+                           start_dt=values["start_dt"], end_dt=values["end_dt"], move_sessions=move_sessions)
         service.change_place(activity, **{name: values[name] for name in service.PLACE_FIELDS})
         service.set_deadlines(activity, registration_opens_dt=values["registration_opens_dt"],
                               registration_closes_dt=values["registration_closes_dt"],
@@ -125,7 +135,7 @@ def _save_activity(activity: Activity, values: dict[str, Any], message: str = ""
         service.set_reminders(activity, remind_day_before=values["remind_day_before"],
                               remind_hour_before=values["remind_hour_before"])
     lifecycle.change_capacity(activity, values["capacity"])
-    return told.count
+    return told.count, sum(1 for session, start in sessions_before.items() if session.start_dt != start)
 
 
 def act(activity: Activity, action: Callable[[], Any], message: str | Callable[[Any], str], anchor: str | None = None):
@@ -159,17 +169,23 @@ def cancel(activity_id: int):
     return act(activity, lambda: lifecycle.cancel_activity(activity), lambda told: f"Cancelled. {told} registrant(s) are being told.")
 
 
-@bp.post("/activities/<id:activity_id>/duplicate")
+@bp.route("/activities/<id:activity_id>/duplicate", methods=["GET", "POST"])
 @organizer_required
 def duplicate(activity_id: int):
+    """Ask for the copy's first day, then make the copy with every time moved to it (issue 14, point 3)."""
     activity = managed(activity_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    done = unit_of_work(lambda: service.duplicate(activity, current_user))
-    if not done.ok:
-        return to_manage(activity)
-    flash("This is a draft copy. Change its dates, then publish it.", "success")
-    return to_manage(done.value)
+    form = DuplicateForm()
+    if request.method == "GET":
+        form.first_day.data = service.suggested_first_day(activity)
+    elif form.validate_on_submit():
+        done = unit_of_work(lambda: service.duplicate(activity, current_user, first_day=form.first_day.data),
+                            form=form)
+        if done.ok:
+            flash("This is a draft copy with every time moved to its new dates. Check its title, deadlines and "
+                  "agenda, then publish it.", "success")
+            return to_manage(done.value)
+    return render_template("activities/organize/duplicate.html", form=form, activity=activity), \
+        200 if request.method == "GET" else 422
 
 
 # ---------------------------------------------------------------- agenda

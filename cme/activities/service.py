@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Iterable, Iterator
 
@@ -23,7 +23,7 @@ from cme.activities.models import (
 )
 from cme.errors import DomainError
 from cme.extensions import db
-from cme.timeutil import now_utc, zone
+from cme.timeutil import NonExistentLocalTime, now_utc, shift_wall_clock, wall_clock_difference, zone
 
 
 class ActivityError(DomainError):
@@ -191,16 +191,24 @@ def set_reminders(activity: Activity, *, remind_day_before: bool, remind_hour_be
 
 
 def reschedule(activity: Activity, *, time_zone: str, start_dt: datetime, end_dt: datetime,
-               format: str | None = None, now: datetime | None = None) -> bool:
+               format: str | None = None, move_sessions: bool = False, now: datetime | None = None) -> bool:
     """When and in what form it happens: its times and its format (live, webcast, on demand), checked together
-    once. Its agenda must still fit and a published activity keeps its AMA credit within its hours (an on-demand
-    webcast has no hours limit). Returns True when a public schedule changed (the calendar SEQUENCE is bumped;
-    registrants are told by `cme.registration.lifecycle`)."""
+    once. With `move_sessions` the agenda moves with the start: each session keeps its local time relative to it
+    (`shift_wall_clock`: a meeting moved a week later keeps its 9:00 AM session at 9:00 AM, across a change of the
+    clocks too). Its agenda must still fit and a published activity keeps its AMA credit within its hours (an
+    on-demand webcast has no hours limit). Returns True when a public schedule changed (the calendar SEQUENCE is
+    bumped; registrants are told by `cme.registration.lifecycle`)."""
     _refuse_if_cancelled(activity)
-    outside = [s for s in activity.sessions if s.start_dt < start_dt or s.end_dt > end_dt]
+    by = wall_clock_difference(activity.start_dt, activity.time_zone, start_dt, time_zone)
+    times = {s: _session_times(s, by, activity.time_zone, time_zone, field="move_sessions") if move_sessions
+             else (s.start_dt, s.end_dt) for s in activity.sessions}
+    outside = [s for s, (start, end) in times.items() if start < start_dt or end > end_dt]
     if outside:
-        raise ActivityError(f"{len(outside)} agenda session(s) would fall outside these times; move them first "
-                            f"(e.g. “{outside[0].title}”).", code="sessions_outside", field="start_local")
+        hint = ("" if move_sessions or not activity.sessions else
+                " Tick “Move the agenda with the start” to move every session with it, or move them first")
+        raise ActivityError(f"{len(outside)} agenda session(s) would fall outside these times (e.g. "
+                            f"“{outside[0].title}”).{hint or ' Move them first'}.", code="sessions_outside",
+                            field="start_local" if move_sessions else "move_sessions")
     format = format or activity.format
     changed = (activity.format, activity.time_zone, activity.start_dt, activity.end_dt) != (
         format, time_zone, start_dt, end_dt)
@@ -208,9 +216,29 @@ def reschedule(activity: Activity, *, time_zone: str, start_dt: datetime, end_dt
         raise ActivityError("This activity has ended: its dates and format are the record of when and how it took "
                             "place (credit and certificates rest on them). Duplicate it to run it again.",
                             code="ended", field="start_local")
+    moved = [s for s, (start, end) in times.items() if (start, end) != (s.start_dt, s.end_dt)]
+    for session in moved:
+        session.start_dt, session.end_dt = times[session]
     _apply_fields(activity, {"format": format, "time_zone": time_zone, "start_dt": start_dt, "end_dt": end_dt})
     _recheck_hours(activity)
-    return record_schedule_change(activity, now=now) if changed else False
+    return record_schedule_change(activity, now=now) if changed or moved else False
+
+
+def _session_times(session: ActivitySession, by: timedelta, zone_name: str, to_zone: str | None = None, *,
+                   field: str) -> tuple[datetime, datetime]:
+    """A session's start and end moved by `by` in wall-clock time (`shift_wall_clock`); refused, naming the
+    session, when a time lands in the hour the clocks skip."""
+    try:
+        return (shift_wall_clock(session.start_dt, by, zone_name, to_zone),
+                shift_wall_clock(session.end_dt, by, zone_name, to_zone))
+    except NonExistentLocalTime as error:
+        raise ActivityError(f"“{session.title}” would move to {_skipped(error)}. Choose another day, or move that "
+                            "session first.", code="session_in_dst_gap", field=field) from None
+
+
+def _skipped(error: NonExistentLocalTime) -> str:
+    return (f"{error.naive:%a %b %-d, %Y, %-I:%M %p}, a time that does not exist in {error.zone_name} (the clocks "
+            "skip that hour)")
 
 
 def set_deadlines(activity: Activity, *, registration_opens_dt: datetime | None,
@@ -601,25 +629,36 @@ def cancel(activity: Activity, *, now: datetime | None = None) -> bool:
     return was_public
 
 
-def duplicate(activity: Activity, organizer: User) -> Activity:
-    """A draft copy with the same content, agenda, faculty and credit, and new identities."""
-    columns = ("format", "summary", "description", "learning_objectives", "target_audience", "specialty", "topics",
-               "time_zone", "start_dt", "end_dt", "venue_name", "street_address", "city", "state", "postal_code",
-               "join_url", "access_notes", "available_from_dt", "available_until_dt", "capacity",
-               "registration_opens_dt", "registration_closes_dt", "claim_deadline_dt", "accreditation_statement",
-               "accreditation_kind", "joint_provider", "remind_day_before", "remind_hour_before")
+DUPLICATED_COLUMNS = (
+    "format", "summary", "description", "learning_objectives", "target_audience", "specialty", "topics", "time_zone",
+    "venue_name", "street_address", "city", "state", "postal_code", "join_url", "access_notes", "capacity",
+    "accreditation_statement", "accreditation_kind", "joint_provider", "remind_day_before", "remind_hour_before")
+# The instants a copy moves to its new dates (its sessions' too); availability follows start and end.
+DUPLICATED_TIMES = ("start_dt", "end_dt", "registration_opens_dt", "registration_closes_dt", "claim_deadline_dt")
+
+
+def duplicate(activity: Activity, organizer: User, *, first_day: date | None = None) -> Activity:
+    """A draft copy with the same content, agenda, faculty and credit, and new identities. With `first_day` (the
+    copy's first local day) every time of the copy (start and end, registration window, claim deadline, each
+    agenda session) moves by the same number of days at the same local wall-clock time, so a 9:00 AM session
+    stays at 9:00 AM whatever the clocks do in between; without it the copy keeps the original's dates."""
+    by = timedelta(days=(first_day - shift_to_local(activity.start_dt, activity.time_zone).date()).days
+                   if first_day else 0)
+    moved = {name: _moved(getattr(activity, name), by, activity.time_zone, name) for name in DUPLICATED_TIMES}
+    sessions = [(s, _session_times(s, by, activity.time_zone, field="first_day")) for s in activity.sessions]
     copy = Activity(status=ActivityStatus.DRAFT.value, title=f"Copy of {activity.title}"[:300],
                     organizers=list({u.id: u for u in [*activity.organizers, organizer]}.values()),
-                    **{name: getattr(activity, name) for name in columns})
+                    **{name: getattr(activity, name) for name in DUPLICATED_COLUMNS}, **moved)
+    _apply_fields(copy, {})
     copies = {f.id: Faculty(full_name=f.full_name, degree=f.degree, affiliation=f.affiliation, role=f.role,
                             position=f.position, disclosure_received_dt=f.disclosure_received_dt,
                             disclosures=[Disclosure(company=d.company, relationship_type=d.relationship_type,
                                                     mitigated=d.mitigated) for d in f.disclosures])
               for f in activity.faculty}
     copy.faculty = list(copies.values())
-    copy.sessions = [ActivitySession(title=s.title, description=s.description, start_dt=s.start_dt, end_dt=s.end_dt,
+    copy.sessions = [ActivitySession(title=s.title, description=s.description, start_dt=start, end_dt=end,
                                      room=s.room, speakers=[copies[f.id] for f in s.speakers if f.id in copies])
-                     for s in activity.sessions]
+                     for s, (start, end) in sessions]
     copy.credit_designations = [CreditDesignation(credit_type=d.credit_type, max_amount=d.max_amount)
                                 for d in activity.credit_designations]
     copy.commercial_supports = [CommercialSupport(company=s.company, kind=s.kind, amount=s.amount)
@@ -627,6 +666,31 @@ def duplicate(activity: Activity, organizer: User) -> Activity:
     db.session.add(copy)
     db.session.flush()
     return copy
+
+
+def suggested_first_day(activity: Activity, *, now: datetime | None = None) -> date:
+    """Where a copy usually goes: the same weekday a year on (52 weeks later), a year further until it is after
+    today (in the activity's zone)."""
+    first = shift_to_local(activity.start_dt, activity.time_zone).date()
+    today = shift_to_local(now or now_utc(), activity.time_zone).date()
+    day = first + timedelta(weeks=52)
+    while day <= today:
+        day += timedelta(weeks=52)
+    return day
+
+
+TIME_NAMES = {"start_dt": "Its start", "end_dt": "Its end", "registration_opens_dt": "The opening of registration",
+              "registration_closes_dt": "The close of registration", "claim_deadline_dt": "The claim deadline"}
+
+
+def _moved(instant: datetime | None, by: timedelta, zone_name: str, name: str) -> datetime | None:
+    if instant is None or not by:
+        return instant
+    try:
+        return shift_wall_clock(instant, by, zone_name)
+    except NonExistentLocalTime as error:
+        raise ActivityError(f"{TIME_NAMES[name]} would move to {_skipped(error)}. Choose another day.",
+                            code="time_in_dst_gap", field="first_day") from None
 
 
 def shift_to_local(instant: datetime | None, zone_name: str) -> datetime | None:

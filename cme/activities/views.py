@@ -12,6 +12,8 @@ from cme.activities.forms import CatalogFilterForm
 from cme.activities.statements import activity_statements, designation_statement_html, format_amount
 from cme.formtools import page_arg
 from cme.calendar import service as calendar_service
+from cme.certificates.service import current_certificate
+from cme.credit.service import learner_progress
 from cme.registration.counts import confirmed_counts
 from cme.registration.service import (
     active_registration, active_registrations_of, registrant_problem, registration_problem,
@@ -88,16 +90,22 @@ def detail(activity_id: int, slug: str | None = None):
                   for d in activity.designations]
     zone_name = viewer_zone() if current_user.is_authenticated else None
     my_registration = active_registration(current_user, activity.id) if current_user.is_authenticated else None
+    now = now_utc()
+    # Once it has ended, the page offers what still applies: the evaluation, the claim, the certificate.
+    ended = activity.has_ended(now) and not activity.is_cancelled and not preview
+    progress = learner_progress(current_user, activity, now=now) if ended and current_user.is_authenticated else None
+    certificate = current_certificate(current_user, activity) if progress and progress.claim.records else None
     calendar_links = None if preview else {
         "download": url_for("calendar.activity_ics", activity_id=activity.id),
         "google": calendar_service.google_add_url(activity), "outlook": calendar_service.outlook_add_url(activity),
         "feed": calendar_service.subscribe_links(absolute_url("calendar.public_feed"))}
-    return render_template("activities/detail.html", activity=activity, seat_state=public.seat_state(activity, confirmed),
-                           calendar_links=calendar_links,
+    return render_template("activities/detail.html", activity=activity,
+                           seat_state=public.seat_state(activity, confirmed, now=now),
+                           calendar_links=calendar_links, ended=ended, progress=progress, certificate=certificate,
                            confirmed=confirmed, statements=statements,
                            accreditation=activity_statements(activity, provider=provider),
                            viewer_zone=zone_name, preview=preview, my_registration=my_registration,
-                           registration_open=registration_problem(activity) is None,
+                           registration_open=registration_problem(activity, now=now) is None,
                            registrant_problem=registrant_problem(current_user) if current_user.is_authenticated
                            else None,
                            agenda=agenda_by_day(activity, activity.time_zone),

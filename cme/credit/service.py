@@ -27,7 +27,9 @@ from cme.activities.models import Activity, CreditDesignation, CreditType
 from cme.attendance.service import attended, last_viewed_dt, supported_hours_for
 from cme.credit.eligibility import ClaimLimit, claim_limits, eligibility
 from cme.credit.errors import CreditError
-from cme.credit.evaluation import PostTestState, evaluated, evaluation_of, has_post_test, passed_dt, post_test_states
+from cme.credit.evaluation import (
+    PostTestState, evaluated, evaluation_of, evaluation_problem, has_post_test, passed_dt, post_test_states,
+)
 from cme.credit.evaluation_models import CreditAdjustment
 from cme.credit.models import CreditRecord
 from cme.credit.transcript import Transcript, TranscriptLine, TranscriptYear
@@ -138,6 +140,33 @@ def _claim_status(user: User, activity: Activity, records: dict[str, CreditRecor
         status.deadline_passed = True
         reasons["deadline"] = "The claim deadline has passed."
     return status
+
+
+@dataclass
+class LearnerProgress:
+    """Where a learner stands with an activity's evaluation, post-test and claim (what an ended activity's page
+    offers them, issue 14 point 7), read from the rules above."""
+
+    claim: ClaimStatus
+    evaluated: bool
+    evaluation_problem: str | None  # why the evaluation cannot be taken now (None: it can, or it is done)
+    has_post_test: bool
+    passed_post_test: bool
+
+    @property
+    def took_part(self) -> bool:
+        """Attendance that supports credit (a check-in or viewing time), or credit already claimed."""
+        return self.claim.supported > 0 or bool(self.claim.records)
+
+
+def learner_progress(user: User, activity: Activity, *, now: datetime | None = None) -> LearnerProgress:
+    status = claim_status(user, activity, now=now)
+    evaluated = evaluation_of(user, activity) is not None
+    test = has_post_test(activity)
+    return LearnerProgress(
+        claim=status, evaluated=evaluated,
+        evaluation_problem=None if evaluated else evaluation_problem(user, activity, now=now),
+        has_post_test=test, passed_post_test=test and passed_dt(user, activity) is not None)
 
 
 def completion_dt(user: User, activity: Activity, *, now: datetime | None = None) -> datetime:

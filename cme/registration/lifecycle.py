@@ -60,11 +60,13 @@ def change_capacity(activity: Activity, capacity: int | None, *, now: datetime |
 
 
 def reschedule(activity: Activity, *, time_zone: str, start_dt: datetime, end_dt: datetime,
-               format: str | None = None, message: str = "", now: datetime | None = None) -> int:
-    """Move the activity (or change its format) and tell its registrants. Returns how many will be told."""
+               format: str | None = None, move_sessions: bool = False, message: str = "",
+               now: datetime | None = None) -> int:
+    """Move the activity (or change its format), its agenda with it when `move_sessions`, and tell its
+    registrants, once, of every time that changed. Returns how many will be told."""
     with telling_registrants(activity, message=message, now=now) as told:
         activities.reschedule(activity, time_zone=time_zone, start_dt=start_dt, end_dt=end_dt, format=format,
-                              now=now)
+                              move_sessions=move_sessions, now=now)
     return told.count
 
 
