@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from cme.accounts.service import request_password_reset
 from cme.extensions import db as _db
 from cme.mail.models import OutboxMessage
-from cme.mail.service import (Worker, backoff, compose, composers_of, deliver_pending, queue_deferred,
-                              register_composers)
+from cme.mail.service import (SMTPTransport, Worker, backoff, compose, composers_of, deliver_pending,
+                              queue_deferred, register_composers)
 from cme.timeutil import now_utc
 from tests.helpers import free_port, outbox
 
@@ -225,6 +225,40 @@ def test_a_worker_skips_a_message_another_worker_holds_and_delivers_the_rest(app
     assert db.session.get(OutboxMessage, held).status == "pending"
     assert deliver_pending().sent == [held]
     assert [m["Subject"] for m in smtp.messages].count("Message 1") == 1
+
+
+@pytest.mark.postgresql
+def test_a_claim_that_ran_out_mid_batch_leaves_its_messages_to_the_worker_that_took_them(app, db, smtp,
+                                                                                       plain_composer):
+    """Issue 13, point 7: while the first message of a batch is being sent, every lease runs out and another worker
+    takes and sends the rest; the first worker, re-checking its claim right before each send, skips them. The
+    message being sent stays locked however long the server takes (PostgreSQL; on SQLite the renewed lease must
+    outlast the send, as tests/test_mail_worker.py's two workers show). Each message arrives once."""
+    for n in range(3):
+        queue_deferred("ada@example.org", f"Message {n}", kind="test", composer="plain", text=f"Message {n}")
+    db.session.commit()
+    first, second, third = [row.id for row in outbox(db)]
+    start = now_utc()
+    later = start + timedelta(seconds=app.config["MAIL_CLAIM_LEASE_SECONDS"] + 1)
+    other = []
+
+    def other_worker():
+        with app.app_context():
+            other.append(deliver_pending(now=later))
+            _db.session.remove()
+
+    class SlowServer(SMTPTransport):
+        def send(self, message):
+            super().send(message)
+            if not other:  # the server has not answered yet, and the leases ran out meanwhile
+                thread = threading.Thread(target=other_worker)
+                thread.start()
+                thread.join()
+
+    report = deliver_pending(now=start, transport=SlowServer(app.config))
+    assert report.sent == [first] and report.skipped == [second, third]
+    assert other[0].sent == [second, third]
+    assert sorted(m["Subject"] for m in smtp.messages) == ["Message 0", "Message 1", "Message 2"]
 
 
 @pytest.mark.postgresql

@@ -302,10 +302,14 @@ def transport_from_config(config: dict[str, Any]) -> Transport:
 _IDENTITIES_OF_THIS_PROCESS: set[str] = set()
 
 
+def _host() -> str:
+    return socket.gethostname()[:150]  # claimed_by holds 200 characters
+
+
 def worker_identity() -> str:
-    """"<host>:<pid>:<random>": written on the rows a worker claims. The random part tells a restarted worker
-    that reuses a pid (pid 1 in a container) from the one that wrote the claim."""
-    identity = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    """A new worker's identity, "<host>:<pid>:<random>", written on the rows it claims. The random part tells a
+    restarted worker that reuses a pid (pid 1 in a container) from the one that wrote the claim."""
+    identity = f"{_host()}:{os.getpid()}:{secrets.token_hex(4)}"
     _IDENTITIES_OF_THIS_PROCESS.add(identity)
     return identity
 
@@ -326,7 +330,7 @@ def is_gone(identity: str) -> bool:
     its claims are left to run out."""
     host, _, rest = identity.partition(":")
     pid, _, _ = rest.partition(":")
-    if host != socket.gethostname() or not pid.isdigit():
+    if host != _host() or not pid.isdigit():
         return False
     if int(pid) == os.getpid():
         return identity not in _IDENTITIES_OF_THIS_PROCESS
@@ -496,14 +500,16 @@ def _deliver_one(message_id: int, worker: Worker, transport: Transport, clock: C
                  report: DeliveryReport) -> bool:
     """Compose (once), send and record one claimed message. False when the mail server is unreachable (the
     caller lets the batch go); True otherwise."""
-    if not _extend_claim(message_id, worker.identity, now=clock()):
-        db.session.rollback()
+    still_mine = _extend_claim(message_id, worker.identity, now=clock())
+    db.session.commit()  # at once: SQLite would otherwise keep its write lock while the message is composed
+    if not still_mine:
         report.skipped.append(message_id)
         return True
     message = db.session.get(OutboxMessage, message_id)
     try:
-        message_text(message)
-        db.session.commit()  # the lease, and the message kept before sending: a resend after a crash is the same
+        if message.raw_message is None:
+            message_text(message)
+            db.session.commit()  # kept before sending: a resend after a crash is the same message
     except NotNeeded as reason:
         db.session.rollback()
         db.session.execute(delete(OutboxMessage).where(OutboxMessage.id == message_id))
