@@ -68,11 +68,17 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
     MAIL_USE_TLS = _bool("MAIL_USE_TLS")
     MAIL_USE_SSL = _bool("MAIL_USE_SSL")
-    MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "30"))
+    MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "15"))  # seconds per SMTP command
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "CME Foundation <cme@example.org>")
     MAIL_OUTBOX_DIR = os.environ.get("MAIL_OUTBOX_DIR") or str(INSTANCE_DIR / "outbox")
     MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "8"))
     MAIL_RETRY_BASE_SECONDS = int(os.environ.get("MAIL_RETRY_BASE_SECONDS", "60"))
+    # Issue 13, point 7: a worker claims MAIL_CLAIM_BATCH due messages at a time, for MAIL_CLAIM_LEASE_SECONDS,
+    # and renews its claim right before each send. The lease must outlast one message's SMTP exchange (a few
+    # commands of MAIL_TIMEOUT each; PostgreSQL also locks the row while it is sent); it is how long another host
+    # waits before taking over a crashed worker's messages (a worker on the same host takes them over at once).
+    MAIL_CLAIM_LEASE_SECONDS = int(os.environ.get("MAIL_CLAIM_LEASE_SECONDS", "60"))
+    MAIL_CLAIM_BATCH = int(os.environ.get("MAIL_CLAIM_BATCH", "10"))
 
     # Absolute links in mail and calendar feeds.
     CME_BASE_URL = os.environ.get("CME_BASE_URL", "http://127.0.0.1:5000")

@@ -43,6 +43,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
     _register_url_guards(app)
     _register_error_pages(app)
+    _register_outage_handling(app)
     _register_template_helpers(app)
     _register_security_headers(app)
 
@@ -142,6 +143,9 @@ def _register_url_guards(app: Flask) -> None:
 
 def _register_error_pages(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
+    from sqlalchemy.exc import DBAPIError
+
+    from cme import outages
 
     from cme.accounts.throttle import Throttled
 
@@ -156,7 +160,12 @@ def _register_error_pages(app: Flask) -> None:
 
     def render_error(code: int, detail: str | None = None):
         title, text = messages[code]
-        return render_template("errors/error.html", code=code, title=title, text=detail or text), code
+        try:
+            return render_template("errors/error.html", code=code, title=title, text=detail or text), code
+        except DBAPIError:  # the header needs the logged-in user, and the database cannot give it now
+            outages.rollback_quietly()
+            return outages.render_without_database("errors/error.html", code=code, title=title,
+                                                   text=detail or text), code
 
     for code in messages:
         app.register_error_handler(code, lambda e, code=code: render_error(code))
@@ -173,8 +182,15 @@ def _register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(_error):
-        db.session.rollback()
+        outages.rollback_quietly()
         return render_error(500)
+
+
+def _register_outage_handling(app: Flask) -> None:
+    """Issue 13, point 7: reads retried once on a dropped connection, 503 pages during a database outage."""
+    from cme import outages
+
+    outages.register(app)
 
 
 def _register_security_headers(app: Flask) -> None:

@@ -1,7 +1,9 @@
 """`flask cme ...` commands."""
 from __future__ import annotations
 
-import time
+import logging
+import signal
+import threading
 
 import click
 from flask import current_app
@@ -10,7 +12,6 @@ from flask.cli import with_appcontext
 from cme.accounts.models import Role
 from cme.errors import DomainError
 from cme.extensions import db
-
 
 PURGE_THROTTLE_EVERY = 60  # seconds between two purges of expired throttle counters by `send-mail --loop`
 
@@ -45,29 +46,47 @@ def create_user_command(email: str, role: str, full_name: str | None, degree: st
 
 
 @cme_cli.command("send-mail")
-@click.option("--loop", is_flag=True, help="Keep running, polling the outbox.")
+@click.option("--loop", is_flag=True, help="Keep running, polling the outbox (through database and SMTP outages).")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between polls with --loop.")
-@click.option("--limit", default=100, show_default=True, help="Messages claimed per batch.")
+@click.option("--limit", default=100, show_default=True, help="Messages sent at most per pass.")
 @with_appcontext
 def send_mail_command(loop: bool, interval: float, limit: int) -> None:
     """Deliver due messages from the outbox (SMTP, or .eml files when MAIL_SERVER is unset). With --loop it also
     deletes expired throttle counters once a minute (the throttles' housekeeping: cme/accounts/throttle.py)."""
     from cme.accounts.throttle import purge_expired
-    from cme.mail.service import deliver_pending
+    from cme.mail import worker
+    from cme.mail.service import Worker, deliver_pending, release_claims_of_gone_workers
 
     target = current_app.config["MAIL_SERVER"] or current_app.config["MAIL_OUTBOX_DIR"]
-    purged_at = 0.0
-    while True:
-        report = deliver_pending(limit=limit)
-        if report.sent or report.retrying or report.failed or not loop:
+    if not loop:
+        release_claims_of_gone_workers()
+        report = deliver_pending(limit=limit, worker=Worker())
+        click.echo(f"Mail to {target}: {report}.")
+        if report.unreachable:
+            raise click.ClickException("The mail server could not be reached; the messages stay queued.")
+        return
+
+    cme_log = logging.getLogger("cme")
+    if not cme_log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        cme_log.addHandler(handler)
+    stop = threading.Event()
+
+    def stop_after_this_message(signum, _frame) -> None:
+        stop.set()
+        for sig in (signal.SIGTERM, signal.SIGINT):  # a second signal stops at once
+            signal.signal(sig, signal.SIG_DFL)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stop_after_this_message)
+
+    def echo(report) -> None:
+        if report.sent or report.retrying or report.failed:
             click.echo(f"Mail to {target}: {report}.")
-        if not loop:
-            break
-        if time.monotonic() - purged_at >= PURGE_THROTTLE_EVERY:
-            purge_expired()
-            purged_at = time.monotonic()
-        db.session.remove()
-        time.sleep(interval)
+
+    worker.run(interval=interval, limit=limit, stop=stop, on_report=echo,
+               housekeeping=[(PURGE_THROTTLE_EVERY, purge_expired)])
 
 
 @cme_cli.command("purge-throttle")

@@ -33,15 +33,24 @@ def is_retryable(error: DBAPIError) -> bool:
     return isinstance(error, OperationalError) and ("database is locked" in message or "busy" in message)
 
 
+class CommitUnconfirmed(Exception):
+    """The connection to the database was lost while committing: the change may or may not have been kept (the
+    error page says so rather than "nothing was saved"). The DBAPIError is its __cause__."""
+
+
 def commit_with_retry(operation: Callable[[], T], *, attempts: int = 8) -> T:
     """Call `operation()` and commit; on a retryable database error roll back and run it again."""
     for attempt in range(1, attempts + 1):
+        committing = False
         try:
             result = operation()
+            committing = True
             db.session.commit()
             return result
         except DBAPIError as error:
             db.session.rollback()
+            if committing and error.connection_invalidated:
+                raise CommitUnconfirmed(str(error.orig)) from error
             if attempt == attempts or not is_retryable(error):
                 raise
             log.info("retrying after %s (attempt %d)", type(error.orig).__name__, attempt)

@@ -7,7 +7,14 @@ from empty tables.
 """
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
+import time
 from contextlib import contextmanager
+from types import SimpleNamespace
+from pathlib import Path
 from datetime import timedelta
 from decimal import Decimal
 from typing import Callable, Iterator
@@ -17,13 +24,15 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.pool import NullPool
 
 from cme import create_app
 from cme.demo import seed_demo
 from cme.extensions import db as _db
-from tests.helpers import (POSTGRES_URL, TEST_PASSWORD, RecordingHandler, base_config, empty_all_tables, free_port,
-                           migrate_database, pg_url)
+from tests.helpers import (POSTGRES_URL, TEST_PASSWORD, RecordingHandler, TcpProxy, WorkerProcess, base_config,
+                           empty_all_tables, free_port, migrate_database, pg_url)
 
+ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
 
@@ -234,22 +243,32 @@ def auth(client) -> AuthActions:
 
 # ---------------------------------------------------------------- SMTP on loopback
 
-@pytest.fixture
-def smtp_server() -> Iterator[Callable[..., tuple[RecordingHandler, int]]]:
-    """Start real SMTP servers on loopback: smtp_server(refuse_first=0) -> (handler, port)."""
-    controllers: list[Controller] = []
+class SmtpServers:
+    """smtp_server(refuse_first=0, delay=0.0, port=None) -> (handler, port) starts a real SMTP server on loopback
+    (on `port` when given: one stopped with `smtp_server.stop(port)` comes back); all stop after the test."""
 
-    def start(refuse_first: int = 0) -> tuple[RecordingHandler, int]:
-        handler = RecordingHandler(refuse_first=refuse_first)
-        port = free_port()
+    def __init__(self):
+        self.controllers: dict[int, Controller] = {}
+
+    def __call__(self, refuse_first: int = 0, delay: float = 0.0,
+                 port: int | None = None) -> tuple[RecordingHandler, int]:
+        handler = RecordingHandler(refuse_first=refuse_first, delay=delay)
+        port = port or free_port()
         controller = Controller(handler, hostname="127.0.0.1", port=port)
         controller.start()
-        controllers.append(controller)
+        self.controllers[port] = controller
         return handler, port
 
-    yield start
-    for controller in controllers:
-        controller.stop()
+    def stop(self, port: int) -> None:
+        self.controllers.pop(port).stop()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServers]:
+    servers = SmtpServers()
+    yield servers
+    for port in list(servers.controllers):
+        servers.stop(port)
 
 
 @pytest.fixture
@@ -258,6 +277,86 @@ def smtp(smtp_server, app) -> RecordingHandler:
     handler, port = smtp_server()
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
     return handler
+
+
+# ---------------------------------------------------------------- real worker processes, and outages
+
+@pytest.fixture
+def mail_worker(database_url, tmp_path) -> Iterator[Callable[..., WorkerProcess]]:
+    """mail_worker(smtp_port, via=None, **environment) starts a real `flask --app app cme send-mail --loop
+    --interval 0.2` process on the test database (or on the database URL `via`, e.g. through a proxy); each is
+    killed after the test."""
+    started: list[WorkerProcess] = []
+
+    def start(smtp_port: int, *, via: str | None = None, **environment: str) -> WorkerProcess:
+        log = tmp_path / f"worker-{len(started) + 1}.log"
+        env = {**os.environ, "DATABASE_URL": via or database_url, "MAIL_SERVER": "127.0.0.1",
+               "MAIL_PORT": str(smtp_port), "CME_INSTANCE_PATH": str(tmp_path / "worker-instance"),
+               "SECRET_KEY": "worker-secret-key-" + "0" * 40, "PYTHONUNBUFFERED": "1", **environment}
+        env.pop("CME_ENV", None)
+        with log.open("wb") as out:
+            process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "cme", "send-mail", "--loop",
+                                        "--interval", "0.2"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        worker = WorkerProcess(process=process, log=log, started=time.monotonic())
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        if worker.process.poll() is None:
+            worker.kill()
+
+
+@pytest.fixture
+def postgres_proxy(database_url) -> Iterator[TcpProxy]:
+    """A TCP proxy in front of the test PostgreSQL server (cut() and restore() it), for PostgreSQL-only tests."""
+    url = sa.engine.make_url(database_url)
+    if url.get_backend_name() != "postgresql":
+        pytest.fail("postgres_proxy is for tests marked postgresql")
+    proxy = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
+    proxy.url = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    yield proxy
+    proxy.cut()
+
+
+@pytest.fixture
+def terminate_backend(db) -> Iterator[Callable[..., SimpleNamespace]]:
+    """terminate_backend(before="^UPDATE") ends the app's database connection (pg_terminate_backend, from another
+    connection) right before the first statement from now that matches that pattern is sent;
+    terminate_backend(at_commit=True) right before the next COMMIT. Returns a record of the statements seen and
+    the backends ended. PostgreSQL only."""
+    admin = sa.create_engine(db.engine.url, poolclass=NullPool, isolation_level="AUTOCOMMIT")  # fresh pg_stat_activity
+    armed = []
+
+    def end(dbapi_connection, seen) -> None:
+        pid = dbapi_connection.info.backend_pid
+        with admin.connect() as connection:
+            connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            while connection.scalar(sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}):
+                time.sleep(0.01)
+        seen.ended.append(pid)
+
+    def arm(*, before: str = "", at_commit: bool = False) -> SimpleNamespace:
+        seen = SimpleNamespace(statements=[], ended=[])
+
+        def before_statement(connection, _cursor, statement, *_args) -> None:
+            seen.statements.append(statement)
+            if before and re.search(before, statement) and not seen.ended:
+                end(connection.connection.dbapi_connection, seen)
+
+        def before_commit(connection) -> None:
+            if at_commit and not seen.ended:
+                end(connection.connection.dbapi_connection, seen)
+
+        for name, listener in (("before_cursor_execute", before_statement), ("commit", before_commit)):
+            sa.event.listen(db.engine, name, listener)
+            armed.append((name, listener))
+        return seen
+
+    yield arm
+    for name, listener in armed:
+        sa.event.remove(db.engine, name, listener)
+    admin.dispose()
 
 
 def pytest_collection_modifyitems(config, items) -> None:

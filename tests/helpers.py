@@ -2,11 +2,15 @@
 conftest). Fixtures live in tests/conftest.py and tests/browser/conftest.py."""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import message_from_bytes, policy
@@ -68,11 +72,14 @@ def free_port() -> int:
 
 @dataclass
 class RecordingHandler:
-    """An aiosmtpd handler that keeps what arrives; `refuse_first` answers the first N DATA with 451."""
+    """An aiosmtpd handler that keeps what arrives; `refuse_first` answers the first N DATA with 451; `delay`
+    seconds pass between the end of DATA and the answer (a slow server: it keeps the message, then answers)."""
 
     refuse_first: int = 0
+    delay: float = 0.0
     messages: list[EmailMessage] = field(default_factory=list)
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    arrived: list[float] = field(default_factory=list)  # time.monotonic() of each kept message
     refused: int = 0
 
     async def handle_DATA(self, server, session, envelope):
@@ -81,7 +88,107 @@ class RecordingHandler:
             return "451 4.3.0 Temporary failure, try again later"
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         self.messages.append(message_from_bytes(envelope.original_content, policy=policy.default))
+        self.arrived.append(time.monotonic())
+        if self.delay:
+            await asyncio.sleep(self.delay)
         return "250 Message accepted for delivery"
+
+
+class TcpProxy:
+    """A TCP proxy on loopback to `target` that a test can cut (every connection through it closed, new ones
+    refused, as when a database server goes down) and restore: a real outage of what sits behind it. `url` is a
+    database URL through it, when the caller sets one."""
+
+    def __init__(self, target: tuple[str, int]):
+        self.target = target
+        self.port = free_port()
+        self.url = ""
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._listener: socket.socket | None = None
+        self.restore()
+
+    def restore(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        with self._lock:
+            for sock in [self._listener, *self._sockets]:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)  # wakes the threads blocked on it
+                except OSError:
+                    pass
+                sock.close()
+            self._sockets.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # cut
+            try:
+                upstream = socket.create_connection(self.target)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for sock in (source, sink):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+@dataclass
+class WorkerProcess:
+    """A real `flask --app app cme send-mail --loop` process; what it prints goes to `log`."""
+
+    process: subprocess.Popen
+    log: Path
+    started: float  # time.monotonic() when it was started
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def wait_for(self, text: str, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.output():
+            assert self.process.poll() is None, f"the worker exited:\n{self.output()}"
+            assert time.monotonic() < deadline, f"no {text!r} in the worker's output:\n{self.output()}"
+            time.sleep(0.05)
+
+    def stop(self, timeout: float = 20) -> int:
+        """SIGTERM, then its exit status (it finishes the message in hand first)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+    def kill(self) -> None:
+        """SIGKILL, and reap it (a zombie's pid would still look alive)."""
+        self.process.kill()
+        self.process.wait(timeout=20)
+
+
+def wait_until(condition, *, timeout: float = 20, interval: float = 0.05, what: str = "the condition"):
+    """Poll `condition()` until it returns something true; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(interval)
+    return result
 
 
 def outbox(db, kind: str | None = None) -> list[OutboxMessage]:

@@ -48,3 +48,7 @@ class OutboxMessage(db.Model):
     # While the row waits (no worker has claimed it), a later change updates, moves or drops it by this key
     # instead of queueing a second mail.
     coalesce_key: Mapped[Optional[str]] = mapped_column(String(100), index=True)
+    # Issue 13, point 7: the delivery worker holding the row ("<host>:<pid>:<random>", `worker_identity()`);
+    # `next_attempt_dt` is then its lease. Cleared when the worker lets the row go (a retry is scheduled, it stops
+    # or the SMTP server is unreachable); kept on a sent or failed row as the worker that settled it.
+    claimed_by: Mapped[Optional[str]] = mapped_column(String(200))

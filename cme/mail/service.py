@@ -5,9 +5,11 @@ Every mail takes one path. The change that causes it queues a *deferred* row in 
 with that change and the request never pays for templates, MIME or calendar files. The delivery worker
 (`flask cme send-mail`) composes the message with the named composer (and stores it) before the first attempt.
 Composers live with their capability and are registered on the app by the app factory
-(`cme.register_mail_composers`), never as a side effect of an import. Delivery claims due rows (PostgreSQL:
-`FOR UPDATE SKIP LOCKED`, so several workers never take the same row; every backend: a conditional UPDATE that
-sets a short lease), sends outside any transaction, then records the outcome with exponential backoff.
+(`cme.register_mail_composers`), never as a side effect of an import. Delivery (issue 13, point 7) claims a small
+batch of due rows for this worker (PostgreSQL: `FOR UPDATE SKIP LOCKED`; every backend: a conditional UPDATE that
+writes the worker's identity and a short lease), and right before sending each one extends the claim only if the
+row still names this worker (committed); PostgreSQL also holds the row's lock while it is sent. The outcome is
+recorded with exponential backoff; `cme.mail.worker` is the process that runs this in a loop through outages.
 
 A row may wait (`send_after`): the worker claims nothing before its time. A waiting row can carry a key
 (`coalesce_key`): until a worker claims it, the change that would queue a second mail about the same thing
@@ -19,7 +21,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import secrets
 import smtplib
+import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import policy
@@ -28,7 +33,7 @@ from email.parser import Parser
 from email.headerregistry import Address
 from email.utils import make_msgid, parseaddr
 from pathlib import Path
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Callable, Iterable, Mapping, Protocol
 
 from flask import Flask, current_app, render_template
 from sqlalchemy import Integer, and_, bindparam, delete, or_, select, update
@@ -39,7 +44,6 @@ from cme.timeutil import UTCDateTime, now_utc
 
 log = logging.getLogger("cme.mail")
 
-CLAIM_LEASE = timedelta(minutes=5)
 # A domain no mail is ever sent to (RFC 2606 reserves it): a closed account's address becomes one there
 # (cme.privacy), and a mail queued to it later (a notice about an activity it took part in) is dropped unsent.
 UNDELIVERABLE_DOMAIN = "invalid.example"
@@ -229,6 +233,11 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
+class TransportUnavailable(Exception):
+    """The mail server cannot be reached, or refuses the connection or the log-in: no message's fault. The batch
+    stops and its claims are let go without counting an attempt against any message."""
+
+
 class SMTPTransport:
     """Delivers over one SMTP connection, opened on first use."""
 
@@ -239,11 +248,18 @@ class SMTPTransport:
     def _connect(self) -> smtplib.SMTP:
         c = self.config
         cls = smtplib.SMTP_SSL if c.get("MAIL_USE_SSL") else smtplib.SMTP
-        conn = cls(c["MAIL_SERVER"], c.get("MAIL_PORT", 25), timeout=c.get("MAIL_TIMEOUT", 30))
-        if c.get("MAIL_USE_TLS"):
-            conn.starttls()
-        if c.get("MAIL_USERNAME"):
-            conn.login(c["MAIL_USERNAME"], c.get("MAIL_PASSWORD") or "")
+        try:
+            conn = cls(c["MAIL_SERVER"], c.get("MAIL_PORT", 25), timeout=c.get("MAIL_TIMEOUT", 30))
+        except (smtplib.SMTPException, OSError) as error:
+            raise TransportUnavailable(f"{type(error).__name__}: {error}") from error
+        try:
+            if c.get("MAIL_USE_TLS"):
+                conn.starttls()
+            if c.get("MAIL_USERNAME"):
+                conn.login(c["MAIL_USERNAME"], c.get("MAIL_PASSWORD") or "")
+        except (smtplib.SMTPException, OSError) as error:
+            conn.close()
+            raise TransportUnavailable(f"{type(error).__name__}: {error}") from error
         return conn
 
     def send(self, message: OutboxMessage) -> None:
@@ -288,16 +304,65 @@ def transport_from_config(config: dict[str, Any]) -> Transport:
     return FileTransport(config["MAIL_OUTBOX_DIR"])
 
 
+_IDENTITIES_OF_THIS_PROCESS: set[str] = set()
+
+
+def _host() -> str:
+    return socket.gethostname()[:150]  # claimed_by holds 200 characters
+
+
+def worker_identity() -> str:
+    """A new worker's identity, "<host>:<pid>:<random>", written on the rows it claims. The random part tells a
+    restarted worker that reuses a pid (pid 1 in a container) from the one that wrote the claim."""
+    identity = f"{_host()}:{os.getpid()}:{secrets.token_hex(4)}"
+    _IDENTITIES_OF_THIS_PROCESS.add(identity)
+    return identity
+
+
+@dataclass
+class Worker:
+    """A delivery worker: its identity on claimed rows, and the messages it sent whose outcome it could not
+    record yet (the database went away right after the SMTP server took them; recorded on the next pass, so they
+    are not sent again)."""
+
+    identity: str = field(default_factory=worker_identity)
+    unrecorded: set[int] = field(default_factory=set)
+
+
+def is_gone(identity: str) -> bool:
+    """Whether the worker that wrote `identity` is known to have stopped: it ran on this host and its process is
+    gone (or it had this process's pid and is not this process). A worker on another host is never known gone:
+    its claims are left to run out."""
+    host, _, rest = identity.partition(":")
+    pid, _, _ = rest.partition(":")
+    if host != _host() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return identity not in _IDENTITIES_OF_THIS_PROCESS
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's process
+        return False
+    return False
+
+
 @dataclass
 class DeliveryReport:
     sent: list[int] = field(default_factory=list)
     retrying: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
     dropped: list[int] = field(default_factory=list)  # no longer needed (NotNeeded), deleted unsent
+    skipped: list[int] = field(default_factory=list)  # another worker holds it now
+    unreachable: str | None = None  # the mail server could not be reached: the batch stopped, claims let go
+    stopped: bool = False  # asked to stop: the rest of the batch was let go
 
     def __str__(self) -> str:
         text = f"sent {len(self.sent)}, will retry {len(self.retrying)}, given up {len(self.failed)}"
-        return text + (f", no longer needed {len(self.dropped)}" if self.dropped else "")
+        text += f", no longer needed {len(self.dropped)}" if self.dropped else ""
+        text += f", taken by another worker {len(self.skipped)}" if self.skipped else ""
+        return text + (f"; mail server unreachable ({self.unreachable})" if self.unreachable else "")
 
 
 def backoff(attempts: int, base_seconds: int) -> timedelta:
@@ -305,12 +370,18 @@ def backoff(attempts: int, base_seconds: int) -> timedelta:
     return min(timedelta(seconds=base_seconds * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
-def claim_due(*, now: datetime, limit: int) -> list[int]:
-    """Claim up to `limit` due messages (their send-after time come) for this worker and commit the claim."""
+def _lease() -> timedelta:
+    return timedelta(seconds=current_app.config["MAIL_CLAIM_LEASE_SECONDS"])
+
+
+def claim_due(*, now: datetime, limit: int, worker: str) -> list[int]:
+    """Claim up to `limit` due messages (their send-after time come, no live claim on them but `worker`'s own)
+    for `worker` and commit the claim: its identity on the row, `next_attempt_dt` its lease."""
     due = or_(OutboxMessage.send_after_dt.is_(None), OutboxMessage.send_after_dt <= now)
+    free = or_(OutboxMessage.next_attempt_dt <= now, OutboxMessage.claimed_by == worker)
     candidates = db.session.scalars(
         select(OutboxMessage.id)
-        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_dt <= now, due)
+        .where(OutboxMessage.status == OutboxStatus.PENDING, free, due)
         .order_by(OutboxMessage.next_attempt_dt, OutboxMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -319,9 +390,8 @@ def claim_due(*, now: datetime, limit: int) -> list[int]:
     for message_id in candidates:
         result = db.session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING,
-                   OutboxMessage.next_attempt_dt <= now, due)
-            .values(next_attempt_dt=now + CLAIM_LEASE)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING, free, due)
+            .values(next_attempt_dt=now + _lease(), claimed_by=worker)
             .execution_options(synchronize_session=False)
         )
         if result.rowcount == 1:
@@ -330,54 +400,163 @@ def claim_due(*, now: datetime, limit: int) -> list[int]:
     return claimed
 
 
-def deliver_pending(*, now: datetime | None = None, limit: int = 100, transport: Transport | None = None) -> DeliveryReport:
-    """Send every due message once; failures are rescheduled with backoff, or given up after MAIL_MAX_ATTEMPTS."""
-    config = current_app.config
+def _extend_claim(message_id: int, worker: str, *, now: datetime) -> bool:
+    """Right before a send: a fresh lease on the message if it is still pending and still `worker`'s (not taken
+    over by another worker after a lease ran out). Not committed here."""
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == worker,
+               OutboxMessage.status == OutboxStatus.PENDING)
+        .values(next_attempt_dt=now + _lease())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def _hold_while_sending(message_id: int, worker: str) -> bool:
+    """PostgreSQL: lock the row for the send (until the outcome is committed), so no other worker claims it
+    however long the SMTP server takes, and the lock vanishes with the connection if this worker dies. SQLite has
+    no row locks: the lease just extended is the guard there."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return True
+    held = db.session.scalar(select(OutboxMessage.id).where(
+        OutboxMessage.id == message_id, OutboxMessage.claimed_by == worker,
+        OutboxMessage.status == OutboxStatus.PENDING).with_for_update())
+    return held is not None
+
+
+def release_claims(workers: Iterable[str], *, now: datetime, ids: Iterable[int] | None = None) -> int:
+    """Let go of the pending rows these workers claim (only `ids` among them, when given): due again at once,
+    no attempt counted. Not committed here. Returns how many."""
+    condition = [OutboxMessage.claimed_by.in_(list(workers)), OutboxMessage.status == OutboxStatus.PENDING]
+    if ids is not None:
+        condition.append(OutboxMessage.id.in_(list(ids)))
+    result = db.session.execute(update(OutboxMessage).where(*condition)
+                                .values(claimed_by=None, next_attempt_dt=now)
+                                .execution_options(synchronize_session=False))
+    return result.rowcount
+
+
+def release_claims_of_gone_workers(*, now: datetime | None = None) -> int:
+    """Take back at once what workers that stopped on this host (a crash, a kill) still held, instead of waiting
+    for their leases to run out; committed. Returns how many rows."""
     now = now or now_utc()
+    holders = set(db.session.scalars(select(OutboxMessage.claimed_by).distinct().where(
+        OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.claimed_by.is_not(None),
+        OutboxMessage.next_attempt_dt > now)))
+    gone = sorted(h for h in holders if is_gone(h))
+    count = release_claims(gone, now=now) if gone else 0
+    db.session.commit()
+    if count:
+        log.warning("took back %d message(s) held by stopped worker(s) %s", count, ", ".join(gone))
+    return count
+
+
+def _record_sent(ids: Iterable[int], *, now: datetime) -> None:
+    """Messages the SMTP server took whose outcome was not recorded (the database was away): sent, once."""
+    db.session.execute(update(OutboxMessage)
+                       .where(OutboxMessage.id.in_(list(ids)), OutboxMessage.status == OutboxStatus.PENDING)
+                       .values(status=OutboxStatus.SENT, sent_dt=now, attempts=OutboxMessage.attempts + 1,
+                               last_error=None)
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def deliver_pending(*, now: datetime | None = None, limit: int = 100, transport: Transport | None = None,
+                    worker: Worker | None = None, stop: Callable[[], bool] | None = None) -> DeliveryReport:
+    """Send up to `limit` due messages, claiming MAIL_CLAIM_BATCH at a time; failures are rescheduled with
+    backoff, or given up after MAIL_MAX_ATTEMPTS. An unreachable mail server stops the batch and lets the claims
+    go (no attempt counted); `stop()` turning true lets the current message finish, then does the same.
+
+    `now` fixes the clock (tests); by default each step reads it, so a lease extended before a message starts
+    then. Database errors propagate (the worker loop waits them out); a message sent meanwhile is remembered in
+    `worker` and recorded as sent on the next call."""
+    config = current_app.config
+    worker = worker or Worker()
+    clock: Callable[[], datetime] = (lambda: now) if now is not None else now_utc
     transport = transport or transport_from_config(config)
     report = DeliveryReport()
+    if worker.unrecorded:
+        _record_sent(worker.unrecorded, now=clock())
+        worker.unrecorded.clear()
     try:
-        for message_id in claim_due(now=now, limit=limit):
-            message = db.session.get(OutboxMessage, message_id)
-            if message is None:  # deleted since it was claimed (its recipient closed their account: cme.privacy)
-                continue
-            if message.raw_message is None:
-                try:
-                    message_text(message)
-                    db.session.commit()  # kept before sending: a resend after a crash is the same message
-                except NotNeeded as reason:
-                    db.session.rollback()
-                    db.session.execute(delete(OutboxMessage).where(OutboxMessage.id == message_id))
-                    db.session.commit()
-                    report.dropped.append(message_id)
-                    log.info("mail %s no longer needed, dropped: %s", message_id, reason)
+        handled = 0
+        while handled < limit and not (stop is not None and stop()):
+            claimed = claim_due(now=clock(), limit=min(config["MAIL_CLAIM_BATCH"], limit - handled),
+                                worker=worker.identity)
+            if not claimed:
+                break
+            handled += len(claimed)
+            for index, message_id in enumerate(claimed):
+                if stop is not None and stop():
+                    report.stopped = True
+                elif _deliver_one(message_id, worker, transport, clock, report):
                     continue
-                except Exception as error:  # never stop the worker: record it, retry unless hopeless
-                    db.session.rollback()
-                    message = db.session.get(OutboxMessage, message_id)
-                    _record_failure(message, error, permanent=isinstance(error, UncomposableMessage), now=now,
-                                    report=report, what="could not compose")
-                    db.session.commit()
-                    continue
-            try:
-                transport.send(message)
-            except (smtplib.SMTPException, OSError) as error:
-                _record_failure(message, error, permanent=_is_permanent(error), now=now, report=report)
-            else:
-                message.attempts += 1
-                message.status = OutboxStatus.SENT
-                message.sent_dt = now_utc()
-                message.last_error = None
-                report.sent.append(message.id)
-            db.session.commit()
+                # Asked to stop, or the mail server is unreachable: the rest of the batch goes back at once.
+                release_claims([worker.identity], now=clock(), ids=claimed[index:])
+                db.session.commit()
+                return report
     finally:
         transport.close()
     return report
 
 
+def _deliver_one(message_id: int, worker: Worker, transport: Transport, clock: Callable[[], datetime],
+                 report: DeliveryReport) -> bool:
+    """Compose (once), send and record one claimed message. False when the mail server is unreachable (the
+    caller lets the batch go); True otherwise."""
+    still_mine = _extend_claim(message_id, worker.identity, now=clock())
+    db.session.commit()  # at once: SQLite would otherwise keep its write lock while the message is composed
+    if not still_mine:
+        report.skipped.append(message_id)
+        return True
+    message = db.session.get(OutboxMessage, message_id)
+    try:
+        if message.raw_message is None:
+            message_text(message)
+            db.session.commit()  # kept before sending: a resend after a crash is the same message
+    except NotNeeded as reason:
+        db.session.rollback()
+        db.session.execute(delete(OutboxMessage).where(OutboxMessage.id == message_id))
+        db.session.commit()
+        report.dropped.append(message_id)
+        log.info("mail %s no longer needed, dropped: %s", message_id, reason)
+        return True
+    except Exception as error:  # never stop the worker: record it, retry unless hopeless
+        db.session.rollback()
+        message = db.session.get(OutboxMessage, message_id)
+        _record_failure(message, error, permanent=isinstance(error, UncomposableMessage), now=clock(),
+                        report=report, what="could not compose")
+        db.session.commit()
+        return True
+    if not _hold_while_sending(message_id, worker.identity):
+        db.session.rollback()
+        report.skipped.append(message_id)
+        return True
+    try:
+        transport.send(message)
+    except TransportUnavailable as error:
+        db.session.rollback()
+        report.unreachable = str(error)
+        return False
+    except (smtplib.SMTPException, OSError) as error:
+        _record_failure(message, error, permanent=_is_permanent(error), now=clock(), report=report)
+    else:
+        worker.unrecorded.add(message_id)
+        message.attempts += 1
+        message.status = OutboxStatus.SENT
+        message.sent_dt = now_utc()
+        message.last_error = None
+        report.sent.append(message_id)
+    db.session.commit()
+    worker.unrecorded.discard(message_id)
+    return True
+
+
 def _record_failure(message: OutboxMessage, error: Exception, *, permanent: bool, now: datetime,
                     report: DeliveryReport, what: str = "failed") -> None:
-    """Give the message up (permanent error, or MAIL_MAX_ATTEMPTS reached) or schedule a retry with backoff."""
+    """Give the message up (permanent error, or MAIL_MAX_ATTEMPTS reached) or schedule a retry with backoff (and
+    let the claim go, so that the retry waits for its time)."""
     config = current_app.config
     message.attempts += 1
     message.last_error = f"{what}: {type(error).__name__}: {error}"[:2000]
@@ -387,6 +566,7 @@ def _record_failure(message: OutboxMessage, error: Exception, *, permanent: bool
         log.error("mail %s to %s %s, given up: %s", message.id, message.recipient, what, error)
     else:
         message.next_attempt_dt = now + backoff(message.attempts, config["MAIL_RETRY_BASE_SECONDS"])
+        message.claimed_by = None
         report.retrying.append(message.id)
         log.warning("mail %s to %s %s, retry at %s: %s", message.id, message.recipient, what,
                     message.next_attempt_dt, error)
