@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import timedelta
 from collections import Counter
 
 import pytest
 from sqlalchemy import func, select
 
+from cme.accounts.models import ThrottleCounter
 from cme.accounts.service import request_password_reset
 from cme.mail.models import OutboxMessage
 from cme.timeutil import now_utc
@@ -147,3 +149,20 @@ def test_the_worker_outlives_an_smtp_outage_without_spending_attempts(db, make_u
     assert output.count("mail server unavailable") == 1 and output.count("mail server available again") == 1, output
     print(f"\n[SMTP outage] messages waited unattempted (MAIL_MAX_ATTEMPTS=2 never reached); delivered "
           f"{caught_up:.1f} s after the server came back; logged once, and once when it ended")
+
+
+def test_the_running_worker_purges_expired_throttle_counters(db, smtp_server, mail_worker):
+    """Issue 13, point 3: `send-mail --loop` is the throttles' housekeeping: expired counters go, live ones stay."""
+    past, future = now_utc() - timedelta(minutes=1), now_utc() + timedelta(hours=1)
+    db.session.add_all([ThrottleCounter(scope="login_client", key_hash="a" * 64, hits=3, expires_dt=past),
+                        ThrottleCounter(scope="login_client", key_hash="b" * 64, hits=1, expires_dt=future)])
+    db.session.commit()
+    _, port = smtp_server()
+    worker = mail_worker(port)
+
+    def hashes() -> set[str]:
+        db.session.rollback()
+        return set(db.session.scalars(select(ThrottleCounter.key_hash)))
+
+    wait_until(lambda: hashes() == {"b" * 64}, what="the expired counter purged")
+    assert worker.stop() == 0
