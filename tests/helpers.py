@@ -110,3 +110,26 @@ def empty_all_tables() -> None:
         for name in tables:
             _db.session.execute(text(f"DELETE FROM {name}"))
     _db.session.commit()
+
+
+# What does not fit the window's width, for a browser test to evaluate (`page.evaluate(WHAT_DOES_NOT_FIT)`): the
+# page scrolling sideways, content hidden in a sideways scroller (a form field's own text apart), and table cells
+# outside the window or spilling out of their cell. Visually hidden elements (1 px wide) do not count.
+WHAT_DOES_NOT_FIT = """() => {
+  const width = document.documentElement.clientWidth, problems = [];
+  const hidden = el => { for (let p = el; p; p = p.parentElement) if (p.getBoundingClientRect().width <= 1) return true; return false; };
+  const name = el => el.tagName.toLowerCase() + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '')
+    + ' "' + el.textContent.trim().replace(/\\s+/g, ' ').slice(0, 40) + '"';
+  if (document.documentElement.scrollWidth > width) problems.push(`the page is ${document.documentElement.scrollWidth} px wide in ${width}`);
+  for (const el of document.body.querySelectorAll('*')) {
+    if (['INPUT', 'SELECT', 'TEXTAREA', 'OPTION', 'SCRIPT'].includes(el.tagName) || hidden(el)) continue;
+    const overflow = getComputedStyle(el).overflowX;
+    if (overflow !== 'visible' && overflow !== 'clip' && el.scrollWidth > el.clientWidth + 1) problems.push('scrolls sideways: ' + name(el));
+    if (el.tagName === 'TD' || el.tagName === 'TH') {
+      const box = el.getBoundingClientRect();
+      if (box.left < -1 || box.right > width + 1) problems.push('cell outside the window: ' + name(el));
+      else if (el.scrollWidth > el.clientWidth + 1) problems.push('spills out of its cell: ' + name(el));
+    }
+  }
+  return problems;
+}"""

@@ -401,7 +401,8 @@ def test_dashboard_lists_counts_and_next_dates(client, db, make_user, make_activ
     page = client.get("/organize/").get_data(as_text=True)
     row = page[page.index("Counted"):]
     assert "Wed May 1, 2030 12:00 PM EDT" in row
-    assert re.search(r'<td class="num"><a href="/organize/activities/\d+/roster">2 / 10</a></td>\s*<td class="num">1</td>', row)
+    assert re.search(r'<td class="num" data-label="Confirmed"><a href="/organize/activities/\d+/roster">2 / 10</a></td>'
+                     r'\s*<td class="num" data-label="Waitlisted">1</td>', row)
 
 
 def test_faculty_and_disclosures_are_managed_from_the_page(client, db, make_activity, organizer):
