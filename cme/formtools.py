@@ -70,6 +70,14 @@ class Form(FlaskForm):
                               for key, value in data.items(multi=True)])
 
 
+    def hidden_tag(self, *fields) -> Markup:
+        """The hidden fields (the CSRF token) without an id: a page with several forms would repeat
+        id="csrf_token", and nothing points at a hidden field."""
+        hidden = (getattr(self, f, None) if isinstance(f, str) else f for f in (fields or self))
+        return Markup("\n".join(str(f(id=False)) for f in hidden
+                                 if f is not None and isinstance(f.widget, widgets.HiddenInput)))
+
+
 class ConfirmForm(Form):
     """A bare CSRF-protected form for action buttons (publish, cancel, delete...)."""
 

@@ -221,3 +221,116 @@ def empty_all_tables() -> None:
         for name in tables:
             _db.session.execute(text(f"DELETE FROM {name}"))
     _db.session.commit()
+
+
+def queue_every_kind_of_mail(domain: str = "mail-kinds.example.org") -> set[str]:
+    """Queue one mail of every kind the app sends, through the services (in the current app context), with long
+    titles, addresses and links that must wrap on a phone; every waiting row (reminders, change notices) is made
+    due. Commits. Returns the kinds queued; deliver with `cme.mail.service.deliver_pending()`."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from sqlalchemy import update
+
+    from cme.accounts import service as accounts
+    from cme.accounts.service import find_user_by_email, request_password_reset, sign_up
+    from cme.activities.models import Activity, CreditDesignation
+    from cme.certificates.service import issue_for_activity
+    from cme.credit.models import CreditRecord
+    from cme.registration import lifecycle, notices
+    from cme.registration import service as registration
+    from cme.timeutil import now_utc
+
+    now = now_utc().replace(microsecond=0)
+    long_title = "Hepatocellular Carcinoma Surveillance, Staging and Multidisciplinary Treatment in Cirrhosis"
+
+    def person(name: str):
+        email = f"{name.split()[0].lower()}@{domain}"
+        sign_up(email, TEST_PASSWORD, full_name=name, degree="MD")  # account_welcome
+        user = find_user_by_email(email)
+        user.email_verified_dt = now  # as if they had followed the welcome mail's link
+        return user
+
+    def activity(title: str, **fields):
+        start = now + fields.pop("starts_in", timedelta(days=10))
+        fields.setdefault("format", "live_meeting")
+        if fields["format"] == "live_meeting":
+            fields.update(venue_name="Hudson Conference Center, Grand Ballroom and Foyer", city="New York",
+                          state="NY", street_address="333 Seventh Avenue, Fourteenth Floor", postal_code="10001")
+        row = Activity(title=title, status="published", time_zone="America/New_York", start_dt=start,
+                       end_dt=start + timedelta(hours=6), **fields,
+                       credit_designations=[CreditDesignation(credit_type="ama_pra_1", max_amount=Decimal("6"))])
+        _db.session.add(row)
+        _db.session.flush()
+        return row
+
+    def register(user, target, **needs):
+        return registration.register(user, target.id, registration.Answers.from_profile(
+            user, attested_professional=True, **needs))
+
+    ada, bo, cy, dan, eve = (person(n) for n in ("Ada Lovelace", "Bo Chen", "Cy Young", "Dan Okafor", "Eve Ito"))
+    sign_up(ada.email, TEST_PASSWORD, full_name="Someone Else")  # signup_taken
+    _db.session.commit()  # the reset's throttle counts on its own connection: SQLite lets one writer at a time
+    request_password_reset(ada.email)  # password_reset
+
+    changed = activity(long_title, capacity=1)
+    register(ada, changed, dietary_needs="Vegetarian, no nuts")  # registration_confirmed, reminder_meeting
+    register(bo, changed)  # registration_waitlisted
+    notices.queue_change_notices(changed, {"venue": ["Old hall", changed.venue_name]}, now=now,
+                                 message="We moved to the larger ballroom: the registration desk is on the left.")
+    # schedule_changed (ada), schedule_changed_waitlisted (bo)
+
+    full = activity(f"{long_title} (second edition)", capacity=1)
+    seat = register(cy, full)
+    register(dan, full, accessibility_needs="Step-free access to the ballroom, please")
+    registration.cancel_registration(seat, took_part=False)  # registration_cancelled (cy), registration_promoted (dan)
+
+    webcast = activity("Immunotherapy for Advanced Hepatocellular Carcinoma", format="live_webcast",
+                       join_url="https://webcast.example.org/join/" + "hepatocellular-carcinoma-immunotherapy" * 3)
+    register(eve, webcast)  # reminder_webcast
+
+    cancelled = activity("Alcohol-Associated Liver Disease: From Hepatitis to Transplant")
+    register(eve, cancelled)
+    lifecycle.cancel_activity(cancelled)  # activity_cancelled
+
+    certified = activity("Simplified HCV Treatment in Primary Care", starts_in=timedelta(days=-2))
+    _db.session.add(CreditRecord(user_id=ada.id, activity_id=certified.id, credit_type="ama_pra_1",
+                                 amount=Decimal("5.5"), attested=True))
+    _db.session.flush()
+    issue_for_activity(certified)  # certificate_issued
+
+    eve.email_verified_dt = None
+    accounts.resend_verification(eve)  # email_verification
+    accounts.request_email_change(dan, f"daniel.okafor.new@{domain}", TEST_PASSWORD, now=now)
+    # email_change_confirm (to the new address), email_change_requested (to the old one)
+    token = accounts.make_email_change_token(dan, old_email=dan.email, new_email=dan.pending_email,
+                                             requested_dt=dan.pending_email_dt)
+    accounts.confirm_email_change(dan, token, now=now)  # email_changed
+
+    due = now - timedelta(minutes=1)
+    _db.session.execute(update(OutboxMessage).values(send_after_dt=due, next_attempt_dt=due))
+    _db.session.commit()
+    return set(_db.session.scalars(select(OutboxMessage.kind).distinct()))
+
+
+# What does not fit the window's width, for a browser test to evaluate (`page.evaluate(WHAT_DOES_NOT_FIT)`): the
+# page scrolling sideways, content hidden in a sideways scroller (a form field's own text apart), and table cells
+# outside the window or spilling out of their cell. Visually hidden elements (1 px wide) do not count.
+WHAT_DOES_NOT_FIT = """() => {
+  const width = document.documentElement.clientWidth, problems = [];
+  const hidden = el => { for (let p = el; p; p = p.parentElement) if (p.getBoundingClientRect().width <= 1) return true; return false; };
+  const name = el => el.tagName.toLowerCase() + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '')
+    + ' "' + el.textContent.trim().replace(/\\s+/g, ' ').slice(0, 40) + '"';
+  if (document.documentElement.scrollWidth > width) problems.push(`the page is ${document.documentElement.scrollWidth} px wide in ${width}`);
+  for (const el of document.body.querySelectorAll('*')) {
+    if (['INPUT', 'SELECT', 'TEXTAREA', 'OPTION', 'SCRIPT'].includes(el.tagName) || hidden(el)) continue;
+    const overflow = getComputedStyle(el).overflowX;
+    if (overflow !== 'visible' && overflow !== 'clip' && el.scrollWidth > el.clientWidth + 1) problems.push('scrolls sideways: ' + name(el));
+    if (el.tagName === 'TD' || el.tagName === 'TH') {
+      const box = el.getBoundingClientRect();
+      if (box.left < -1 || box.right > width + 1) problems.push('cell outside the window: ' + name(el));
+      else if (el.scrollWidth > el.clientWidth + 1) problems.push('spills out of its cell: ' + name(el));
+    }
+  }
+  return problems;
+}"""

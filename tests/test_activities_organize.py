@@ -135,6 +135,12 @@ def test_agenda_sessions_are_added_in_local_time_and_must_fall_within_the_activi
     assert outside.status_code == 422
     page = outside.get_data(as_text=True)
     assert "must fall within the activity" in page and 'value="Dinner"' in page
+    assert 'id="start_local-error"' not in page and "it ends after the activity does" in page.split(
+        'id="end_local-error"')[1].split("</p>")[0]  # beside the end, the time that is out
+    early = add_session(client, activity, title="Breakfast", start_local="2027-06-10T07:00",
+                        end_local="2027-06-10T08:30").get_data(as_text=True)
+    assert 'id="end_local-error"' not in early and "it starts before the activity does" in early.split(
+        'id="start_local-error"')[1].split("</p>")[0]
     backwards = add_session(client, activity, title="Backwards", start_local="2027-06-10T12:00",
                             end_local="2027-06-10T11:00")
     assert "The end must be after the start." in backwards.get_data(as_text=True)
@@ -405,7 +411,8 @@ def test_dashboard_lists_counts_and_next_dates(client, db, make_user, make_activ
     page = client.get("/organize/").get_data(as_text=True)
     row = page[page.index("Counted"):]
     assert "Wed May 1, 2030 12:00 PM EDT" in row
-    assert re.search(r'<td class="num"><a href="/organize/activities/\d+/roster">2 / 10</a></td>\s*<td class="num">1</td>', row)
+    assert re.search(r'<td class="num" data-label="Confirmed"><a href="/organize/activities/\d+/roster">2 / 10</a></td>'
+                     r'\s*<td class="num" data-label="Waitlisted">1</td>', row)
 
 
 def test_faculty_and_disclosures_are_managed_from_the_page(client, db, make_activity, organizer):
@@ -683,3 +690,22 @@ def test_a_meeting_moved_to_another_zone_keeps_its_agenda_at_the_same_local_time
                        move_sessions=True)
     db.session.commit()
     assert [f"{s.start_dt.astimezone(denver):%H:%M %Z}" for s in chicago_meeting.sessions] == ["09:00 MST", "13:00 MST"]
+
+
+def duplicate_ids(page: str) -> list[str]:
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    return sorted({i for i in ids if ids.count(i) > 1})
+
+
+def test_the_manage_page_of_a_draft_says_it_is_not_published_and_repeats_no_id(client, db, make_activity, organizer):
+    """Issue 14, point 11: a draft had "Schedule changes: None since publishing"; every one of the page's forms
+    (agenda, faculty, a disclosure per person, credit, UAN, support) renders its hidden CSRF field without an id."""
+    activity = make_activity(status="draft", organizers=[organizer],
+                             faculty=[Faculty(full_name="Pat One", role="faculty"), Faculty(full_name="Sam Two", role="planner")])
+    page = client.get(f"/organize/activities/{activity.id}").get_data(as_text=True)
+    changes = page.split("<dt>Schedule changes</dt>")[1].split("</dd>")[0]
+    assert "None (not published yet)" in changes and "since publishing" not in changes
+    assert page.count('name="csrf_token"') >= 6 and duplicate_ids(page) == []
+    activity.status = "published"
+    db.session.commit()
+    assert "None since publishing" in client.get(f"/organize/activities/{activity.id}").get_data(as_text=True)

@@ -2,6 +2,7 @@
 limits and deadline, organizer adjustments with an audit trail that supersede certificates."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -199,10 +200,10 @@ def test_organizers_customise_the_evaluation_keeping_the_default_questions(clien
     activity = make_activity(organizers=[organizer])
     auth.login("org@example.org")
     bad = client.post(f"/organize/activities/{activity.id}/evaluation/questions",
-                      data={"kind": "choice", "prompt": "Pick", "choices": "only one"})
+                      data={"question-kind": "choice", "question-prompt": "Pick", "question-choices": "only one"})
     assert bad.status_code == 422 and "at least two choices" in bad.get_data(as_text=True)
     client.post(f"/organize/activities/{activity.id}/evaluation/questions",
-                data={"kind": "likert", "prompt": "The speakers were clear.", "required": "y"})
+                data={"question-kind": "likert", "question-prompt": "The speakers were clear.", "question-required": "y"})
     prompts = [q.prompt for q in evaluation.evaluation_questions(activity)]
     assert "Will you change your practice as a result of this activity?" in prompts
     assert prompts[-1] == "The speakers were clear."
@@ -411,3 +412,20 @@ def test_after_a_claim_the_learner_is_told_what_became_of_their_certificate(clie
     evaluation.submit_evaluation(other, meeting, {})
     outcome = certificates.claim_and_certify(other, meeting, {"ama_pra_1": Decimal("1")}, attested=True)
     assert (outcome.corrected, outcome.certificate) == (False, certificates.AfterClaim.ISSUED)
+
+
+def test_the_credit_page_keeps_each_question_forms_labels_and_ids_its_own(client, db, make_user, on_demand, auth):
+    """Issue 14, point 11: the evaluation's and the post-test's question forms share the page; each has its own
+    prefix, so the post-test's "Question" label points at the post-test's field and no id repeats."""
+    organizer = make_user("org@example.org", role="organizer")
+    on_demand.organizers.append(organizer)
+    db.session.commit()
+    auth.login("org@example.org")
+    page = client.get(f"/organize/activities/{on_demand.id}/credit").get_data(as_text=True)
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert sorted({i for i in ids if ids.count(i) > 1}) == []
+    assert '<label for="question-prompt">Question</label>' in page and '<label for="post_test-prompt">Question</label>' in page
+    added = client.post(f"/organize/activities/{on_demand.id}/post-test/questions", data={
+        "post_test-prompt": "Which test first?", "post_test-choices": "FIB-4\nBiopsy", "post_test-correct": "1"})
+    assert added.status_code == 302
+    assert [q.prompt for q in evaluation.post_test_questions(on_demand)] == ["Which test first?"]

@@ -20,7 +20,9 @@ from cme.mail.models import OutboxMessage
 from cme.mail.service import (SMTPTransport, Worker, backoff, compose, composers_of, deliver_pending,
                               queue_deferred, register_composers)
 from cme.timeutil import now_utc
-from tests.helpers import free_port, outbox
+from tests.helpers import free_port, outbox, queue_every_kind_of_mail
+
+MAIL_TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "mail"
 
 
 @pytest.fixture
@@ -365,3 +367,28 @@ def test_the_send_mail_worker_composes_every_kind_of_mail(app, db, make_user, ma
     assert result.exit_code == 0 and "sent 5, will retry 0, given up 0" in result.output, result.output
     db.session.expire_all()
     assert all(r.status == "sent" and "Ada Lovelace" in r.raw_message for r in outbox(db))
+
+
+# ---------------------------------------------------------------- how mail reads (issue 14, point 10)
+
+def test_every_kind_of_mail_comes_from_the_provider_by_name_and_its_text_keeps_paragraphs_apart(
+        app, db, smtp, rendered_templates):
+    """The sender's display name is the provider's (CME_PROVIDER_NAME; MAIL_DEFAULT_SENDER gives the address);
+    in the plain text a blank line ends the activity's facts, no paragraph break is doubled, and the provider's
+    name is never used as an adjective ("your The ... account")."""
+    app.config.update(CME_PROVIDER_NAME="The Pacific Liver Institute",
+                      MAIL_DEFAULT_SENDER="Old Name <cme@pacific.example.org>")
+    queue_every_kind_of_mail()
+    report = deliver_pending()
+    assert report.retrying == report.failed == []
+    every_kind = {p.name for p in MAIL_TEMPLATES.glob("*.html") if not p.name.startswith("_")}
+    assert {Path(name).name for name in rendered_templates} >= every_kind | {n[:-4] + "txt" for n in every_kind}
+    assert len(smtp.messages) >= len(every_kind)
+    for message in smtp.messages:
+        [sender] = message["From"].addresses
+        assert (sender.display_name, sender.addr_spec) == ("The Pacific Liver Institute", "cme@pacific.example.org")
+        text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+        lines = text.rstrip("\n").split("\n")
+        assert "\n\n\n" not in text, message["Subject"]
+        assert all(lines[i + 1] == "" for i, line in enumerate(lines[:-1]) if line.startswith("Details: ")), text
+        assert "your The Pacific" not in text and "your The Pacific" not in message.get_body(("html",)).get_content()

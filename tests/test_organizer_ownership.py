@@ -33,6 +33,8 @@ FORM = {
     "credit_type": "ama_pra_1", "max_amount": "1", "amount": "0.5", "reason": "Changed", "kind": "text",
     "prompt": "Hijacked?", "choices": "Yes\nNo", "required": "y", "correct": "0", "passing_score": "10",
     "email": "walk.in@example.org", "q": "", "issue": "automatic",
+    "question-kind": "text", "question-prompt": "Hijacked?", "question-required": "y",  # the credit page's two
+    "post_test-prompt": "Hijacked?", "post_test-choices": "Yes\nNo", "post_test-correct": "1",  # question forms
 }
 
 

@@ -100,7 +100,7 @@ def test_an_organizer_typed_prompt_is_neutralised_in_the_evaluations_csv(client,
     activity = make_activity(organizers=[organizer], start_dt=start, end_dt=start + timedelta(hours=3))
     prompt = '=HYPERLINK("http://evil","Click")'
     response = client.post(f"/organize/activities/{activity.id}/evaluation/questions",
-                           data={"kind": "text", "prompt": prompt, "required": "y"})
+                           data={"question-kind": "text", "question-prompt": prompt, "question-required": "y"})
     assert response.status_code == 302
     exported = client.get(f"/organize/activities/{activity.id}/evaluations.csv")
     assert exported.headers["Cache-Control"] == "private, no-store"

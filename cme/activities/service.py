@@ -294,9 +294,13 @@ def check_ama_within_hours(activity: Activity, amount: Decimal | None = None) ->
 def _check_session_in_span(activity: Activity, start: datetime, end: datetime) -> None:
     if activity.is_cancelled:
         raise ActivityError("A cancelled activity's agenda cannot change.", code="cancelled")
-    if start < activity.start_dt or end > activity.end_dt:
-        raise ActivityError("The session must fall within the activity's start and end.", code="session_outside",
-                            field="start_local")
+    # The error sits beside the time that is out: the start when it is before the activity's, else the end.
+    if start < activity.start_dt:
+        raise ActivityError("The session must fall within the activity's start and end: it starts before the "
+                            "activity does.", code="session_outside", field="start_local")
+    if end > activity.end_dt:
+        raise ActivityError("The session must fall within the activity's start and end: it ends after the "
+                            "activity does.", code="session_outside", field="end_local")
 
 
 def _speakers(activity: Activity, fields: dict[str, Any]) -> tuple[dict[str, Any], list[Faculty]]:

@@ -81,6 +81,12 @@ class AdjustForm(Form):
 
 
 class QuestionForm(Form):
+    """Shares the credit page with the post-test question form: its own prefix keeps the ids apart."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", "question")
+        super().__init__(*args, **kwargs)
+
     kind = SelectField("Type", choices=select_choices(QuestionKind.choices()))
     prompt = StringField("Question", validators=[DataRequired(), Length(max=500)], filters=[strip])
     choices = TextAreaField("Choices (one per line, for multiple choice)", filters=[strip])
@@ -92,6 +98,10 @@ class QuestionForm(Form):
 
 
 class PostTestQuestionForm(Form):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", "post_test")
+        super().__init__(*args, **kwargs)
+
     prompt = StringField("Question", validators=[DataRequired(), Length(max=500)], filters=[strip])
     choices = TextAreaField("Choices (one per line)", validators=[DataRequired()], filters=[strip])
     correct = IntegerField("Number of the correct choice (1 = first)", validators=[InputRequired(), NumberRange(min=1)])

@@ -52,14 +52,25 @@ MAX_BACKOFF = timedelta(hours=6)
 
 # ---------------------------------------------------------------- composing
 
+def sender_address() -> str:
+    """The address mail comes from: MAIL_DEFAULT_SENDER's (a display name written there is not used)."""
+    return parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1] or "cme@example.org"
+
+
+def from_address() -> Address:
+    """Who mail comes from: the provider by name (CME_PROVIDER_NAME), at `sender_address()`."""
+    local, _, domain = sender_address().partition("@")
+    return Address(display_name=current_app.config["CME_PROVIDER_NAME"], username=local, domain=domain)
+
+
 def compose(recipient: str, subject: str, text: str, html: str | None = None, *, sender: str | None = None,
             recipient_name: str | None = None, date: datetime | None = None) -> EmailMessage:
     """A multipart/alternative message (text, and html when given), dated `date` (default: now)."""
     msg = EmailMessage(policy=policy.SMTP)
-    msg["From"] = sender or current_app.config["MAIL_DEFAULT_SENDER"]
+    msg["From"] = sender or from_address()
     msg["To"] = Address(display_name=recipient_name or "", addr_spec=recipient)
     msg["Subject"] = subject
-    msg["Message-ID"] = make_msgid(domain=parseaddr(msg["From"])[1].partition("@")[2] or "cme.local")
+    msg["Message-ID"] = make_msgid(domain=parseaddr(str(msg["From"]))[1].partition("@")[2] or "cme.local")
     msg["Date"] = (date or now_utc()).strftime("%a, %d %b %Y %H:%M:%S +0000")
     msg.set_content(text)
     if html:

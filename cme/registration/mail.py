@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import parseaddr
 from typing import Any
 
 from flask import current_app
@@ -20,7 +19,7 @@ from flask import current_app
 from cme.calendar.invitations import Invitation, build_invitation, calendar_window, registrant_uid
 from cme.extensions import db
 from cme.mail.models import OutboxMessage
-from cme.mail.service import Composer, NotNeeded, compose_mail, queue_deferred
+from cme.mail.service import Composer, NotNeeded, compose_mail, queue_deferred, sender_address
 from cme.registration.changes import describe, street_address
 from cme.registration.models import JOIN_LINK_LEAD_MINUTES, Registration, display_checkin_code
 from cme.timeutil import now_utc
@@ -103,7 +102,7 @@ def invitation_bytes(registration: Registration, method: str, sequence: int, sta
 
 def organizer_address(recipient: str) -> str:
     """The invitation's ORGANIZER: the foundation's sender address, never the recipient's own."""
-    address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1] or "cme@example.org"
+    address = sender_address()
     if address.lower() == recipient.lower():
         local, _, domain = address.partition("@")
         address = f"{local}+organizer@{domain}"

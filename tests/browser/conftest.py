@@ -77,9 +77,9 @@ def screenshot() -> Callable[[Page, str], None]:
     return take
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory) -> Iterator[LiveServer]:
-    instance = tmp_path_factory.mktemp("browser-instance")
+def _serve(instance: Path, seed: Callable[[], object] | None = None) -> Iterator[LiveServer]:
+    """The app on a free loopback port over a fresh, migrated SQLite database (after `seed()`, if given, in an app
+    context), with a real SMTP server."""
     database_url = f"sqlite:///{instance / 'browser.sqlite3'}"
     migrate_database(database_url, instance)
 
@@ -93,6 +93,11 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
         database_url, instance, WTF_CSRF_ENABLED=True, TESTING=False, MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_port,
         CME_BASE_URL=f"http://127.0.0.1:{port}",
     ))
+    if seed is not None:
+        with app.app_context():
+            seed()
+            db.session.commit()
+            db.session.remove()
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -102,6 +107,20 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     controller.stop()
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory) -> Iterator[LiveServer]:
+    yield from _serve(tmp_path_factory.mktemp("browser-instance"))
+
+
+@pytest.fixture(scope="session")
+def demo_server(tmp_path_factory) -> Iterator[LiveServer]:
+    """A second live server whose database holds the demo (`make run`'s data: every kind of page with content);
+    its accounts log in with cme.demo.DEMO_PASSWORD."""
+    from cme.demo import seed_demo
+
+    yield from _serve(tmp_path_factory.mktemp("browser-demo"), seed=seed_demo)
 
 
 @pytest.fixture(scope="session")

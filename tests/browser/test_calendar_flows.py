@@ -1,5 +1,5 @@
 """Browser flow for calendars: a provider copies the subscription address from My schedule, fetches it,
-and finds their registration at the right UTC instant."""
+and finds their registration at the right UTC instant; the address shows whole, in a monospace box, on a phone."""
 from __future__ import annotations
 
 import urllib.request
@@ -36,7 +36,7 @@ def test_a_provider_subscribes_to_their_schedule(page: Page, live_server, log_in
 
     log_in(page, "feed.provider@example.org")
     page.goto("/my/schedule")
-    address = page.get_by_label("Or copy this private address").input_value()
+    address = page.locator("#feed-url").text_content()
     assert address.startswith(live_server.url + "/calendar/feed/") and address.endswith(".ics")
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     page.get_by_role("button", name="Copy").click()
@@ -53,3 +53,25 @@ def test_a_provider_subscribes_to_their_schedule(page: Page, live_server, log_in
     assert event.decoded("DTSTART").astimezone(timezone.utc) == start
     assert b"DTSTART;TZID=America/Denver:20310309T103000" in body  # 10:30 MDT, after the change
     assert str(event["CONFERENCE"]) == "https://webcast.example.org/feed"
+
+
+def test_the_feed_address_shows_whole_in_a_monospace_box_beside_its_copy_button(page: Page, live_server, log_in):
+    """Issue 14, point 9: in a one-line field the address was cut off and its underscores were clipped into what
+    looked like spaces. In its box every character shows (nothing hidden sideways or below), on a phone too."""
+    live_server.create_user("feed.box@example.org", full_name="Felix Box")
+    log_in(page, "feed.box@example.org")
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 844})
+        page.goto("/my/schedule")
+        box = page.locator("#feed-url")
+        address = box.text_content()
+        assert address.startswith(live_server.url + "/calendar/feed/") and address.endswith(".ics")
+        assert box.evaluate("e => e.tagName") == "CODE"
+        assert "monospace" in box.evaluate("e => getComputedStyle(e).fontFamily")
+        assert box.evaluate("e => e.scrollWidth <= e.clientWidth && e.scrollHeight <= e.clientHeight")
+        expect(box).to_be_in_viewport()
+        copy = page.get_by_role("button", name="Copy")
+        expect(copy).to_be_in_viewport()
+        assert copy.bounding_box()["y"] < box.bounding_box()["y"] + box.bounding_box()["height"]  # beside it
+        box.click()
+        assert page.evaluate("getSelection().toString()") == address  # a click takes the whole address

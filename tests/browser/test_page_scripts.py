@@ -55,7 +55,7 @@ def test_a_confirm_button_posts_only_when_the_question_is_accepted(page: Page, l
     live_server.create_user("confirm.provider@example.org", full_name="Connie Confirm")
     log_in(page, "confirm.provider@example.org")
     page.goto("/my/schedule")
-    address = page.get_by_label("Or copy this private address").input_value()
+    address = page.locator("#feed-url").text_content()
     sent = posts_to(page, "/calendar/feed/reset")
     button = page.get_by_role("button", name="Make a new address (if this one was shared by mistake)")
 
@@ -64,14 +64,14 @@ def test_a_confirm_button_posts_only_when_the_question_is_accepted(page: Page, l
     assert asked == ["Make a new address? Calendars subscribed to the current one stop updating."]
     page.reload()
     assert sent == []
-    expect(page.get_by_label("Or copy this private address")).to_have_value(address)
+    expect(page.locator("#feed-url")).to_have_text(address)
 
     asked = answer_next_dialog(page, accept=True)
     button.click()
     expect(page.get_by_text("Your calendar feed has a new address.")).to_be_visible()
     assert asked == ["Make a new address? Calendars subscribed to the current one stop updating."]
     assert len(sent) == 1
-    assert page.get_by_label("Or copy this private address").input_value() != address
+    assert page.locator("#feed-url").text_content() != address
     assert violations == []
 
 
