@@ -80,6 +80,8 @@ class Config:
     # werkzeug's method string; tests use a cheaper one, production keeps scrypt.
     PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
     PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE", "3600"))
+    # Issue 14, point 13: the "choose your password" link mailed to someone registered at the desk lasts longer.
+    SET_PASSWORD_MAX_AGE = int(os.environ.get("SET_PASSWORD_MAX_AGE", str(14 * 24 * 3600)))
 
     WTF_CSRF_TIME_LIMIT = None  # tie CSRF tokens to the session, not the clock
     SESSION_COOKIE_HTTPONLY = True

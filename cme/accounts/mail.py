@@ -1,6 +1,7 @@
 """The account mails, composed by the `send-mail` worker from the rows the account service queues: the password
-reset (`request_password_reset`), and the welcome or the "someone tried your address" mail of a sign-up
-(`sign_up`).
+reset (`request_password_reset`), the welcome or the "someone tried your address" mail of a sign-up
+(`sign_up`), and the "choose your password" mail of an account created at a meeting's desk
+(`create_invited_account`).
 
 Registered by the app factory (`cme.register_mail_composers`), like every composer.
 """
@@ -13,7 +14,7 @@ from typing import Any
 from flask import current_app
 
 from cme.accounts.models import User
-from cme.accounts.service import make_reset_token
+from cme.accounts.service import SET_PASSWORD, make_reset_token
 from cme.extensions import db
 from cme.mail.models import OutboxMessage
 from cme.mail.service import Composer, compose_mail
@@ -56,5 +57,18 @@ def compose_signup_taken(message: OutboxMessage, payload: dict[str, Any]) -> Ema
                         reset_url=absolute_url("accounts.request_reset"))
 
 
+def compose_account_invited(message: OutboxMessage, payload: dict[str, Any]) -> EmailMessage:
+    """An account was created for the person (registered at a meeting's desk): the link to choose a password,
+    signed now from what was frozen when the account was made, like a reset link but living longer."""
+    user = _user(payload)
+    requested = datetime.fromisoformat(payload["requested"])
+    token = make_reset_token(user, fingerprint=payload["fingerprint"], requested_dt=requested, link=SET_PASSWORD)
+    return compose_mail(message.recipient, message.subject, "account_invited", recipient_name=user.full_name,
+                        user=user, invited_to=payload["invited_to"],
+                        days=current_app.config["SET_PASSWORD_MAX_AGE"] // (24 * 3600),
+                        set_password_url=absolute_url("accounts.set_password", token=token),
+                        reset_url=absolute_url("accounts.request_reset"))
+
+
 COMPOSERS: dict[str, Composer] = {"password_reset": compose_password_reset, "account_welcome": compose_account_welcome,
-                                  "signup_taken": compose_signup_taken}
+                                  "signup_taken": compose_signup_taken, "account_invited": compose_account_invited}
