@@ -2,10 +2,11 @@
 attempts, and what organizers see of them (anonymous summaries and a CSV)."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 
 from cme.accounts.models import User
 from cme.activities.models import Activity
@@ -68,6 +69,15 @@ def evaluation_problem(user: User, activity: Activity, *, now: datetime | None =
 def evaluation_of(user: User, activity: Activity) -> EvaluationResponse | None:
     return db.session.scalar(select(EvaluationResponse).where(EvaluationResponse.user_id == user.id,
                                                               EvaluationResponse.activity_id == activity.id))
+
+
+def evaluated(pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Which of these (user_id, activity_id) pairs have submitted the activity's evaluation (one query)."""
+    pairs = set(pairs)
+    if not pairs:
+        return set()
+    return set(db.session.execute(select(EvaluationResponse.user_id, EvaluationResponse.activity_id).where(
+        tuple_(EvaluationResponse.user_id, EvaluationResponse.activity_id).in_(sorted(pairs)))).tuples())
 
 
 def submit_evaluation(user: User, activity: Activity, answers: dict[str, str], *,

@@ -268,6 +268,15 @@ def promotable(registrations: list[Registration], *, now: datetime | None = None
     return {r.id for r in registrations if promote_problem(r, now=now) is None}
 
 
+def make_room_for_one(activity: Activity) -> None:
+    """An organizer seats someone out of turn (a promotion, a walk-in seated over capacity at the desk): a full
+    activity's capacity grows by one seat for them, so it never drops below the confirmed count. The caller holds
+    the lock (lock_activity)."""
+    if activity.capacity is not None:
+        activity.capacity = max(activity.capacity, counts_for(activity.id).confirmed + 1)
+        db.session.flush()
+
+
 def promote(registration: Registration, *, now: datetime | None = None) -> None:
     """An organizer moves someone off the waitlist out of turn: the capacity grows by one seat for them."""
     activity = lock_activity(registration.activity_id)
@@ -276,8 +285,7 @@ def promote(registration: Registration, *, now: datetime | None = None) -> None:
     problem = promote_problem(registration, now=now)
     if problem:
         raise RegistrationError(problem[0], code=problem[1])
-    if activity.capacity is not None:
-        activity.capacity = max(activity.capacity, counts_for(activity.id).confirmed + 1)
+    make_room_for_one(activity)
     _confirm(registration, now)
     db.session.flush()
     _renumber_waitlist(activity.id)
