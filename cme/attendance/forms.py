@@ -25,4 +25,5 @@ class WalkInForm(Form):
     profession = SelectField("Profession", choices=select_choices([("", "Not given")] + Profession.choices()),
                              default="", description="Decides which credit they may claim.")
     check_in_now = BooleanField("Check in now", default=True)
-    over_capacity = BooleanField("Seat over capacity if the meeting is full")
+    over_capacity = BooleanField("Seat over capacity", description="Only when the meeting is full: its capacity grows "
+                                 "by one seat for this person, and the page says so.")

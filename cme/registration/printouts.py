@@ -185,10 +185,11 @@ def _draw_sheet_header(canvas: Canvas, meeting: PrintedMeeting, header: _SheetHe
 
 
 def _draw_cell(canvas: Canvas, text: str, x: float, cell_width: float, row_top: float, *, size: float, min_size: float,
-               max_lines: int, colour: Color = INK, bold: bool = False) -> None:
+               max_lines: int, colour: Color = INK, bold: bool = False, shrink_first: bool = True) -> None:
     if not text:
         return
-    fitted = fit(text, size=size, min_size=min_size, limit=cell_width - 2 * CELL_PAD, max_lines=max_lines, bold=bold)
+    fitted = fit(text, size=size, min_size=min_size, limit=cell_width - 2 * CELL_PAD, max_lines=max_lines, bold=bold,
+                 shrink_first=shrink_first)
     leading = fitted.size * 1.15
     centre = row_top - ROW_HEIGHT / 2
     first = centre + (len(fitted.lines) - 1) * leading / 2 - 3.5  # one baseline for a row's one-line cells
@@ -206,7 +207,8 @@ def _draw_rows(canvas: Canvas, header: _SheetHeader, rows: list[tuple[int, Atten
         _draw_cell(canvas, f"{number}", xs[0], COLUMNS[0][1], row_top, size=8.5, min_size=6, max_lines=1, colour=MUTED)
         _draw_cell(canvas, person.name, xs[1], COLUMNS[1][1], row_top, size=10.5, min_size=7.5, max_lines=2, bold=True)
         _draw_cell(canvas, person.degree, xs[2], COLUMNS[2][1], row_top, size=9.5, min_size=6.5, max_lines=2)
-        _draw_cell(canvas, person.profession, xs[3], COLUMNS[3][1], row_top, size=9, min_size=6.5, max_lines=2)
+        _draw_cell(canvas, person.profession, xs[3], COLUMNS[3][1], row_top, size=9, min_size=6.5, max_lines=2,
+                   shrink_first=False)  # "Other healthcare professional" wraps before it shrinks
     # The grid: every cell a box, the signature's included.
     bottom = top - len(rows) * ROW_HEIGHT
     canvas.setStrokeColor(RULE)
