@@ -91,6 +91,8 @@ class Config:
     # account's address, work.
     EMAIL_CHANGE_MAX_AGE = int(os.environ.get("EMAIL_CHANGE_MAX_AGE", str(24 * 3600)))
     EMAIL_VERIFICATION_MAX_AGE = int(os.environ.get("EMAIL_VERIFICATION_MAX_AGE", str(7 * 24 * 3600)))
+    # Issue 14, point 13: the "choose your password" link mailed to someone registered at the desk lasts longer.
+    SET_PASSWORD_MAX_AGE = int(os.environ.get("SET_PASSWORD_MAX_AGE", str(14 * 24 * 3600)))
 
     WTF_CSRF_TIME_LIMIT = None  # tie CSRF tokens to the session, not the clock
     SESSION_COOKIE_HTTPONLY = True

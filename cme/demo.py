@@ -3,7 +3,8 @@
 `seed_demo()` reads the demo from `demo_data.toml` (next to this module) and creates what does not exist yet
 through the services, as organizers and learners would: accounts, activities with their agenda, faculty,
 disclosures, credit and post-tests, publication, registrations (seats, then the waitlist) and a cancelled one,
-check-in, webcast viewing, evaluations, post-test attempts, claims, certificates and a cancelled activity, each
+check-in, a walk-in registered at the desk (an account made for her), webcast viewing, evaluations, post-test
+attempts, claims, certificates and a cancelled activity, each
 with a `now` at the moment it happens. So the demo holds only states the rules allow. Accounts are found again by
 email and activities by a UUID derived from their key, so running it twice creates nothing the second time.
 
@@ -39,6 +40,7 @@ from cme.activities.service import (
 )
 from cme.amounts import quarter_floor
 from cme.attendance.service import HEARTBEAT_SECONDS, check_in, heartbeat
+from cme.attendance.walk_in import WalkIn, register_walk_in
 from cme.certificates.service import issue_for_activity
 from cme.credit.evaluation import (
     add_post_test_question, evaluation_questions, post_test_questions, set_post_test_rules, submit_evaluation,
@@ -272,6 +274,12 @@ def _seed_activity(spec: dict[str, Any], data: dict[str, Any], users: dict[str, 
                                                          now - timedelta(minutes=30)))
         created["cancellations"] += 1
 
+    for person in spec.get("walk_ins", []):
+        register_walk_in(activity.id, WalkIn(full_name=person["full_name"], email=person["email"],
+                                             degree=person.get("degree", ""), profession=person.get("profession", "")),
+                         by=users["organizer"], now=activity.start_dt + timedelta(minutes=person["minutes_after_start"]))
+        created["walk-ins"] += 1
+
     claimed_at = []
     for part in spec.get("participants", []):
         claimed_at.append(_take_part(activity, part, registrations[part["account"]], users, now, created))
@@ -330,6 +338,7 @@ def seed_demo(*, now: datetime | None = None) -> str:
     data = load_demo_data()
     created: Counter = Counter()
     emails = [account["email"] for account in data["accounts"].values()]
+    walk_ins = [person["email"] for spec in data["activities"] for person in spec.get("walk_ins", [])]
     last_mail_id = db.session.scalar(select(func.max(OutboxMessage.id))) or 0
 
     users = _seed_accounts(data["accounts"], created)
@@ -345,7 +354,8 @@ def seed_demo(*, now: datetime | None = None) -> str:
     upcoming_reminder = OutboxMessage.kind.in_(("reminder_meeting", "reminder_webcast")) & (
         OutboxMessage.send_after_dt > now_utc())
     db.session.execute(delete(OutboxMessage).where(OutboxMessage.id > last_mail_id,
-                                                   OutboxMessage.recipient.in_(emails), ~upcoming_reminder))
+                                                   OutboxMessage.recipient.in_(emails + walk_ins),
+                                                   ~upcoming_reminder))
     db.session.flush()
 
     others = ", ".join(email for key, email in zip(data["accounts"], emails)

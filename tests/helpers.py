@@ -306,6 +306,8 @@ def queue_every_kind_of_mail(domain: str = "mail-kinds.example.org") -> set[str]
     token = accounts.make_email_change_token(dan, old_email=dan.email, new_email=dan.pending_email,
                                              requested_dt=dan.pending_email_dt)
     accounts.confirm_email_change(dan, token, now=now)  # email_changed
+    accounts.create_invited_account(f"walk.in@{domain}", invited_to=long_title, now=now,
+                                    full_name="Walk In")  # account_invited
 
     due = now - timedelta(minutes=1)
     _db.session.execute(update(OutboxMessage).values(send_after_dt=due, next_attempt_dt=due))

@@ -65,7 +65,8 @@ def test_the_catalog_comes_from_the_data_file_that_ships_with_the_package(demo):
     data = load_demo_data()
     assert sorted(a.title for a in demo) == sorted(spec["title"] for spec in data["activities"])
     emails = {u.email for u in _db.session.scalars(select(User))}
-    assert emails == {account["email"] for account in data["accounts"].values()}
+    walk_ins = {person["email"] for spec in data["activities"] for person in spec.get("walk_ins", [])}
+    assert walk_ins and emails == {account["email"] for account in data["accounts"].values()} | walk_ins
     for spec in data["activities"]:
         for name in spec.get("faculty", []) + spec.get("planners", []) + spec.get("reviewers", []):
             assert name in data["faculty"], (spec["key"], name)
@@ -84,7 +85,10 @@ def test_demo_accounts(demo):
     degrees = {u.degree for u in users.values() if u.role == "provider"}
     assert {"MD", "DO", "PA-C", "NP", "RN", "PharmD"} <= degrees
     assert all(is_valid_npi(u.npi) for u in users.values() if u.npi)
-    assert all(u.is_email_verified for u in users.values())  # the demo vouches for its addresses: all may register
+    # The demo vouches for its addresses: all may register, but the walk-in made at the desk, whose address is
+    # confirmed when she chooses her password through the link mailed there.
+    unverified = {email for email, u in users.items() if not u.is_email_verified}
+    assert unverified == {"teresa.okonjo@demo.example.org"}
 
 
 def test_formats_statuses_and_past_and_upcoming(demo):
@@ -214,7 +218,9 @@ def test_every_claim_was_open_and_within_its_limit_when_made_and_still_is(demo):
 
 def test_claims_follow_check_in_and_viewing_time(demo):
     seattle = activity_titled(demo, "transplant-care-team-seattle")
-    assert checkin_counts(seattle) == (3, 3)
+    assert checkin_counts(seattle) == (4, 4)  # three registrants and a walk-in (issue 14, point 13)
+    [walk_in] = [r for r in roster(seattle) if r.full_name == "Teresa Okonjo"]
+    assert walk_in.is_confirmed and walk_in.registered_dt > seattle.start_dt
     webcast = activity_titled(demo, "hbv-reactivation-webcast")
     assert supported_hours(user(f"hannah.cho@{DEMO_DOMAIN}"), webcast) == Decimal("0.75")
     on_demand = activity_titled(demo, "simplified-hcv-on-demand")

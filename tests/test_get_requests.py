@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from cme.accounts.models import User
 from cme.accounts.service import (
-    create_user, make_email_change_token, make_reset_token, make_verification_token, request_email_change,
+    SET_PASSWORD, create_user, make_email_change_token, make_reset_token, make_verification_token, request_email_change,
 )
 from cme.activities.models import Activity, ActivityFormat, ActivityStatus
 from cme.calendar.service import feed_token
@@ -32,7 +32,8 @@ WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE")
 # and change nothing anybody sees but the throttle.
 THROTTLE_WRITE = re.compile(r"\s*(INSERT INTO|UPDATE|DELETE FROM) throttle_counters\b", re.IGNORECASE)
 # Pages shown only for a working token (the sweep makes one for each: `_tokens`).
-REACHED_BY_TOKEN = {"accounts/reset_password.html", "accounts/email_confirm.html", "accounts/verify_email.html"}
+REACHED_BY_TOKEN = {"accounts/reset_password.html", "accounts/email_confirm.html", "accounts/verify_email.html",
+                    "accounts/set_password.html"}
 VISITORS = [None, PROVIDER_EMAIL, ORGANIZER_EMAIL, ADMIN_EMAIL]
 REVALIDATED = ("/static/", "/calendar/feed/")
 SECURITY_HEADERS = {
@@ -55,7 +56,8 @@ def _tokens(provider: User) -> dict[str, str]:
             "accounts.confirm_email_change": make_email_change_token(
                 provider, old_email=provider.email, new_email=provider.pending_email,
                 requested_dt=provider.pending_email_dt),
-            "accounts.verify_email": make_verification_token(newcomer)}
+            "accounts.verify_email": make_verification_token(newcomer),
+            "accounts.set_password": make_reset_token(newcomer, link=SET_PASSWORD)}
 
 
 def _examples(app: Flask) -> list[dict]:

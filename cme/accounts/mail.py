@@ -2,7 +2,8 @@
 reset (`request_password_reset`); the welcome (with the link that verifies the address) or the "someone tried
 your address" mail of a sign-up (`sign_up`) and the verification link sent again (`resend_verification`); and the
 three mails of a change of address (`request_email_change`, `confirm_email_change`): the link to the new address,
-and the notices to the old one that a change was asked for and that it was made.
+and the notices to the old one that a change was asked for and that it was made;
+and the "choose your password" mail of an account created at a meeting's desk (`create_invited_account`).
 
 Registered by the app factory (`cme.register_mail_composers`), like every composer.
 """
@@ -15,7 +16,7 @@ from typing import Any
 from flask import current_app
 
 from cme.accounts.models import User
-from cme.accounts.service import make_email_change_token, make_reset_token, make_verification_token
+from cme.accounts.service import SET_PASSWORD, make_email_change_token, make_reset_token, make_verification_token
 from cme.extensions import db
 from cme.mail.models import OutboxMessage
 from cme.mail.service import Composer, compose_mail
@@ -119,9 +120,22 @@ def compose_signup_taken(message: OutboxMessage, payload: dict[str, Any]) -> Ema
                         reset_url=absolute_url("accounts.request_reset"))
 
 
+def compose_account_invited(message: OutboxMessage, payload: dict[str, Any]) -> EmailMessage:
+    """An account was created for the person (registered at a meeting's desk): the link to choose a password,
+    signed now from what was frozen when the account was made, like a reset link but living longer."""
+    user = _user(payload)
+    requested = datetime.fromisoformat(payload["requested"])
+    token = make_reset_token(user, fingerprint=payload["fingerprint"], requested_dt=requested, link=SET_PASSWORD)
+    return compose_mail(message.recipient, message.subject, "account_invited", recipient_name=user.full_name,
+                        user=user, invited_to=payload["invited_to"],
+                        days=current_app.config["SET_PASSWORD_MAX_AGE"] // (24 * 3600),
+                        set_password_url=absolute_url("accounts.set_password", token=token),
+                        reset_url=absolute_url("accounts.request_reset"))
+
+
 COMPOSERS: dict[str, Composer] = {
     "password_reset": compose_password_reset, "account_welcome": compose_account_welcome,
     "signup_taken": compose_signup_taken, "email_verification": compose_email_verification,
     "email_change_confirm": compose_email_change_confirm, "email_change_requested": compose_email_change_requested,
-    "email_changed": compose_email_changed,
+    "email_changed": compose_email_changed, "account_invited": compose_account_invited,
 }

@@ -3,6 +3,8 @@ verifying it, and changing it through a link mailed to the new one."""
 from __future__ import annotations
 
 import hashlib
+import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -160,7 +162,35 @@ def end_sessions(user: User) -> None:
     db.session.flush()
 
 
-# ---------------------------------------------------------------- password reset
+# ---------------------------------------------------------------- password links (reset, first password)
+
+@dataclass(frozen=True)
+class PasswordLink:
+    """A kind of link that sets a password: its own salt (a link of one kind is worthless as the other), its
+    lifetime (a config key, in seconds), and what a dead link says. Every kind works once: it names the
+    password it may replace, so it dies when the password changes."""
+
+    salt: str
+    max_age_setting: str
+    code: str
+    expired: str
+    invalid: str
+    used: str
+
+
+RESET = PasswordLink("cme.password-reset", "PASSWORD_RESET_MAX_AGE", "reset",
+                     "This reset link has expired. Ask for a new one below.",
+                     "This reset link is not valid. Ask for a new one below.",
+                     "This reset link has already been used. Ask for a new one below.")
+# The first password of an account someone else created: a walk-in registered at a meeting's desk (issue 14,
+# point 13). The person may read the mail days later, so it lasts longer than a reset link.
+SET_PASSWORD = PasswordLink("cme.password-set", "SET_PASSWORD_MAX_AGE", "set_password",
+                            "This link to choose your password has expired. Ask for a reset link below: it sets "
+                            "your password just the same.",
+                            "This link to choose your password is not valid. Ask for a reset link below.",
+                            "Your password has already been chosen with this link. Log in, or ask for a reset "
+                            "link below.")
+
 
 class _SignedAt(TimestampSigner):
     """Signs with a given moment instead of now, so a link composed later expires counted from the request."""
@@ -179,10 +209,6 @@ def _serializer(salt: str, signed_at: int | None = None) -> URLSafeTimedSerializ
                                   signer_kwargs={"signed_at": signed_at})
 
 
-def _reset_serializer(signed_at: int | None = None) -> URLSafeTimedSerializer:
-    return _serializer("cme.password-reset", signed_at)
-
-
 def _password_fingerprint(user: User) -> str:
     """Changes whenever the password does, which makes a used link worthless (single use)."""
     return _password_fingerprint_of(user.password_hash)
@@ -192,12 +218,13 @@ def _password_fingerprint_of(password_hash: str) -> str:
     return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
-def make_reset_token(user: User, *, fingerprint: str | None = None, requested_dt: datetime | None = None) -> str:
-    """The reset link's token: signed with SECRET_KEY, it names the user and the password it may replace (its
+def make_reset_token(user: User, *, fingerprint: str | None = None, requested_dt: datetime | None = None,
+                     link: PasswordLink = RESET) -> str:
+    """The link's token: signed with SECRET_KEY, it names the user and the password it may replace (its
     fingerprint, by default the current one) and carries the moment it was asked for (default: now), from
     which it expires."""
     signed_at = None if requested_dt is None else int(requested_dt.timestamp())
-    return _reset_serializer(signed_at).dumps({"uid": user.id, "pw": fingerprint or _password_fingerprint(user)})
+    return _serializer(link.salt, signed_at).dumps({"uid": user.id, "pw": fingerprint or _password_fingerprint(user)})
 
 
 def request_password_reset(email: str, *, client: str | None = None, now: datetime | None = None) -> bool:
@@ -220,25 +247,38 @@ def request_password_reset(email: str, *, client: str | None = None, now: dateti
     return True
 
 
-def user_for_reset_token(token: str) -> User:
-    """The user a reset link belongs to, or AccountError if it is expired, used or forged."""
-    try:
-        data = _reset_serializer().loads(token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"])
-    except SignatureExpired:
-        raise AccountError("This reset link has expired. Ask for a new one below.", code="reset_expired") from None
-    except BadSignature:
-        raise AccountError("This reset link is not valid. Ask for a new one below.", code="reset_invalid") from None
-    user = db.session.get(User, data.get("uid")) if isinstance(data, dict) else None
-    if user is None or data.get("pw") != _password_fingerprint(user):
-        raise AccountError("This reset link has already been used. Ask for a new one below.", code="reset_used")
+def create_invited_account(email: str, *, invited_to: str, now: datetime | None = None, **profile: Any) -> User:
+    """An account created for someone else (a walk-in registered at a meeting's desk, issue 14 point 13): an
+    unguessable password nobody knows, and a mail with a link to choose one (SET_PASSWORD: single use, valid
+    SET_PASSWORD_MAX_AGE). `invited_to` names what it was created for, in the mail. The person has not shown
+    that they read this mailbox; choosing the password through the link is what shows it."""
+    user = create_user(email, secrets.token_urlsafe(32), verified=False, **profile)
+    queue_deferred(user.email, f"Choose a password for your account: {invited_to}", kind="account_invited",
+                   composer="account_invited", user_id=user.id, fingerprint=_password_fingerprint(user),
+                   requested=(now or now_utc()).isoformat(), invited_to=invited_to)
     return user
 
 
-def reset_password(token: str, new_password: str, *, now: datetime | None = None) -> User:
-    """Set the new password. The link came to the account's address (it cannot have changed since: a change
-    confirmed in between verifies the new one), so following it proves that address too. The account's log-in failures
-    are forgotten as well (before this request writes: the counter has its own transaction)."""
-    user = user_for_reset_token(token)
+def user_for_reset_token(token: str, *, link: PasswordLink = RESET) -> User:
+    """The user a link belongs to, or AccountError if it is expired, used or forged."""
+    try:
+        data = _serializer(link.salt).loads(token, max_age=current_app.config[link.max_age_setting])
+    except SignatureExpired:
+        raise AccountError(link.expired, code=f"{link.code}_expired") from None
+    except BadSignature:
+        raise AccountError(link.invalid, code=f"{link.code}_invalid") from None
+    user = db.session.get(User, data.get("uid")) if isinstance(data, dict) else None
+    if user is None or data.get("pw") != _password_fingerprint(user):
+        raise AccountError(link.used, code=f"{link.code}_used")
+    return user
+
+
+def reset_password(token: str, new_password: str, *, link: PasswordLink = RESET, now: datetime | None = None) -> User:
+    """Set the new password from a link (a reset, or a walk-in's first password). The link came to the account's
+    address (it cannot have changed since: a change confirmed in between verifies the new one), so following it
+    proves that address too. The account's log-in failures are forgotten as well (before this request writes:
+    the counter has its own transaction)."""
+    user = user_for_reset_token(token, link=link)
     throttle.clear((throttle.LOGIN_ACCOUNT, user.email))
     _set_password(user, new_password)
     if user.email_verified_dt is None:

@@ -237,6 +237,25 @@ def reset_password(token: str):
     return render_template("accounts/reset_password.html", form=form), 200 if request.method == "GET" else 422
 
 
+@bp.route("/welcome/<token>", methods=["GET", "POST"])
+def set_password(token: str):
+    """The first password of an account created at a meeting's desk (the link in the "account_invited" mail)."""
+    try:
+        user = service.user_for_reset_token(token, link=service.SET_PASSWORD)
+    except service.AccountError as error:
+        show_error(error)
+        return redirect(url_for("accounts.request_reset"))
+    form = PasswordResetForm()
+    if form.validate_on_submit():
+        done = unit_of_work(lambda: service.reset_password(token, form.password.data, link=service.SET_PASSWORD))
+        if not done.ok:
+            return redirect(url_for("accounts.request_reset"))
+        login_user(done.value)
+        flash("Your password is set and you are logged in.", "success")
+        return redirect(url_for("registration.my_schedule"))
+    return render_template("accounts/set_password.html", form=form, user=user), 200 if request.method == "GET" else 422
+
+
 @admin_bp.get("/users")
 @admin_required
 def users():

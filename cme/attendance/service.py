@@ -175,13 +175,26 @@ def check_in(registration: Registration, session: ActivitySession | None = None,
     return True
 
 
-def undo_check_in(registration: Registration, *, session_id: int | None = None, credit_claimed: bool) -> bool:
-    """Take back a check-in recorded by mistake (the whole meeting's, or one session's). Refused once the
-    registrant has claimed credit for the activity (their certificate rests on it): credit, above attendance,
-    answers that (credit.service.claimed). False when there was no check-in."""
+def undo_problem(registration: Registration, *, credit_claimed: bool, evaluated: bool) -> tuple[str, str] | None:
+    """(message, code) when the registrant's check-in may not be taken back, else None: not once they claimed
+    credit for the activity (their certificate rests on it) nor once they submitted its evaluation (which opened
+    on their attendance). Credit, above attendance, answers both (credit.participation)."""
     if credit_claimed:
-        raise AttendanceError(f"{registration.full_name} has claimed credit for this activity: the check-in stays.",
-                              code="credit_claimed")
+        return (f"{registration.full_name} has claimed credit for this activity: the check-in stays.",
+                "credit_claimed")
+    if evaluated:
+        return (f"{registration.full_name} has completed this activity's evaluation, which rests on the check-in: "
+                "the check-in stays.", "evaluated")
+    return None
+
+
+def undo_check_in(registration: Registration, *, session_id: int | None = None, credit_claimed: bool,
+                  evaluated: bool = False) -> bool:
+    """Take back a check-in recorded by mistake (the whole meeting's, or one session's), unless undo_problem
+    refuses. False when there was no check-in."""
+    problem = undo_problem(registration, credit_claimed=credit_claimed, evaluated=evaluated)
+    if problem:
+        raise AttendanceError(problem[0], code=problem[1])
     attendance = db.session.scalar(select(Attendance).where(
         Attendance.user_id == registration.user_id, Attendance.activity_id == registration.activity_id,
         Attendance.session_id.is_(None) if session_id is None else Attendance.session_id == session_id,

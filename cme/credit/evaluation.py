@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 
 from cme.accounts.models import User
 from cme.activities.models import Activity
@@ -84,6 +84,15 @@ def evaluated(user: User, activity_ids: Iterable[int]) -> set[int]:
         return set()
     return set(db.session.scalars(select(EvaluationResponse.activity_id).where(
         EvaluationResponse.user_id == user.id, EvaluationResponse.activity_id.in_(activity_ids))))
+
+
+def evaluated_pairs(pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Which of these (user_id, activity_id) pairs have submitted the activity's evaluation (one query)."""
+    pairs = set(pairs)
+    if not pairs:
+        return set()
+    return set(db.session.execute(select(EvaluationResponse.user_id, EvaluationResponse.activity_id).where(
+        tuple_(EvaluationResponse.user_id, EvaluationResponse.activity_id).in_(sorted(pairs)))).tuples())
 
 
 def submit_evaluation(user: User, activity: Activity, answers: dict[str, str], *,

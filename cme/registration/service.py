@@ -113,12 +113,14 @@ def registration_problem(activity: Activity, *, now: datetime | None = None) -> 
     return None
 
 
-def registrant_problem(user: User, *, by_organizer: bool = False) -> str | None:
+def registrant_problem(user: User, *, by_organizer: bool = False, in_person: bool = False) -> str | None:
     """Why this person may not register for activities (yet), or None (issue 13, point 2). Only someone whose
     address is verified: every registration mail (invitations, changes, reminders, certificates) goes there, and
     an address anybody typed at sign-up is not yet known to be theirs. The one home of the rule: `register`, the
-    activity page and the registration form ask it."""
-    if user.is_email_verified:
+    activity page and the registration form ask it. The one exception: a walk-in registered by an organizer at
+    the meeting's desk (`in_person`), who stands there and is vouched for; their account's address is verified
+    when they choose their password through the link mailed there (issue 14, point 13)."""
+    if user.is_email_verified or (in_person and by_organizer):
         return None
     if by_organizer:
         return (f"{user.full_name} has not confirmed their email address yet: ask them to follow the link in their "
@@ -128,14 +130,14 @@ def registrant_problem(user: User, *, by_organizer: bool = False) -> str | None:
 
 
 def register(user: User, activity_id: int, answers: Answers, *, now: datetime | None = None,
-             by_organizer: bool = False) -> Registration:
+             by_organizer: bool = False, in_person: bool = False) -> Registration:
     """Give the user a seat, or a waitlist place when the activity is full, and queue the matching mail."""
     activity = lock_activity(activity_id)
     now = now or now_utc()
     problem = registration_problem(activity, now=now)
     if problem and not (by_organizer and activity.status == ActivityStatus.PUBLISHED):
         raise RegistrationError(problem, code="closed")
-    if unverified := registrant_problem(user, by_organizer=by_organizer):
+    if unverified := registrant_problem(user, by_organizer=by_organizer, in_person=in_person):
         raise RegistrationError(unverified, code="unverified")
     earlier = db.session.scalars(select(Registration).where(
         Registration.user_id == user.id, Registration.activity_id == activity.id)).all()
@@ -284,6 +286,15 @@ def promotable(registrations: list[Registration], *, now: datetime | None = None
     return {r.id for r in registrations if promote_problem(r, now=now) is None}
 
 
+def make_room_for_one(activity: Activity) -> None:
+    """An organizer seats someone out of turn (a promotion, a walk-in seated over capacity at the desk): a full
+    activity's capacity grows by one seat for them, so it never drops below the confirmed count. The caller holds
+    the lock (lock_activity)."""
+    if activity.capacity is not None:
+        activity.capacity = max(activity.capacity, counts_for(activity.id).confirmed + 1)
+        db.session.flush()
+
+
 def promote(registration: Registration, *, now: datetime | None = None) -> None:
     """An organizer moves someone off the waitlist out of turn: the capacity grows by one seat for them."""
     activity = lock_activity(registration.activity_id)
@@ -292,8 +303,7 @@ def promote(registration: Registration, *, now: datetime | None = None) -> None:
     problem = promote_problem(registration, now=now)
     if problem:
         raise RegistrationError(problem[0], code=problem[1])
-    if activity.capacity is not None:
-        activity.capacity = max(activity.capacity, counts_for(activity.id).confirmed + 1)
+    make_room_for_one(activity)
     _confirm(registration, now)
     db.session.flush()
     _renumber_waitlist(activity.id)

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import segno
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from cme.accounts.permissions import organizer_required
@@ -20,7 +20,7 @@ from cme.certificates import service as certificates
 from cme.credit import participation, progress
 from cme.extensions import db
 from cme.formtools import ConfirmForm, search_arg
-from cme.registration import service
+from cme.registration import printouts, service
 from cme.registration.forms import RegistrationForm, RosterAddForm
 from cme.registration.models import JOIN_LINK_LEAD_MINUTES, Registration, display_checkin_code
 from cme.registration.roster import build_roster_csv
@@ -155,6 +155,7 @@ def _render_roster(activity: Activity, add_form: RosterAddForm, status: int = 20
     return render_template("registration/roster.html", activity=activity, registrations=registrations, query=query,
                            add_form=add_form, confirm_form=ConfirmForm(), counts=counts, now=now,
                            checked_in=attendance.checked_in(registrations),
+                           undo_problems=participation.check_in_undo_problems(registrations),
                            cancellable=participation.cancellable(registrations, now=now),
                            promotable=service.promotable(registrations, now=now),
                            certificates=certificates.current_certificates_for_activity(activity)), status
@@ -170,6 +171,38 @@ def roster_csv(activity_id: int):
     return Response(body, mimetype="text/csv", headers={
         "Content-Type": "text/csv; charset=utf-8", "Content-Disposition": f'attachment; filename="{filename}"',
         "Cache-Control": "private, no-store"})
+
+
+@bp.get("/organize/activities/<id:activity_id>/roster/sign-in-sheet.pdf")
+@organizer_required
+def sign_in_sheet(activity_id: int):
+    """The confirmed registrants by last name, with a signature box each (cme.registration.printouts)."""
+    activity = _live_meeting(managed(activity_id))
+    return _pdf(printouts.build_sign_in_sheet_pdf(*_printed(activity)), f"sign-in-sheet-{activity.id}.pdf")
+
+
+@bp.get("/organize/activities/<id:activity_id>/roster/badges.pdf")
+@organizer_required
+def badges(activity_id: int):
+    """Name badges for the confirmed registrants, six to a Letter sheet (Avery 5392)."""
+    activity = _live_meeting(managed(activity_id))
+    return _pdf(printouts.build_badges_pdf(*_printed(activity)), f"badges-{activity.id}.pdf")
+
+
+def _live_meeting(activity: Activity) -> Activity:
+    if not activity.is_live_meeting:
+        abort(404)  # nobody signs in or wears a badge at a webcast
+    return activity
+
+
+def _printed(activity: Activity) -> tuple[printouts.PrintedMeeting, list[printouts.Attendee]]:
+    return (printouts.printed_meeting(activity, provider=current_app.config["CME_PROVIDER_NAME"]),
+            printouts.attendees(service.roster(activity)))
+
+
+def _pdf(body: bytes, filename: str) -> Response:
+    return Response(body, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"})
 
 
 @bp.post("/organize/activities/<id:activity_id>/roster/add")
