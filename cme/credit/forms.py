@@ -3,12 +3,12 @@ from __future__ import annotations
 
 
 from wtforms import BooleanField, DecimalField, IntegerField, RadioField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from cme.activities.models import CreditType
 from cme.credit.evaluation_models import QuestionKind
-from cme.amounts import is_quarter_step
-from cme.formtools import Form, SelectField, select_choices, strip
+from cme.amounts import MAX_AMOUNT, is_quarter_step
+from cme.formtools import MAX_INTEGER, Form, InRange, SelectField, select_choices, strip
 
 
 def evaluation_form(questions, formdata=None) -> Form:
@@ -39,6 +39,9 @@ def post_test_form(questions) -> Form:
     return PostTestForm()
 
 
+AMOUNT_MESSAGE = f"Enter an amount from 0 to {MAX_AMOUNT}."
+
+
 def quarter_steps(_form, field) -> None:
     if field.data is not None and not is_quarter_step(field.data):
         raise ValidationError("Use steps of 0.25 (e.g. 1.25, 1.5).")
@@ -55,22 +58,24 @@ def claim_form(designated, records) -> Form:
     for credit_type, maximum in designated.items():
         setattr(ClaimForm, credit_type, DecimalField(
             CreditType(credit_type).label, places=2,
-            validators=[Optional(), NumberRange(min=0, message="Enter a positive amount."), quarter_steps],
+            validators=[Optional(), InRange(min=0, max=MAX_AMOUNT, message=AMOUNT_MESSAGE), quarter_steps],
             default=records[credit_type].amount if credit_type in records else None,
             description=f"Up to {maximum.normalize():f}."))
     return ClaimForm()
 
 
 class AdjustForm(Form):
-    record_id = IntegerField(validators=[InputRequired()])
-    amount = DecimalField("New amount", places=2, validators=[InputRequired("Enter the amount.")])
+    record_id = IntegerField(validators=[InputRequired(), InRange(min=1, max=MAX_INTEGER)])
+    amount = DecimalField("New amount", places=2, validators=[
+        InputRequired("Enter the amount."), InRange(min=0, max=MAX_AMOUNT, message=AMOUNT_MESSAGE)])
     reason = StringField("Reason", validators=[DataRequired("Give the reason."), Length(max=500)], filters=[strip])
 
 
 class QuestionForm(Form):
     kind = SelectField("Type", choices=select_choices(QuestionKind.choices()))
     prompt = StringField("Question", validators=[DataRequired(), Length(max=500)], filters=[strip])
-    choices = TextAreaField("Choices (one per line, for multiple choice)", filters=[strip])
+    choices = TextAreaField("Choices (one per line, for multiple choice)", validators=[Length(max=5000)],
+                            filters=[strip])
     required = BooleanField("An answer is required", default=True)
 
     def validate_choices(self, field) -> None:
@@ -80,8 +85,9 @@ class QuestionForm(Form):
 
 class PostTestQuestionForm(Form):
     prompt = StringField("Question", validators=[DataRequired(), Length(max=500)], filters=[strip])
-    choices = TextAreaField("Choices (one per line)", validators=[DataRequired()], filters=[strip])
-    correct = IntegerField("Number of the correct choice (1 = first)", validators=[InputRequired(), NumberRange(min=1)])
+    choices = TextAreaField("Choices (one per line)", validators=[DataRequired(), Length(max=5000)], filters=[strip])
+    correct = IntegerField("Number of the correct choice (1 = first)",
+                           validators=[InputRequired(), InRange(min=1, max=MAX_INTEGER)])
 
     def validate_correct(self, field) -> None:
         count = len([c for c in (self.choices.data or "").splitlines() if c.strip()])
@@ -92,8 +98,8 @@ class PostTestQuestionForm(Form):
 
 
 class PassingScoreForm(Form):
-    passing_score = IntegerField("Passing score (%)", validators=[InputRequired("Enter a score from 1 to 100."),
-                                                                  NumberRange(min=1, max=100)])
+    passing_score = IntegerField("Passing score (%)", validators=[
+        InputRequired("Enter a score from 1 to 100."), InRange(min=1, max=100, message="Enter a score from 1 to 100.")])
 
 
 class CertificateIssueForm(Form):
