@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from cme.accounts.models import Role, User, normalise_email
@@ -64,12 +64,18 @@ def sign_up(email: str, password: str, **profile: Any) -> User | None:
     if unknown:
         raise TypeError(f"unknown profile fields: {sorted(unknown)}")
     owner = find_user_by_email(email)
+    if owner is None:
+        try:
+            user = create_user(email, password, **profile)
+        except AccountError as error:  # created meanwhile (a double submit): the same answer as taken
+            if error.code != "email_taken":
+                raise
+            owner = find_user_by_email(email)
     if owner is not None:
         generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])  # the same work
         queue_deferred(owner.email, "Someone tried to sign up with your address", kind="signup_taken",
                        composer="signup_taken", user_id=owner.id)
         return None
-    user = create_user(email, password, **profile)
     queue_deferred(user.email, "Your account is ready", kind="account_welcome", composer="account_welcome",
                    user_id=user.id)
     return user
@@ -180,22 +186,40 @@ def request_password_reset(email: str, *, now: datetime | None = None) -> bool:
     return True
 
 
-def user_for_reset_token(token: str) -> User:
-    """The user a reset link belongs to, or AccountError if it is expired, used or forged."""
+def user_for_reset_token(token: str, *, lock: bool = False) -> User:
+    """The user a reset link belongs to, or AccountError if it is expired, used or forged. `lock=True` locks the
+    user's row for the rest of the transaction before comparing the password's fingerprint."""
     try:
         data = _reset_serializer().loads(token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"])
     except SignatureExpired:
         raise AccountError("This reset link has expired. Ask for a new one below.", code="reset_expired") from None
     except BadSignature:
         raise AccountError("This reset link is not valid. Ask for a new one below.", code="reset_invalid") from None
-    user = db.session.get(User, data.get("uid")) if isinstance(data, dict) else None
+    user_id = data.get("uid") if isinstance(data, dict) else None
+    user = None
+    if isinstance(user_id, int):
+        user = _locked_user(user_id) if lock else db.session.get(User, user_id)
     if user is None or data.get("pw") != _password_fingerprint(user):
         raise AccountError("This reset link has already been used. Ask for a new one below.", code="reset_used")
     return user
 
 
+def _locked_user(user_id: int) -> User | None:
+    """The user's row locked for the rest of the transaction and freshly loaded (PostgreSQL: SELECT ... FOR
+    UPDATE; SQLite: a no-op UPDATE takes the database's write lock), as registration's `lock_activity` does."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        return db.session.scalars(
+            update(User).where(User.id == user_id).values(session_version=User.session_version).returning(User),
+            execution_options={"synchronize_session": False, "populate_existing": True}).one_or_none()
+    return db.session.scalars(select(User).where(User.id == user_id).with_for_update()
+                              .execution_options(populate_existing=True)).one_or_none()
+
+
 def reset_password(token: str, new_password: str) -> User:
-    user = user_for_reset_token(token)
+    """Set the new password, once per link even when several requests use it at once: the user's row is locked
+    before the link's fingerprint is compared, so the requests that waited see the changed password and are told
+    the link was used."""
+    user = user_for_reset_token(token, lock=True)
     _set_password(user, new_password)
     db.session.flush()
     return user
