@@ -270,7 +270,7 @@ def _form_classes() -> set[str]:
         for sub in cls.__subclasses__():
             yield sub
             yield from subclasses(sub)
-    return {cls.__name__ for cls in subclasses(Form)} - GET_FORMS
+    return {cls.__name__ for cls in subclasses(Form) if cls.__module__.startswith("cme.")} - GET_FORMS
 
 
 @pytest.fixture
