@@ -4,6 +4,8 @@ from __future__ import annotations
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 QUARTER = Decimal("0.25")
+# The most credit a form takes, in one designation, claim or adjustment (the Numeric(5, 2) columns hold 999.99).
+MAX_AMOUNT = Decimal(999)
 # The same rule as a CHECK constraint, portable across SQLite and PostgreSQL.
 QUARTER_STEP_SQL = "{col} * 4 = CAST({col} * 4 AS INTEGER)"
 

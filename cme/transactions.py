@@ -5,6 +5,12 @@ when the database says "try again". Views never call `db.session.commit()` thems
 Seat allocation locks the activity; under load a waiting transaction may time out (SQLite: "database is
 locked" or a stale snapshot; PostgreSQL: lock timeout, deadlock, serialization failure). Those are retried
 from the start, so users never see them.
+
+A double submit (two tabs, a double click, a retrying proxy) can make two transactions insert the same unique
+row: each checked first and found nothing, and the second to commit breaks the unique constraint. That second one
+is rolled back and run once more: its service now sees the committed row and answers as it does for any repeat
+(a refusal such as "already completed", or the same result), instead of a guessed message. Should it break a
+unique constraint again, that is no race: the error is raised.
 """
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Generic, Optional, TypeVar
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from cme.errors import DomainError, show_error
 from cme.extensions import db
@@ -36,10 +42,20 @@ def is_retryable(error: DBAPIError) -> bool:
 class CommitUnconfirmed(Exception):
     """The connection to the database was lost while committing: the change may or may not have been kept (the
     error page says so rather than "nothing was saved"). The DBAPIError is its __cause__."""
+def is_unique_violation(error: DBAPIError) -> bool:
+    """A unique constraint (or unique index) broken: PostgreSQL's SQLSTATE 23505, SQLite's "UNIQUE constraint
+    failed" (a primary key too)."""
+    if not isinstance(error, IntegrityError):
+        return False
+    if getattr(error.orig, "sqlstate", None) == "23505":
+        return True
+    return str(error.orig).startswith("UNIQUE constraint failed")
 
 
 def commit_with_retry(operation: Callable[[], T], *, attempts: int = 8) -> T:
-    """Call `operation()` and commit; on a retryable database error roll back and run it again."""
+    """Call `operation()` and commit; on a retryable database error roll back and run it again; after a unique
+    violation (a double submit that lost the race) run it once more."""
+    unique_retried = False
     for attempt in range(1, attempts + 1):
         committing = False
         try:
@@ -51,6 +67,10 @@ def commit_with_retry(operation: Callable[[], T], *, attempts: int = 8) -> T:
             db.session.rollback()
             if committing and error.connection_invalidated:
                 raise CommitUnconfirmed(str(error.orig)) from error
+            if is_unique_violation(error) and not unique_retried and attempt < attempts:
+                unique_retried = True
+                log.info("running again after a unique violation (a concurrent duplicate): %s", error.orig)
+                continue
             if attempt == attempts or not is_retryable(error):
                 raise
             log.info("retrying after %s (attempt %d)", type(error.orig).__name__, attempt)

@@ -76,7 +76,7 @@ def test_organizer_creates_a_draft_with_local_times_stored_as_utc(client, db, or
      "start_local", "happens twice in America/New_York"),
     ({"venue_name": "", "city": ""}, "venue_name", "Enter the venue."),
     ({"format": "live_webcast", "join_url": ""}, "join_url", "A live webcast needs its join link."),
-    ({"capacity": "-5"}, "capacity", "Capacity cannot be negative."),
+    ({"capacity": "-5"}, "capacity", "Enter a capacity from 0 to 1,000,000 seats."),
     ({"time_zone": "Nowhere/Land"}, "time_zone", "Not a valid choice"),
     ({"registration_opens_local": "2027-06-01T09:00", "registration_closes_local": "2027-05-01T09:00"},
      "registration_closes_local", "Registration must close after it opens."),

@@ -142,17 +142,17 @@ def test_organizers_limit_attempts_and_explain_each_question(client, db, webcast
     client.post(f"{url}/post-test/score", data={"passing_score": "80", "max_attempts": ""})
     db.session.refresh(webcast)
     assert webcast.post_test_max_attempts is None  # empty: unlimited
-    client.post(f"{url}/post-test/questions", data={"prompt": "First-line therapy?", "choices": "A\nB\nC",
-                                                     "correct": "3", "explanation": "C is pan-genotypic."})
+    client.post(f"{url}/post-test/questions", data={"post_test-prompt": "First-line therapy?", "post_test-choices": "A\nB\nC",
+                                                     "post_test-correct": "3", "post_test-explanation": "C is pan-genotypic."})
     question = evaluation.post_test_questions(webcast)[-1]
     assert (question.correct_index, question.explanation) == (2, "C is pan-genotypic.")
     form = client.get(f"{url}/post-test/questions/{question.id}/edit").get_data(as_text=True)
     assert "C is pan-genotypic.</textarea>" in form and 'value="3"' in form
     too_few = client.post(f"{url}/post-test/questions/{question.id}/edit",
-                          data={"prompt": "First-line therapy?", "choices": "A\nB", "correct": "3", "explanation": ""})
+                          data={"post_test-prompt": "First-line therapy?", "post_test-choices": "A\nB", "post_test-correct": "3", "post_test-explanation": ""})
     assert too_few.status_code == 422 and "There are only 2 choices." in too_few.get_data(as_text=True)
     client.post(f"{url}/post-test/questions/{question.id}/edit",
-                data={"prompt": "First-line therapy?", "choices": "A\nB", "correct": "2", "explanation": "B, now."})
+                data={"post_test-prompt": "First-line therapy?", "post_test-choices": "A\nB", "post_test-correct": "2", "post_test-explanation": "B, now."})
     db.session.refresh(question)
     assert (question.choices, question.correct_index, question.explanation) == (["A", "B"], 1, "B, now.")
     page = client.get(f"{url}/credit").get_data(as_text=True)

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
 from cme.accounts.models import ABIM_ID_PATTERN, DEGREES, US_STATES, Profession, Role
 from cme.accounts.npi import is_valid_npi
-from cme.formtools import Form, SelectField, none_if_blank, select_choices, strip
+from cme.formtools import EmailAddress, Form, SelectField, none_if_blank, select_choices, strip
 from cme.timeutil import US_ZONES, is_valid_zone, zone_choices
 
 MIN_PASSWORD_LENGTH = 10
@@ -38,9 +38,9 @@ class ProfessionalIdentityMixin:
                          validators=[DataRequired(message="Choose your degree or credentials.")])
     profession = SelectField("Profession", choices=select_choices(Profession.choices()), default=Profession.PHYSICIAN.value)
     specialty = StringField("Specialty", validators=[Optional(), Length(max=120)], filters=[strip])
-    npi = StringField("NPI (optional)", validators=[Optional(), validate_npi], filters=[none_if_blank],
+    npi = StringField("NPI (optional)", validators=[Optional(), Length(max=10), validate_npi], filters=[none_if_blank],
                       description="Your 10-digit National Provider Identifier, reported with your credit.")
-    abim_id = StringField("ABIM ID (optional)", validators=[Optional(), Regexp(
+    abim_id = StringField("ABIM ID (optional)", validators=[Optional(), Length(max=6), Regexp(
                               f"^{ABIM_ID_PATTERN}$", message="An ABIM ID is six digits, as ABIM shows it on your "
                               "Physician Portal (e.g. 123456).")], filters=[none_if_blank],
                           description="Six digits. Needed to claim ABIM MOC points, which are reported to ABIM.")
@@ -56,7 +56,7 @@ class ProfessionalIdentityMixin:
 
 
 class SignUpForm(ProfessionalIdentityMixin, Form):
-    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)], filters=[strip])
+    email = EmailField("Email", validators=[DataRequired(), EmailAddress(), Length(max=254)], filters=[strip])
     password = PasswordField("Password", validators=PASSWORD_RULES,
                              description=f"At least {MIN_PASSWORD_LENGTH} characters.")
     confirm = PasswordField("Repeat password", validators=[DataRequired(), EqualTo("password", "The passwords do not match.")])
@@ -64,7 +64,7 @@ class SignUpForm(ProfessionalIdentityMixin, Form):
 
 
 class LoginForm(Form):
-    email = EmailField("Email", validators=[DataRequired(), Email()], filters=[strip])
+    email = EmailField("Email", validators=[DataRequired(), EmailAddress(ascii_local=False)], filters=[strip])
     password = PasswordField("Password", validators=[DataRequired()])
     remember = BooleanField("Keep me logged in on this device")
     submit = SubmitField("Log in")
@@ -77,7 +77,7 @@ class ProfileForm(ProfessionalIdentityMixin, Form):
 
 
 class EmailChangeForm(Form):
-    email = EmailField("New email address", validators=[DataRequired(), Email(), Length(max=254)], filters=[strip],
+    email = EmailField("New email address", validators=[DataRequired(), EmailAddress(), Length(max=254)], filters=[strip],
                        description="We will send a link to this address; your address changes when it is followed.")
     current_password = PasswordField("Current password", validators=[DataRequired()])
     submit = SubmitField("Send the confirmation link")
@@ -92,7 +92,7 @@ class PasswordChangeForm(Form):
 
 
 class PasswordResetRequestForm(Form):
-    email = EmailField("Email", validators=[DataRequired(), Email()], filters=[strip])
+    email = EmailField("Email", validators=[DataRequired(), EmailAddress()], filters=[strip])
     submit = SubmitField("Send reset link")
 
 

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -81,14 +81,20 @@ def sign_up(email: str, password: str, *, client: str | None = None, now: dateti
     if unknown:
         raise TypeError(f"unknown profile fields: {sorted(unknown)}")
     throttle.reserve((throttle.SIGNUP_CLIENT, client))
+    now = now or now_utc()
     owner = find_user_by_email(email)
+    if owner is None:
+        try:
+            user = create_user(email, password, verified=False, now=now, **profile)
+        except AccountError as error:  # created meanwhile (a double submit): the same answer as taken
+            if error.code != "email_taken":
+                raise
+            owner = find_user_by_email(email)
     if owner is not None:
         generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])  # the same work
         queue_deferred(owner.email, "Someone tried to sign up with your address", kind="signup_taken",
                        composer="signup_taken", user_id=owner.id)
         return None
-    now = now or now_utc()
-    user = create_user(email, password, verified=False, now=now, **profile)
     queue_deferred(user.email, "Your account is ready: confirm your email address", kind="account_welcome",
                    composer="account_welcome", user_id=user.id, email=user.email, requested=now.isoformat())
     return user
@@ -259,27 +265,45 @@ def create_invited_account(email: str, *, invited_to: str, now: datetime | None 
     return user
 
 
-def user_for_reset_token(token: str, *, link: PasswordLink = RESET) -> User:
-    """The user a link belongs to, or AccountError if it is expired, used or forged."""
+def user_for_reset_token(token: str, *, link: PasswordLink = RESET, lock: bool = False) -> User:
+    """The user a link belongs to, or AccountError if it is expired, used or forged. `lock=True` locks the user's
+    row for the rest of the transaction before comparing the password's fingerprint."""
     try:
         data = _serializer(link.salt).loads(token, max_age=current_app.config[link.max_age_setting])
     except SignatureExpired:
         raise AccountError(link.expired, code=f"{link.code}_expired") from None
     except BadSignature:
         raise AccountError(link.invalid, code=f"{link.code}_invalid") from None
-    user = db.session.get(User, data.get("uid")) if isinstance(data, dict) else None
+    user_id = data.get("uid") if isinstance(data, dict) else None
+    user = None
+    if isinstance(user_id, int):
+        user = _locked_user(user_id) if lock else db.session.get(User, user_id)
     if user is None or data.get("pw") != _password_fingerprint(user):
         raise AccountError(link.used, code=f"{link.code}_used")
     return user
 
 
+def _locked_user(user_id: int) -> User | None:
+    """The user's row locked for the rest of the transaction and freshly loaded (PostgreSQL: SELECT ... FOR
+    UPDATE; SQLite: a no-op UPDATE takes the database's write lock), as registration's `lock_activity` does."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        return db.session.scalars(
+            update(User).where(User.id == user_id).values(session_version=User.session_version).returning(User),
+            execution_options={"synchronize_session": False, "populate_existing": True}).one_or_none()
+    return db.session.scalars(select(User).where(User.id == user_id).with_for_update()
+                              .execution_options(populate_existing=True)).one_or_none()
+
+
 def reset_password(token: str, new_password: str, *, link: PasswordLink = RESET, now: datetime | None = None) -> User:
-    """Set the new password from a link (a reset, or a walk-in's first password). The link came to the account's
-    address (it cannot have changed since: a change confirmed in between verifies the new one), so following it
-    proves that address too. The account's log-in failures are forgotten as well (before this request writes:
-    the counter has its own transaction)."""
+    """Set the new password from a link (a reset, or a walk-in's first password), once per link even when several
+    requests use it at once: the user's row is locked before the link's fingerprint is compared, so the requests
+    that waited see the changed password and are told the link was used. The link came to the account's address
+    (it cannot have changed since: a change confirmed in between verifies the new one), so following it proves
+    that address too. The account's log-in failures are forgotten as well (before this request writes: the
+    counter has its own transaction)."""
     user = user_for_reset_token(token, link=link)
-    throttle.clear((throttle.LOGIN_ACCOUNT, user.email))
+    throttle.clear((throttle.LOGIN_ACCOUNT, user.email))  # its own transaction, before this one takes a write lock
+    user = user_for_reset_token(token, link=link, lock=True)
     _set_password(user, new_password)
     if user.email_verified_dt is None:
         user.email_verified_dt = now or now_utc()

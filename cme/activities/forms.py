@@ -13,18 +13,22 @@ from wtforms import (
     BooleanField, DateField, DateTimeLocalField, DecimalField, IntegerField, StringField, TextAreaField,
     URLField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, URL, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, URL, ValidationError
 
 from cme.accounts.models import US_STATES
 from cme.activities.acpe import EXAMPLE as UAN_EXAMPLE, normalise_uan, uan_problem
 from cme.activities.models import (
     SPECIALTIES, AccreditationKind, ActivityFormat, CreditType, FacultyRole, RelationshipType, SupportKind,
 )
-from cme.amounts import is_quarter_step
-from cme.formtools import Form, MultiCheckboxField, SelectField, none_if_blank, select_choices, strip, without_nul
+from cme.amounts import MAX_AMOUNT, is_quarter_step
+from cme.formtools import (
+    Form, InRange, MultiCheckboxField, SelectField, none_if_blank, select_choices, strip, without_nul,
+)
 from cme.timeutil import AmbiguousLocalTime, NonExistentLocalTime, is_valid_zone, local_to_utc, zone_choices
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+# More seats than any venue or webcast has; well within an Integer column.
+MAX_CAPACITY = 1_000_000
 
 FOLD_CHOICES = select_choices([
     ("", "Ask me"),
@@ -121,10 +125,12 @@ class ActivityForm(Form):
     state = SelectField("State", choices=select_choices([("", "—")] + [(s, s) for s in US_STATES]), default="",
                         validators=[Optional()], filters=[none_if_blank])
     postal_code = StringField("ZIP code", validators=[Optional(), Length(max=10)], filters=[none_if_blank])
-    join_url = URLField("Webcast join link", validators=[Optional(), URL(message="Enter a full https:// link.")],
+    join_url = URLField("Webcast join link", validators=[Optional(), Length(max=500), URL(
+                            message="Enter a full https:// link.")],
                         filters=[none_if_blank], description="Shown to confirmed registrants shortly before the start.")
     access_notes = TextAreaField("Webcast access notes", validators=[Optional(), Length(max=2000)], filters=[strip])
-    capacity = IntegerField("Capacity (blank for unlimited)", validators=[Optional(), NumberRange(min=0, message="Capacity cannot be negative.")])
+    capacity = IntegerField("Capacity (blank for unlimited)", validators=[Optional(), InRange(
+        min=0, max=MAX_CAPACITY, message=f"Enter a capacity from 0 to {MAX_CAPACITY:,} seats.")])
     registration_opens_local = DateTimeLocalField("Registration opens (local time)", format=LOCAL_FORMAT, validators=[Optional()])
     registration_closes_local = DateTimeLocalField("Registration closes (local time)", format=LOCAL_FORMAT, validators=[Optional()])
     claim_deadline_local = DateTimeLocalField("Credit claim deadline (local time)", format=LOCAL_FORMAT, validators=[Optional()])
@@ -198,6 +204,8 @@ class DuplicateForm(Form):
                                       "registration opening and closing, and the claim deadline.")
 
     def validate_first_day(self, field) -> None:
+        if field.data is None:  # not a date: DateField has said so
+            return
         if not COPY_DATES[0] <= field.data <= COPY_DATES[1]:
             raise ValidationError(f"Choose a day between {COPY_DATES[0].year} and {COPY_DATES[1].year}.")
 
@@ -275,7 +283,7 @@ class DesignationForm(Form):
             raise ValidationError("Enter a number such as 1.5.")
         if amount <= 0:
             raise ValidationError("The amount must be more than zero.")
-        if amount > 999:
+        if amount > MAX_AMOUNT:
             raise ValidationError("The amount is too large.")
         if not is_quarter_step(amount):
             raise ValidationError("Credit is designated in steps of 0.25 (e.g. 1.25, 1.5, 1.75).")
@@ -289,7 +297,8 @@ class CommercialSupportForm(Form):
     kind = SelectField("Kind of support", choices=select_choices(SupportKind.choices()),
                        default=SupportKind.MONETARY.value)
     amount = DecimalField("Amount in US dollars (optional)", places=2,
-                          validators=[Optional(), NumberRange(min=0, max=999_999_999, message="Enter an amount from 0 to 999,999,999.")],
+                          validators=[Optional(), InRange(min=0, max=999_999_999,
+                                                          message="Enter an amount from 0 to 999,999,999.")],
                           description="Not shown to learners; kept for the accreditor's reports.")
 
 

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from wtforms import BooleanField, EmailField, StringField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms.validators import DataRequired, Length
 
 from cme.accounts.models import DEGREES, Profession
-from cme.formtools import Form, SelectField, select_choices, strip, without_nul
+from cme.formtools import EmailAddress, Form, SelectField, select_choices, strip, without_nul
 
 
 class CheckinCodeForm(Form):
@@ -18,7 +18,7 @@ class WalkInForm(Form):
 
     full_name = StringField("Full name", validators=[DataRequired(), Length(max=200)], filters=[strip],
                             description="As it should appear on the badge and the certificate.")
-    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)], filters=[strip],
+    email = EmailField("Email", validators=[DataRequired(), EmailAddress(), Length(max=254)], filters=[strip],
                        description="A new address gets an account and a mail with a link to choose a password.")
     degree = SelectField("Degree / credentials", choices=select_choices([("", "Not given")] + [(d, d) for d in DEGREES]),
                          default="")

@@ -4,13 +4,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from wtforms import BooleanField, DecimalField, IntegerField, RadioField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from cme.activities.models import CreditType
 from cme.credit.eligibility import ClaimLimit
 from cme.credit.evaluation_models import QuestionKind
-from cme.amounts import is_quarter_step
-from cme.formtools import Form, SelectField, select_choices, strip
+from cme.amounts import MAX_AMOUNT, is_quarter_step
+from cme.formtools import MAX_INTEGER, Form, InRange, SelectField, select_choices, strip
 
 
 def evaluation_form(questions, formdata=None) -> Form:
@@ -41,6 +41,9 @@ def post_test_form(questions) -> Form:
     return PostTestForm()
 
 
+AMOUNT_MESSAGE = f"Enter an amount from 0 to {MAX_AMOUNT}."
+
+
 def quarter_steps(_form, field) -> None:
     if field.data is not None and not is_quarter_step(field.data):
         raise ValidationError("Use steps of 0.25 (e.g. 1.25, 1.5).")
@@ -67,7 +70,7 @@ def claim_form(claimable: Mapping[str, ClaimLimit], records) -> Form:
     for credit_type, limit in claimable.items():
         setattr(ClaimForm, credit_type, DecimalField(
             CreditType(credit_type).label, places=2,
-            validators=[Optional(), NumberRange(min=0, message="Enter a positive amount."), quarter_steps,
+            validators=[Optional(), InRange(min=0, max=MAX_AMOUNT, message=AMOUNT_MESSAGE), quarter_steps,
                         at_most(limit)],
             default=records[credit_type].amount if credit_type in records else None,
             description=limit.help))
@@ -75,8 +78,9 @@ def claim_form(claimable: Mapping[str, ClaimLimit], records) -> Form:
 
 
 class AdjustForm(Form):
-    record_id = IntegerField(validators=[InputRequired()])
-    amount = DecimalField("New amount", places=2, validators=[InputRequired("Enter the amount.")])
+    record_id = IntegerField(validators=[InputRequired(), InRange(min=1, max=MAX_INTEGER)])
+    amount = DecimalField("New amount", places=2, validators=[
+        InputRequired("Enter the amount."), InRange(min=0, max=MAX_AMOUNT, message=AMOUNT_MESSAGE)])
     reason = StringField("Reason", validators=[DataRequired("Give the reason."), Length(max=500)], filters=[strip])
 
 
@@ -89,7 +93,8 @@ class QuestionForm(Form):
 
     kind = SelectField("Type", choices=select_choices(QuestionKind.choices()))
     prompt = StringField("Question", validators=[DataRequired(), Length(max=500)], filters=[strip])
-    choices = TextAreaField("Choices (one per line, for multiple choice)", filters=[strip])
+    choices = TextAreaField("Choices (one per line, for multiple choice)", validators=[Length(max=5000)],
+                            filters=[strip])
     required = BooleanField("An answer is required", default=True)
 
     def validate_choices(self, field) -> None:
@@ -103,8 +108,9 @@ class PostTestQuestionForm(Form):
         super().__init__(*args, **kwargs)
 
     prompt = StringField("Question", validators=[DataRequired(), Length(max=500)], filters=[strip])
-    choices = TextAreaField("Choices (one per line)", validators=[DataRequired()], filters=[strip])
-    correct = IntegerField("Number of the correct choice (1 = first)", validators=[InputRequired(), NumberRange(min=1)])
+    choices = TextAreaField("Choices (one per line)", validators=[DataRequired(), Length(max=5000)], filters=[strip])
+    correct = IntegerField("Number of the correct choice (1 = first)",
+                           validators=[InputRequired(), InRange(min=1, max=MAX_INTEGER)])
     explanation = TextAreaField(
         "Explanation", validators=[Length(max=2000)], filters=[strip],
         description="Shown to learners after they submit: why the right answer is right. The right answer itself "
@@ -123,8 +129,8 @@ class PostTestQuestionForm(Form):
 
 class PostTestRulesForm(Form):
     passing_score = IntegerField("Passing score (%)", validators=[InputRequired("Enter a score from 1 to 100."),
-                                                                  NumberRange(min=1, max=100)])
-    max_attempts = IntegerField("Attempts allowed", validators=[Optional(), NumberRange(
+                                                                  InRange(min=1, max=100, message="Enter a score from 1 to 100.")])
+    max_attempts = IntegerField("Attempts allowed", validators=[Optional(), InRange(
         min=1, max=100, message="Allow from 1 to 100 attempts, or leave it empty for no limit.")],
         description="Leave empty for no limit.")
 

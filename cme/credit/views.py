@@ -24,6 +24,7 @@ from cme.credit.forms import (
 from cme.credit.models import CreditRecord
 from cme.credit.transcript import build_transcript_csv, build_transcript_pdf
 from cme.csvexport import csv_bytes
+from cme.errors import show_error
 from cme.extensions import db
 from cme.formtools import ConfirmForm
 from cme.timeutil import now_utc
@@ -64,11 +65,14 @@ def evaluation(activity_id: int):
     problem = evaluations.evaluation_problem(current_user, activity)
     questions = evaluations.evaluation_questions(activity)
     form = evaluation_form(questions)
-    if not problem and form.validate_on_submit() and unit_of_work(lambda: evaluations.submit_evaluation(
-            current_user, activity, {q.key: form[q.key].data or "" for q in questions}), form=form).ok:
-        flash("Thank you for your evaluation.", "success")
-        target = "credit.post_test" if evaluations.has_post_test(activity) else "credit.claim"
-        return redirect(url_for(target, activity_id=activity.id))
+    if not problem and form.validate_on_submit():
+        done = unit_of_work(lambda: evaluations.submit_evaluation(
+            current_user, activity, {q.key: form[q.key].data or "" for q in questions}), form=form, show=False)
+        if done.ok or done.error.code == "duplicate":  # a double submit: the first one counted
+            flash("Thank you for your evaluation.", "success")
+            target = "credit.post_test" if evaluations.has_post_test(activity) else "credit.claim"
+            return redirect(url_for(target, activity_id=activity.id))
+        show_error(done.error, form)
     return render_template("credit/evaluation.html", activity=activity, form=form, questions=questions,
                            problem=problem), 200 if request.method == "GET" else 422
 

@@ -40,6 +40,7 @@ from sqlalchemy import Integer, and_, bindparam, delete, or_, select, update
 
 from cme.extensions import db
 from cme.mail.models import OutboxMessage, OutboxStatus
+from cme.text import single_line
 from cme.timeutil import UTCDateTime, now_utc
 
 log = logging.getLogger("cme.mail")
@@ -65,17 +66,25 @@ def from_address() -> Address:
 
 def compose(recipient: str, subject: str, text: str, html: str | None = None, *, sender: str | None = None,
             recipient_name: str | None = None, date: datetime | None = None) -> EmailMessage:
-    """A multipart/alternative message (text, and html when given), dated `date` (default: now)."""
+    """A multipart/alternative message (text, and html when given), dated `date` (default: now). The subject and
+    the recipient's name are put on one line (`header_text`): a title or a name with a line break, however it got
+    into the database, cannot break the headers."""
     msg = EmailMessage(policy=policy.SMTP)
     msg["From"] = sender or from_address()
-    msg["To"] = Address(display_name=recipient_name or "", addr_spec=recipient)
-    msg["Subject"] = subject
+    msg["To"] = Address(display_name=header_text(recipient_name or ""), addr_spec=recipient)
+    msg["Subject"] = header_text(subject)
     msg["Message-ID"] = make_msgid(domain=parseaddr(str(msg["From"]))[1].partition("@")[2] or "cme.local")
     msg["Date"] = (date or now_utc()).strftime("%a, %d %b %Y %H:%M:%S +0000")
     msg.set_content(text)
     if html:
         msg.add_alternative(html, subtype="html")
     return msg
+
+
+def header_text(text: str, limit: int | None = None) -> str:
+    """Text for a header: on one line, trimmed, at most `limit` characters."""
+    text = single_line(text).strip()
+    return text[:limit] if limit else text
 
 
 def attach_calendar(msg: EmailMessage, ics: bytes, method: str) -> EmailMessage:
@@ -137,7 +146,7 @@ def queue_deferred(recipient: str, subject: str, *, kind: str, composer: str, se
     the rest is read when composing, so a mail sent late describes the activity as it is then."""
     if composer not in composers_of():
         raise KeyError(f"no mail composer named {composer!r}")
-    row = OutboxMessage(recipient=recipient, subject=subject[:300], kind=kind, send_after_dt=send_after,
+    row = OutboxMessage(recipient=recipient, subject=header_text(subject, 300), kind=kind, send_after_dt=send_after,
                         coalesce_key=key, payload=dump_payload({"composer": composer, **payload}))
     if send_after is not None:
         row.next_attempt_dt = send_after
@@ -183,7 +192,7 @@ def update_waiting(updates: list[dict[str, Any]]) -> set[int]:
     db.session.execute(update(table).where(table.c.id == bindparam("u_id", type_=Integer()), _is_waiting())
                        .values(values),
                        [{"u_id": u["id"], "u_send_after": u["send_after"],
-                         **{f"u_{name}": dump_payload(u[name]) if name == "payload" else u[name][:300]
+                         **{f"u_{name}": dump_payload(u[name]) if name == "payload" else header_text(u[name], 300)
                             if name == "subject" else u[name] for name in extra}} for u in updates])
     wanted = {u["id"]: u["send_after"] for u in updates}
     rows = db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(wanted))

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from wtforms import BooleanField, EmailField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from cme.accounts.forms import ProfessionalIdentityMixin
-from cme.formtools import Form, MultiCheckboxField, select_choices, strip
+from cme.formtools import EmailAddress, Form, MultiCheckboxField, select_choices, strip
 from cme.timeutil import zone
 
 
@@ -51,4 +51,5 @@ def _zone(activity):
 
 
 class RosterAddForm(Form):
-    email = EmailField("Email of the person's account", validators=[DataRequired(), Email()], filters=[strip])
+    email = EmailField("Email of the person's account", validators=[DataRequired(), EmailAddress(ascii_local=False)],
+                       filters=[strip])
