@@ -87,6 +87,13 @@ def test_tables_lists_quotes_code_and_emphasis_are_kept():
     assert len(page.named("td")) == 4 and "29.9%" in page.text
 
 
+def test_table_cells_carry_their_columns_name_for_phones():
+    page = parsed("| **Dose** | `SVR12` rate |\n|---|---|\n| 80 mg | 25.9% |\n| 100 mg |\n\n"
+                  '<table><tr><td data-label="kept" style="color:red">raw</td></tr></table>')
+    assert [attrs.get("data-label") for attrs in page.named("td")] == ["Dose", "SVR12 rate", "Dose", "SVR12 rate",
+                                                                        "kept"]
+
+
 def test_links_keep_their_address_and_open_without_handing_over_the_page():
     page = parsed("[the trial](https://doi.org/10.1056/NEJMoa2309000 \"NEJM\") and [write](mailto:news@example.org)")
     links = page.named("a")

@@ -6,7 +6,8 @@ and links to http, https and mailto addresses. Scripts and styles go with their 
 attributes go (the site's Content-Security-Policy would block them anyway), `javascript:` and `data:` links lose
 their address, and images are dropped (the policy allows only this site's images). Raw HTML in the text goes
 through the same sanitiser, so `<sup>` stays and `<script>` does not. A `#` heading becomes an `<h2>`, as the
-page's own title is its only `<h1>`.
+page's own title is its only `<h1>`. Table cells carry their column's name (`data-label`), so a phone shows a table
+as one card per row, each value under its column's name, as the site's other tables do.
 
 `markdown_text(text)` is the same text without markup, for full-text search and plain-text places.
 """
@@ -24,7 +25,9 @@ ALLOWED_TAGS = {
     "pre", "blockquote", "ul", "ol", "li", "a", "abbr", "table", "caption", "thead", "tbody", "tfoot", "tr", "th",
     "td",
 }
-ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "ol": {"start"}, "th": {"scope"}}
+# td's data-label names its column, for the phone layout (a card per row, each value under its column's name).
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "ol": {"start"}, "th": {"scope"},
+                      "td": {"data-label"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 LINK_REL = "noopener noreferrer"
 # Elements removed with everything inside them (nh3 drops other disallowed tags but keeps their text).
@@ -38,9 +41,34 @@ def _no_first_level_headings(state) -> None:
             token.tag = "h2"
 
 
+def _inline_text(token) -> str:
+    return "".join(child.content for child in token.children or () if child.type in ("text", "code_inline")).strip()
+
+
+def _label_table_cells(state) -> None:
+    """Each body cell of a Markdown table gets `data-label`: its column's header text."""
+    headers: list[str] = []
+    column = 0
+    in_head = False
+    for index, token in enumerate(state.tokens):
+        if token.type == "thead_open":
+            headers, in_head = [], True
+        elif token.type == "thead_close":
+            in_head = False
+        elif token.type == "th_open" and in_head:
+            headers.append(_inline_text(state.tokens[index + 1]))
+        elif token.type == "tr_open":
+            column = 0
+        elif token.type == "td_open":
+            if column < len(headers) and headers[column]:
+                token.attrSet("data-label", headers[column])
+            column += 1
+
+
 _parser = MarkdownIt("commonmark", {"html": True, "linkify": False, "typographer": False}).enable(
     ["table", "strikethrough"])
 _parser.core.ruler.push("no_first_level_headings", _no_first_level_headings)
+_parser.core.ruler.push("label_table_cells", _label_table_cells)
 
 _TAG = re.compile(r"<[^>]*>")
 _BLOCK_END = re.compile(r"</(p|h[2-6]|li|blockquote|pre|tr|th|td|caption)>|<br\s*/?>|<hr\s*/?>", re.IGNORECASE)
