@@ -49,7 +49,8 @@ def upgrade():
         sa.UniqueConstraint('uuid', name=op.f('uq_news_articles_uuid')),
     )
     with op.batch_alter_table('news_articles', schema=None) as batch_op:
-        batch_op.create_index('ix_news_articles_publication_date_id', ['publication_date', 'id'], unique=False)
+        batch_op.create_index('ix_news_articles_is_published_publication_date_id_updated_dt',
+                              ['is_published', 'publication_date', 'id', 'updated_dt'], unique=False)
 
     op.create_table(
         'news_article_topics',
@@ -69,5 +70,5 @@ def downgrade():
     op.drop_table('news_article_topics')
 
     with op.batch_alter_table('news_articles', schema=None) as batch_op:
-        batch_op.drop_index('ix_news_articles_publication_date_id')
+        batch_op.drop_index('ix_news_articles_is_published_publication_date_id_updated_dt')
     op.drop_table('news_articles')

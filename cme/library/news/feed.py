@@ -121,7 +121,7 @@ def news_feed_export(topic: Optional[Topic] = None, *, now: datetime | None = No
             subtitle=topic.summary if topic else "Short articles on research in liver disease and addiction medicine.",
             author=provider, self_url=absolute_url("news.feed", topic=slug), page_url=absolute_url("news.index", topic=slug),
             updated=last_modified)
-        articles = db.session.scalars(public_articles(slug, today=today).limit(FEED_SIZE)).all()
+        articles = db.session.scalars(public_articles(slug, today=today, bodies=True).limit(FEED_SIZE)).all()
         return build_feed(meta, [_entry(article) for article in articles])
 
     return Export(etag, last_modified, "news.atom", build)

@@ -27,8 +27,10 @@ class NewsArticle(db.Model):
     __table_args__ = (
         CheckConstraint("citation_year IS NULL OR (citation_year >= 1800 AND citation_year <= 2200)",
                         name="citation_year"),
-        # The public list and the feed: newest first, among the published.
-        Index("ix_news_articles_publication_date_id", "publication_date", "id"),
+        # The public list, its count and the feed's version (count, last change): the published, newest first, read
+        # from the index alone.
+        Index("ix_news_articles_is_published_publication_date_id_updated_dt", "is_published",
+              "publication_date", "id", "updated_dt"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

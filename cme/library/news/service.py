@@ -13,7 +13,7 @@ from datetime import date, datetime, time
 from typing import Any, Optional
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, selectinload
 
 from cme.activities.catalog import DEFAULT_ZONE
 from cme.errors import DomainError
@@ -198,11 +198,14 @@ def delete_article(article: NewsArticle) -> None:
 
 # ---------------------------------------------------------------- reading
 
-def public_articles(topic: str | None = None, *, today: date) -> Select:
-    """Public articles (on `topic` when given), newest first."""
+def public_articles(topic: str | None = None, *, today: date, bodies: bool = False) -> Select:
+    """Public articles (on `topic` when given), newest first; their bodies only with `bodies` (a list shows the
+    summaries)."""
     query = (select(NewsArticle).where(public_on(today))
              .order_by(NewsArticle.publication_date.desc(), NewsArticle.id.desc())
              .options(selectinload(NewsArticle.topic_links)))
+    if not bodies:
+        query = query.options(defer(NewsArticle.body))
     if topic:
         query = query.where(NewsArticle.topic_links.any(NewsArticleTopic.topic == topic))
     return query
