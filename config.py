@@ -84,6 +84,8 @@ class Config:
     # Absolute links in mail and calendar feeds.
     CME_BASE_URL = os.environ.get("CME_BASE_URL", "http://127.0.0.1:5000")
     CME_PROVIDER_NAME = os.environ.get("CME_PROVIDER_NAME", "The Liver Education Foundation")
+    # Whom learners write to with questions about credit and certificates (the help page, every page's footer).
+    CME_CONTACT_EMAIL = os.environ.get("CME_CONTACT_EMAIL") or MAIL_DEFAULT_SENDER
     # werkzeug's method string; tests use a cheaper one, production keeps scrypt.
     PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
     PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE", "3600"))

@@ -319,7 +319,7 @@ def test_a_non_physician_claiming_against_an_ama_designation_gets_participation_
     ready(db, nurse, meeting)
     status = service.claim_status(nurse, meeting)
     assert status.limits == {"participation": Decimal("2")}
-    assert status.missing["ama_pra_1"].startswith("AMA PRA Category 1 Credit™ is for physicians (MD, DO or equivalent)")
+    assert status.missing["ama_pra_1"].startswith("AMA PRA Category 1 Credit™ is for physicians (MD, DO, MBBS or equivalent)")
     with pytest.raises(CreditError) as refused:
         service.claim_credit(nurse, meeting, {"ama_pra_1": Decimal("2")}, attested=True)
     assert refused.value.code == "not_eligible"

@@ -15,6 +15,7 @@ from cme.calendar import service as calendar_service
 from cme.certificates.service import current_certificate
 from cme.credit.service import learner_progress
 from cme.registration.counts import confirmed_counts
+from cme.registration.overlaps import overlapping_registrations
 from cme.registration.service import (
     active_registration, active_registrations_of, registrant_problem, registration_problem,
 )
@@ -95,6 +96,11 @@ def detail(activity_id: int, slug: str | None = None):
     ended = activity.has_ended(now) and not activity.is_cancelled and not preview
     progress = learner_progress(current_user, activity, now=now) if ended and current_user.is_authenticated else None
     certificate = current_certificate(current_user, activity) if progress and progress.claim.records else None
+    registration_open = registration_problem(activity, now=now) is None
+    who_cannot = registrant_problem(current_user) if current_user.is_authenticated else None
+    # Before they register: what else they are registered for at the same time (a warning, not a refusal).
+    overlaps = overlapping_registrations(current_user, activity, now=now) if (
+        registration_open and not preview and not my_registration and not who_cannot) else []
     calendar_links = None if preview else {
         "download": url_for("calendar.activity_ics", activity_id=activity.id),
         "google": calendar_service.google_add_url(activity), "outlook": calendar_service.outlook_add_url(activity),
@@ -105,9 +111,7 @@ def detail(activity_id: int, slug: str | None = None):
                            confirmed=confirmed, statements=statements,
                            accreditation=activity_statements(activity, provider=provider),
                            viewer_zone=zone_name, preview=preview, my_registration=my_registration,
-                           registration_open=registration_problem(activity, now=now) is None,
-                           registrant_problem=registrant_problem(current_user) if current_user.is_authenticated
-                           else None,
+                           registration_open=registration_open, registrant_problem=who_cannot, overlaps=overlaps,
                            agenda=agenda_by_day(activity, activity.time_zone),
                            viewer_agenda=agenda_by_day(activity, zone_name) if zone_name and activity.is_webcast
                            and zone_name != activity.time_zone else None)

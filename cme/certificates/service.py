@@ -5,10 +5,12 @@ A certificate never changes after issue. Issuing again with different credit sup
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from urllib.parse import unquote
 
 from flask import current_app
 from sqlalchemy import select
@@ -296,8 +298,25 @@ def current_certificates_for_activity(activity: Activity) -> dict[int, Certifica
     return {c.user_id: c for c in rows}
 
 
+# What people type between the groups of a code, and the dashes a word processor makes of a hyphen.
+_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212]+")
+_VERIFY_PATH = re.compile(r"/verify/([^/?#\s]*)")
+
+
+def verification_code_from(typed: str) -> str:
+    """The verification code in what someone typed or pasted (issue 14, point 14): the code itself in any case,
+    with or without spaces and dashes, or a whole verification address (the part after /verify/, as the QR code
+    and the mails give it)."""
+    text = typed or ""
+    if found := _VERIFY_PATH.findall(text):
+        text = unquote(found[-1])
+    return _SEPARATORS.sub("", text).upper()
+
+
 def find_by_code(code: str) -> Certificate | None:
-    if not code or len(code) > 32:
+    """The certificate with this verification code (as `verification_code_from` reads it), or None."""
+    code = verification_code_from(code)
+    if not code or len(code) > 32 or not (code.isascii() and code.isalnum()):
         return None
-    return db.session.scalar(select(Certificate).where(Certificate.verification_code == code.strip().upper()))
+    return db.session.scalar(select(Certificate).where(Certificate.verification_code == code))
 

@@ -9,6 +9,7 @@ from cme.accounts.permissions import organizer_required
 from cme.accounts.responses import client_address
 from cme.activities.access import managed
 from cme.certificates import service
+from cme.certificates.forms import VerifyForm
 from cme.certificates.models import Certificate
 from cme.certificates.render import build_certificate_pdf
 from cme.extensions import db
@@ -19,6 +20,33 @@ from cme.urls import absolute_url
 bp = Blueprint("certificates", __name__)
 
 
+@bp.get("/verify")
+def verify_form():
+    """The code box (issue 14, point 14): a code as printed, typed any way, or a pasted verification address, goes
+    to its certificate's page (/verify/<code>); an unknown one comes back with the field's error (404), counted
+    like /verify/<code>'s misses (429 with Retry-After past the limit). A GET form: it changes nothing."""
+    form = VerifyForm(request.args)
+    if "code" not in request.args:
+        return render_template("certificates/verify_form.html", form=form)
+    if not form.validate():
+        return render_template("certificates/verify_form.html", form=form), 422
+    try:
+        certificate = throttle.lookup(throttle.VERIFY_CLIENT, client_address(),
+                                      lambda: service.find_by_code(form.code.data))
+    except throttle.Throttled as error:
+        form.code.errors.append(error.message)
+        return (render_template("certificates/verify_form.html", form=form), 429,
+                {"Retry-After": str(error.retry_after)})
+    if certificate is not None:
+        return redirect(url_for("certificates.verify", code=certificate.verification_code))
+    form.code.errors.append(UNKNOWN_CODE)
+    return render_template("certificates/verify_form.html", form=form), 404
+
+
+UNKNOWN_CODE = ("No certificate has this code. Check it against the 20 letters and digits under the QR code on the "
+                "certificate.")
+
+
 @bp.get("/verify/<code>")
 def verify(code: str):
     """Public verification. Codes that match no certificate count per client address (the one write of this GET,
@@ -26,7 +54,8 @@ def verify(code: str):
     13, point 3), so codes cannot be guessed at speed."""
     certificate = throttle.lookup(throttle.VERIFY_CLIENT, client_address(), lambda: service.find_by_code(code))
     if certificate is None:
-        return render_template("certificates/not_found.html", code=code), 404
+        form = VerifyForm(data={"code": code})
+        return render_template("certificates/not_found.html", code=code, form=form), 404
     replacement = db.session.get(Certificate, certificate.superseded_by_id) if certificate.superseded_by_id else None
     return render_template("certificates/verify.html", certificate=certificate, snapshot=certificate.snapshot,
                            replacement=replacement)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from cme.accounts.permissions import organizer_required
@@ -21,6 +21,7 @@ from cme.credit.forms import (
     AdjustForm, CertificateIssueForm, PostTestQuestionForm, PostTestRulesForm, QuestionForm, claim_form, evaluation_form,
     post_test_form,
 )
+from cme.credit.help import ama_statement_help, credit_types_help
 from cme.credit.models import CreditRecord
 from cme.credit.transcript import build_transcript_csv, build_transcript_pdf
 from cme.csvexport import csv_bytes
@@ -165,6 +166,15 @@ def transcript_csv():
 @login_required
 def transcript_pdf():
     return _download(build_transcript_pdf(_transcript()), "application/pdf", "pdf")
+
+
+@bp.get("/help", endpoint="help")
+def help_page():
+    """How credit works, each credit type with who may claim it (read from the rule: cme.credit.help), the AMA
+    statement, and whom to write to. Public, linked from every page's footer."""
+    provider = current_app.config["CME_PROVIDER_NAME"]
+    return render_template("credit/help.html", credit_types=credit_types_help(), ama=ama_statement_help(provider),
+                           contact_email=current_app.config["CME_CONTACT_EMAIL"])
 
 
 # ---------------------------------------------------------------- organizers

@@ -22,6 +22,7 @@ from cme.extensions import db
 from cme.formtools import ConfirmForm, search_arg
 from cme.registration import printouts, service
 from cme.registration.forms import RegistrationForm, RosterAddForm
+from cme.registration.overlaps import overlapping_registrations
 from cme.registration.models import JOIN_LINK_LEAD_MINUTES, Registration, display_checkin_code
 from cme.registration.roster import build_roster_csv
 from cme.registration.counts import counts_for, seats_left
@@ -84,7 +85,8 @@ def register(activity_id: int):
                       "You will get a seat automatically if one frees up.", "warning")
             return redirect(url_for("registration.my_schedule", _anchor=f"registration-{registration_id}"))
     return render_template("registration/register.html", form=form, activity=activity,
-                           seats_left=seats_left(activity)), 200 if request.method == "GET" else 422
+                           seats_left=seats_left(activity), overlaps=overlapping_registrations(current_user, activity),
+                           ), 200 if request.method == "GET" else 422
 
 
 @bp.get("/my/schedule")

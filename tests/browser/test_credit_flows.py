@@ -83,6 +83,6 @@ def test_watch_evaluate_claim_download_and_verify(page: Page, live_server, log_i
     assert pdf.headers["content-type"] == "application/pdf"
     text = " ".join(PdfReader(io.BytesIO(pdf.body())).pages[0].extract_text().split())
     assert "Carla Credit, MD" in text and "1.5 AMA PRA Category 1 Credit(s)™ claimed" in text
-    page.get_by_role("link", name="verify").click()
+    page.get_by_role("link", name="verify", exact=True).click()  # not the footer's "Verify a certificate"
     expect(page.get_by_text("Valid.")).to_be_visible()
     expect(page.get_by_text("1.5 AMA PRA Category 1 Credit(s)™ claimed")).to_be_visible()
