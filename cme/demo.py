@@ -49,6 +49,8 @@ from cme.credit.evaluation import (
 from cme.credit.participation import cancel_registration
 from cme.credit.service import claim_credit, claim_status
 from cme.extensions import db
+from cme.library.news.models import NewsArticle
+from cme.library.news.service import ArticleData, create_article, news_today, publication_instant
 from cme.mail.models import OutboxMessage
 from cme.registration.mail import REMIND_WEBCAST
 from cme.registration.models import JOIN_LINK_LEAD, Registration
@@ -330,6 +332,29 @@ def _take_part(activity: Activity, part: dict[str, Any], registration: Registrat
     return claimed
 
 
+def _seed_news(articles: list[dict[str, Any]], now: datetime, created: Counter) -> None:
+    """The news library's articles (issue 15, point 7), each written the day after its review or publication
+    (whichever is later; today at the latest), through the service the organizers' form uses."""
+    today = news_today(now)
+    existing = set(db.session.scalars(select(NewsArticle.uuid).where(
+        NewsArticle.uuid.in_([demo_uuid(f"news/{spec['key']}") for spec in articles]))))
+    for spec in articles:
+        if demo_uuid(f"news/{spec['key']}") in existing:
+            continue
+        published, reviewed = today + timedelta(days=spec["day"]), today + timedelta(days=spec["reviewed_day"])
+        citation = spec.get("citation", {})
+        create_article(ArticleData(
+            title=spec["title"], source=spec["source"], summary=spec["summary"], body=spec["body"],
+            publication_date=published, is_published=spec.get("published", True), reviewed_on=reviewed,
+            topics=tuple(spec["topics"]), citation_journal=citation.get("journal", ""),
+            citation_year=citation.get("year"), citation_volume=citation.get("volume", ""),
+            citation_issue=citation.get("issue", ""), citation_pages=citation.get("pages", ""),
+            doi=citation.get("doi", ""), pmid=citation.get("pmid", "")),
+            uuid=demo_uuid(f"news/{spec['key']}"),
+            now=min(now, publication_instant(max(published, reviewed) + timedelta(days=1))))
+        created["news articles"] += 1
+
+
 def seed_demo(*, now: datetime | None = None) -> str:
     """Create the demo accounts and catalog that do not exist yet; flush, and return a summary."""
     now = now or now_utc()
@@ -347,6 +372,7 @@ def seed_demo(*, now: datetime | None = None) -> str:
     for spec in data["activities"]:
         if demo_uuid(spec["key"]) not in existing:  # an existing one is left as it is, with its registrations
             _seed_activity(spec, data, users, now, created)
+    _seed_news(data.get("news", []), now, created)
 
     db.session.flush()
     # The mail the seeding queued describes the past (confirmations, certificates): it goes. Reminders of what

@@ -334,3 +334,29 @@ def test_the_demo_text_promises_only_what_the_product_does(demo):
     module = activity_titled(demo, "simplified-hcv-on-demand")
     assert has_post_test(module)
     assert best_score(user("jordan.ellis@demo.example.org"), module) >= module.post_test_passing_score
+
+
+# ---------------------------------------------------------------- the news library (issue 15, point 7)
+
+def test_the_demo_has_news_in_the_foundations_fields_and_one_article_scheduled(demo, demo_client):
+    from cme.library.news.models import NewsArticle
+    from cme.library.news.service import DOI, PMID, news_today
+    from cme.library.topics import BY_SLUG
+
+    articles = list(_db.session.scalars(select(NewsArticle).order_by(NewsArticle.publication_date)))
+    specs = {spec["title"]: spec for spec in load_demo_data()["news"]}
+    today = news_today()
+    assert 4 <= len(articles) <= 6 and {a.title for a in articles} == set(specs)
+    assert [a.state_on(today) for a in articles].count("scheduled") == 1
+    assert {t.slug for a in articles for t in a.topics} >= {"hepatitis-c", "masld", "substance-use-disorder"}
+    for article in articles:
+        assert article.topics and all(t.slug in BY_SLUG for t in article.topics)
+        assert article.has_citation and article.citation_reference and article.reviewed_on <= today
+        assert article.doi is None or DOI.fullmatch(article.doi)
+        assert article.pmid is None or PMID.fullmatch(article.pmid)
+        status = demo_client.get(f"/library/news/{article.id}").status_code
+        assert status == (200 if article.is_public_on(today) else 404), article.title
+    cxcr4 = next(a for a in articles if "CXCR4" in a.title)
+    assert cxcr4.citation_reference == "Cancer Cell. 2004;6(5):459-469."
+    page = demo_client.get("/library/news").get_data(as_text=True)
+    assert all((a.title in page) == a.is_public_on(today) for a in articles)

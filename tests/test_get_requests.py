@@ -12,7 +12,7 @@ import re
 import pytest
 import sqlalchemy as sa
 from flask import Flask, template_rendered
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from cme.accounts.models import User
 from cme.accounts.service import (
@@ -24,6 +24,7 @@ from cme.certificates.models import Certificate
 from cme.credit.evaluation_models import PostTestQuestion
 from cme.demo import ADMIN_EMAIL, DEMO_PASSWORD, ORGANIZER_EMAIL, PROVIDER_EMAIL
 from cme.extensions import db as _db
+from cme.library.news.models import NewsArticle
 from cme.registration.models import Registration
 
 WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE")
@@ -79,6 +80,7 @@ def _examples(app: Flask) -> list[dict]:
                 "faculty_id": activity.faculty[0].id, "token": tokens, "filename": "css/app.css",
                 "question_id": _db.session.scalar(select(PostTestQuestion.id).where(
                     PostTestQuestion.activity_id == activity.id).limit(1)) or 1,
+                "article_id": _db.session.scalar(select(func.min(NewsArticle.id))),
                 "code": {"certificates.verify": certificate.verification_code,
                          "attendance.checkin_scan": registration.checkin_code}})
         _db.session.remove()

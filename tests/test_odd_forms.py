@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import pytest
 from flask import Flask
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from cme.accounts.models import User
 from cme.accounts.service import (
@@ -31,6 +31,7 @@ from cme.credit.models import CreditRecord
 from cme.demo import ADMIN_EMAIL, DEMO_PASSWORD, ORGANIZER_EMAIL, PROVIDER_EMAIL, demo_uuid
 from cme.extensions import db as _db
 from cme.formtools import Form
+from cme.library.news.models import NewsArticle
 from cme.mail.models import OutboxMessage, OutboxStatus
 from cme.mail.service import NotNeeded, message_text
 from cme.registration import service as registrations
@@ -127,7 +128,8 @@ def _prepare(app: Flask) -> dict:
                       "designation_id": activity.credit_designations[0].id,
                       "disclosure_id": disclosures[0].id if disclosures else None,
                       "support_id": activity.commercial_supports[0].id if activity.commercial_supports else None,
-                      "question_id": (questions[0].id if questions else int(custom[0].key[1:]))}
+                      "question_id": (questions[0].id if questions else int(custom[0].key[1:])),
+                      "article_id": _db.session.scalar(select(func.min(NewsArticle.id)))}
             valid = {"record_id": str(record.id) if record else "1", "code": registration.checkin_code,
                      "email": "daniel.brooks@demo.example.org", "accreditation_kind": activity.accreditation_kind,
                      "start_local": _local(activity.start_dt, zone_name),
