@@ -115,6 +115,7 @@ def _register_blueprints(app: Flask) -> None:
     from cme.calendar.views import bp as calendar_bp
     from cme.certificates.views import bp as certificates_bp
     from cme.credit.views import bp as credit_bp
+    from cme.library.abstracts.views import bp as abstracts_bp
     from cme.privacy.views import bp as privacy_bp
     from cme.registration.views import bp as registration_bp
 
@@ -129,6 +130,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(certificates_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(privacy_bp)
+    app.register_blueprint(abstracts_bp)
 
 
 def _register_url_guards(app: Flask) -> None:

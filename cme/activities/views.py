@@ -14,6 +14,7 @@ from cme.formtools import page_arg
 from cme.calendar import service as calendar_service
 from cme.certificates.service import current_certificate
 from cme.credit.service import learner_progress
+from cme.library.abstracts.service import public_count as abstract_count
 from cme.registration.counts import confirmed_counts
 from cme.registration.service import (
     active_registration, active_registrations_of, registrant_problem, registration_problem,
@@ -105,6 +106,7 @@ def detail(activity_id: int, slug: str | None = None):
                            confirmed=confirmed, statements=statements,
                            accreditation=activity_statements(activity, provider=provider),
                            viewer_zone=zone_name, preview=preview, my_registration=my_registration,
+                           abstract_count=0 if preview else abstract_count(activity),
                            registration_open=registration_problem(activity, now=now) is None,
                            registrant_problem=registrant_problem(current_user) if current_user.is_authenticated
                            else None,
