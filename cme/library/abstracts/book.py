@@ -6,8 +6,9 @@ the certificates and the desk's printouts. `book_for(activity, abstracts, ...)` 
 US Letter, in the PDFs' Unicode face (cme.pdffonts: Fira Sans, CJK in CID fonts), laid out by ReportLab's platypus:
 - a title page (provider, "Book of abstracts", the activity, its dates and place, how many abstracts);
 - the contents, with page numbers (a TableOfContents, filled by `multiBuild`'s passes), linked to the pages;
-- the abstracts grouped by agenda session (in agenda order), then those presented in no session grouped by topic;
-  each with its title, authors (the presenter underlined) with superscript numbers to the affiliations below,
+- the abstracts grouped by agenda session (in agenda order), then those presented in no session grouped by topic
+  (a group starts on the page where the last one ended when there is room, its heading kept with its first
+  abstract); each with its title, authors (the presenter underlined) with superscript numbers to the affiliations below,
   how it was presented, the structured body and its keywords;
 - an author index: surname, given names, and the pages of their abstracts (an `AuthorIndex`, filled by the same
   passes). The surname is a name's last word ("Maria del Carmen Lopez" is indexed "Lopez, Maria del Carmen"),
@@ -26,11 +27,11 @@ from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import letter
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import (
-    BaseDocTemplate, Frame, KeepTogether, NextPageTemplate, PageBreak, PageTemplate, Paragraph, Spacer, Table,
+    BaseDocTemplate, CondPageBreak, Frame, KeepTogether, NextPageTemplate, PageBreak, PageTemplate, Paragraph, Spacer, Table,
     TableStyle,
 )
 from reportlab.platypus.doctemplate import IndexingFlowable
-from reportlab.platypus.flowables import HRFlowable
+from reportlab.platypus.flowables import Flowable, HRFlowable
 from reportlab.platypus.tableofcontents import TableOfContents
 
 from cme.activities.models import Activity
@@ -46,6 +47,7 @@ INK = HexColor("#1d2a35")
 MUTED = HexColor("#52606d")
 RULE = HexColor("#d9e2ec")
 INDEX_ENTRY = "AuthorIndexEntry"
+GROUP_ROOM = 220  # points left on a page for a group to start there
 
 
 # ---------------------------------------------------------------- the plain data
@@ -199,16 +201,35 @@ def _text(text: str) -> str:
     return "<br/>".join(markup(line) for line in text.splitlines())
 
 
+class Anchor(Flowable):
+    """A named destination where it stands (zero size): the target of a contents line, an index page number and an
+    outline entry. (A `<a name>` at the start of a paragraph would keep its first word from being broken.)"""
+
+    def __init__(self, key: str):
+        super().__init__()
+        self.key = key
+
+    def wrap(self, available_width, available_height):
+        return 0, 0
+
+    def draw(self) -> None:
+        self.canv.bookmarkHorizontal(self.key, 0, 0)
+
+
 class Entry(Paragraph):
-    """A paragraph that is a contents entry (and a bookmark) at `level`, anchored at `key`; `authors`: names
-    the author index lists at its page."""
+    """A paragraph that is a contents entry (and an outline entry) at `level`, after its `Anchor` of `key`;
+    `authors`: names the author index lists at its page."""
 
     def __init__(self, text: str, style: ParagraphStyle, *, level: int, label: str, key: str,
                  authors: tuple[str, ...] = (), listed: bool = True):
-        super().__init__(f'<a name="{key}"/>{text}', style)
+        super().__init__(text, style)
         self.book_entry = (level, label, key)
         self.book_authors = authors
-        self.listed = listed  # in the contents (the contents' own heading is only a bookmark)
+        self.listed = listed  # in the contents (the contents' own heading is only in the outline)
+
+
+def entry(text: str, style: ParagraphStyle, **kwargs) -> list:
+    return [Anchor(kwargs["key"]), Entry(text, style, **kwargs)]
 
 
 class AuthorIndex(IndexingFlowable):
@@ -333,7 +354,7 @@ def _cover(book: Book, styles) -> list:
     return story
 
 
-def _abstract(item: BookAbstract, styles) -> list:
+def _abstract(item: BookAbstract, styles, before: list = ()) -> list:
     numbers: dict[str, int] = {}
     for author in item.authors:
         if author.affiliation and author.affiliation not in numbers:
@@ -343,21 +364,20 @@ def _abstract(item: BookAbstract, styles) -> list:
         name = markup(author.name)
         name = f"<u>{name}</u>" if author.presenting else name
         names.append(name + (f"<super>{numbers[author.affiliation]}</super>" if author.affiliation else ""))
-    head = [Entry(markup(item.title), styles["title"], level=1, label=item.title, key=item.key,
-                  authors=tuple(a.name for a in item.authors)),
+    head = [*entry(markup(item.title), styles["title"], level=1, label=item.title, key=item.key,
+                   authors=tuple(a.name for a in item.authors)),
             Paragraph(", ".join(names), styles["byline"])]
     if numbers:
         head.append(Paragraph("<br/>".join(f"<super>{n}</super>{markup(affiliation)}"
                                            for affiliation, n in numbers.items()), styles["affiliation"]))
     meta = " · ".join(part for part in (item.presentation, item.topic, item.note) if part)
-    if any(author.presenting for author in item.authors):
-        meta += (" · " if meta else "") + "presenting author underlined"
     head.append(Paragraph(markup(meta), styles["meta"]))
     body = [Paragraph(f"<b>{markup(heading)}.</b> {_text(text)}", styles["section"]) for heading, text in item.sections]
     if item.keywords:
         body.append(Paragraph(f"<b>Keywords:</b> {markup(', '.join(item.keywords))}", styles["small"]))
-    # The title never ends a page alone: it keeps its byline and the first section.
-    return [KeepTogether(head + body[:1]), *body[1:],
+    # The title (and a group's heading before its first abstract) never ends a page alone: it keeps its byline and
+    # the first section.
+    return [KeepTogether([*before, *head, *body[:1]]), *body[1:],
             HRFlowable(width="100%", thickness=0.5, color=RULE, spaceBefore=10, spaceAfter=8)]
 
 
@@ -371,19 +391,22 @@ def build_book(book: Book) -> bytes:
     document = BookTemplate(buffer, book)
     styles = _styles()
     story: list = [*_cover(book, styles), NextPageTemplate("body"), PageBreak(),
-                   Entry("Contents", styles["heading"], level=0, label="Contents", key="contents", listed=False)]
+                   *entry("Contents", styles["heading"], level=0, label="Contents", key="contents", listed=False)]
     if book.groups:
+        if any(author.presenting for group in book.groups for a in group.abstracts for author in a.authors):
+            story.append(Paragraph("Presenting authors are underlined.", styles["small"]))
         story.append(_contents(styles))
     else:
         story.append(Paragraph("No abstracts yet.", styles["body"]))
     for n, group in enumerate(book.groups):
-        story += [PageBreak(), Entry(markup(group.heading), styles["group"], level=0, label=group.heading,
-                                     key=f"group-{n}"),
-                  Paragraph(markup(group.detail), styles["group-detail"])]
-        for item in group.abstracts:
-            story += _abstract(item, styles)
+        # The first group after the contents on a new page; the next ones on the same page when there is room.
+        story += [PageBreak()] if n == 0 else [CondPageBreak(GROUP_ROOM), Spacer(1, 12)]
+        heading = [*entry(markup(group.heading), styles["group"], level=0, label=group.heading, key=f"group-{n}"),
+                   Paragraph(markup(group.detail), styles["group-detail"])]
+        for i, item in enumerate(group.abstracts):
+            story += _abstract(item, styles, before=heading if i == 0 else [])
     if book.groups:
-        story += [PageBreak(), Entry("Author index", styles["heading"], level=0, label="Author index", key="index"),
+        story += [PageBreak(), *entry("Author index", styles["heading"], level=0, label="Author index", key="index"),
                   AuthorIndex(styles)]
     document.multiBuild(story)
     return buffer.getvalue()

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Optional
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from cme.activities.models import SPECIALTIES, Activity
 from cme.csvexport import csv_bytes
@@ -147,6 +148,8 @@ def read_csv(data: bytes, *, max_bytes: int) -> tuple[list[str], list[tuple[int,
     if data.startswith(b"PK\x03\x04"):
         raise ImportFileError("This is a spreadsheet workbook (or another zip file), not CSV. In Excel choose "
                               "File › Save As › CSV UTF-8 (comma delimited).")
+    if data.startswith(b"%PDF"):
+        raise ImportFileError("This is a PDF document, not CSV. Export the abstracts from your spreadsheet as CSV UTF-8.")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data:
         raise ImportFileError("The file contains NUL bytes: it is not CSV text (or it is saved as UTF-16). Save it "
                               "as CSV UTF-8.")
@@ -158,7 +161,8 @@ def read_csv(data: bytes, *, max_bytes: int) -> tuple[list[str], list[tuple[int,
     if not text.strip():
         raise ImportFileError("The file is empty.")
     delimiter = _delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    # Strict: a quote left open (which would swallow every row after it) is refused, not read on.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows: list[tuple[int, list[str]]] = []
     try:
         header = next(reader)
@@ -168,7 +172,8 @@ def read_csv(data: bytes, *, max_bytes: int) -> tuple[list[str], list[tuple[int,
             if len(rows) > MAX_ROWS:
                 raise ImportFileError(f"At most {MAX_ROWS:,} abstracts per file. Split the file.")
     except csv.Error as error:
-        raise ImportFileError(f"Row {reader.line_num:,} cannot be read as CSV ({error}). Check its quotes.") from None
+        raise ImportFileError(f"Line {reader.line_num:,} of the file cannot be read as CSV ({error}). Check its "
+                              "quotes.") from None
     return [_column(cell) for cell in header], rows, delimiter
 
 
@@ -200,7 +205,7 @@ def _session_id(activity: Activity, text: str) -> tuple[Optional[int], Optional[
         except ValueError:
             continue
         starting = [s for s in activity.sessions
-                    if utc_to_local(s.start_dt, activity.time_zone).replace(tzinfo=None) == local]
+                    if utc_to_local(s.start_dt, activity.time_zone).replace(second=0, microsecond=0, tzinfo=None) == local]
         if len(starting) == 1:
             return starting[0].id, None
         if len(starting) > 1:
@@ -292,6 +297,10 @@ def import_abstracts(activity: Activity, data: bytes, *, publish: bool = False, 
         except IntegrityError:  # another request saved this title meanwhile
             report.problems.append(RowProblem(number, "title", "An abstract with this title was saved at the same "
                                                                "time. Import the file again to update it."))
+            continue
+        except StaleDataError:  # the abstract this row updates was deleted meanwhile
+            report.problems.append(RowProblem(number, "title", "The abstract with this title was deleted at the same "
+                                                               "time. Import the file again to add it."))
             continue
         report.imported.append(ImportedRow(number, abstract.id, abstract.title, existing is None))
     return report

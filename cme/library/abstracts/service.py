@@ -64,6 +64,8 @@ def parse_author(text: str) -> AuthorEntry:
         raise ValueError(f"“{_clip(text)}”: a “)” without its “(”.")
     name = " ".join(text.split())
     affiliation = " ".join(affiliation.split())
+    if affiliation.count("(") != affiliation.count(")"):
+        raise ValueError(f"“{_clip(name)}”: the parentheses of the affiliation do not match.")
     if not name:
         raise ValueError("An author needs a name before the affiliation.")
     if len(name) > AUTHOR_NAME_MAX:
