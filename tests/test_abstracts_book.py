@@ -90,7 +90,7 @@ def test_the_contents_give_the_page_each_group_and_abstract_starts_on(sample):
             listed = re.search(re.escape(abstract.title) + r"[ .]*?(\d+)\b", contents)
             assert listed and int(listed[1]) == starts[abstract.title], abstract.title
     index_page = len(page_texts(data))
-    assert re.search(rf"Author index (\d+)", contents)[1] == str(index_page)
+    assert re.search(r"Author index (\d+)", contents)[1] == str(index_page)
 
 
 def test_the_contents_link_to_the_pages_they_name(sample):

@@ -381,8 +381,16 @@ def _abstract(item: BookAbstract, styles, before: list = ()) -> list:
             HRFlowable(width="100%", thickness=0.5, color=RULE, spaceBefore=10, spaceAfter=8)]
 
 
-def _contents(styles) -> TableOfContents:
-    return TableOfContents(levelStyles=[styles["toc-0"], styles["toc-1"]], dotsMinLevel=1, rightColumnWidth=36)
+def _contents(book: Book, styles) -> TableOfContents:
+    """The contents, filled beforehand with every line it will have (at page 0): the first pass then lays the
+    contents out at their final length, so a second pass that finds the same pages is the last (three without)."""
+    contents = TableOfContents(levelStyles=[styles["toc-0"], styles["toc-1"]], dotsMinLevel=1, rightColumnWidth=36)
+    for n, group in enumerate(book.groups):
+        contents.addEntry(0, markup(group.heading), 0, f"group-{n}")
+        for item in group.abstracts:
+            contents.addEntry(1, markup(item.title), 0, item.key)
+    contents.addEntry(0, "Author index", 0, "index")
+    return contents
 
 
 def build_book(book: Book) -> bytes:
@@ -395,7 +403,7 @@ def build_book(book: Book) -> bytes:
     if book.groups:
         if any(author.presenting for group in book.groups for a in group.abstracts for author in a.authors):
             story.append(Paragraph("Presenting authors are underlined.", styles["small"]))
-        story.append(_contents(styles))
+        story.append(_contents(book, styles))
     else:
         story.append(Paragraph("No abstracts yet.", styles["body"]))
     for n, group in enumerate(book.groups):
@@ -406,7 +414,11 @@ def build_book(book: Book) -> bytes:
         for i, item in enumerate(group.abstracts):
             story += _abstract(item, styles, before=heading if i == 0 else [])
     if book.groups:
+        index = AuthorIndex(styles)
+        for group in book.groups:  # every name it will list, at page 0 (as the contents)
+            for item in group.abstracts:
+                index.notify(INDEX_ENTRY, ([author.name for author in item.authors], 0, item.key))
         story += [PageBreak(), *entry("Author index", styles["heading"], level=0, label="Author index", key="index"),
-                  AuthorIndex(styles)]
+                  index]
     document.multiBuild(story)
     return buffer.getvalue()

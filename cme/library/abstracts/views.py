@@ -21,9 +21,6 @@ from cme.transactions import unit_of_work
 
 bp = Blueprint("abstracts", __name__)
 
-DEFAULT_CSV_MAX_BYTES = 2 * 1024 * 1024
-
-
 # ---------------------------------------------------------------- the public library
 
 def _filters() -> tuple[AbstractFilterForm, service.AbstractFilters]:
@@ -184,7 +181,7 @@ def delete(activity_id: int, abstract_id: int):
 def import_csv(activity_id: int):
     activity = _managed(activity_id)
     form = AbstractImportForm()
-    limit = current_app.config.get("CME_ABSTRACTS_CSV_MAX_BYTES", DEFAULT_CSV_MAX_BYTES)
+    limit = current_app.config["CME_ABSTRACTS_CSV_MAX_BYTES"]
     report, status = None, 200 if request.method == "GET" else 422
     if form.validate_on_submit():
         data = form.file.data.stream.read(limit + 1)  # never more than the limit (and a byte to know it is over)
