@@ -118,6 +118,8 @@ class Config:
     # How many reverse proxies stand before the app and set X-Forwarded-For/-Proto (werkzeug's ProxyFix): the
     # client address the throttles count is then the one the nearest proxy saw. 0: the connection's own address.
     CME_PROXY_HOPS = int(os.environ.get("CME_PROXY_HOPS", "0"))
+    # Issue 15, point 5: the largest CSV file of abstracts an organizer may import at once (bytes).
+    CME_ABSTRACTS_CSV_MAX_BYTES = int(os.environ.get("CME_ABSTRACTS_CSV_MAX_BYTES", str(2 * 1024 * 1024)))
     # Strict-Transport-Security (cme/security.py): only where the site is served over https.
     SECURITY_HSTS = False
 

@@ -51,6 +51,7 @@ from cme.credit.service import claim_credit, claim_status
 from cme.extensions import db
 from cme.library.news.models import NewsArticle
 from cme.library.news.service import ArticleData, create_article, news_today, publication_instant
+from cme.library.abstracts.service import AbstractFields, create_abstract, find_by_title, parse_author, parse_keywords
 from cme.mail.models import OutboxMessage
 from cme.registration.mail import REMIND_WEBCAST
 from cme.registration.models import JOIN_LINK_LEAD, Registration
@@ -353,6 +354,27 @@ def _seed_news(articles: list[dict[str, Any]], now: datetime, created: Counter) 
             uuid=demo_uuid(f"news/{spec['key']}"),
             now=min(now, publication_instant(max(published, reviewed) + timedelta(days=1))))
         created["news articles"] += 1
+def _seed_abstracts(spec: dict[str, Any], now: datetime, created: Counter) -> None:
+    """The abstracts presented at a past activity (issue 15, point 5), written up the week after it ended; one
+    already there (by title) is left as it is."""
+    if not spec.get("abstracts"):
+        return
+    activity = db.session.scalar(select(Activity).where(Activity.uuid == demo_uuid(spec["key"])))
+    if activity is None or not activity.is_published:
+        return
+    sessions = {session.title: session.id for session in activity.sessions}
+    written = min(activity.end_dt + timedelta(days=7), now)
+    for n, item in enumerate(spec["abstracts"]):
+        if find_by_title(activity, item["title"]) is not None:
+            continue
+        create_abstract(activity, AbstractFields(
+            title=item["title"], authors=[parse_author(author) for author in item["authors"]],
+            background=item["background"], methods=item["methods"], results=item["results"],
+            conclusions=item["conclusions"], presentation_type=item["type"],
+            keywords=parse_keywords(item.get("keywords", "")),
+            session_id=sessions[item["session"]] if "session" in item else None, topic=item.get("topic", ""),
+            is_published=item.get("published", True)), now=written + timedelta(minutes=n))
+        created["abstracts"] += 1
 
 
 def seed_demo(*, now: datetime | None = None) -> str:
@@ -373,6 +395,9 @@ def seed_demo(*, now: datetime | None = None) -> str:
         if demo_uuid(spec["key"]) not in existing:  # an existing one is left as it is, with its registrations
             _seed_activity(spec, data, users, now, created)
     _seed_news(data.get("news", []), now, created)
+
+    for spec in data["activities"]:  # also into a demo seeded before abstracts existed
+        _seed_abstracts(spec, now, created)
 
     db.session.flush()
     # The mail the seeding queued describes the past (confirmations, certificates): it goes. Reminders of what

@@ -31,6 +31,8 @@ from cme.demo import (
     ADMIN_EMAIL, DATA_FILE, DEMO_DOMAIN, DEMO_PASSWORD, ORGANIZER_EMAIL, PROVIDER_EMAIL, load_demo_data,
 )
 from cme.extensions import db as _db
+from cme.library.abstracts.models import Abstract
+from cme.library.abstracts.service import AbstractFields, AuthorEntry, problems
 from cme.registration.counts import counts_for
 from cme.registration.service import registration_problem, roster
 from cme.timeutil import now_utc, utc_to_local
@@ -305,6 +307,35 @@ def test_the_catalog_search_finds_a_demo_speaker_a_city_and_a_credit_type(demo):
     assert moc and found("MOC") == moc
     nursing = {a.title for a in demo if a.is_public and any(d.credit_type == "ancc" for d in a.credit_designations)}
     assert nursing and nursing <= found("nursing")
+
+
+def test_the_past_activities_show_abstracts_that_keep_the_rules_and_one_waits_unpublished(demo, demo_client):
+    abstracts = list(_db.session.scalars(select(Abstract)))
+    by_activity = Counter(a.activity.title for a in abstracts)
+    keys = [spec["key"] for spec in load_demo_data()["activities"] if spec.get("abstracts")]
+    assert sorted(by_activity) == sorted(activity_titled(demo, key).title for key in keys) and min(by_activity.values()) >= 3
+    now = now_utc()
+    for abstract in abstracts:
+        assert abstract.activity.has_ended(now) and abstract.activity.is_published
+        assert abstract.created_dt > abstract.activity.end_dt  # written up after the meeting
+        assert problems(abstract.activity, _fields(abstract), abstract=abstract) == []
+        assert sum(a.is_presenting for a in abstract.authors) == 1
+    assert {a.presentation_type for a in abstracts} == {"oral", "poster"}
+    assert any(a.session is None for a in abstracts) and any(a.session is not None for a in abstracts)
+    hidden = [a for a in abstracts if not a.is_published]
+    assert len(hidden) == 1
+    listed = demo_client.get("/library/abstracts").get_data(as_text=True)
+    assert f"{len(abstracts) - 1} abstracts" in listed and escape(hidden[0].title) not in listed
+    seattle = activity_titled(demo, "transplant-care-team-seattle")
+    assert demo_client.get(f"/library/abstracts/activities/{seattle.id}/book.pdf").status_code == 200
+
+
+def _fields(abstract: Abstract) -> AbstractFields:
+    return AbstractFields(title=abstract.title, authors=[AuthorEntry(a.name, a.affiliation, a.is_presenting)
+                                                         for a in abstract.authors],
+                          background=abstract.background, methods=abstract.methods, results=abstract.results,
+                          conclusions=abstract.conclusions, presentation_type=abstract.presentation_type,
+                          keywords=abstract.keyword_list, session_id=abstract.session_id, topic=abstract.topic)
 
 
 def test_the_demo_text_promises_only_what_the_product_does(demo):

@@ -16,13 +16,14 @@ from cme.certificates.models import Certificate
 from cme.credit.evaluation_models import EvaluationResponse
 from cme.attendance.models import Attendance
 from cme.credit.models import CreditRecord
+from cme.library.abstracts.models import Abstract, AbstractAuthor
 from cme.demo import DEMO_PASSWORD, ORGANIZER_EMAIL, PROVIDER_EMAIL, next_dst_transition, seed_demo
 from cme.mail.models import OutboxMessage
 from cme.registration.models import Registration
 from cme.timeutil import now_utc, utc_to_local
 
 MODELS = (User, Activity, ActivitySession, Faculty, Disclosure, CreditDesignation, Registration, Attendance,
-          EvaluationResponse, CreditRecord, Certificate)
+          EvaluationResponse, CreditRecord, Certificate, Abstract, AbstractAuthor)
 
 
 def counts(db) -> dict[str, int]:
@@ -43,6 +44,17 @@ def test_seeding_twice_creates_nothing_the_second_time(db):
     assert "Created nothing" in again
     assert f"Demo organizer: {ORGANIZER_EMAIL} / {DEMO_PASSWORD}" in summary
     assert f"{first['Activity']} activities" in summary
+
+
+def test_seeding_a_demo_made_before_abstracts_existed_adds_them(db):
+    seed_demo()
+    db.session.commit()
+    first = counts(db)
+    db.session.execute(Abstract.__table__.delete())
+    db.session.commit()
+    summary = seed_demo()
+    db.session.commit()
+    assert counts(db) == first and f"Created: {first['Abstract']} abstracts." in summary
 
 
 def test_cli_seed_demo_prints_the_logins(app, db):

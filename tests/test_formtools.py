@@ -19,6 +19,7 @@ from cme.credit.evaluation import Question
 from cme.credit.evaluation_models import CreditAdjustment, EvaluationQuestion, PostTestQuestion
 from cme.credit.forms import claim_form, evaluation_form, post_test_form
 from cme.credit.models import CreditRecord
+from cme.library.abstracts.models import Abstract
 from cme.formtools import MAX_INTEGER, Form as BaseForm, InRange, SelectField, select_choices, strip
 from cme.registration.forms import RegistrationForm
 from cme.registration.models import Registration
@@ -103,7 +104,9 @@ SAVED_TO = {
     "PasswordChangeForm": None, "PasswordResetForm": None, "CatalogFilterForm": None, "ConfirmForm": None,
     "CertificateIssueForm": None, "EvaluationForm": None, "PostTestForm": None, "ClaimForm": None,
     "PostTestRulesForm": None, "AuditFilterForm": None, "DuplicateForm": None, "ExportForm": None,
-    "CloseAccountForm": None,
+    "CloseAccountForm": None, "AbstractImportForm": None, "AbstractFilterForm": None,
+    # An abstract's authors go to abstract_authors (parsed and checked by the service), the rest to its columns:
+    "AbstractForm": Abstract,
     # A new address is kept as the pending change (users.pending_email, String(254)) until confirmed:
     "EmailChangeForm": User,
     # A walk-in's name, email, degree and profession make their account (and registration):

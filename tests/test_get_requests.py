@@ -25,6 +25,7 @@ from cme.credit.evaluation_models import PostTestQuestion
 from cme.demo import ADMIN_EMAIL, DEMO_PASSWORD, ORGANIZER_EMAIL, PROVIDER_EMAIL
 from cme.extensions import db as _db
 from cme.library.news.models import NewsArticle
+from cme.library.abstracts.models import Abstract
 from cme.registration.models import Registration
 
 WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE")
@@ -82,7 +83,10 @@ def _examples(app: Flask) -> list[dict]:
                     PostTestQuestion.activity_id == activity.id).limit(1)) or 1,
                 "article_id": _db.session.scalar(select(func.min(NewsArticle.id))),
                 "code": {"certificates.verify": certificate.verification_code,
-                         "attendance.checkin_scan": registration.checkin_code}})
+                         "attendance.checkin_scan": registration.checkin_code},
+                # The activity's abstract (an unpublished one first: its organizers' preview), else the demo's first.
+                "abstract_id": _db.session.scalar(select(Abstract.id).order_by(
+                    Abstract.activity_id != activity.id, Abstract.is_published, Abstract.id).limit(1))})
         _db.session.remove()
     return examples
 

@@ -32,6 +32,7 @@ from cme.demo import ADMIN_EMAIL, DEMO_PASSWORD, ORGANIZER_EMAIL, PROVIDER_EMAIL
 from cme.extensions import db as _db
 from cme.formtools import Form
 from cme.library.news.models import NewsArticle
+from cme.library.abstracts.models import Abstract
 from cme.mail.models import OutboxMessage, OutboxStatus
 from cme.mail.service import NotNeeded, message_text
 from cme.registration import service as registrations
@@ -61,7 +62,7 @@ MAX_PASSES = 3
 SKIPPED_TYPES = {"CSRFTokenField", "SubmitField"}
 # Forms posted nowhere: the catalog's filters and the certificate code box are GET forms (tests/test_odd_input.py,
 # tests/test_verify_form.py).
-GET_FORMS = {"CatalogFilterForm", "AuditFilterForm", "VerifyForm"}
+GET_FORMS = {"CatalogFilterForm", "AuditFilterForm", "VerifyForm", "AbstractFilterForm"}
 # Last, in this order, so that nothing the sweep needs is gone before it is swept.
 LAST = ("/delete", "/cancel", "/unpublish", "/account/close", "/logout-everywhere", "/logout")  # closing: near the end
 
@@ -129,7 +130,9 @@ def _prepare(app: Flask) -> dict:
                       "disclosure_id": disclosures[0].id if disclosures else None,
                       "support_id": activity.commercial_supports[0].id if activity.commercial_supports else None,
                       "question_id": (questions[0].id if questions else int(custom[0].key[1:])),
-                      "article_id": _db.session.scalar(select(func.min(NewsArticle.id)))}
+                      "article_id": _db.session.scalar(select(func.min(NewsArticle.id))),
+                      "abstract_id": _db.session.scalar(select(Abstract.id).where(
+                          Abstract.activity_id == activity.id).order_by(Abstract.id).limit(1))}
             valid = {"record_id": str(record.id) if record else "1", "code": registration.checkin_code,
                      "email": "daniel.brooks@demo.example.org", "accreditation_kind": activity.accreditation_kind,
                      "start_local": _local(activity.start_dt, zone_name),

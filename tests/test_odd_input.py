@@ -19,6 +19,7 @@ from cme.certificates.models import Certificate
 from cme.credit.evaluation_models import PostTestQuestion
 from cme.demo import ADMIN_EMAIL, DEMO_PASSWORD, ORGANIZER_EMAIL, PROVIDER_EMAIL
 from cme.extensions import db as _db
+from cme.library.abstracts.models import Abstract
 from cme.formtools import MAX_PAGE, page_arg
 from cme.registration.models import Registration
 from cme.urls import MAX_ID, IdConverter
@@ -37,6 +38,8 @@ ODD_QUERIES = [
     {"q": "a\x00b"}, {"q": "\x00"}, {"q": "%_\\"}, {"q": "x" * 5000}, {"format": "\x00"}, {"specialty": "\x00"},
     {"credit_type": "\x00"}, {"next": "\x00"},
     {"code": "\x00"}, {"code": "x" * 10_000}, {"code": "https://cme.example.org/verify/A%00B"}, {"code": "名😀"},
+    {"activity": "\x00"}, {"activity": "99999999999999999999"}, {"activity": "-1"}, {"topic": "\x00"},
+    {"topic": "x" * 5000}, {"type": "\x00"}, {"type": "poster", "activity": "abc", "page": "9999"},
 ]
 
 
@@ -55,7 +58,9 @@ def _real_values(app: Flask) -> dict:
                   "faculty_id": activity.faculty[0].id if activity.faculty else 1, "user_id": provider.id,
                   "token": feed_token(provider), "filename": "css/app.css",
                   "question_id": _db.session.scalar(select(PostTestQuestion.id).limit(1)),
-                  "code": registration.checkin_code}
+                  "code": registration.checkin_code,
+                  "abstract_id": _db.session.scalar(select(Abstract.id).where(Abstract.activity_id == activity.id)
+                                                    .order_by(Abstract.id).limit(1)) or 1}
         _db.session.remove()
     return values
 
@@ -97,7 +102,8 @@ def test_odd_url_values_never_give_a_server_error(demo_app: Flask):
 def test_odd_query_strings_never_give_a_server_error(demo_app: Flask):
     real = _real_values(demo_app)
     pages = ["/", "/activities/", "/activities/calendar", "/calendar/activities.ics", "/organize/", "/admin/users",
-             f"/organize/activities/{real['activity_id']}/roster", f"/organize/activities/{real['activity_id']}/checkin"]
+             f"/organize/activities/{real['activity_id']}/roster", f"/organize/activities/{real['activity_id']}/checkin",
+             "/library/abstracts"]
     pages.append("/verify")  # the certificate code box (its misses count: a few, within the throttle's limit)
     urls = [f"{page}?{urlencode(query)}" for page in pages for query in ODD_QUERIES]
     failures = [f for email in (None, ORGANIZER_EMAIL, ADMIN_EMAIL) for f in _visit(demo_app, email, urls)]

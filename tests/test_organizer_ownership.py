@@ -14,6 +14,7 @@ from cme.activities.models import ActivitySession, CommercialSupport, Disclosure
 from cme.certificates.models import Certificate
 from cme.credit.evaluation_models import EvaluationQuestion, PostTestQuestion
 from cme.credit.models import CreditRecord
+from cme.library.abstracts.models import Abstract, AbstractAuthor
 from cme.registration.models import Registration
 from cme.timeutil import now_utc
 
@@ -35,6 +36,8 @@ FORM = {
     "email": "walk.in@example.org", "q": "", "issue": "automatic",
     "question-kind": "text", "question-prompt": "Hijacked?", "question-required": "y",  # the credit page's two
     "post_test-prompt": "Hijacked?", "post_test-choices": "Yes\nNo", "post_test-correct": "1",  # question forms
+    "authors": "Dr Hijack (Elsewhere)", "background": "Changed", "methods": "Changed", "results": "Changed",
+    "conclusions": "Changed", "presentation_type": "oral", "published": "0", "is_published": "y",
 }
 
 
@@ -59,7 +62,10 @@ def their_activity(db, make_user, make_activity):
     waiting = Registration(user_id=waiting_user.id, activity_id=activity.id, status="waitlisted", waitlist_position=1)
     question = EvaluationQuestion(activity_id=activity.id, kind="text", prompt="Useful?", choices=[])
     post_test = PostTestQuestion(activity_id=activity.id, prompt="2 + 2?", choices=["3", "4"], correct_index=1)
-    db.session.add_all([seated, waiting, question, post_test])
+    abstract = Abstract(activity=activity, title="Owned", title_key="owned", background="B", methods="M", results="R",
+                        conclusions="C", presentation_type="poster", is_published=True,
+                        authors=[AbstractAuthor(position=0, name="Dr Owner")])
+    db.session.add_all([seated, waiting, question, post_test, abstract])
     db.session.flush()
     record = CreditRecord(user_id=seated.user_id, activity_id=activity.id, credit_type="ama_pra_1",
                           amount=Decimal("1.00"), attested=True)
@@ -70,7 +76,8 @@ def their_activity(db, make_user, make_activity):
     return {"certificate_id": certificate.id, "activity_id": activity.id, "session_id": session.id, "faculty_id": person.id,
             "disclosure_id": disclosure.id, "designation_id": activity.credit_designations[0].id,
             "registration_id": seated.id, "code": seated.checkin_code, "question_id": question.id,
-            "post_test_question_id": post_test.id, "record_id": record.id, "support_id": support.id}
+            "post_test_question_id": post_test.id, "record_id": record.id, "support_id": support.id,
+            "abstract_id": abstract.id}
 
 
 def url_values(rule: Rule, ids: dict) -> dict:

@@ -103,6 +103,10 @@ FORMS = {
                           "/organize/activities/{meeting}/roster#add-someone"),
     "checkin_code": Failing("/organize/activities/{meeting}/checkin", "main", None, {"Check-in code": "NOPE"},
                             "Find registration", "/organize/activities/{meeting}/checkin"),
+    "abstract": Failing("/organize/activities/{meeting}/abstracts/new", "main", None,
+                        {"Authors": "Maria Lopez (Cascade"}, "Add abstract", "/organize/activities/{meeting}/abstracts/new"),
+    "abstract_import": Failing("/organize/activities/{meeting}/abstracts/import", "main", None, {}, "Import",
+                               "/organize/activities/{meeting}/abstracts/import"),
 }
 
 

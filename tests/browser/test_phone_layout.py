@@ -21,7 +21,8 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touc
 # (who, page): "{key}" is a demo activity's id, by its key in cme/demo_data.toml.
 PAGES = {
     None: ["/activities/", "/activities/calendar", "/activities/{hcv-elimination-summit-nyc}",
-           "/activities/{hcc-immunotherapy-webcast}"],
+           "/activities/{hcc-immunotherapy-webcast}", "/library/abstracts",
+           "/library/abstracts?activity={transplant-care-team-seattle}"],
     PROVIDER_EMAIL: ["/my/credit", "/my/schedule"],
     ORGANIZER_EMAIL: [
         "/organize/", "/organize/activities/{hcv-elimination-summit-nyc}",
@@ -29,7 +30,9 @@ PAGES = {
         "/organize/activities/{hcc-tumor-board-la}/roster", "/organize/activities/{hcc-tumor-board-la}/checkin?q=a",
         "/organize/activities/{transplant-care-team-seattle}/credit",
         "/organize/activities/{simplified-hcv-on-demand}/credit",
-        "/organize/activities/{transplant-care-team-seattle}/evaluations"],
+        "/organize/activities/{transplant-care-team-seattle}/evaluations",
+        "/organize/activities/{transplant-care-team-seattle}/abstracts",
+        "/organize/activities/{transplant-care-team-seattle}/abstracts/import"],
     ADMIN_EMAIL: ["/admin/users"],
 }
 
