@@ -285,6 +285,24 @@ def queue_every_kind_of_mail(domain: str = "mail-kinds.example.org") -> set[str]
     register(dan, full, accessibility_needs="Step-free access to the ballroom, please")
     registration.cancel_registration(seat, took_part=False)  # registration_cancelled (cy), registration_promoted (dan)
 
+    # Seat offers near the start (issue 14, point 16).
+    fay, gus, hal, ivy, jo, kim = (person(n) for n in ("Fay Park", "Gus Amato", "Hal Berg", "Ivy Nash", "Jo Silva",
+                                                       "Kim Ruiz"))
+    near = activity(f"{long_title} (third edition)", capacity=1, starts_in=timedelta(days=3))
+    held = register(fay, near)
+    register(gus, near)
+    register(hal, near)
+    registration.cancel_registration(held, took_part=False)  # an offer to gus (not sent: he declines first)
+    registration.decline_offer(registration.active_registration(gus, near.id))
+    # registration_declined (gus), registration_offered (hal)
+    later = activity("Portal Hypertension: What Changed in Baveno VII", capacity=1, starts_in=timedelta(days=2))
+    held = register(ivy, later)
+    register(jo, later)
+    register(kim, later)
+    registration.cancel_registration(held, took_part=False, now=now - timedelta(hours=25))  # jo: until an hour ago
+    registration.expire_offers_of(later.id, now=now)  # registration_lapsed (jo); an offer to kim
+    registration.accept_offer(registration.active_registration(kim, later.id))  # registration_accepted (kim)
+
     webcast = activity("Immunotherapy for Advanced Hepatocellular Carcinoma", format="live_webcast",
                        join_url="https://webcast.example.org/join/" + "hepatocellular-carcinoma-immunotherapy" * 3)
     register(eve, webcast)  # reminder_webcast

@@ -181,16 +181,17 @@ def draft_for_preview(activity_id: int, user: User) -> Activity | None:
     return activity
 
 
-def seat_state(activity: Activity, confirmed: int, *, now: datetime | None = None) -> tuple[str, str]:
+def seat_state(activity: Activity, taken: int, *, now: datetime | None = None) -> tuple[str, str]:
     """(key, label) of what a card shows: seats left, Waitlist, Full, Cancelled, Ended (an on-demand webcast: No
-    longer available), Registration closed, Open."""
+    longer available), Registration closed, Open. `taken`: seats taken (registration.counts: confirmed, and held
+    for someone with an offer)."""
     now = now or now_utc()
     if activity.is_cancelled:
         return "cancelled", "Cancelled"
     if activity.has_ended(now):
         return "ended", "No longer available" if activity.is_on_demand else "Ended"
     closed = activity.registration_closes_dt is not None and now >= activity.registration_closes_dt
-    if activity.capacity is not None and confirmed >= activity.capacity:
+    if activity.capacity is not None and taken >= activity.capacity:
         return ("full", "Full") if closed else ("waitlist", "Waitlist")
     if closed:
         return "closed", "Registration closed"
@@ -200,7 +201,7 @@ def seat_state(activity: Activity, confirmed: int, *, now: datetime | None = Non
         return "soon", f"Available from {activity.start_dt.astimezone(zone(activity.time_zone)):%b %-d}"
     if activity.capacity is None:
         return "open", "Open"
-    left = activity.capacity - confirmed
+    left = activity.capacity - taken
     return "open", f"{left} seat{'s' if left != 1 else ''} left"
 
 

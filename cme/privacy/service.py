@@ -117,7 +117,8 @@ def personal_data(user: User, password: str, *, now: datetime | None = None) -> 
         "registrations": [{
             "id": r.id, "activity": activity(r.activity_id), "status": r.status,
             "waitlist_position": r.waitlist_position, "registered": _iso(r.registered_dt),
-            "confirmed": _iso(r.confirmed_dt), "cancelled": _iso(r.cancelled_dt), "full_name": r.full_name,
+            "confirmed": _iso(r.confirmed_dt), "cancelled": _iso(r.cancelled_dt), "offered": _iso(r.offered_dt),
+            "offer_expires": _iso(r.offer_expires_dt), "offer_outcome": r.offer_outcome, "full_name": r.full_name,
             "degree": r.degree, "profession": r.profession, "npi": r.npi, "licence_state": r.licence_state,
             "licence_number": r.licence_number, "dietary_needs": r.dietary_needs,
             "accessibility_needs": r.accessibility_needs, "attested_professional": r.attested_professional,
