@@ -18,12 +18,25 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from flask import Flask
+from sqlalchemy import func, select, text
 
 from cme import create_app
+from cme.accounts.models import User
+from cme.accounts.service import (
+    SET_PASSWORD, create_user, make_email_change_token, make_reset_token, make_verification_token, request_email_change,
+)
+from cme.activities.models import Activity, ActivityFormat, ActivityStatus
+from cme.calendar.service import feed_token
+from cme.certificates.models import Certificate
+from cme.credit.evaluation_models import PostTestQuestion
+from cme.demo import DEMO_PASSWORD, PROVIDER_EMAIL
 from cme.accounts.throttle import SCOPES as THROTTLE_SCOPES
 from cme.extensions import db as _db
+from cme.library.abstracts.models import Abstract
+from cme.library.news.models import NewsArticle
 from cme.mail.models import OutboxMessage
+from cme.registration.models import Registration
 
 POSTGRES_URL = os.environ.get("CME_TEST_DATABASE_URL")
 TEST_PASSWORD = "correct horse battery"
@@ -354,3 +367,81 @@ WHAT_DOES_NOT_FIT = """() => {
   }
   return problems;
 }"""
+
+
+# ---------------------------------------------------------------- every GET page of the app, over the demo data
+
+def get_urls(app: Flask) -> list[str]:
+    """Every GET route of the app, from its URL map, filled with the demo's values (`_examples`): the sweeps over
+    every page (tests/test_get_requests.py; the validator and axe in tests/browser/test_accessibility.py) request
+    these. Makes a token for each route that takes one (writes and commits in the app's database). A route whose
+    URL parameters cannot be filled fails the calling test until `_examples` is taught them."""
+    rules = [rule for rule in app.url_map.iter_rules() if "GET" in rule.methods]
+    return sorted({_url(rule, values) for values in _examples(app) for rule in rules})
+
+
+def _tokens(provider: User) -> dict[str, str]:
+    """A working token per route that takes one: the provider's feed; a change of address the provider asked for
+    (its page shows to the provider); a new account's verification link (its page shows to anyone)."""
+    request_email_change(provider, "provider.new@example.org", DEMO_PASSWORD)
+    newcomer = create_user("newcomer@example.org", DEMO_PASSWORD, full_name="New Comer", verified=False)
+    _db.session.commit()
+    return {"calendar.personal_feed": feed_token(provider), "accounts.reset_password": make_reset_token(provider),
+            "accounts.confirm_email_change": make_email_change_token(
+                provider, old_email=provider.email, new_email=provider.pending_email,
+                requested_dt=provider.pending_email_dt),
+            "accounts.verify_email": make_verification_token(newcomer),
+            "accounts.set_password": make_reset_token(newcomer, link=SET_PASSWORD)}
+
+
+def _examples(app: Flask) -> list[dict]:
+    """URL values to try, one set per activity: the one of the provider's certificate and an on-demand webcast (the
+    same activity in the demo), the provider's next live meeting and their last one (attended, evaluated, claimed),
+    and a draft (what an organizer sees before publishing)."""
+    from cme.timeutil import now_utc
+
+    with app.app_context():
+        provider = _db.session.scalar(select(User).where(User.email == PROVIDER_EMAIL))
+        tokens = _tokens(provider)
+        certificate = _db.session.scalar(select(Certificate).where(Certificate.user_id == provider.id))
+        meeting = _db.session.get(Activity, certificate.activity_id)
+        webcast = _db.session.scalar(select(Activity).where(
+            Activity.format == ActivityFormat.ON_DEMAND_WEBCAST, Activity.status == ActivityStatus.PUBLISHED))
+        providers_meetings = select(Activity).join(Registration).where(
+            Registration.user_id == provider.id, Activity.format == ActivityFormat.LIVE_MEETING,
+            Activity.status == ActivityStatus.PUBLISHED)
+        next_meeting = _db.session.scalar(providers_meetings.where(Activity.start_dt > now_utc())
+                                          .order_by(Activity.start_dt).limit(1))
+        last_meeting = _db.session.scalar(providers_meetings.where(Activity.end_dt < now_utc())
+                                          .order_by(Activity.start_dt.desc()).limit(1))
+        draft = _db.session.scalar(select(Activity).where(Activity.status == ActivityStatus.DRAFT).limit(1))
+        any_registration = _db.session.scalar(select(Registration).where(Registration.user_id == provider.id).limit(1))
+        examples = []
+        for activity in dict.fromkeys(a for a in (meeting, webcast, next_meeting, last_meeting, draft) if a):
+            registration = _db.session.scalar(select(Registration).where(Registration.activity_id == activity.id)
+                                              .order_by(Registration.user_id != provider.id, Registration.id)
+                                              .limit(1)) or any_registration
+            examples.append({
+                "activity_id": activity.id, "slug": "a-title", "registration_id": registration.id,
+                "certificate_id": certificate.id, "session_id": activity.sessions[0].id if activity.sessions else 0,
+                "faculty_id": activity.faculty[0].id, "token": tokens, "filename": "css/app.css",
+                "question_id": _db.session.scalar(select(PostTestQuestion.id).where(
+                    PostTestQuestion.activity_id == activity.id).limit(1)) or 1,
+                "article_id": _db.session.scalar(select(func.min(NewsArticle.id))),
+                "code": {"certificates.verify": certificate.verification_code,
+                         "attendance.checkin_scan": registration.checkin_code},
+                # The activity's abstract (an unpublished one first: its organizers' preview), else the demo's first.
+                "abstract_id": _db.session.scalar(select(Abstract.id).order_by(
+                    Abstract.activity_id != activity.id, Abstract.is_published, Abstract.id).limit(1))})
+        _db.session.remove()
+    return examples
+
+
+def _url(rule, values: dict) -> str:
+    filled = {}
+    for name in rule.arguments:
+        if name not in values:
+            pytest.fail(f"The GET sweep cannot fill <{name}> in {rule.rule}: teach it what <{name}> names.")
+        value = values[name]
+        filled[name] = value[rule.endpoint] if isinstance(value, dict) else value
+    return rule.build(filled, append_unknown=False)[1]
