@@ -235,6 +235,7 @@ def queue_every_kind_of_mail(domain: str = "mail-kinds.example.org") -> set[str]
     from cme.accounts import service as accounts
     from cme.accounts.service import find_user_by_email, request_password_reset, sign_up
     from cme.activities.models import Activity, CreditDesignation
+    from cme.alerts.service import AlertFilters, create_alert, digest_for_user
     from cme.certificates.service import issue_for_activity
     from cme.credit.models import CreditRecord
     from cme.registration import lifecycle, notices
@@ -298,6 +299,12 @@ def queue_every_kind_of_mail(domain: str = "mail-kinds.example.org") -> set[str]
                                  amount=Decimal("5.5"), attested=True))
     _db.session.flush()
     issue_for_activity(certified)  # certificate_issued
+
+    create_alert(bo, AlertFilters(name="Liver cancer: surveillance, staging and every new treatment in cirrhosis",
+                                  q="hepatocellular", format="live_meeting"), now=now - timedelta(days=8))
+    news = activity(f"{long_title}: Regional Update")
+    news.published_dt = now - timedelta(hours=1)
+    digest_for_user(bo.id, now=now)  # alert_digest
 
     eve.email_verified_dt = None
     accounts.resend_verification(eve)  # email_verification

@@ -19,6 +19,8 @@ from cme.accounts.service import (
     SET_PASSWORD, create_user, make_email_change_token, make_reset_token, make_verification_token, request_email_change,
 )
 from cme.activities.models import Activity, ActivityFormat, ActivityStatus
+from cme.alerts.models import ActivityAlert
+from cme.alerts.service import AlertFilters, create_alert, unsubscribe_token
 from cme.calendar.service import feed_token
 from cme.certificates.models import Certificate
 from cme.credit.evaluation_models import PostTestQuestion
@@ -33,7 +35,7 @@ WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE")
 THROTTLE_WRITE = re.compile(r"\s*(INSERT INTO|UPDATE|DELETE FROM) throttle_counters\b", re.IGNORECASE)
 # Pages shown only for a working token (the sweep makes one for each: `_tokens`).
 REACHED_BY_TOKEN = {"accounts/reset_password.html", "accounts/email_confirm.html", "accounts/verify_email.html",
-                    "accounts/set_password.html"}
+                    "accounts/set_password.html", "alerts/unsubscribe.html"}
 VISITORS = [None, PROVIDER_EMAIL, ORGANIZER_EMAIL, ADMIN_EMAIL]
 REVALIDATED = ("/static/", "/calendar/feed/")
 SECURITY_HEADERS = {
@@ -48,16 +50,19 @@ SECURITY_HEADERS = {
 
 def _tokens(provider: User) -> dict[str, str]:
     """A working token per route that takes one: the provider's feed; a change of address the provider asked for
-    (its page shows to the provider); a new account's verification link (its page shows to anyone)."""
+    (its page shows to the provider); a new account's verification link (its page shows to anyone); the link of
+    a digest that turns off the provider's alert (anyone)."""
     request_email_change(provider, "provider.new@example.org", DEMO_PASSWORD)
     newcomer = create_user("newcomer@example.org", DEMO_PASSWORD, full_name="New Comer", verified=False)
+    alert = create_alert(provider, AlertFilters(specialty="Hepatology"))
     _db.session.commit()
     return {"calendar.personal_feed": feed_token(provider), "accounts.reset_password": make_reset_token(provider),
             "accounts.confirm_email_change": make_email_change_token(
                 provider, old_email=provider.email, new_email=provider.pending_email,
                 requested_dt=provider.pending_email_dt),
             "accounts.verify_email": make_verification_token(newcomer),
-            "accounts.set_password": make_reset_token(newcomer, link=SET_PASSWORD)}
+            "accounts.set_password": make_reset_token(newcomer, link=SET_PASSWORD),
+            "alerts.unsubscribe": unsubscribe_token(provider.id, [alert.id])}
 
 
 def _examples(app: Flask) -> list[dict]:
@@ -66,6 +71,7 @@ def _examples(app: Flask) -> list[dict]:
         provider = _db.session.scalar(select(User).where(User.email == PROVIDER_EMAIL))
         tokens = _tokens(provider)
         certificate = _db.session.scalar(select(Certificate).where(Certificate.user_id == provider.id))
+        alert_id = _db.session.scalar(select(ActivityAlert.id).where(ActivityAlert.user_id == provider.id))
         meeting = _db.session.get(Activity, certificate.activity_id)
         webcast = _db.session.scalar(select(Activity).where(
             Activity.format == ActivityFormat.ON_DEMAND_WEBCAST, Activity.status == ActivityStatus.PUBLISHED))
@@ -76,7 +82,7 @@ def _examples(app: Flask) -> list[dict]:
             examples.append({
                 "activity_id": activity.id, "slug": "a-title", "registration_id": registration.id,
                 "certificate_id": certificate.id, "session_id": activity.sessions[0].id if activity.sessions else 0,
-                "faculty_id": activity.faculty[0].id, "token": tokens, "filename": "css/app.css",
+                "faculty_id": activity.faculty[0].id, "token": tokens, "filename": "css/app.css", "alert_id": alert_id,
                 "question_id": _db.session.scalar(select(PostTestQuestion.id).where(
                     PostTestQuestion.activity_id == activity.id).limit(1)) or 1,
                 "code": {"certificates.verify": certificate.verification_code,
