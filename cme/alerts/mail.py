@@ -50,6 +50,7 @@ def compose_alert_digest(message: OutboxMessage, payload: dict[str, Any]) -> Ema
         raise NotNeeded("the account no longer receives digests (closed or deactivated)")
     stamp = datetime.fromisoformat(payload["stamp"])
     now = now_utc()
+    signed_at = min(stamp, now)  # never in the future (a run given a later `now`): itsdangerous refuses those
     wanted = [(db.session.get(ActivityAlert, item["alert_id"]), item) for item in payload["sections"]]
     wanted = [(alert, item) for alert, item in wanted if alert is not None and alert.user_id == user.id
               and alert.is_on]
@@ -68,11 +69,11 @@ def compose_alert_digest(message: OutboxMessage, payload: dict[str, Any]) -> Ema
                          seat_state(a, taken[a.id], now=now)[1]) for a in shown],
             catalog_url=absolute_url("activities.catalog", **filters_of(alert).args()),
             stop_url=absolute_url("alerts.unsubscribe",
-                                  token=unsubscribe_token(user.id, [alert.id], signed_at=stamp))))
+                                  token=unsubscribe_token(user.id, [alert.id], signed_at=signed_at))))
     if not sections:
         raise NotNeeded("nothing in the digest still holds (cancelled, ended, or its alerts turned off)")
     stop_all_url = absolute_url("alerts.unsubscribe", token=unsubscribe_token(
-        user.id, [s.alert.id for s in sections], signed_at=stamp))
+        user.id, [s.alert.id for s in sections], signed_at=signed_at))
     msg = compose_mail(message.recipient, message.subject, "alert_digest", recipient_name=user.full_name,
                        date=stamp, user=user, sections=sections, stop_all_url=stop_all_url,
                        alerts_url=absolute_url("alerts.index"))

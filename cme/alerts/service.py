@@ -136,8 +136,9 @@ def _same_filters(alert: ActivityAlert, fields: AlertFilters) -> bool:
 def _refuse_a_twin(user_id: int, fields: AlertFilters, *, besides: int | None = None) -> None:
     for other in db.session.scalars(select(ActivityAlert).where(ActivityAlert.user_id == user_id)):
         if other.id != besides and _same_filters(other, fields):
+            # Beside the first filter on the form: change any of them, or the other alert.
             raise AlertError(f"You already have an alert for these filters: “{other.name}”.", code="duplicate",
-                             field="q")
+                             field="specialty")
 
 
 def _shared_next_digest(user_id: int, now: datetime, *, besides: int | None = None) -> datetime:

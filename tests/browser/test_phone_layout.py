@@ -22,7 +22,7 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touc
 PAGES = {
     None: ["/activities/", "/activities/calendar", "/activities/{hcv-elimination-summit-nyc}",
            "/activities/{hcc-immunotherapy-webcast}"],
-    PROVIDER_EMAIL: ["/my/credit", "/my/schedule"],
+    PROVIDER_EMAIL: ["/my/credit", "/my/schedule", "/alerts/", "/alerts/new"],
     ORGANIZER_EMAIL: [
         "/organize/", "/organize/activities/{hcv-elimination-summit-nyc}",
         "/organize/activities/{simplified-hcv-on-demand}", "/organize/activities/{alcohol-liver-disease-boston}",
