@@ -527,3 +527,27 @@ def test_the_mail_worker_loop_sends_due_digests_by_itself(db, ada, published, sm
     wait_until(lambda: handler.messages, timeout=60, what="the digest")
     [message] = handler.messages
     assert str(message["Subject"]) == "1 new activity for your alert “Hepatology”" and message["List-Unsubscribe"]
+
+
+def test_a_double_submit_saves_one_alert_and_never_fails(app, db, ada):
+    """Two posts of the same new alert at the same moment (a double click): one alert; the other request is run
+    again after the unique constraint stops it and answers as for any repeat."""
+    barrier = threading.Barrier(2)
+    statuses: list = [None, None]
+
+    def post(n: int) -> None:
+        client = app.test_client()
+        client.post("/account/login", data={"email": "ada@example.org", "password": TEST_PASSWORD})
+        barrier.wait(timeout=30)
+        try:
+            statuses[n] = client.post("/alerts/new", data={"specialty": "Hepatology", "q": "HCV"}).status_code
+        except Exception as error:  # noqa: BLE001
+            statuses[n] = repr(error)
+
+    threads = [threading.Thread(target=post, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [302, 422], statuses
+    assert db.session.scalar(select(func.count()).select_from(ActivityAlert)) == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cme.accounts.models import User
@@ -19,6 +19,12 @@ ALERT_CREDIT_TYPES = ("", *(c.value for c in CreditType))
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def filter_key(q: str, format: str, specialty: str, credit_type: str) -> str:  # noqa: A002  (the filter's name)
+    """What makes two alerts the same (the words in any case): one alert per learner and key (a unique
+    constraint, so a double submit cannot make two)."""
+    return "\x1f".join((q.lower(), format, specialty, credit_type))
 
 
 class ActivityAlert(db.Model):
@@ -36,6 +42,7 @@ class ActivityAlert(db.Model):
         CheckConstraint(_one_of("format", ALERT_FORMATS), name="format"),
         CheckConstraint(_one_of("credit_type", ALERT_CREDIT_TYPES), name="credit_type"),
         CheckConstraint("name <> ''", name="name_not_empty"),
+        UniqueConstraint("user_id", "filter_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -45,6 +52,7 @@ class ActivityAlert(db.Model):
     format: Mapped[str] = mapped_column(String(20), default="")
     specialty: Mapped[str] = mapped_column(String(120), default="")
     credit_type: Mapped[str] = mapped_column(String(30), default="")
+    filter_key: Mapped[str] = mapped_column(String(400))  # `filter_key(...)` of the four filters
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     watermark_dt: Mapped[datetime] = mapped_column(UTCDateTime)
     next_digest_dt: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

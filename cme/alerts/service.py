@@ -28,7 +28,7 @@ from sqlalchemy import and_, exists, or_, select
 from cme.accounts.models import User
 from cme.activities.catalog import CatalogFilters, describe_filters, filtered_activities
 from cme.activities.models import SPECIALTIES, Activity, ActivityStatus
-from cme.alerts.models import ALERT_CREDIT_TYPES, ALERT_FORMATS, ActivityAlert, AlertMailing
+from cme.alerts.models import ALERT_CREDIT_TYPES, ALERT_FORMATS, ActivityAlert, AlertMailing, filter_key
 from cme.errors import DomainError
 from cme.extensions import db
 from cme.mail.models import OutboxMessage
@@ -128,14 +128,16 @@ def _clean(fields: AlertFilters) -> AlertFilters:
     return cleaned
 
 
-def _same_filters(alert: ActivityAlert, fields: AlertFilters) -> bool:
-    return (alert.q.lower(), alert.format, alert.specialty, alert.credit_type) == (
-        fields.q.lower(), fields.format, fields.specialty, fields.credit_type)
+def _key(fields: AlertFilters) -> str:
+    return filter_key(fields.q, fields.format, fields.specialty, fields.credit_type)
 
 
 def _refuse_a_twin(user_id: int, fields: AlertFilters, *, besides: int | None = None) -> None:
-    for other in db.session.scalars(select(ActivityAlert).where(ActivityAlert.user_id == user_id)):
-        if other.id != besides and _same_filters(other, fields):
+    """The same filters twice would mail the same activities twice. (A unique constraint backs this up: of two
+    submits at once, the second is run again by `unit_of_work` and refused here.)"""
+    for other in db.session.scalars(select(ActivityAlert).where(ActivityAlert.user_id == user_id,
+                                                                ActivityAlert.filter_key == _key(fields))):
+        if other.id != besides:
             # Beside the first filter on the form: change any of them, or the other alert.
             raise AlertError(f"You already have an alert for these filters: “{other.name}”.", code="duplicate",
                              field="specialty")
@@ -160,7 +162,8 @@ def create_alert(user: User, fields: AlertFilters, *, now: datetime | None = Non
                          "first.", code="too_many")
     _refuse_a_twin(user.id, fields)
     alert = ActivityAlert(user_id=user.id, name=fields.name, q=fields.q, format=fields.format,
-                          specialty=fields.specialty, credit_type=fields.credit_type, created_dt=now,
+                          specialty=fields.specialty, credit_type=fields.credit_type, filter_key=_key(fields),
+                          created_dt=now,
                           watermark_dt=now, next_digest_dt=_shared_next_digest(user.id, now))
     db.session.add(alert)
     db.session.flush()
@@ -173,6 +176,7 @@ def update_alert(alert: ActivityAlert, fields: AlertFilters) -> None:
     _refuse_a_twin(alert.user_id, fields, besides=alert.id)
     alert.name, alert.q, alert.format = fields.name, fields.q, fields.format
     alert.specialty, alert.credit_type = fields.specialty, fields.credit_type
+    alert.filter_key = _key(fields)
     db.session.flush()
 
 

@@ -31,6 +31,7 @@ def upgrade():
         sa.Column('format', sa.String(length=20), nullable=False),
         sa.Column('specialty', sa.String(length=120), nullable=False),
         sa.Column('credit_type', sa.String(length=30), nullable=False),
+        sa.Column('filter_key', sa.String(length=400), nullable=False),
         sa.Column('created_dt', UTCDateTime(timezone=True), nullable=False),
         sa.Column('watermark_dt', UTCDateTime(timezone=True), nullable=False),
         sa.Column('next_digest_dt', UTCDateTime(timezone=True), nullable=False),
@@ -44,6 +45,7 @@ def upgrade():
         sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_activity_alerts_user_id_users'),
                                 ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_activity_alerts')),
+        sa.UniqueConstraint('user_id', 'filter_key', name=op.f('uq_activity_alerts_user_id_filter_key')),
     )
     with op.batch_alter_table('activity_alerts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_activity_alerts_user_id'), ['user_id'], unique=False)
