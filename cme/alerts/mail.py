@@ -22,7 +22,7 @@ from cme.alerts.models import ActivityAlert
 from cme.alerts.service import describe, digest_recipient, filters_of, unsubscribe_token
 from cme.extensions import db
 from cme.mail.models import OutboxMessage
-from cme.mail.service import Composer, NotNeeded, compose_mail
+from cme.mail.service import Composer, NotNeeded, compose_mail, set_unfolded_header
 from cme.registration.counts import confirmed_counts
 from cme.timeutil import now_utc
 from cme.urls import absolute_url
@@ -77,7 +77,7 @@ def compose_alert_digest(message: OutboxMessage, payload: dict[str, Any]) -> Ema
     msg = compose_mail(message.recipient, message.subject, "alert_digest", recipient_name=user.full_name,
                        date=stamp, user=user, sections=sections, stop_all_url=stop_all_url,
                        alerts_url=absolute_url("alerts.index"))
-    msg["List-Unsubscribe"] = f"<{stop_all_url}>"
+    set_unfolded_header(msg, "List-Unsubscribe", f"<{stop_all_url}>")  # a folded URL is no link to a client
     msg["List-Unsubscribe-Post"] = ONE_CLICK
     return msg
 

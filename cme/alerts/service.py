@@ -17,7 +17,7 @@ mail carried: it is the authority, no log-in is needed, and it expires after ALE
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -123,8 +123,8 @@ def _clean(fields: AlertFilters) -> AlertFilters:
     cleaned = AlertFilters(name=name, q=q, format=fields.format or "", specialty=fields.specialty or "",
                            credit_type=fields.credit_type or "")
     if not cleaned.name:
-        cleaned = AlertFilters(**{**cleaned.__dict__, "name": default_name(CatalogFilters(
-            q=q, format=cleaned.format, specialty=cleaned.specialty, credit_type=cleaned.credit_type))})
+        cleaned = replace(cleaned, name=default_name(CatalogFilters(
+            q=q, format=cleaned.format, specialty=cleaned.specialty, credit_type=cleaned.credit_type)))
     return cleaned
 
 
