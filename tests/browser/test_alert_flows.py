@@ -99,6 +99,8 @@ def test_a_learner_turns_catalog_filters_into_an_alert_and_manages_it(browser: B
         expect(page.get_by_text("You have no alerts yet.")).to_be_visible()
         shoot(page, f"alerts-empty-{name}")
         page.goto("/account/profile")
+        expect(page.get_by_role("heading", name="New-activity alerts")).to_be_visible()
+        shoot(page, f"profile-{name}")
         page.get_by_role("link", name="Your alerts").click()
         expect(page).to_have_url(re.compile(r"/alerts/$"))
         context.close()
