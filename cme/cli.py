@@ -54,8 +54,10 @@ def create_user_command(email: str, role: str, full_name: str | None, degree: st
 def send_mail_command(loop: bool, interval: float, limit: int) -> None:
     """Deliver due messages from the outbox (SMTP, or .eml files when MAIL_SERVER is unset). With --loop it also
     deletes expired throttle counters once a minute (the throttles' housekeeping: cme/accounts/throttle.py) and
-    ends lapsed seat offers every half minute, passing each seat to the next person (`expire_offers`)."""
+    ends lapsed seat offers every half minute, passing each seat to the next person (`expire_offers`), and queues the
+    weekly alert digests that are due (cme/alerts/digest.py) every quarter of an hour."""
     from cme.accounts.throttle import purge_expired
+    from cme.alerts.digest import DIGESTS_EVERY, send_digests
     from cme.mail import worker
     from cme.mail.service import Worker, deliver_pending, release_claims_of_gone_workers
 
@@ -88,7 +90,8 @@ def send_mail_command(loop: bool, interval: float, limit: int) -> None:
             click.echo(f"Mail to {target}: {report}.")
 
     worker.run(interval=interval, limit=limit, stop=stop, on_report=echo,
-               housekeeping=[(PURGE_THROTTLE_EVERY, purge_expired), (EXPIRE_OFFERS_EVERY, expire_offers)])
+               housekeeping=[(PURGE_THROTTLE_EVERY, purge_expired), (EXPIRE_OFFERS_EVERY, expire_offers),
+                             (DIGESTS_EVERY, send_digests)])
 
 
 def expire_offers() -> int:
@@ -108,6 +111,19 @@ def expire_offers() -> int:
             db.session.rollback()
             logging.getLogger("cme").warning("offers of activity %s not ended: %s", activity_id, error.message)
     return ended
+
+
+@cme_cli.command("send-digests")
+@with_appcontext
+def send_digests_command() -> None:
+    """Queue the weekly alert digests that are due (`send-mail` delivers them; `send-mail --loop` runs this every
+    quarter of an hour). Safe to run at any time and as often as you like: each learner gets one a week."""
+    from cme.alerts.digest import send_digests
+
+    run = send_digests()
+    click.echo(f"Alert digests: {run}.")
+    if run.failed:
+        raise click.ClickException(f"{len(run.failed)} digest(s) failed (see the log); they are tried again next run.")
 
 
 @cme_cli.command("purge-throttle")

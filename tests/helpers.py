@@ -27,6 +27,8 @@ from cme.accounts.service import (
     SET_PASSWORD, create_user, make_email_change_token, make_reset_token, make_verification_token, request_email_change,
 )
 from cme.activities.models import Activity, ActivityFormat, ActivityStatus
+from cme.alerts.models import ActivityAlert
+from cme.alerts.service import AlertFilters, create_alert, unsubscribe_token
 from cme.calendar.service import feed_token
 from cme.certificates.models import Certificate
 from cme.credit.evaluation_models import PostTestQuestion
@@ -248,6 +250,7 @@ def queue_every_kind_of_mail(domain: str = "mail-kinds.example.org") -> set[str]
     from cme.accounts import service as accounts
     from cme.accounts.service import find_user_by_email, request_password_reset, sign_up
     from cme.activities.models import Activity, CreditDesignation
+    from cme.alerts.service import AlertFilters, create_alert, digest_for_user
     from cme.certificates.service import issue_for_activity
     from cme.credit.models import CreditRecord
     from cme.registration import lifecycle, notices
@@ -330,6 +333,12 @@ def queue_every_kind_of_mail(domain: str = "mail-kinds.example.org") -> set[str]
     _db.session.flush()
     issue_for_activity(certified)  # certificate_issued
 
+    create_alert(bo, AlertFilters(name="Liver cancer: surveillance, staging and every new treatment in cirrhosis",
+                                  q="hepatocellular", format="live_meeting"), now=now - timedelta(days=8))
+    news = activity(f"{long_title}: Regional Update")
+    news.published_dt = now - timedelta(hours=1)
+    digest_for_user(bo.id, now=now)  # alert_digest
+
     eve.email_verified_dt = None
     accounts.resend_verification(eve)  # email_verification
     accounts.request_email_change(dan, f"daniel.okafor.new@{domain}", TEST_PASSWORD, now=now)
@@ -385,13 +394,15 @@ def _tokens(provider: User) -> dict[str, str]:
     (its page shows to the provider); a new account's verification link (its page shows to anyone)."""
     request_email_change(provider, "provider.new@example.org", DEMO_PASSWORD)
     newcomer = create_user("newcomer@example.org", DEMO_PASSWORD, full_name="New Comer", verified=False)
+    alert = create_alert(provider, AlertFilters(specialty="Hepatology"))
     _db.session.commit()
     return {"calendar.personal_feed": feed_token(provider), "accounts.reset_password": make_reset_token(provider),
             "accounts.confirm_email_change": make_email_change_token(
                 provider, old_email=provider.email, new_email=provider.pending_email,
                 requested_dt=provider.pending_email_dt),
             "accounts.verify_email": make_verification_token(newcomer),
-            "accounts.set_password": make_reset_token(newcomer, link=SET_PASSWORD)}
+            "accounts.set_password": make_reset_token(newcomer, link=SET_PASSWORD),
+            "alerts.unsubscribe": unsubscribe_token(provider.id, [alert.id])}
 
 
 def _examples(app: Flask) -> list[dict]:
@@ -404,6 +415,7 @@ def _examples(app: Flask) -> list[dict]:
         provider = _db.session.scalar(select(User).where(User.email == PROVIDER_EMAIL))
         tokens = _tokens(provider)
         certificate = _db.session.scalar(select(Certificate).where(Certificate.user_id == provider.id))
+        alert_id = _db.session.scalar(select(ActivityAlert.id).where(ActivityAlert.user_id == provider.id))
         meeting = _db.session.get(Activity, certificate.activity_id)
         webcast = _db.session.scalar(select(Activity).where(
             Activity.format == ActivityFormat.ON_DEMAND_WEBCAST, Activity.status == ActivityStatus.PUBLISHED))
@@ -424,7 +436,7 @@ def _examples(app: Flask) -> list[dict]:
             examples.append({
                 "activity_id": activity.id, "slug": "a-title", "registration_id": registration.id,
                 "certificate_id": certificate.id, "session_id": activity.sessions[0].id if activity.sessions else 0,
-                "faculty_id": activity.faculty[0].id, "token": tokens, "filename": "css/app.css",
+                "faculty_id": activity.faculty[0].id, "token": tokens, "filename": "css/app.css", "alert_id": alert_id,
                 "question_id": _db.session.scalar(select(PostTestQuestion.id).where(
                     PostTestQuestion.activity_id == activity.id).limit(1)) or 1,
                 "article_id": _db.session.scalar(select(func.min(NewsArticle.id))),

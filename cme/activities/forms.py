@@ -56,6 +56,13 @@ NOTICE_MESSAGE_LABEL = "Personal message to registrants (optional)"
 NOTICE_MESSAGE_HELP = "Goes into the notice registrants get when this save changes a time, the venue or the join link."
 
 
+# The catalog's format filter: each format, and "webcast" for live and on-demand webcasts alike.
+FORMAT_FILTERS = [
+    ("", "All formats"), (ActivityFormat.LIVE_MEETING.value, "Live meetings"), ("webcast", "All webcasts"),
+    (ActivityFormat.LIVE_WEBCAST.value, "Live webcasts"), (ActivityFormat.ON_DEMAND_WEBCAST.value, "On-demand webcasts"),
+]
+
+
 class CatalogFilterForm(Form):
     """GET filters of the catalog, the month view and the public feed."""
 
@@ -64,10 +71,7 @@ class CatalogFilterForm(Form):
 
     q = StringField("Search", filters=[without_nul, strip], validators=[Optional(), Length(max=200)],
                     render_kw={"placeholder": "Speaker, city, venue, topic, MOC…"})
-    format = SelectField("Format", choices=select_choices([
-        ("", "All formats"), (ActivityFormat.LIVE_MEETING.value, "Live meetings"), ("webcast", "All webcasts"),
-        (ActivityFormat.LIVE_WEBCAST.value, "Live webcasts"), (ActivityFormat.ON_DEMAND_WEBCAST.value, "On-demand webcasts"),
-    ]), default="", validators=[Optional()])
+    format = SelectField("Format", choices=select_choices(FORMAT_FILTERS), default="", validators=[Optional()])
     specialty = SelectField("Specialty or topic", choices=select_choices([("", "Any specialty")] + [(s, s) for s in SPECIALTIES]),
                             default="", validators=[Optional()])
     credit_type = SelectField("Credit type", choices=select_choices([("", "Any credit")] + CreditType.choices()),

@@ -31,14 +31,7 @@ def viewer_zone() -> str:
 
 
 def _filters() -> tuple[CatalogFilterForm, public.CatalogFilters]:
-    form = CatalogFilterForm(request.args)
-    form.validate()
-    valid = lambda f: f.data if not f.errors else None  # noqa: E731  (bad values are ignored, and shown as errors)
-    filters = public.CatalogFilters(
-        q=valid(form.q) or "", format=valid(form.format) or "", specialty=valid(form.specialty) or "",
-        credit_type=valid(form.credit_type) or "", date_from=valid(form.date_from), date_to=valid(form.date_to),
-        when=valid(form.when) or "upcoming", zone_name=viewer_zone())
-    return form, filters
+    return public.parse_filters(request.args, zone_name=viewer_zone())
 
 
 @bp.get("/")
