@@ -26,6 +26,7 @@ from cme.demo import ADMIN_EMAIL, DEMO_PASSWORD, ORGANIZER_EMAIL, PROVIDER_EMAIL
 from cme.extensions import db as _db
 from cme.library.news.models import NewsArticle
 from cme.library.abstracts.models import Abstract
+from cme.library.highlights.models import Highlight
 from cme.registration.models import Registration
 
 WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE")
@@ -86,7 +87,9 @@ def _examples(app: Flask) -> list[dict]:
                          "attendance.checkin_scan": registration.checkin_code},
                 # The activity's abstract (an unpublished one first: its organizers' preview), else the demo's first.
                 "abstract_id": _db.session.scalar(select(Abstract.id).order_by(
-                    Abstract.activity_id != activity.id, Abstract.is_published, Abstract.id).limit(1))})
+                    Abstract.activity_id != activity.id, Abstract.is_published, Abstract.id).limit(1)),
+                "highlight_id": _db.session.scalar(select(Highlight.id).order_by(
+                    Highlight.activity_id != activity.id, Highlight.id).limit(1))})
         _db.session.remove()
     return examples
 

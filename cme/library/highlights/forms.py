@@ -4,7 +4,7 @@ whose refusals come back beside their fields."""
 from __future__ import annotations
 
 from wtforms import BooleanField, DateField, StringField, SubmitField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length
 
 from cme.formtools import Form, MultiCheckboxField, select_choices, strip
 from cme.library.highlights.models import BODY_MAX, TITLE_MAX
@@ -22,7 +22,7 @@ class HighlightForm(Form):
     body = TextAreaField("Highlights", filters=[strip], validators=[InputRequired("Enter the highlights."),
                                                                     Length(max=BODY_MAX)],
                          description=MARKDOWN_HELP, render_kw={"rows": 16})
-    abstract_ids = MultiCheckboxField("Linked abstracts", validators=[Optional()],
+    abstract_ids = MultiCheckboxField("Linked abstracts",
                                       description="Abstracts of this activity the highlights discuss: listed under "
                                                   "them (the published ones).")
     publication_date = DateField("Publication date", validators=[InputRequired("Enter the publication date.")],
@@ -41,7 +41,7 @@ class HighlightForm(Form):
     def highlight_data(self) -> HighlightData:
         return HighlightData(title=self.title.data, body=self.body.data, publication_date=self.publication_date.data,
                              reviewed_on=self.reviewed_on.data, is_published=self.is_published.data,
-                             abstract_ids=tuple(int(i) for i in self.abstract_ids.data or ()))
+                             abstract_ids=tuple(int(i) for i in self.abstract_ids.data or () if i.isdigit()))
 
 
 class EnduringForm(Form):
