@@ -18,7 +18,7 @@ from cme.library.highlights import service
 from cme.library.highlights.forms import EnduringForm, HighlightForm
 from cme.library.highlights.models import Highlight
 from cme.library.markdown import render_markdown
-from cme.timeutil import now_utc
+from cme.timeutil import now_utc, utc_to_local
 from cme.transactions import unit_of_work
 
 bp = Blueprint("highlights", __name__)
@@ -146,7 +146,7 @@ def enduring(activity_id: int, highlight_id: int):
         return redirect(url_for("organize.manage", activity_id=highlight.enduring_activity.id))
     form = EnduringForm()
     if request.method == "GET":
-        form.release_on.data = service.library_today()
+        form.release_on.data = utc_to_local(now_utc(), activity.time_zone).date()  # as the service counts days
         form.available_until.data = form.release_on.data + timedelta(days=365)
     elif form.validate_on_submit():
         done = unit_of_work(lambda: service.offer_as_enduring(
