@@ -36,6 +36,7 @@ from cme.demo import DEMO_PASSWORD, PROVIDER_EMAIL
 from cme.accounts.throttle import SCOPES as THROTTLE_SCOPES
 from cme.extensions import db as _db
 from cme.library.abstracts.models import Abstract
+from cme.library.highlights.models import Highlight
 from cme.library.news.models import NewsArticle
 from cme.mail.models import OutboxMessage
 from cme.registration.models import Registration
@@ -444,7 +445,9 @@ def _examples(app: Flask) -> list[dict]:
                          "attendance.checkin_scan": registration.checkin_code},
                 # The activity's abstract (an unpublished one first: its organizers' preview), else the demo's first.
                 "abstract_id": _db.session.scalar(select(Abstract.id).order_by(
-                    Abstract.activity_id != activity.id, Abstract.is_published, Abstract.id).limit(1))})
+                    Abstract.activity_id != activity.id, Abstract.is_published, Abstract.id).limit(1)),
+                "highlight_id": _db.session.scalar(select(Highlight.id).order_by(
+                    Highlight.activity_id != activity.id, Highlight.id).limit(1))})
         _db.session.remove()
     return examples
 

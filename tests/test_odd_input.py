@@ -20,6 +20,7 @@ from cme.credit.evaluation_models import PostTestQuestion
 from cme.demo import ADMIN_EMAIL, DEMO_PASSWORD, ORGANIZER_EMAIL, PROVIDER_EMAIL
 from cme.extensions import db as _db
 from cme.library.abstracts.models import Abstract
+from cme.library.highlights.models import Highlight
 from cme.library.news.models import NewsArticle
 from cme.formtools import MAX_PAGE, page_arg
 from cme.registration.models import Registration
@@ -62,7 +63,8 @@ def _real_values(app: Flask) -> dict:
                   "code": registration.checkin_code,
                   "abstract_id": _db.session.scalar(select(Abstract.id).where(Abstract.activity_id == activity.id)
                                                     .order_by(Abstract.id).limit(1)) or 1,
-                  "article_id": _db.session.scalar(select(func.min(NewsArticle.id))) or 1}
+                  "article_id": _db.session.scalar(select(func.min(NewsArticle.id))) or 1,
+                  "highlight_id": _db.session.scalar(select(func.min(Highlight.id))) or 1}
         _db.session.remove()
     return values
 
