@@ -98,11 +98,13 @@ def register_mail_composers(app: Flask) -> None:
     it. This is the one place that registers them: an explicit import per capability, never a side effect of
     importing a views module (composing needs no view imported)."""
     from cme.accounts import mail as accounts_mail
+    from cme.alerts import mail as alerts_mail
     from cme.certificates import mail as certificates_mail
     from cme.mail.service import register_composers
     from cme.registration import mail as registration_mail
 
-    for composers in (accounts_mail.COMPOSERS, certificates_mail.COMPOSERS, registration_mail.COMPOSERS):
+    for composers in (accounts_mail.COMPOSERS, certificates_mail.COMPOSERS, registration_mail.COMPOSERS,
+                      alerts_mail.COMPOSERS):
         register_composers(app, composers)
 
 
@@ -110,6 +112,7 @@ def _register_blueprints(app: Flask) -> None:
     from cme.accounts.views import admin_bp, bp as accounts_bp
     from cme.activities.organize_views import bp as organize_bp
     from cme.activities.views import bp as activities_bp
+    from cme.alerts.views import bp as alerts_bp
     from cme.attendance.views import bp as attendance_bp
     from cme.audit.views import bp as audit_bp
     from cme.calendar.views import bp as calendar_bp
@@ -135,6 +138,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(news_bp)
     app.register_blueprint(abstracts_bp)
     app.register_blueprint(library_bp)
+    app.register_blueprint(alerts_bp)
 
 
 def _register_url_guards(app: Flask) -> None:

@@ -22,6 +22,7 @@ from cme.accounts.service import (
 )
 from cme.activities.models import Activity
 from cme.activities.service import add_commercial_support
+from cme.alerts.service import AlertFilters, create_alert, unsubscribe_token
 from cme.attendance.service import HEARTBEAT_SECONDS, heartbeat
 from cme.calendar.service import feed_token
 from cme.certificates.models import Certificate
@@ -153,6 +154,7 @@ def _prepare(app: Flask) -> dict:
         request_email_change(provider, "provider.odd@example.org", DEMO_PASSWORD)
         change = make_email_change_token(provider, old_email=provider.email, new_email=provider.pending_email,
                                          requested_dt=provider.pending_email_dt)
+        alert = create_alert(provider, AlertFilters(specialty="Hepatology"))
         _db.session.commit()
         targets = {
             "anonymous": [{"values": {"token": make_reset_token(resetting)},
@@ -175,7 +177,10 @@ def _prepare(app: Flask) -> dict:
                          # the form (a right one would close the account at the first post the sweep corrects).
                          {"values": {}, "valid": {"current_password": "not the password"}, "only": "/account/close"},
                          {"values": {"token": change}, "valid": {}, "only": "/email/confirm/",
-                          "undo": {"/email/confirm/<token>": restore_email_change(provider)}}],
+                          "undo": {"/email/confirm/<token>": restore_email_change(provider)}},
+                         {"values": {"alert_id": alert.id}, "valid": {}, "only": "/alerts/<"},
+                         {"values": {"token": unsubscribe_token(provider.id, [alert.id])}, "valid": {},
+                          "only": "/alerts/unsubscribe/"}],
             "organizer": [{**organizer_target(past), "skip": "/post-test/"},
                           {**organizer_target(on_demand), "only": "/post-test/"}],
             "admin": [{"values": {"user_id": other.id}, "valid": {}}],
