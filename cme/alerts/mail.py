@@ -23,7 +23,7 @@ from cme.alerts.service import describe, digest_recipient, filters_of, unsubscri
 from cme.extensions import db
 from cme.mail.models import OutboxMessage
 from cme.mail.service import Composer, NotNeeded, compose_mail, set_unfolded_header
-from cme.registration.counts import confirmed_counts
+from cme.registration.counts import taken_counts
 from cme.timeutil import now_utc
 from cme.urls import absolute_url
 
@@ -56,7 +56,7 @@ def compose_alert_digest(message: OutboxMessage, payload: dict[str, Any]) -> Ema
               and alert.is_on]
     activities = {a.id: a for a in db.session.scalars(select(Activity).where(
         Activity.id.in_([i for _, item in wanted for i in item["activity_ids"]])))}
-    taken = confirmed_counts(list(activities))
+    taken = taken_counts(list(activities))
     sections = []
     for alert, item in wanted:
         shown = [activities[i] for i in item["activity_ids"] if i in activities
