@@ -121,6 +121,7 @@ def _register_blueprints(app: Flask) -> None:
     from cme.library.news.views import bp as news_bp
     from cme.library.abstracts.views import bp as abstracts_bp
     from cme.library.highlights.views import bp as highlights_bp
+    from cme.library.views import bp as library_bp
     from cme.privacy.views import bp as privacy_bp
     from cme.registration.views import bp as registration_bp
 
@@ -137,6 +138,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(privacy_bp)
     app.register_blueprint(news_bp)
     app.register_blueprint(abstracts_bp)
+    app.register_blueprint(library_bp)
     app.register_blueprint(alerts_bp)
     app.register_blueprint(highlights_bp)
 

@@ -441,6 +441,7 @@ def _examples(app: Flask) -> list[dict]:
                 "question_id": _db.session.scalar(select(PostTestQuestion.id).where(
                     PostTestQuestion.activity_id == activity.id).limit(1)) or 1,
                 "article_id": _db.session.scalar(select(func.min(NewsArticle.id))),
+                "topic_slug": "hepatitis-c",
                 "code": {"certificates.verify": certificate.verification_code,
                          "attendance.checkin_scan": registration.checkin_code},
                 # The activity's abstract (an unpublished one first: its organizers' preview), else the demo's first.

@@ -299,9 +299,10 @@ def test_organizers_read_drafts_and_scheduled_articles_with_a_notice(client, org
     assert f'href="/organize/news/{scheduled.id}/edit"' in page
 
 
-def test_the_header_links_to_the_news(client):
-    assert re.search(r'<a href="/library/news"\s*>News</a>', client.get("/").get_data(as_text=True))
-    assert 'href="/library/news" aria-current="page">News' in client.get("/library/news").get_data(as_text=True)
+def test_the_news_is_reached_from_the_headers_library_link(client):
+    assert re.search(r'<a href="/library"\s*>Library</a>', client.get("/").get_data(as_text=True))
+    assert '<a href="/library/news">News</a>' in client.get("/library").get_data(as_text=True)
+    assert 'href="/library" aria-current="page">Library' in client.get("/library/news").get_data(as_text=True)
 
 
 # ---------------------------------------------------------------- who writes

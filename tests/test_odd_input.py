@@ -64,7 +64,8 @@ def _real_values(app: Flask) -> dict:
                   "abstract_id": _db.session.scalar(select(Abstract.id).where(Abstract.activity_id == activity.id)
                                                     .order_by(Abstract.id).limit(1)) or 1,
                   "article_id": _db.session.scalar(select(func.min(NewsArticle.id))) or 1,
-                  "highlight_id": _db.session.scalar(select(func.min(Highlight.id))) or 1}
+                  "highlight_id": _db.session.scalar(select(func.min(Highlight.id))) or 1,
+                  "topic_slug": "hepatitis-c"}
         _db.session.remove()
     return values
 

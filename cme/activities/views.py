@@ -16,6 +16,7 @@ from cme.certificates.service import current_certificate
 from cme.credit.service import learner_progress
 from cme.library.abstracts.service import public_count as abstract_count
 from cme.library.highlights import service as highlights
+from cme.library.topic_pages import topics_of
 from cme.registration.counts import taken_counts
 from cme.registration.overlaps import overlapping_registrations
 from cme.registration.service import (
@@ -109,6 +110,7 @@ def detail(activity_id: int, slug: str | None = None):
                            registration_open=registration_open, registrant_problem=who_cannot, overlaps=overlaps,
                            abstract_count=0 if preview else abstract_count(activity),
                            **({} if preview else highlights.activity_page_links(activity)),
+                           library_topics=topics_of(activity),
                            agenda=agenda_by_day(activity, activity.time_zone),
                            viewer_agenda=agenda_by_day(activity, zone_name) if zone_name and activity.is_webcast
                            and zone_name != activity.time_zone else None)

@@ -115,7 +115,8 @@ def test_an_organizer_imports_a_csv_reads_the_report_and_a_visitor_reads_the_abs
     # A visitor finds it in the library and reads it.
     visitor = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900}).new_page()
     visitor.goto("/")
-    visitor.get_by_role("navigation", name="Main").get_by_role("link", name="Abstracts").click()
+    visitor.get_by_role("navigation", name="Main").get_by_role("link", name="Library").click()
+    visitor.get_by_role("main").get_by_role("link", name="Abstracts", exact=True).click()
     visitor.get_by_label("Presented as").select_option("poster")
     visitor.get_by_role("button", name="Apply filters").click()
     visitor.get_by_role("link", name=GOOD["title"]).click()
