@@ -71,6 +71,7 @@ FORMS_TO_FILL = """() => [...document.querySelectorAll('form')].map((form, index
 EMPTY_IS_AN_ANSWER = {
     "admin.change_role": "a choice among roles, none of them empty",
     "organize.set_acpe_uan": "an empty number removes the activity's ACPE number",
+    "alerts.edit": "an alert without filters tells of every new activity (its name is optional)",
 }
 
 
