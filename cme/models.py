@@ -8,5 +8,6 @@ from cme.credit.evaluation_models import (  # noqa: F401
     CreditAdjustment, EvaluationQuestion, EvaluationResponse, PostTestAttempt, PostTestQuestion,
 )
 from cme.credit.models import CreditRecord  # noqa: F401
+from cme.library.materials.models import Material, StoredFile  # noqa: F401
 from cme.mail.models import OutboxMessage  # noqa: F401
 from cme.registration.models import Registration  # noqa: F401

@@ -24,6 +24,7 @@ from cme.certificates.models import Certificate
 from cme.credit.evaluation_models import PostTestQuestion
 from cme.demo import ADMIN_EMAIL, DEMO_PASSWORD, ORGANIZER_EMAIL, PROVIDER_EMAIL
 from cme.extensions import db as _db
+from cme.library.materials.models import Material
 from cme.registration.models import Registration
 
 WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE")
@@ -35,7 +36,7 @@ THROTTLE_WRITE = re.compile(r"\s*(INSERT INTO|UPDATE|DELETE FROM) throttle_count
 REACHED_BY_TOKEN = {"accounts/reset_password.html", "accounts/email_confirm.html", "accounts/verify_email.html",
                     "accounts/set_password.html"}
 VISITORS = [None, PROVIDER_EMAIL, ORGANIZER_EMAIL, ADMIN_EMAIL]
-REVALIDATED = ("/static/", "/calendar/feed/")
+REVALIDATED = ("/static/", "/calendar/feed/", "/library/materials/")
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                                "frame-src https:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; "
@@ -79,6 +80,8 @@ def _examples(app: Flask) -> list[dict]:
                 "faculty_id": activity.faculty[0].id, "token": tokens, "filename": "css/app.css",
                 "question_id": _db.session.scalar(select(PostTestQuestion.id).where(
                     PostTestQuestion.activity_id == activity.id).limit(1)) or 1,
+                "material_id": _db.session.scalar(select(Material.id).order_by(
+                    Material.activity_id != activity.id, Material.id).limit(1)),
                 "code": {"certificates.verify": certificate.verification_code,
                          "attendance.checkin_scan": registration.checkin_code}})
         _db.session.remove()

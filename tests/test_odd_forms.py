@@ -31,6 +31,7 @@ from cme.credit.models import CreditRecord
 from cme.demo import ADMIN_EMAIL, DEMO_PASSWORD, ORGANIZER_EMAIL, PROVIDER_EMAIL, demo_uuid
 from cme.extensions import db as _db
 from cme.formtools import Form
+from cme.library.materials.models import Material
 from cme.mail.models import OutboxMessage, OutboxStatus
 from cme.mail.service import NotNeeded, message_text
 from cme.registration import service as registrations
@@ -126,7 +127,9 @@ def _prepare(app: Flask) -> dict:
                       "designation_id": activity.credit_designations[0].id,
                       "disclosure_id": disclosures[0].id if disclosures else None,
                       "support_id": activity.commercial_supports[0].id if activity.commercial_supports else None,
-                      "question_id": (questions[0].id if questions else int(custom[0].key[1:]))}
+                      "question_id": (questions[0].id if questions else int(custom[0].key[1:])),
+                      "material_id": _db.session.scalar(select(Material.id).where(
+                          Material.activity_id == activity.id).order_by(Material.id))}
             valid = {"record_id": str(record.id) if record else "1", "code": registration.checkin_code,
                      "email": "daniel.brooks@demo.example.org", "accreditation_kind": activity.accreditation_kind,
                      "start_local": _local(activity.start_dt, zone_name),

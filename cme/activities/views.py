@@ -14,6 +14,7 @@ from cme.formtools import page_arg
 from cme.calendar import service as calendar_service
 from cme.certificates.service import current_certificate
 from cme.credit.service import learner_progress
+from cme.library.materials import service as materials
 from cme.registration.counts import confirmed_counts
 from cme.registration.service import (
     active_registration, active_registrations_of, registrant_problem, registration_problem,
@@ -109,6 +110,7 @@ def detail(activity_id: int, slug: str | None = None):
                            registrant_problem=registrant_problem(current_user) if current_user.is_authenticated
                            else None,
                            agenda=agenda_by_day(activity, activity.time_zone),
+                           materials=materials.listing(activity, current_user, now=now),
                            viewer_agenda=agenda_by_day(activity, zone_name) if zone_name and activity.is_webcast
                            and zone_name != activity.time_zone else None)
 

@@ -1,0 +1,1 @@
+"""The library: session materials (slides), abstracts, highlights, news, topic pages and full-text search."""
