@@ -323,6 +323,22 @@ def test_an_edit_with_a_refused_file_changes_nothing(client, db, meeting):
     assert db.session.get(Material, material.id).title == "Talk" and listing_of_store() == before
 
 
+def test_a_removed_session_leaves_its_slides_with_the_activity_and_a_removed_speaker_unnamed(client, db, meeting):
+    from cme.activities import service as activities
+
+    assert upload(client, meeting.activity, SLIDES, "a.pdf", session_id=str(meeting.later.id)).status_code == 302
+    material = only_material(db)
+    assert (material.session, material.speaker) == (meeting.later, meeting.reed)
+    meeting.activity.status = "draft"  # a published meeting keeps its AMA credit within its agenda's hours
+    activities.delete_session(meeting.later)
+    activities.delete_faculty(meeting.reed)
+    db.session.commit()
+    db.session.expire_all()
+    material = db.session.get(Material, material.id)
+    assert (material.session, material.speaker, material.activity) == (None, None, meeting.activity)
+    assert storage.current_store().path_of(material.file_sha256).is_file()
+
+
 def test_the_embargo_is_local_time_and_ids_from_elsewhere_are_refused(client, db, meeting, make_activity):
     elsewhere = make_activity(title="Another meeting")
     stranger = Faculty(full_name="Not Ours", activity=elsewhere)

@@ -114,6 +114,21 @@ def test_slides_uploaded_with_a_release_rule_open_for_registrants_after_the_sess
     expect(organizer.locator("#materials .material-card")).to_have_count(3)
     look(organizer, "organizer-refused")
 
+    # A file over the limit is refused in the page before it is sent (js/upload-size.js), as the server would.
+    live_server.app.config["CME_UPLOAD_MAX_BYTES"] = 2_000
+    try:
+        organizer.goto(f"/organize/activities/{activity_id}/materials")
+        file_input = organizer.get_by_label("File (PDF or PowerPoint .pptx)")
+        big = tmp_path / "big.pdf"
+        big.write_bytes(PAST_SLIDES + b"\n%" + b"0" * 10_000)
+        file_input.set_input_files(str(big))
+        organizer.get_by_role("button", name="Upload").click()
+        assert "at most 2 KB can be uploaded" in file_input.evaluate("input => input.validationMessage")
+        expect(organizer.locator("#materials .material-card")).to_have_count(3)
+        assert organizer.locator("#file-error").count() == 0  # nothing was posted
+    finally:
+        live_server.app.config["CME_UPLOAD_MAX_BYTES"] = 50 * 2**20
+
     registrant = browser.new_context(base_url=live_server.url).new_page()
     log_in(registrant, "slides.registrant@example.org")
     registrant.goto(f"/activities/{activity_id}")

@@ -265,6 +265,8 @@ def listing(activity: Activity, user, *, now: datetime | None = None) -> Listing
     """The activity page's materials for `user` (None or anonymous: a visitor)."""
     now = now or now_utc()
     materials = materials_of(activity)
+    if not materials:  # most activities: one query, and nothing to ask of the viewer
+        return Listing(cards=[], notes=[], organizes=False, needs_registration=False)
     viewer = release.viewer_for(user, [activity.id])
     organizes = viewer.manages(activity)
     cards = []
