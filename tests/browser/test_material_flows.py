@@ -104,6 +104,13 @@ def test_slides_uploaded_with_a_release_rule_open_for_registrants_after_the_sess
     expect(cards.filter(has_text="HCV elimination: slides").locator("img")).to_have_js_property("naturalWidth", 480)
     look(organizer, "organizer-materials")
 
+    cards.filter(has_text="Program").get_by_role("link", name="Edit").click()
+    expect(organizer.get_by_role("heading", name="Edit “Program”")).to_be_visible()
+    look(organizer, "organizer-edit")
+    organizer.get_by_label("Title").fill("Program at a glance")
+    organizer.get_by_role("button", name="Save").click()
+    expect(organizer.get_by_text("Saved “Program at a glance”.")).to_be_visible()
+
     # A refused file: a text file named .pdf, said beside the file field; nothing is added.
     fake = tmp_path / "notes.pdf"
     fake.write_text("not a pdf at all\n" * 20)
@@ -149,7 +156,7 @@ def test_slides_uploaded_with_a_release_rule_open_for_registrants_after_the_sess
     assert download.suggested_filename == "Browser Liver Update - materials.zip" or \
         download.suggested_filename.endswith("materials.zip")
     with zipfile.ZipFile(io.BytesIO(Path(download.path()).read_bytes())) as archive:
-        assert archive.namelist() == ["01 Program.pdf", "02 HCV elimination slides.pdf"]
+        assert archive.namelist() == ["01 Program at a glance.pdf", "02 HCV elimination slides.pdf"]
         assert archive.read("02 HCV elimination slides.pdf") == PAST_SLIDES
     look(registrant, "activity-registrant")
 
@@ -162,7 +169,7 @@ def test_slides_uploaded_with_a_release_rule_open_for_registrants_after_the_sess
         expect(card).to_contain_text("For registrants, after the session ends")
         expect(card.get_by_role("link")).to_have_count(0)
         expect(card.locator("img")).to_have_count(0)  # not even its first page
-    expect(section.get_by_role("link", name="Program")).to_be_visible()
+    expect(section.get_by_role("link", name="Program at a glance")).to_be_visible()
     assert visitor.request.get(href).status == 404  # the registrant's link, tried by a visitor
     look(visitor, "activity-visitor")
 

@@ -20,6 +20,7 @@ import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject
@@ -99,9 +100,9 @@ def inspect_file(path: Path, limits: Limits) -> Inspection:
 
 # ---------------------------------------------------------------- PDF
 
-def open_pdf(path: Path) -> PdfReader:
-    """A pypdf reader of the file, decrypted when it opens without a password."""
-    reader = PdfReader(str(path))
+def open_pdf(file: BinaryIO) -> PdfReader:
+    """A pypdf reader of an open file (read as needed, not whole), decrypted when it opens without a password."""
+    reader = PdfReader(file)
     if reader.is_encrypted and not reader.decrypt(""):
         raise UploadRefused("This PDF is protected by a password. Save it without one and upload it again.",
                             code="pdf_password")
@@ -110,9 +111,9 @@ def open_pdf(path: Path) -> PdfReader:
 
 def _inspect_pdf(path: Path, limits: Limits) -> int:
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), open(path, "rb") as file:
             warnings.simplefilter("ignore")  # a damaged file is refused below, not warned about
-            reader = open_pdf(path)
+            reader = open_pdf(file)
             pages = len(reader.pages)
             if pages > limits.max_pages:
                 raise UploadRefused(f"This PDF has {pages:,} pages; at most {limits.max_pages:,} are accepted.",
