@@ -125,6 +125,14 @@ class Config:
     # Strict-Transport-Security (cme/security.py): only where the site is served over https.
     SECURITY_HSTS = False
 
+    # Issue 15: session materials. Files are kept under CME_STORAGE_DIR (unset: the instance folder's storage/),
+    # named by their SHA-256. An upload may have CME_UPLOAD_MAX_BYTES; a presentation may unpack to at most
+    # CME_UPLOAD_MAX_UNPACKED_BYTES (the zip-bomb guard). A request larger than the upload limit and 1 MB for the
+    # rest of its form is answered 413 before it is read (MAX_CONTENT_LENGTH, set from it by create_app).
+    CME_STORAGE_DIR = os.environ.get("CME_STORAGE_DIR") or None
+    CME_UPLOAD_MAX_BYTES = int(os.environ.get("CME_UPLOAD_MAX_BYTES", str(50 * 2**20)))
+    CME_UPLOAD_MAX_UNPACKED_BYTES = int(os.environ.get("CME_UPLOAD_MAX_UNPACKED_BYTES", str(300 * 2**20)))
+
 
 class ProductionConfig(Config):
     ENV_NAME = "production"

@@ -28,6 +28,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if app.config.get("MAX_CONTENT_LENGTH") is None:  # issue 15: an upload and the rest of its form
+        app.config["MAX_CONTENT_LENGTH"] = int(app.config["CME_UPLOAD_MAX_BYTES"]) + 2**20
 
     if config_class is ProductionConfig:
         ProductionConfig.check(app.config)
@@ -122,6 +124,7 @@ def _register_blueprints(app: Flask) -> None:
     from cme.library.abstracts.views import bp as abstracts_bp
     from cme.library.highlights.views import bp as highlights_bp
     from cme.library.views import bp as library_bp
+    from cme.library.materials.views import bp as materials_bp
     from cme.privacy.views import bp as privacy_bp
     from cme.registration.views import bp as registration_bp
 
@@ -141,6 +144,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(library_bp)
     app.register_blueprint(alerts_bp)
     app.register_blueprint(highlights_bp)
+    app.register_blueprint(materials_bp)
 
 
 def _register_url_guards(app: Flask) -> None:
@@ -166,6 +170,7 @@ def _register_error_pages(app: Flask) -> None:
         403: ("Not allowed", "Your account does not have access to this page."),
         404: ("Page not found", "We could not find that page. It may have moved or never existed."),
         405: ("Method not allowed", "That action is not available on this page."),
+        413: ("File too large", "What you sent is larger than this site accepts. Nothing was saved."),
         429: ("Too many requests", "Too many requests came from your network. Please wait a minute and try again."),
         500: ("Something went wrong", "An unexpected error happened on our side. Nothing you entered was saved; please try again."),
     }
@@ -185,6 +190,14 @@ def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
         return render_error(400, "This form expired or was sent from another site. Please reload the page and try again.")
+
+    @app.errorhandler(413)
+    def too_large(_error):
+        from cme.library.materials.checks import megabytes
+
+        limit = megabytes(int(app.config["CME_UPLOAD_MAX_BYTES"]))
+        return render_error(413, f"The file is larger than the {limit} this site accepts, so nothing was saved. "
+                                 "Please go back and choose a smaller file.")
 
     @app.errorhandler(Throttled)
     def throttled(error: Throttled):

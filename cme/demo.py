@@ -19,6 +19,7 @@ commits.
 """
 from __future__ import annotations
 
+import io
 import tomllib
 import uuid
 from collections import Counter
@@ -27,6 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import delete, func, select
 
 # Every service the demo goes through, in one block (names here follow where the services live today).
@@ -48,11 +50,13 @@ from cme.credit.evaluation import (
 )
 from cme.credit.participation import cancel_registration
 from cme.credit.service import claim_credit, claim_status
+from cme.demo_slides import build_slide_deck
 from cme.extensions import db
 from cme.library.news.models import NewsArticle
 from cme.library.news.service import ArticleData, create_article, news_today, publication_instant
 from cme.library.abstracts.service import AbstractFields, create_abstract, find_by_title, parse_author, parse_keywords
 from cme.library.highlights.service import HighlightData, activity_highlights, create_highlight, library_today
+from cme.library.materials.service import Details, add_material
 from cme.mail.models import OutboxMessage
 from cme.registration.mail import REMIND_WEBCAST
 from cme.registration.models import JOIN_LINK_LEAD, Registration
@@ -263,6 +267,9 @@ def _seed_activity(spec: dict[str, Any], data: dict[str, Any], users: dict[str, 
     if status == ActivityStatus.DRAFT:
         return
     publish(activity, now=announced)
+    for material in spec.get("materials", []):
+        _add_material(activity, material, users["organizer"], now)
+        created["slide decks"] += 1
 
     registrations: dict[str, Registration] = {}
     for n, key in enumerate(spec.get("registrants", [])):
@@ -293,6 +300,27 @@ def _seed_activity(spec: dict[str, Any], data: dict[str, Any], users: dict[str, 
 
     if status == ActivityStatus.CANCELLED:
         cancel_activity(activity, now=now - CANCELLED_AGO)
+
+
+def _add_material(activity: Activity, spec: dict[str, Any], organizer: User, now: datetime) -> None:
+    """Draw the slides as a PDF and upload them as the organizer would: before an upcoming activity, after the
+    session of a past one."""
+    session = activity.sessions[spec["session"]] if "session" in spec else None
+    speaker = session.speakers[0] if session is not None and session.speakers else None
+    meeting = f"{activity.title} · {activity.start_dt.astimezone(zone(activity.time_zone)):%B %-d, %Y}"
+    slides = list(spec["slides"])
+    if spec.get("agenda_slide"):
+        slides.insert(0, {"heading": "Agenda", "points": [
+            f"{s.start_dt.astimezone(zone(activity.time_zone)):%-I:%M %p}  {s.title}" for s in activity.sessions]})
+    pdf = build_slide_deck(spec["title"], speaker.byline if speaker else current_app.config["CME_PROVIDER_NAME"],
+                           meeting, slides, provider=current_app.config["CME_PROVIDER_NAME"])
+    ends = session.end_dt if session is not None else activity.end_dt
+    uploaded = now - timedelta(days=1) if activity.start_dt > now else min(now, ends + timedelta(hours=2))
+    embargo = activity.start_dt + timedelta(hours=spec["embargo_hours"]) if "embargo_hours" in spec else None
+    add_material(activity, Details(title=spec["title"], session_id=session.id if session is not None else None,
+                                   speaker_id=speaker.id if speaker else None, release=spec["release"],
+                                   embargo_until_dt=embargo),
+                 stream=io.BytesIO(pdf), filename=f"{spec['title']}.pdf", by=organizer, now=uploaded)
 
 
 def _take_part(activity: Activity, part: dict[str, Any], registration: Registration, users: dict[str, User],

@@ -10,6 +10,7 @@ from cme.credit.evaluation_models import (  # noqa: F401
 )
 from cme.credit.models import CreditRecord  # noqa: F401
 from cme.library.news.models import NewsArticle, NewsArticleTopic  # noqa: F401
+from cme.library.materials.models import Material, StoredFile  # noqa: F401
 from cme.mail.models import OutboxMessage  # noqa: F401
 from cme.registration.models import Registration  # noqa: F401
 from cme.library.abstracts.models import Abstract, AbstractAuthor  # noqa: F401

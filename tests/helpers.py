@@ -37,6 +37,7 @@ from cme.accounts.throttle import SCOPES as THROTTLE_SCOPES
 from cme.extensions import db as _db
 from cme.library.abstracts.models import Abstract
 from cme.library.highlights.models import Highlight
+from cme.library.materials.models import Material
 from cme.library.news.models import NewsArticle
 from cme.mail.models import OutboxMessage
 from cme.registration.models import Registration
@@ -448,7 +449,9 @@ def _examples(app: Flask) -> list[dict]:
                 "abstract_id": _db.session.scalar(select(Abstract.id).order_by(
                     Abstract.activity_id != activity.id, Abstract.is_published, Abstract.id).limit(1)),
                 "highlight_id": _db.session.scalar(select(Highlight.id).order_by(
-                    Highlight.activity_id != activity.id, Highlight.id).limit(1))})
+                    Highlight.activity_id != activity.id, Highlight.id).limit(1)),
+                "material_id": _db.session.scalar(select(Material.id).order_by(
+                    Material.activity_id != activity.id, Material.id).limit(1))})
         _db.session.remove()
     return examples
 
@@ -461,3 +464,90 @@ def _url(rule, values: dict) -> str:
         value = values[name]
         filled[name] = value[rule.endpoint] if isinstance(value, dict) else value
     return rule.build(filled, append_unknown=False)[1]
+
+
+# ---------------------------------------------------------------- files to upload (issue 15)
+
+def make_pdf(pages: list[str], *, title: str = "Slides") -> bytes:
+    """A real PDF (ReportLab), one landscape page per text, each line of a text on its own line."""
+    import io
+
+    from reportlab.pdfgen.canvas import Canvas
+
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=(720, 405))
+    canvas.setTitle(title)
+    for page in pages:
+        y = 350
+        for line in page.splitlines():
+            canvas.setFont("Helvetica", 20)
+            canvas.drawString(40, y, line)
+            y -= 28
+        canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+PPTX_MAIN = "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml"
+PPTM_MAIN = "application/vnd.ms-powerpoint.presentation.macroEnabled.main+xml"
+
+
+def make_pptx(slides: list[list[str]], *, main_type: str = PPTX_MAIN, extra: dict[str, bytes] | None = None,
+              extra_types: dict[str, str] | None = None, thumbnail: bytes | None = None) -> bytes:
+    """An Office Open XML presentation built with zipfile: [Content_Types].xml, the package relationships, the
+    presentation part listing its slides (in the given order, named in reverse so that order comes from the list,
+    not the names), and one slide per list of paragraphs. `extra` adds parts (with `extra_types` overrides)."""
+    import io
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    count = len(slides)
+    names = [f"ppt/slides/slide{count - n}.xml" for n in range(count)]  # slide order != name order
+    overrides = [("/ppt/presentation.xml", main_type)] + [(f"/{name}", "application/vnd.openxmlformats-"
+                                                           "officedocument.presentationml.slide+xml") for name in names]
+    overrides += [(f"/{name}", kind) for name, kind in (extra_types or {}).items()]
+    content_types = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Default Extension="jpeg" ContentType="image/jpeg"/>'
+        + "".join(f'<Override PartName="{name}" ContentType="{kind}"/>' for name, kind in overrides) + "</Types>")
+    root_rels = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        'officeDocument" Target="ppt/presentation.xml"/></Relationships>')
+    presentation = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<p:presentation xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main" '
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><p:sldIdLst>'
+        + "".join(f'<p:sldId id="{256 + n}" r:id="rId{n + 1}"/>' for n in range(count))
+        + '</p:sldIdLst><p:sldSz cx="12192000" cy="6858000"/></p:presentation>')
+    presentation_rels = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        + "".join(f'<Relationship Id="rId{n + 1}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                  f'relationships/slide" Target="slides/{name.rsplit("/", 1)[1]}"/>' for n, name in enumerate(names))
+        + "</Relationships>")
+
+    def slide(paragraphs: list[str]) -> str:
+        body = "".join(f"<a:p><a:r><a:t>{escape(text)}</a:t></a:r></a:p>" for text in paragraphs)
+        return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                '<p:sld xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
+                'xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main"><p:cSld><p:spTree><p:sp>'
+                f'<p:txBody>{body}</p:txBody></p:sp></p:spTree></p:cSld></p:sld>')
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", content_types)
+        archive.writestr("_rels/.rels", root_rels)
+        archive.writestr("ppt/presentation.xml", presentation)
+        archive.writestr("ppt/_rels/presentation.xml.rels", presentation_rels)
+        for name, paragraphs in zip(names, slides):
+            archive.writestr(name, slide(paragraphs))
+        if thumbnail is not None:
+            archive.writestr("docProps/thumbnail.jpeg", thumbnail)
+        for name, data in (extra or {}).items():
+            archive.writestr(name, data)
+    return buffer.getvalue()

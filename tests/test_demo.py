@@ -391,3 +391,33 @@ def test_the_demo_has_news_in_the_foundations_fields_and_one_article_scheduled(d
     assert cxcr4.citation_reference == "Cancer Cell. 2004;6(5):459-469."
     page = demo_client.get("/library/news").get_data(as_text=True)
     assert all((a.title in page) == a.is_public_on(today) for a in articles)
+def test_the_demos_slides_are_real_pdfs_in_the_store_released_as_their_rules_say(demo, demo_app):
+    """Issue 15: the seed draws slide decks with ReportLab and uploads them through the service: each is a PDF in the
+    store under its SHA-256, with its text and first-page thumbnail; the past meeting's open for the provider who
+    attended, the summit's are listed to a visitor but open only after each session, and its case panel handout is
+    held back until the day of the meeting."""
+    import hashlib
+
+    from pypdf import PdfReader
+
+    from cme.library.materials import release, storage
+    from cme.library.materials.models import Material
+
+    materials = list(_db.session.scalars(select(Material)))
+    assert len(materials) >= 8
+    store = storage.current_store()
+    for material in materials:
+        data = store.path_of(material.file_sha256).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == material.file_sha256
+        assert len(PdfReader(store.path_of(material.file_sha256)).pages) == material.page_count
+        assert " ".join(material.title.split()[:3]) in material.text  # the title slide's first words
+        assert store.thumbnail_of(material.file_sha256).is_file()
+    provider = user(PROVIDER_EMAIL)
+    seattle = activity_titled(demo, "transplant-care-team-seattle")
+    past = [m for m in materials if m.activity_id == seattle.id]
+    assert len(past) == 3 and all(release.may_open(provider, m) for m in past)
+    summit = activity_titled(demo, "hcv-elimination-summit-nyc")
+    upcoming = [m for m in materials if m.activity_id == summit.id]
+    assert {m.release for m in upcoming} == {"public", "registrants_after_session"}
+    assert [release.may_open(None, m) for m in upcoming].count(True) == 1  # the program
+    assert [release.is_listed(None, m) for m in upcoming].count(True) == 4  # the embargoed handout is not

@@ -25,7 +25,7 @@ THROTTLE_WRITE = re.compile(r"\s*(INSERT INTO|UPDATE|DELETE FROM) throttle_count
 REACHED_BY_TOKEN = {"accounts/reset_password.html", "accounts/email_confirm.html", "accounts/verify_email.html",
                     "accounts/set_password.html", "alerts/unsubscribe.html"}
 VISITORS = [None, PROVIDER_EMAIL, ORGANIZER_EMAIL, ADMIN_EMAIL]
-REVALIDATED = ("/static/", "/calendar/feed/")
+REVALIDATED = ("/static/", "/calendar/feed/", "/library/materials/")
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                                "frame-src https:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; "

@@ -35,6 +35,7 @@ from cme.formtools import Form
 from cme.library.news.models import NewsArticle
 from cme.library.abstracts.models import Abstract
 from cme.library.highlights.models import Highlight
+from cme.library.materials.models import Material
 from cme.mail.models import OutboxMessage, OutboxStatus
 from cme.mail.service import NotNeeded, message_text
 from cme.registration import service as registrations
@@ -136,7 +137,9 @@ def _prepare(app: Flask) -> dict:
                       "abstract_id": _db.session.scalar(select(Abstract.id).where(
                           Abstract.activity_id == activity.id).order_by(Abstract.id).limit(1)),
                       "highlight_id": _db.session.scalar(select(Highlight.id).where(
-                          Highlight.activity_id == activity.id).order_by(Highlight.id).limit(1))}
+                          Highlight.activity_id == activity.id).order_by(Highlight.id).limit(1)),
+                      "material_id": _db.session.scalar(select(Material.id).where(
+                          Material.activity_id == activity.id).order_by(Material.id))}
             valid = {"record_id": str(record.id) if record else "1", "code": registration.checkin_code,
                      "email": "daniel.brooks@demo.example.org", "accreditation_kind": activity.accreditation_kind,
                      "start_local": _local(activity.start_dt, zone_name),

@@ -15,6 +15,7 @@ from cme.calendar import service as calendar_service
 from cme.certificates.service import current_certificate
 from cme.credit.service import learner_progress
 from cme.library.abstracts.service import public_count as abstract_count
+from cme.library.materials import service as materials
 from cme.library.highlights import service as highlights
 from cme.library.topic_pages import topics_of
 from cme.registration.counts import taken_counts
@@ -112,6 +113,7 @@ def detail(activity_id: int, slug: str | None = None):
                            **({} if preview else highlights.activity_page_links(activity)),
                            library_topics=topics_of(activity),
                            agenda=agenda_by_day(activity, activity.time_zone),
+                           materials=materials.listing(activity, current_user, now=now),
                            viewer_agenda=agenda_by_day(activity, zone_name) if zone_name and activity.is_webcast
                            and zone_name != activity.time_zone else None)
 

@@ -42,6 +42,7 @@ from cme.audit.models import AuditEntry
 from cme.certificates.models import Certificate
 from cme.credit.models import CreditRecord
 from cme.extensions import db
+from cme.library.materials.models import Material, Release
 from cme.timeutil import now_utc
 
 _ACTOR = "cme.audit.actor"
@@ -138,6 +139,12 @@ WATCHED: dict[type, Watch] = {
         activity=_own_activity, person=lambda obj: _value(obj, "user_id"),
         describe=lambda obj, c: f"Certificate {_value(obj, 'verification_code')} for {_learner_name(obj, c)}",
         verbs=("issued", "superseded", "removed")),
+    # Issue 15: who attached, released, replaced or removed slides and handouts, and when.
+    Material: Watch(
+        "material", "Slides or handout",
+        ("title", "session_id", "speaker_id", "release", "embargo_until_dt", "file_name", "file_sha256"),
+        activity=_own_activity,
+        describe=lambda obj, _c: f"“{_value(obj, 'title')}” ({_label(Release, _value(obj, 'release')).lower()})"),
     User: Watch(
         "account", "Account", ("role",),
         activity=lambda _obj, _c: None, person=lambda obj: _value(obj, "id"),
