@@ -76,10 +76,12 @@ def _init_extensions(app: Flask) -> None:
     from cme.accounts.sessions import init_sessions
     from cme.audit import recording as audit_recording
     from cme.calendar import fragments
+    from cme.library import search as library_search
 
     fragments.register()
     init_sessions(app)  # issue 13, point 1: sessions the server can revoke
     audit_recording.register()  # issue 13, point 8: the audit log, written by flush listeners
+    library_search.register()  # issue 15, point 9: the library's search index, kept by flush listeners
 
 
 @event.listens_for(Engine, "connect")
@@ -117,6 +119,7 @@ def _register_blueprints(app: Flask) -> None:
     from cme.credit.views import bp as credit_bp
     from cme.library.news.views import bp as news_bp
     from cme.library.abstracts.views import bp as abstracts_bp
+    from cme.library.search_views import bp as search_bp
     from cme.privacy.views import bp as privacy_bp
     from cme.registration.views import bp as registration_bp
 
@@ -133,6 +136,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(privacy_bp)
     app.register_blueprint(news_bp)
     app.register_blueprint(abstracts_bp)
+    app.register_blueprint(search_bp)
 
 
 def _register_url_guards(app: Flask) -> None:

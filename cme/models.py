@@ -12,3 +12,4 @@ from cme.library.news.models import NewsArticle, NewsArticleTopic  # noqa: F401
 from cme.mail.models import OutboxMessage  # noqa: F401
 from cme.registration.models import Registration  # noqa: F401
 from cme.library.abstracts.models import Abstract, AbstractAuthor  # noqa: F401
+from cme.library.search import SearchEntry  # noqa: F401
