@@ -317,3 +317,12 @@ def test_an_entry_is_what_its_provider_says(meeting, add):
     assert isinstance(entry, Entry) and entry.topics == ("hepatitis-c",) and entry.speaker == "Maria Lopez"
     assert entry.activity_id == meeting.id and "Cascade Center" in entry.body
     assert date(entry.year, 1, 1).year == meeting.start_dt.year or abs(entry.year - meeting.start_dt.year) == 1
+
+
+@pytest.mark.parametrize("query", [
+    {"year": "99999999999999"}, {"year": "-1"}, {"year": "\x00"}, {"activity": "2147483648"}, {"activity": "\x00"},
+    {"activity": "1e9"}, {"type": "material"}, {"type": "\x00"}, {"topic": "../x"}, {"speaker": "\x00"},
+    {"speaker": "x" * 5000}, {"speaker": "%_\\"}, {"page": "99999999999999999999"}, {"q": "portal", "page": "10000"}])
+def test_odd_filters_answer_a_page_never_an_error(db, client, meeting, add, query):
+    add(meeting, "Portal hypertension")
+    assert client.get("/library/search", query_string={"q": "portal", **query}).status_code == 200

@@ -1,7 +1,7 @@
 """The library search's GET form: the words, and the filters (type, topic, activity, speaker, year)."""
 from __future__ import annotations
 
-from wtforms import SearchField, StringField
+from wtforms import StringField
 from wtforms.validators import Length, Optional
 
 from cme.formtools import Form, SelectField, select_choices, strip
@@ -16,7 +16,7 @@ class SearchForm(Form):
     class Meta:
         csrf = False
 
-    q = SearchField("Search the library", filters=[strip], validators=[Optional()])
+    q = StringField("Search the library", filters=[strip], validators=[Optional()])
     type = SelectField("Type", default="", validators=[Optional()],
                        choices=select_choices([("", "Everything")] + SearchKind.choices()))
     topic = SelectField("Topic", default="", validators=[Optional()],
