@@ -25,7 +25,7 @@ from math import ceil
 from typing import Any, Callable, Optional, Sequence
 
 from markupsafe import Markup, escape
-from sqlalchemy import (CheckConstraint, ColumnElement, ForeignKey, Select, String, Text, UniqueConstraint, and_,
+from sqlalchemy import (CheckConstraint, ColumnElement, ForeignKey, Index, Select, String, Text, UniqueConstraint, and_,
                         bindparam, column, delete, event, func, insert, inspect, literal_column, or_, select, table)
 from sqlalchemy.orm import Mapped, Session, mapped_column, selectinload
 
@@ -65,6 +65,7 @@ class SearchEntry(db.Model):
         CheckConstraint(check_in("kind", SearchKind), name="kind"),
         CheckConstraint(check_in("access", Access), name="access"),
         UniqueConstraint("kind", "item_id"),
+        Index("ix_library_search_entries_year", "year"),  # the year filter's choices
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -443,7 +444,8 @@ def _openable(viewer, now: datetime) -> ColumnElement[bool]:
 def search(text: str, filters: SearchFilters = SearchFilters(), *, viewer=None, page: int = 1,
            per_page: int = PER_PAGE, now: datetime | None = None) -> SearchPage:
     """A page of what matches `text` (ranked) within `filters`, or, with no words but some filter, what the filters
-    select (newest first). Two queries: the count and the page."""
+    select (newest first). Two queries: the ranked page with the number of matches, then its rows with their
+    snippets (a third, the count, only for a page past the last)."""
     now = now or now_utc()
     groups = parse_query(text)
     conditions = _filters(filters, now)
@@ -492,23 +494,33 @@ def _search_sqlite(query: str, conditions, viewer, now, page, per_page) -> Searc
     found = (literal_column("library_search_fts").op("MATCH")(query),
              or_(_openable(viewer, now), SearchEntry.id.in_(by_title)), *conditions)
     joined = _FTS.join(SearchEntry, SearchEntry.id == _FTS.c.rowid)
-    total = db.session.scalar(select(func.count()).select_from(joined).where(*found))
-    if not total:
-        return SearchPage([], 0, page, per_page)
     rank = func.bm25(literal_column("library_search_fts"), 10.0, 1.0)
-    ranked = (select(_FTS.c.rowid).select_from(joined).where(*found).order_by(rank, SearchEntry.id.desc())
-              .limit(per_page).offset((page - 1) * per_page).correlate(None))
+    matches = select(_FTS.c.rowid.label("id"), rank.label("rank")).select_from(joined).where(*found).subquery()
+    ranked = db.session.execute(
+        select(matches.c.id, func.count().over()).order_by(matches.c.rank, matches.c.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)).all()
+    total = ranked[0][1] if ranked else _count(select(func.count()).select_from(joined).where(*found), page)
+    if not ranked:
+        return SearchPage([], total, page, per_page)
     # The page's rows again, with their snippets: computed for these rows only, not for every match.
     fts = literal_column("library_search_fts")
     rows = db.session.execute(
         select(SearchEntry, Activity.title, _openable(viewer, now).label("may_read"),
                func.highlight(fts, 0, START, STOP), func.snippet(fts, 1, START, STOP, "…", 32))
         .select_from(joined).outerjoin(Activity, Activity.id == SearchEntry.activity_id)
-        .where(fts.op("MATCH")(query), _FTS.c.rowid.in_(ranked.scalar_subquery()))
-        .order_by(rank, SearchEntry.id.desc()))
-    hits = [_hit(entry, title, marked(title_html), marked(snippet), may_read)
-            for entry, title, may_read, title_html, snippet in rows]
-    return SearchPage(hits, total, page, per_page)
+        .where(fts.op("MATCH")(query), _FTS.c.rowid.in_([i for i, _ in ranked])))
+    return SearchPage(_in_order(rows, [i for i, _ in ranked]), total, page, per_page)
+
+
+def _count(stmt: Select, page: int) -> int:
+    """The number of matches when the page asked for holds none (past the last page): counted only then."""
+    return db.session.scalar(stmt) if page > 1 else 0
+
+
+def _in_order(rows, ids: list[int]) -> list[Hit]:
+    hits = {entry.id: _hit(entry, title, marked(title_html), marked(snippet), may_read)
+            for entry, title, may_read, title_html, snippet in rows}
+    return [hits[i] for i in ids if i in hits]
 
 
 # PostgreSQL: the generated `document` (title weight A, body B) against websearch_to_tsquery; ts_rank weighs A
@@ -521,23 +533,21 @@ def _search_postgres(query: str, conditions, viewer, now, page, per_page) -> Sea
     tsquery = func.websearch_to_tsquery(literal_column("'english'::regconfig"), bindparam("q", query))
     title_only = func.to_tsvector(literal_column("'english'::regconfig"), SearchEntry.title).op("@@")(tsquery)
     found = and_(_DOCUMENT.op("@@")(tsquery), or_(_openable(viewer, now), title_only), *conditions)
-    total = db.session.scalar(select(func.count()).select_from(SearchEntry).where(found))
-    if not total:
-        return SearchPage([], 0, page, per_page)
     rank = func.ts_rank(_DOCUMENT, tsquery)
-    ranked = (select(SearchEntry.id.label("id"), rank.label("rank")).where(found)
-              .order_by(rank.desc(), SearchEntry.id.desc()).limit(per_page).offset((page - 1) * per_page)).subquery()
+    ranked = db.session.execute(
+        select(SearchEntry.id, func.count().over()).where(found).order_by(rank.desc(), SearchEntry.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)).all()
+    total = ranked[0][1] if ranked else _count(select(func.count()).select_from(SearchEntry).where(found), page)
+    if not ranked:
+        return SearchPage([], total, page, per_page)
     english = literal_column("'english'::regconfig")
     rows = db.session.execute(
         select(SearchEntry, Activity.title, _openable(viewer, now).label("may_read"),
                func.ts_headline(english, _shielded(SearchEntry.title), tsquery, f"HighlightAll=true, {_HEADLINE}"),
                func.ts_headline(english, _shielded(SearchEntry.body), tsquery, _HEADLINE))
-        .join(ranked, ranked.c.id == SearchEntry.id)
         .outerjoin(Activity, Activity.id == SearchEntry.activity_id)
-        .order_by(ranked.c.rank.desc(), SearchEntry.id.desc()))
-    hits = [_hit(entry, title, marked(title_html), marked(snippet), may_read)
-            for entry, title, may_read, title_html, snippet in rows]
-    return SearchPage(hits, total, page, per_page)
+        .where(SearchEntry.id.in_([i for i, _ in ranked])))
+    return SearchPage(_in_order(rows, [i for i, _ in ranked]), total, page, per_page)
 
 
 # ---------------------------------------------------------------- the filters' choices

@@ -71,6 +71,7 @@ def upgrade():
     )
     with op.batch_alter_table('library_search_entries', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_library_search_entries_activity_id'), ['activity_id'], unique=False)
+        batch_op.create_index('ix_library_search_entries_year', ['year'], unique=False)
     statements = POSTGRES_DOCUMENT if op.get_bind().dialect.name == "postgresql" else SQLITE_FTS
     for statement in statements:
         op.execute(statement)
@@ -84,5 +85,6 @@ def downgrade():
             op.execute(f"DROP TRIGGER library_search_entries_{trigger}")
         op.execute("DROP TABLE library_search_fts")
     with op.batch_alter_table('library_search_entries', schema=None) as batch_op:
+        batch_op.drop_index('ix_library_search_entries_year')
         batch_op.drop_index(batch_op.f('ix_library_search_entries_activity_id'))
     op.drop_table('library_search_entries')
