@@ -52,8 +52,6 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('item_id', sa.Integer(), nullable=False),
-    sa.Column('title', sa.String(length=300), nullable=False),
-    sa.Column('body', sa.Text(), nullable=False),
     sa.Column('topics', sa.String(length=500), server_default='', nullable=False),
     sa.Column('activity_id', sa.Integer(), nullable=True),
     sa.Column('speaker', sa.String(length=300), server_default='', nullable=False),
@@ -61,6 +59,10 @@ def upgrade():
     sa.Column('listed_from_dt', sa.DateTime(timezone=True), nullable=True),
     sa.Column('access', sa.String(length=20), server_default='public', nullable=False),
     sa.Column('updated_dt', sa.DateTime(timezone=True), nullable=False),
+    # Last: SQLite reads a row's columns in order, and a long body spills onto overflow pages that the filters'
+    # columns would otherwise sit behind.
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
     sa.CheckConstraint("access IN ('public', 'restricted')", name=op.f('ck_library_search_entries_access')),
     sa.CheckConstraint("kind IN ('abstract', 'news', 'material', 'highlight')",
                        name=op.f('ck_library_search_entries_kind')),
