@@ -34,22 +34,24 @@ run: install
 test: install-test browser-deps tests/js/node_modules/.installed
 	$(BIN)/pytest
 
-# Mozilla's ical.js (Thunderbird's parser) checks our ICS exports from Node.
+# From npm: Mozilla's ical.js (Thunderbird's parser) checks our ICS exports from Node; axe-core checks every page
+# for WCAG 2.1 AA in Chromium; vnu-jar is the Nu Html Checker (its jar ships in the package: --ignore-scripts skips
+# its install script, which would download a Java runtime; the validator runs with Debian's, see browser-deps).
 tests/js/node_modules/.installed: tests/js/package.json tests/js/package-lock.json
 	@if ! command -v npm >/dev/null; then \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
 		else echo "The calendar tests need Node.js and npm: run 'sudo apt-get install nodejs npm' first." >&2; exit 1; fi; \
 	fi
-	npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+	npm ci --prefix tests/js --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
 browser-deps:
-	@if [ ! -x $(CHROMIUM) ] || ! command -v pdftoppm >/dev/null; then \
+	@if [ ! -x $(CHROMIUM) ] || ! command -v pdftoppm >/dev/null || ! command -v java >/dev/null; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			echo "Installing Debian's chromium and poppler-utils for the browser and PDF tests..."; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null; \
+			echo "Installing Debian's chromium, poppler-utils and a Java runtime for the browser, PDF and HTML validity tests..."; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils default-jre-headless >/dev/null; \
 		else \
-			echo "The browser tests need $(CHROMIUM) and pdftoppm: run 'sudo apt-get install chromium poppler-utils' first." >&2; exit 1; \
+			echo "The browser, PDF and HTML validity tests need $(CHROMIUM), pdftoppm and java: run 'sudo apt-get install chromium poppler-utils default-jre-headless' first." >&2; exit 1; \
 		fi; \
 	fi
 

@@ -95,6 +95,8 @@ class Config:
     EMAIL_VERIFICATION_MAX_AGE = int(os.environ.get("EMAIL_VERIFICATION_MAX_AGE", str(7 * 24 * 3600)))
     # Issue 14, point 13: the "choose your password" link mailed to someone registered at the desk lasts longer.
     SET_PASSWORD_MAX_AGE = int(os.environ.get("SET_PASSWORD_MAX_AGE", str(14 * 24 * 3600)))
+    # Issue 14, point 14: how long (seconds) the link in an alert digest that turns its alerts off works.
+    ALERT_UNSUBSCRIBE_MAX_AGE = int(os.environ.get("ALERT_UNSUBSCRIBE_MAX_AGE", str(180 * 24 * 3600)))
 
     WTF_CSRF_TIME_LIMIT = None  # tie CSRF tokens to the session, not the clock
     SESSION_COOKIE_HTTPONLY = True

@@ -99,7 +99,7 @@ def main() -> int:
     from cme.activities import catalog
     from cme.activities.models import Activity, ActivitySession, CreditDesignation
     from cme.extensions import db
-    from cme.registration.counts import confirmed_counts
+    from cme.registration.counts import taken_counts
     from cme.registration.service import active_registrations_of
 
     with scratch_database() as (backend, url), tempfile.TemporaryDirectory() as instance:
@@ -129,7 +129,7 @@ def main() -> int:
 
             form, filters = _filters()
             page = catalog.catalog_page(filters)
-            seats_taken = confirmed_counts([a.id for a in page.items])
+            seats_taken = taken_counts([a.id for a in page.items])
             states = {a.id: catalog.seat_state(a, seats_taken[a.id]) for a in page.items}
             _ = [a.credit_designations for a in page.items]
             mine = active_registrations_of(current_user, [a.id for a in page.items])

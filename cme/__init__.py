@@ -100,11 +100,13 @@ def register_mail_composers(app: Flask) -> None:
     it. This is the one place that registers them: an explicit import per capability, never a side effect of
     importing a views module (composing needs no view imported)."""
     from cme.accounts import mail as accounts_mail
+    from cme.alerts import mail as alerts_mail
     from cme.certificates import mail as certificates_mail
     from cme.mail.service import register_composers
     from cme.registration import mail as registration_mail
 
-    for composers in (accounts_mail.COMPOSERS, certificates_mail.COMPOSERS, registration_mail.COMPOSERS):
+    for composers in (accounts_mail.COMPOSERS, certificates_mail.COMPOSERS, registration_mail.COMPOSERS,
+                      alerts_mail.COMPOSERS):
         register_composers(app, composers)
 
 
@@ -112,6 +114,7 @@ def _register_blueprints(app: Flask) -> None:
     from cme.accounts.views import admin_bp, bp as accounts_bp
     from cme.activities.organize_views import bp as organize_bp
     from cme.activities.views import bp as activities_bp
+    from cme.alerts.views import bp as alerts_bp
     from cme.attendance.views import bp as attendance_bp
     from cme.audit.views import bp as audit_bp
     from cme.calendar.views import bp as calendar_bp
@@ -119,6 +122,7 @@ def _register_blueprints(app: Flask) -> None:
     from cme.credit.views import bp as credit_bp
     from cme.library.news.views import bp as news_bp
     from cme.library.abstracts.views import bp as abstracts_bp
+    from cme.library.highlights.views import bp as highlights_bp
     from cme.library.search_views import bp as search_bp
     from cme.privacy.views import bp as privacy_bp
     from cme.registration.views import bp as registration_bp
@@ -136,6 +140,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(privacy_bp)
     app.register_blueprint(news_bp)
     app.register_blueprint(abstracts_bp)
+    app.register_blueprint(alerts_bp)
+    app.register_blueprint(highlights_bp)
     app.register_blueprint(search_bp)
 
 

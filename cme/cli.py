@@ -14,6 +14,7 @@ from cme.errors import DomainError
 from cme.extensions import db
 
 PURGE_THROTTLE_EVERY = 60  # seconds between two purges of expired throttle counters by `send-mail --loop`
+EXPIRE_OFFERS_EVERY = 30  # seconds between two passes over lapsed seat offers by `send-mail --loop`
 
 
 @click.group("cme")
@@ -52,8 +53,11 @@ def create_user_command(email: str, role: str, full_name: str | None, degree: st
 @with_appcontext
 def send_mail_command(loop: bool, interval: float, limit: int) -> None:
     """Deliver due messages from the outbox (SMTP, or .eml files when MAIL_SERVER is unset). With --loop it also
-    deletes expired throttle counters once a minute (the throttles' housekeeping: cme/accounts/throttle.py)."""
+    deletes expired throttle counters once a minute (the throttles' housekeeping: cme/accounts/throttle.py) and
+    ends lapsed seat offers every half minute, passing each seat to the next person (`expire_offers`), and queues the
+    weekly alert digests that are due (cme/alerts/digest.py) every quarter of an hour."""
     from cme.accounts.throttle import purge_expired
+    from cme.alerts.digest import DIGESTS_EVERY, send_digests
     from cme.mail import worker
     from cme.mail.service import Worker, deliver_pending, release_claims_of_gone_workers
 
@@ -86,7 +90,40 @@ def send_mail_command(loop: bool, interval: float, limit: int) -> None:
             click.echo(f"Mail to {target}: {report}.")
 
     worker.run(interval=interval, limit=limit, stop=stop, on_report=echo,
-               housekeeping=[(PURGE_THROTTLE_EVERY, purge_expired)])
+               housekeeping=[(PURGE_THROTTLE_EVERY, purge_expired), (EXPIRE_OFFERS_EVERY, expire_offers),
+                             (DIGESTS_EVERY, send_digests)])
+
+
+def expire_offers() -> int:
+    """End every seat offer whose deadline has come (or whose activity started or was cancelled), one activity per
+    transaction (the activity locked, as registering does), and pass each seat on (issue 14, point 16). Returns
+    how many offers ended. A refusal (an activity deleted meanwhile) skips that activity; a database error is
+    raised (the worker's loop treats it as an outage)."""
+    from cme.registration.service import activities_with_due_offers, expire_offers_of
+    from cme.transactions import commit_with_retry
+
+    ended = 0
+    for activity_id in activities_with_due_offers():
+        db.session.rollback()  # each activity in its own transaction
+        try:
+            ended += commit_with_retry(lambda: expire_offers_of(activity_id))
+        except DomainError as error:
+            db.session.rollback()
+            logging.getLogger("cme").warning("offers of activity %s not ended: %s", activity_id, error.message)
+    return ended
+
+
+@cme_cli.command("send-digests")
+@with_appcontext
+def send_digests_command() -> None:
+    """Queue the weekly alert digests that are due (`send-mail` delivers them; `send-mail --loop` runs this every
+    quarter of an hour). Safe to run at any time and as often as you like: each learner gets one a week."""
+    from cme.alerts.digest import send_digests
+
+    run = send_digests()
+    click.echo(f"Alert digests: {run}.")
+    if run.failed:
+        raise click.ClickException(f"{len(run.failed)} digest(s) failed (see the log); they are tried again next run.")
 
 
 @cme_cli.command("purge-throttle")
@@ -96,6 +133,14 @@ def purge_throttle_command() -> None:
     from cme.accounts.throttle import purge_expired
 
     click.echo(f"Deleted {purge_expired()} expired throttle counter(s).")
+
+
+@cme_cli.command("expire-offers")
+@with_appcontext
+def expire_offers_command() -> None:
+    """End lapsed seat offers and pass each seat to the next person on the waitlist (`send-mail --loop` does it
+    every half minute; run this from cron where no worker loops)."""
+    click.echo(f"Ended {expire_offers()} lapsed seat offer(s).")
 
 
 @cme_cli.command("issue-certificates")

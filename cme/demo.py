@@ -52,6 +52,7 @@ from cme.extensions import db
 from cme.library.news.models import NewsArticle
 from cme.library.news.service import ArticleData, create_article, news_today, publication_instant
 from cme.library.abstracts.service import AbstractFields, create_abstract, find_by_title, parse_author, parse_keywords
+from cme.library.highlights.service import HighlightData, activity_highlights, create_highlight, library_today
 from cme.mail.models import OutboxMessage
 from cme.registration.mail import REMIND_WEBCAST
 from cme.registration.models import JOIN_LINK_LEAD, Registration
@@ -377,6 +378,22 @@ def _seed_abstracts(spec: dict[str, Any], now: datetime, created: Counter) -> No
         created["abstracts"] += 1
 
 
+def _seed_highlights(specs: list[dict[str, Any]], now: datetime, created: Counter) -> None:
+    """Conference highlights of past activities (issue 15, point 6), written a week after each ended (and reviewed
+    `reviewed` days later) through the organizers' service; an activity with highlights already is left as it is."""
+    for spec in specs:
+        activity = db.session.scalar(select(Activity).where(Activity.uuid == demo_uuid(spec["activity"])))
+        if activity is None or not activity.is_published or activity_highlights(activity):
+            continue
+        written = min(activity.end_dt + timedelta(days=7), now)
+        reviewed = min(written + timedelta(days=spec.get("reviewed", 0)), now)
+        abstracts = tuple(find_by_title(activity, title).id for title in spec.get("abstracts", ()))
+        create_highlight(activity, HighlightData(
+            title=spec["title"], body=spec["body"], publication_date=library_today(written), is_published=True,
+            reviewed_on=library_today(reviewed), abstract_ids=abstracts), now=reviewed)
+        created["highlights"] += 1
+
+
 def seed_demo(*, now: datetime | None = None) -> str:
     """Create the demo accounts and catalog that do not exist yet; flush, and return a summary."""
     now = now or now_utc()
@@ -398,6 +415,7 @@ def seed_demo(*, now: datetime | None = None) -> str:
 
     for spec in data["activities"]:  # also into a demo seeded before abstracts existed
         _seed_abstracts(spec, now, created)
+    _seed_highlights(data.get("highlights", []), now, created)
 
     db.session.flush()
     # The mail the seeding queued describes the past (confirmations, certificates): it goes. Reminders of what

@@ -18,12 +18,28 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from flask import Flask
+from sqlalchemy import func, select, text
 
 from cme import create_app
+from cme.accounts.models import User
+from cme.accounts.service import (
+    SET_PASSWORD, create_user, make_email_change_token, make_reset_token, make_verification_token, request_email_change,
+)
+from cme.activities.models import Activity, ActivityFormat, ActivityStatus
+from cme.alerts.models import ActivityAlert
+from cme.alerts.service import AlertFilters, create_alert, unsubscribe_token
+from cme.calendar.service import feed_token
+from cme.certificates.models import Certificate
+from cme.credit.evaluation_models import PostTestQuestion
+from cme.demo import DEMO_PASSWORD, PROVIDER_EMAIL
 from cme.accounts.throttle import SCOPES as THROTTLE_SCOPES
 from cme.extensions import db as _db
+from cme.library.abstracts.models import Abstract
+from cme.library.highlights.models import Highlight
+from cme.library.news.models import NewsArticle
 from cme.mail.models import OutboxMessage
+from cme.registration.models import Registration
 
 POSTGRES_URL = os.environ.get("CME_TEST_DATABASE_URL")
 TEST_PASSWORD = "correct horse battery"
@@ -235,6 +251,7 @@ def queue_every_kind_of_mail(domain: str = "mail-kinds.example.org") -> set[str]
     from cme.accounts import service as accounts
     from cme.accounts.service import find_user_by_email, request_password_reset, sign_up
     from cme.activities.models import Activity, CreditDesignation
+    from cme.alerts.service import AlertFilters, create_alert, digest_for_user
     from cme.certificates.service import issue_for_activity
     from cme.credit.models import CreditRecord
     from cme.registration import lifecycle, notices
@@ -285,6 +302,24 @@ def queue_every_kind_of_mail(domain: str = "mail-kinds.example.org") -> set[str]
     register(dan, full, accessibility_needs="Step-free access to the ballroom, please")
     registration.cancel_registration(seat, took_part=False)  # registration_cancelled (cy), registration_promoted (dan)
 
+    # Seat offers near the start (issue 14, point 16).
+    fay, gus, hal, ivy, jo, kim = (person(n) for n in ("Fay Park", "Gus Amato", "Hal Berg", "Ivy Nash", "Jo Silva",
+                                                       "Kim Ruiz"))
+    near = activity(f"{long_title} (third edition)", capacity=1, starts_in=timedelta(days=3))
+    held = register(fay, near)
+    register(gus, near)
+    register(hal, near)
+    registration.cancel_registration(held, took_part=False)  # an offer to gus (not sent: he declines first)
+    registration.decline_offer(registration.active_registration(gus, near.id))
+    # registration_declined (gus), registration_offered (hal)
+    later = activity("Portal Hypertension: What Changed in Baveno VII", capacity=1, starts_in=timedelta(days=2))
+    held = register(ivy, later)
+    register(jo, later)
+    register(kim, later)
+    registration.cancel_registration(held, took_part=False, now=now - timedelta(hours=25))  # jo: until an hour ago
+    registration.expire_offers_of(later.id, now=now)  # registration_lapsed (jo); an offer to kim
+    registration.accept_offer(registration.active_registration(kim, later.id))  # registration_accepted (kim)
+
     webcast = activity("Immunotherapy for Advanced Hepatocellular Carcinoma", format="live_webcast",
                        join_url="https://webcast.example.org/join/" + "hepatocellular-carcinoma-immunotherapy" * 3)
     register(eve, webcast)  # reminder_webcast
@@ -298,6 +333,12 @@ def queue_every_kind_of_mail(domain: str = "mail-kinds.example.org") -> set[str]
                                  amount=Decimal("5.5"), attested=True))
     _db.session.flush()
     issue_for_activity(certified)  # certificate_issued
+
+    create_alert(bo, AlertFilters(name="Liver cancer: surveillance, staging and every new treatment in cirrhosis",
+                                  q="hepatocellular", format="live_meeting"), now=now - timedelta(days=8))
+    news = activity(f"{long_title}: Regional Update")
+    news.published_dt = now - timedelta(hours=1)
+    digest_for_user(bo.id, now=now)  # alert_digest
 
     eve.email_verified_dt = None
     accounts.resend_verification(eve)  # email_verification
@@ -336,3 +377,86 @@ WHAT_DOES_NOT_FIT = """() => {
   }
   return problems;
 }"""
+
+
+# ---------------------------------------------------------------- every GET page of the app, over the demo data
+
+def get_urls(app: Flask) -> list[str]:
+    """Every GET route of the app, from its URL map, filled with the demo's values (`_examples`): the sweeps over
+    every page (tests/test_get_requests.py; the validator and axe in tests/browser/test_accessibility.py) request
+    these. Makes a token for each route that takes one (writes and commits in the app's database). A route whose
+    URL parameters cannot be filled fails the calling test until `_examples` is taught them."""
+    rules = [rule for rule in app.url_map.iter_rules() if "GET" in rule.methods]
+    return sorted({_url(rule, values) for values in _examples(app) for rule in rules})
+
+
+def _tokens(provider: User) -> dict[str, str]:
+    """A working token per route that takes one: the provider's feed; a change of address the provider asked for
+    (its page shows to the provider); a new account's verification link (its page shows to anyone)."""
+    request_email_change(provider, "provider.new@example.org", DEMO_PASSWORD)
+    newcomer = create_user("newcomer@example.org", DEMO_PASSWORD, full_name="New Comer", verified=False)
+    alert = create_alert(provider, AlertFilters(specialty="Hepatology"))
+    _db.session.commit()
+    return {"calendar.personal_feed": feed_token(provider), "accounts.reset_password": make_reset_token(provider),
+            "accounts.confirm_email_change": make_email_change_token(
+                provider, old_email=provider.email, new_email=provider.pending_email,
+                requested_dt=provider.pending_email_dt),
+            "accounts.verify_email": make_verification_token(newcomer),
+            "accounts.set_password": make_reset_token(newcomer, link=SET_PASSWORD),
+            "alerts.unsubscribe": unsubscribe_token(provider.id, [alert.id])}
+
+
+def _examples(app: Flask) -> list[dict]:
+    """URL values to try, one set per activity: the one of the provider's certificate and an on-demand webcast (the
+    same activity in the demo), the provider's next live meeting and their last one (attended, evaluated, claimed),
+    and a draft (what an organizer sees before publishing)."""
+    from cme.timeutil import now_utc
+
+    with app.app_context():
+        provider = _db.session.scalar(select(User).where(User.email == PROVIDER_EMAIL))
+        tokens = _tokens(provider)
+        certificate = _db.session.scalar(select(Certificate).where(Certificate.user_id == provider.id))
+        alert_id = _db.session.scalar(select(ActivityAlert.id).where(ActivityAlert.user_id == provider.id))
+        meeting = _db.session.get(Activity, certificate.activity_id)
+        webcast = _db.session.scalar(select(Activity).where(
+            Activity.format == ActivityFormat.ON_DEMAND_WEBCAST, Activity.status == ActivityStatus.PUBLISHED))
+        providers_meetings = select(Activity).join(Registration).where(
+            Registration.user_id == provider.id, Activity.format == ActivityFormat.LIVE_MEETING,
+            Activity.status == ActivityStatus.PUBLISHED)
+        next_meeting = _db.session.scalar(providers_meetings.where(Activity.start_dt > now_utc())
+                                          .order_by(Activity.start_dt).limit(1))
+        last_meeting = _db.session.scalar(providers_meetings.where(Activity.end_dt < now_utc())
+                                          .order_by(Activity.start_dt.desc()).limit(1))
+        draft = _db.session.scalar(select(Activity).where(Activity.status == ActivityStatus.DRAFT).limit(1))
+        any_registration = _db.session.scalar(select(Registration).where(Registration.user_id == provider.id).limit(1))
+        examples = []
+        for activity in dict.fromkeys(a for a in (meeting, webcast, next_meeting, last_meeting, draft) if a):
+            registration = _db.session.scalar(select(Registration).where(Registration.activity_id == activity.id)
+                                              .order_by(Registration.user_id != provider.id, Registration.id)
+                                              .limit(1)) or any_registration
+            examples.append({
+                "activity_id": activity.id, "slug": "a-title", "registration_id": registration.id,
+                "certificate_id": certificate.id, "session_id": activity.sessions[0].id if activity.sessions else 0,
+                "faculty_id": activity.faculty[0].id, "token": tokens, "filename": "css/app.css", "alert_id": alert_id,
+                "question_id": _db.session.scalar(select(PostTestQuestion.id).where(
+                    PostTestQuestion.activity_id == activity.id).limit(1)) or 1,
+                "article_id": _db.session.scalar(select(func.min(NewsArticle.id))),
+                "code": {"certificates.verify": certificate.verification_code,
+                         "attendance.checkin_scan": registration.checkin_code},
+                # The activity's abstract (an unpublished one first: its organizers' preview), else the demo's first.
+                "abstract_id": _db.session.scalar(select(Abstract.id).order_by(
+                    Abstract.activity_id != activity.id, Abstract.is_published, Abstract.id).limit(1)),
+                "highlight_id": _db.session.scalar(select(Highlight.id).order_by(
+                    Highlight.activity_id != activity.id, Highlight.id).limit(1))})
+        _db.session.remove()
+    return examples
+
+
+def _url(rule, values: dict) -> str:
+    filled = {}
+    for name in rule.arguments:
+        if name not in values:
+            pytest.fail(f"The GET sweep cannot fill <{name}> in {rule.rule}: teach it what <{name}> names.")
+        value = values[name]
+        filled[name] = value[rule.endpoint] if isinstance(value, dict) else value
+    return rule.build(filled, append_unknown=False)[1]

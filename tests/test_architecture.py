@@ -9,9 +9,10 @@ ROOT = Path(__file__).resolve().parent.parent / "cme"
 
 # DESIGN.md: services and models depend down this list (a higher rank may import a lower one, never the reverse).
 # audit watches rows of every capability below it (its flush listeners read them); privacy reads every capability,
-# the audit log included.
-RANK = {"mail": 0, "accounts": 1, "activities": 2, "registration": 3, "calendar": 4, "attendance": 5, "credit": 6,
-        "certificates": 7, "library": 8, "reporting": 8, "audit": 8, "privacy": 9}
+# the audit log included. alerts (issue 14, point 14) read the catalog and the seat counts (registration), beside
+# calendar's feeds and independent of them; privacy exports and erases them.
+RANK = {"mail": 0, "accounts": 1, "activities": 2, "registration": 3, "calendar": 4, "alerts": 4, "attendance": 5,
+        "credit": 6, "certificates": 7, "library": 8, "reporting": 8, "audit": 8, "privacy": 9}
 # calendar's builders are pure functions of plain data that any capability may call.
 PURE_CALENDAR = {"cme.calendar.ics", "cme.calendar.invitations", "cme.calendar.timezones"}
 # Modules that assemble the whole application: they may import anything, also inside functions.

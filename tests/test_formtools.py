@@ -114,7 +114,8 @@ SAVED_TO = {
 }
 # Where every number field goes: the column whose range it must stay within.
 NUMBER_COLUMNS = {
-    ("ActivityForm", "capacity"): Activity.capacity, ("PostTestRulesForm", "passing_score"):
+    ("ActivityForm", "capacity"): Activity.capacity, ("ActivityForm", "offer_days_before"): Activity.offer_days_before,
+    ("ActivityForm", "offer_hours"): Activity.offer_hours, ("PostTestRulesForm", "passing_score"):
     Activity.post_test_passing_score, ("PostTestRulesForm", "max_attempts"): Activity.post_test_max_attempts, ("PostTestQuestionForm", "correct"): PostTestQuestion.correct_index,
     ("AdjustForm", "record_id"): CreditRecord.id, ("AdjustForm", "amount"): CreditRecord.amount,
     ("ClaimForm", "ama_pra_1"): CreditRecord.amount, ("DesignationForm", "max_amount"): CreditDesignation.max_amount,

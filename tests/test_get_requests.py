@@ -9,33 +9,21 @@ from __future__ import annotations
 
 import re
 
-import pytest
 import sqlalchemy as sa
 from flask import Flask, template_rendered
-from sqlalchemy import func, select
 
-from cme.accounts.models import User
-from cme.accounts.service import (
-    SET_PASSWORD, create_user, make_email_change_token, make_reset_token, make_verification_token, request_email_change,
-)
-from cme.activities.models import Activity, ActivityFormat, ActivityStatus
-from cme.calendar.service import feed_token
-from cme.certificates.models import Certificate
-from cme.credit.evaluation_models import PostTestQuestion
 from cme.demo import ADMIN_EMAIL, DEMO_PASSWORD, ORGANIZER_EMAIL, PROVIDER_EMAIL
 from cme.extensions import db as _db
-from cme.library.news.models import NewsArticle
-from cme.library.abstracts.models import Abstract
-from cme.registration.models import Registration
+from tests.helpers import get_urls
 
 WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE")
 # The one exception: a GET lookup by a guessable code (verification, a scanned check-in code) counts its misses in
 # the throttle's counters (issue 13, point 3). Counters are not domain data: they live in their own transaction
 # and change nothing anybody sees but the throttle.
 THROTTLE_WRITE = re.compile(r"\s*(INSERT INTO|UPDATE|DELETE FROM) throttle_counters\b", re.IGNORECASE)
-# Pages shown only for a working token (the sweep makes one for each: `_tokens`).
+# Pages shown only for a working token (the sweep makes one for each: tests.helpers.get_urls).
 REACHED_BY_TOKEN = {"accounts/reset_password.html", "accounts/email_confirm.html", "accounts/verify_email.html",
-                    "accounts/set_password.html"}
+                    "accounts/set_password.html", "alerts/unsubscribe.html"}
 VISITORS = [None, PROVIDER_EMAIL, ORGANIZER_EMAIL, ADMIN_EMAIL]
 REVALIDATED = ("/static/", "/calendar/feed/")
 SECURITY_HEADERS = {
@@ -48,62 +36,8 @@ SECURITY_HEADERS = {
 }
 
 
-def _tokens(provider: User) -> dict[str, str]:
-    """A working token per route that takes one: the provider's feed; a change of address the provider asked for
-    (its page shows to the provider); a new account's verification link (its page shows to anyone)."""
-    request_email_change(provider, "provider.new@example.org", DEMO_PASSWORD)
-    newcomer = create_user("newcomer@example.org", DEMO_PASSWORD, full_name="New Comer", verified=False)
-    _db.session.commit()
-    return {"calendar.personal_feed": feed_token(provider), "accounts.reset_password": make_reset_token(provider),
-            "accounts.confirm_email_change": make_email_change_token(
-                provider, old_email=provider.email, new_email=provider.pending_email,
-                requested_dt=provider.pending_email_dt),
-            "accounts.verify_email": make_verification_token(newcomer),
-            "accounts.set_password": make_reset_token(newcomer, link=SET_PASSWORD)}
-
-
-def _examples(app: Flask) -> list[dict]:
-    """URL values to try: the provider's past meeting with a certificate, and an on-demand webcast."""
-    with app.app_context():
-        provider = _db.session.scalar(select(User).where(User.email == PROVIDER_EMAIL))
-        tokens = _tokens(provider)
-        certificate = _db.session.scalar(select(Certificate).where(Certificate.user_id == provider.id))
-        meeting = _db.session.get(Activity, certificate.activity_id)
-        webcast = _db.session.scalar(select(Activity).where(
-            Activity.format == ActivityFormat.ON_DEMAND_WEBCAST, Activity.status == ActivityStatus.PUBLISHED))
-        examples = []
-        for activity in (meeting, webcast):
-            registration = _db.session.scalar(select(Registration).where(Registration.activity_id == activity.id)
-                                              .order_by(Registration.user_id != provider.id, Registration.id))
-            examples.append({
-                "activity_id": activity.id, "slug": "a-title", "registration_id": registration.id,
-                "certificate_id": certificate.id, "session_id": activity.sessions[0].id if activity.sessions else 0,
-                "faculty_id": activity.faculty[0].id, "token": tokens, "filename": "css/app.css",
-                "question_id": _db.session.scalar(select(PostTestQuestion.id).where(
-                    PostTestQuestion.activity_id == activity.id).limit(1)) or 1,
-                "article_id": _db.session.scalar(select(func.min(NewsArticle.id))),
-                "code": {"certificates.verify": certificate.verification_code,
-                         "attendance.checkin_scan": registration.checkin_code},
-                # The activity's abstract (an unpublished one first: its organizers' preview), else the demo's first.
-                "abstract_id": _db.session.scalar(select(Abstract.id).order_by(
-                    Abstract.activity_id != activity.id, Abstract.is_published, Abstract.id).limit(1))})
-        _db.session.remove()
-    return examples
-
-
-def _url(rule, values: dict) -> str:
-    filled = {}
-    for name in rule.arguments:
-        if name not in values:
-            pytest.fail(f"The GET sweep cannot fill <{name}> in {rule.rule}: teach it what <{name}> names.")
-        value = values[name]
-        filled[name] = value[rule.endpoint] if isinstance(value, dict) else value
-    return rule.build(filled, append_unknown=False)[1]
-
-
 def test_no_get_request_writes_or_fails(demo_app: Flask):
-    rules = [rule for rule in demo_app.url_map.iter_rules() if "GET" in rule.methods]
-    urls = sorted({_url(rule, values) for values in _examples(demo_app) for rule in rules})
+    urls = get_urls(demo_app)
     writes: list[str] = []
     failures: list[str] = []
     with demo_app.app_context():

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from cme.library import search
 from cme.library.abstracts import service as abstracts
 from cme.library.abstracts.service import AbstractFields, AuthorEntry
+from cme.library.highlights import service as highlights
 from cme.library.news import service as news
 from cme.library.search import Access, Entry, Provider, SearchEntry, SearchFilters
 from cme.timeutil import now_utc
@@ -227,6 +228,23 @@ def test_news_is_indexed_when_published_found_from_its_day_and_gone_when_deleted
     assert entries(db) == 0 and draft.id
 
 
+def test_highlights_are_found_with_their_activity_and_follow_its_publication(db, client, meeting, add):
+    today = highlights.library_today()
+    highlight = highlights.create_highlight(meeting, highlights.HighlightData(
+        title="Liver Meeting highlights", body="The **plenary** on *terlipressin* drew questions.",
+        publication_date=today, reviewed_on=today, is_published=True))
+    db.session.commit()
+    hit = search.search("terlipressin").items[0]
+    assert (hit.kind_label, hit.title, hit.activity_title) == ("Conference highlights", "Liver Meeting highlights",
+                                                               "Liver Meeting")
+    assert "**" not in hit.snippet_html and "<mark>terlipressin</mark>" in hit.snippet_html
+    body = client.get("/library/search?q=terlipressin").get_data(as_text=True)
+    assert f'href="/library/highlights/{highlight.id}-liver-meeting-highlights"' in body
+    meeting.status = "draft"
+    db.session.commit()
+    assert search.search("terlipressin").total == 0
+
+
 def test_reindex_rebuilds_the_index_from_the_items(db, app, meeting, add, add_article):
     add(meeting, "Portal hypertension")
     add_article("Resmetirom approved")
@@ -234,7 +252,7 @@ def test_reindex_rebuilds_the_index_from_the_items(db, app, meeting, add, add_ar
     db.session.commit()
     assert search.search("portal").total == 0
     result = app.test_cli_runner().invoke(args=["cme", "reindex-library"])
-    assert result.exit_code == 0 and "1 abstract, 1 news" in result.output
+    assert result.exit_code == 0 and "1 abstract, 1 news, 0 highlight" in result.output
     assert search.search("portal").total == 1 and search.search("resmetirom").total == 1
 
 

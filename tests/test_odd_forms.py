@@ -22,6 +22,7 @@ from cme.accounts.service import (
 )
 from cme.activities.models import Activity
 from cme.activities.service import add_commercial_support
+from cme.alerts.service import AlertFilters, create_alert, unsubscribe_token
 from cme.attendance.service import HEARTBEAT_SECONDS, heartbeat
 from cme.calendar.service import feed_token
 from cme.certificates.models import Certificate
@@ -33,6 +34,7 @@ from cme.extensions import db as _db
 from cme.formtools import Form
 from cme.library.news.models import NewsArticle
 from cme.library.abstracts.models import Abstract
+from cme.library.highlights.models import Highlight
 from cme.mail.models import OutboxMessage, OutboxStatus
 from cme.mail.service import NotNeeded, message_text
 from cme.registration import service as registrations
@@ -132,7 +134,9 @@ def _prepare(app: Flask) -> dict:
                       "question_id": (questions[0].id if questions else int(custom[0].key[1:])),
                       "article_id": _db.session.scalar(select(func.min(NewsArticle.id))),
                       "abstract_id": _db.session.scalar(select(Abstract.id).where(
-                          Abstract.activity_id == activity.id).order_by(Abstract.id).limit(1))}
+                          Abstract.activity_id == activity.id).order_by(Abstract.id).limit(1)),
+                      "highlight_id": _db.session.scalar(select(Highlight.id).where(
+                          Highlight.activity_id == activity.id).order_by(Highlight.id).limit(1))}
             valid = {"record_id": str(record.id) if record else "1", "code": registration.checkin_code,
                      "email": "daniel.brooks@demo.example.org", "accreditation_kind": activity.accreditation_kind,
                      "start_local": _local(activity.start_dt, zone_name),
@@ -153,6 +157,7 @@ def _prepare(app: Flask) -> dict:
         request_email_change(provider, "provider.odd@example.org", DEMO_PASSWORD)
         change = make_email_change_token(provider, old_email=provider.email, new_email=provider.pending_email,
                                          requested_dt=provider.pending_email_dt)
+        alert = create_alert(provider, AlertFilters(specialty="Hepatology"))
         _db.session.commit()
         targets = {
             "anonymous": [{"values": {"token": make_reset_token(resetting)},
@@ -175,8 +180,12 @@ def _prepare(app: Flask) -> dict:
                          # the form (a right one would close the account at the first post the sweep corrects).
                          {"values": {}, "valid": {"current_password": "not the password"}, "only": "/account/close"},
                          {"values": {"token": change}, "valid": {}, "only": "/email/confirm/",
-                          "undo": {"/email/confirm/<token>": restore_email_change(provider)}}],
-            "organizer": [{**organizer_target(past), "skip": "/post-test/"},
+                          "undo": {"/email/confirm/<token>": restore_email_change(provider)}},
+                         {"values": {"alert_id": alert.id}, "valid": {}, "only": "/alerts/<"},
+                         {"values": {"token": unsubscribe_token(provider.id, [alert.id])}, "valid": {},
+                          "only": "/alerts/unsubscribe/"}],
+            "organizer": [{**organizer_target(past), "skip": "/post-test/",
+                            "undo": {"/enduring": forget_enduring(past)}},
                           {**organizer_target(on_demand), "only": "/post-test/"}],
             "admin": [{"values": {"user_id": other.id}, "valid": {}}],
         }
@@ -204,6 +213,14 @@ def forget_evaluation(user: User, activity: Activity):
     user_id, activity_id = user.id, activity.id
     return lambda: _db.session.execute(delete(EvaluationResponse).where(
         EvaluationResponse.user_id == user_id, EvaluationResponse.activity_id == activity_id))
+
+
+def forget_enduring(activity: Activity):
+    """Unlink the enduring material a highlight of the activity was offered as, so that the next post reaches the
+    form again (the draft made stays, unlinked)."""
+    activity_id = activity.id
+    return lambda: _db.session.execute(update(Highlight).where(Highlight.activity_id == activity_id)
+                                       .values(enduring_activity_id=None))
 
 
 def _role(rule: str) -> str:

@@ -9,7 +9,7 @@ from urllib.parse import quote, urlencode
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.routing import IntegerConverter
 
 from cme.accounts.models import User
@@ -20,6 +20,8 @@ from cme.credit.evaluation_models import PostTestQuestion
 from cme.demo import ADMIN_EMAIL, DEMO_PASSWORD, ORGANIZER_EMAIL, PROVIDER_EMAIL
 from cme.extensions import db as _db
 from cme.library.abstracts.models import Abstract
+from cme.library.highlights.models import Highlight
+from cme.library.news.models import NewsArticle
 from cme.formtools import MAX_PAGE, page_arg
 from cme.registration.models import Registration
 from cme.urls import MAX_ID, IdConverter
@@ -60,7 +62,9 @@ def _real_values(app: Flask) -> dict:
                   "question_id": _db.session.scalar(select(PostTestQuestion.id).limit(1)),
                   "code": registration.checkin_code,
                   "abstract_id": _db.session.scalar(select(Abstract.id).where(Abstract.activity_id == activity.id)
-                                                    .order_by(Abstract.id).limit(1)) or 1}
+                                                    .order_by(Abstract.id).limit(1)) or 1,
+                  "article_id": _db.session.scalar(select(func.min(NewsArticle.id))) or 1,
+                  "highlight_id": _db.session.scalar(select(func.min(Highlight.id))) or 1}
         _db.session.remove()
     return values
 

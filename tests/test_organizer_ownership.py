@@ -15,11 +15,13 @@ from cme.certificates.models import Certificate
 from cme.credit.evaluation_models import EvaluationQuestion, PostTestQuestion
 from cme.credit.models import CreditRecord
 from cme.library.abstracts.models import Abstract, AbstractAuthor
+from cme.library.highlights.models import Highlight
 from cme.registration.models import Registration
 from cme.timeutil import now_utc
 
 # Organizer pages that belong to no activity: any organizer may open them.
-NOT_PER_ACTIVITY = {"/organize/", "/organize/activities/new"}
+NOT_PER_ACTIVITY = {"/organize/", "/organize/activities/new", "/organize/news", "/organize/news/new",
+                    "/organize/news/<id:article_id>/edit", "/organize/news/<id:article_id>/delete"}
 
 # What a person would type into the organizer forms (a union of their fields); an unchecked route would act on it.
 FORM = {
@@ -65,7 +67,9 @@ def their_activity(db, make_user, make_activity):
     abstract = Abstract(activity=activity, title="Owned", title_key="owned", background="B", methods="M", results="R",
                         conclusions="C", presentation_type="poster", is_published=True,
                         authors=[AbstractAuthor(position=0, name="Dr Owner")])
-    db.session.add_all([seated, waiting, question, post_test, abstract])
+    highlight = Highlight(activity=activity, title="Owned highlights", body="Owned", publication_date=start.date(),
+                          reviewed_on=start.date(), is_published=False)
+    db.session.add_all([seated, waiting, question, post_test, abstract, highlight])
     db.session.flush()
     record = CreditRecord(user_id=seated.user_id, activity_id=activity.id, credit_type="ama_pra_1",
                           amount=Decimal("1.00"), attested=True)
@@ -77,7 +81,7 @@ def their_activity(db, make_user, make_activity):
             "disclosure_id": disclosure.id, "designation_id": activity.credit_designations[0].id,
             "registration_id": seated.id, "code": seated.checkin_code, "question_id": question.id,
             "post_test_question_id": post_test.id, "record_id": record.id, "support_id": support.id,
-            "abstract_id": abstract.id}
+            "abstract_id": abstract.id, "highlight_id": highlight.id}
 
 
 def url_values(rule: Rule, ids: dict) -> dict:

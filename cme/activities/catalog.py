@@ -13,6 +13,7 @@ from cme.accounts.models import User
 from cme.activities.models import (
     PUBLIC_STATUSES, Activity, ActivityFormat, ActivitySession, ActivityStatus, CreditDesignation, CreditType, Faculty,
 )
+from cme.activities.forms import FORMAT_FILTERS, CatalogFilterForm
 from cme.activities.service import can_manage
 from cme.extensions import db
 from cme.timeutil import now_utc, zone
@@ -39,6 +40,36 @@ class CatalogFilters:
                   "date_to": self.date_to.isoformat() if self.date_to else "",
                   "when": "" if self.when == "upcoming" else self.when}
         return {k: v for k, v in values.items() if v}
+
+
+def parse_filters(args, *, zone_name: str = DEFAULT_ZONE) -> tuple[CatalogFilterForm, CatalogFilters]:
+    """The catalog's filters from query arguments (the catalog, the month view, the public feed, and the alert
+    made from them): the form, to show them with their errors, and the filters, a value that does not validate
+    being ignored."""
+    form = CatalogFilterForm(args)
+    form.validate()
+    valid = lambda f: f.data if not f.errors else None  # noqa: E731  (bad values are ignored, and shown as errors)
+    filters = CatalogFilters(
+        q=valid(form.q) or "", format=valid(form.format) or "", specialty=valid(form.specialty) or "",
+        credit_type=valid(form.credit_type) or "", date_from=valid(form.date_from), date_to=valid(form.date_to),
+        when=valid(form.when) or "upcoming", zone_name=zone_name)
+    return form, filters
+
+
+FORMAT_LABELS = dict(FORMAT_FILTERS)
+
+
+def describe_filters(filters: CatalogFilters) -> list[str]:
+    """The filters in words, for people: ["Hepatology", "Live meetings", "ABIM MOC points", "“liver”"]; [] when
+    there are none (dates and past/upcoming are not described: an alert keeps neither)."""
+    parts = [filters.specialty] if filters.specialty else []
+    if filters.format:
+        parts.append(FORMAT_LABELS.get(filters.format, filters.format))
+    if filters.credit_type in CreditType._value2member_map_:
+        parts.append(CreditType(filters.credit_type).label)
+    if filters.q:
+        parts.append(f"“{filters.q}”")
+    return parts
 
 
 def _day_start_utc(day: date, zone_name: str) -> datetime:
@@ -181,16 +212,17 @@ def draft_for_preview(activity_id: int, user: User) -> Activity | None:
     return activity
 
 
-def seat_state(activity: Activity, confirmed: int, *, now: datetime | None = None) -> tuple[str, str]:
+def seat_state(activity: Activity, taken: int, *, now: datetime | None = None) -> tuple[str, str]:
     """(key, label) of what a card shows: seats left, Waitlist, Full, Cancelled, Ended (an on-demand webcast: No
-    longer available), Registration closed, Open."""
+    longer available), Registration closed, Open. `taken`: seats taken (registration.counts: confirmed, and held
+    for someone with an offer)."""
     now = now or now_utc()
     if activity.is_cancelled:
         return "cancelled", "Cancelled"
     if activity.has_ended(now):
         return "ended", "No longer available" if activity.is_on_demand else "Ended"
     closed = activity.registration_closes_dt is not None and now >= activity.registration_closes_dt
-    if activity.capacity is not None and confirmed >= activity.capacity:
+    if activity.capacity is not None and taken >= activity.capacity:
         return ("full", "Full") if closed else ("waitlist", "Waitlist")
     if closed:
         return "closed", "Registration closed"
@@ -200,7 +232,7 @@ def seat_state(activity: Activity, confirmed: int, *, now: datetime | None = Non
         return "soon", f"Available from {activity.start_dt.astimezone(zone(activity.time_zone)):%b %-d}"
     if activity.capacity is None:
         return "open", "Open"
-    left = activity.capacity - confirmed
+    left = activity.capacity - taken
     return "open", f"{left} seat{'s' if left != 1 else ''} left"
 
 

@@ -18,7 +18,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, UR
 from cme.accounts.models import US_STATES
 from cme.activities.acpe import EXAMPLE as UAN_EXAMPLE, normalise_uan, uan_problem
 from cme.activities.models import (
-    SPECIALTIES, AccreditationKind, ActivityFormat, CreditType, FacultyRole, RelationshipType, SupportKind,
+    DEFAULT_OFFER_DAYS, DEFAULT_OFFER_HOURS, MAX_OFFER_DAYS, MAX_OFFER_HOURS, SPECIALTIES, AccreditationKind,
+    ActivityFormat, CreditType, FacultyRole, RelationshipType, SupportKind,
 )
 from cme.amounts import MAX_AMOUNT, is_quarter_step
 from cme.formtools import (
@@ -55,6 +56,13 @@ NOTICE_MESSAGE_LABEL = "Personal message to registrants (optional)"
 NOTICE_MESSAGE_HELP = "Goes into the notice registrants get when this save changes a time, the venue or the join link."
 
 
+# The catalog's format filter: each format, and "webcast" for live and on-demand webcasts alike.
+FORMAT_FILTERS = [
+    ("", "All formats"), (ActivityFormat.LIVE_MEETING.value, "Live meetings"), ("webcast", "All webcasts"),
+    (ActivityFormat.LIVE_WEBCAST.value, "Live webcasts"), (ActivityFormat.ON_DEMAND_WEBCAST.value, "On-demand webcasts"),
+]
+
+
 class CatalogFilterForm(Form):
     """GET filters of the catalog, the month view and the public feed."""
 
@@ -63,10 +71,7 @@ class CatalogFilterForm(Form):
 
     q = StringField("Search", filters=[without_nul, strip], validators=[Optional(), Length(max=200)],
                     render_kw={"placeholder": "Speaker, city, venue, topic, MOC…"})
-    format = SelectField("Format", choices=select_choices([
-        ("", "All formats"), (ActivityFormat.LIVE_MEETING.value, "Live meetings"), ("webcast", "All webcasts"),
-        (ActivityFormat.LIVE_WEBCAST.value, "Live webcasts"), (ActivityFormat.ON_DEMAND_WEBCAST.value, "On-demand webcasts"),
-    ]), default="", validators=[Optional()])
+    format = SelectField("Format", choices=select_choices(FORMAT_FILTERS), default="", validators=[Optional()])
     specialty = SelectField("Specialty or topic", choices=select_choices([("", "Any specialty")] + [(s, s) for s in SPECIALTIES]),
                             default="", validators=[Optional()])
     credit_type = SelectField("Credit type", choices=select_choices([("", "Any credit")] + CreditType.choices()),
@@ -131,6 +136,21 @@ class ActivityForm(Form):
     access_notes = TextAreaField("Webcast access notes", validators=[Optional(), Length(max=2000)], filters=[strip])
     capacity = IntegerField("Capacity (blank for unlimited)", validators=[Optional(), InRange(
         min=0, max=MAX_CAPACITY, message=f"Enter a capacity from 0 to {MAX_CAPACITY:,} seats.")])
+    # Issue 14, point 16: seat offers near the start. Left blank, each takes its default.
+    offer_days_before = IntegerField(
+        "Offer seats instead of promoting within this many days of the start", default=DEFAULT_OFFER_DAYS,
+        validators=[Optional(), InRange(min=0, max=MAX_OFFER_DAYS, message=f"Enter from 0 to {MAX_OFFER_DAYS} days.")],
+        filters=[lambda days: DEFAULT_OFFER_DAYS if days is None else days],
+        description="When a seat frees up this close to the start, the next person on the waitlist is mailed an "
+                    "offer to accept instead of being given the seat silently; an offer not accepted in time passes "
+                    f"to the next person. 0: always give the seat at once. Blank: {DEFAULT_OFFER_DAYS}.")
+    offer_hours = IntegerField(
+        "Offers stay open for (hours)", default=DEFAULT_OFFER_HOURS,
+        validators=[Optional(), InRange(min=1, max=MAX_OFFER_HOURS,
+                                        message=f"Enter from 1 to {MAX_OFFER_HOURS} hours.")],
+        filters=[lambda hours: DEFAULT_OFFER_HOURS if hours is None else hours],
+        description="Never past the start: an offer made closer to it closes when the activity starts. "
+                    f"Blank: {DEFAULT_OFFER_HOURS}.")
     registration_opens_local = DateTimeLocalField("Registration opens (local time)", format=LOCAL_FORMAT, validators=[Optional()])
     registration_closes_local = DateTimeLocalField("Registration closes (local time)", format=LOCAL_FORMAT, validators=[Optional()])
     claim_deadline_local = DateTimeLocalField("Credit claim deadline (local time)", format=LOCAL_FORMAT, validators=[Optional()])
@@ -186,7 +206,7 @@ class ActivityForm(Form):
         names = ("format", "title", "summary", "description", "learning_objectives", "target_audience", "specialty",
                  "topics", "time_zone", "venue_name", "street_address", "city", "state", "postal_code", "join_url",
                  "access_notes", "capacity", "accreditation_statement", "accreditation_kind", "joint_provider",
-                 "remind_day_before", "remind_hour_before")
+                 "remind_day_before", "remind_hour_before", "offer_days_before", "offer_hours")
         values = {name: getattr(self, name).data for name in names}
         values.update(start_dt=self.start_utc, end_dt=self.end_utc, registration_opens_dt=self.registration_opens_utc,
                       registration_closes_dt=self.registration_closes_utc, claim_deadline_dt=self.claim_deadline_utc)

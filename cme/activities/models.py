@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional
 
@@ -93,6 +93,11 @@ activity_organizers = Table(
 )
 
 
+# Waitlist offers (issue 14, point 16): the defaults, and the bounds the form and the database both hold.
+DEFAULT_OFFER_DAYS, MAX_OFFER_DAYS = 7, 365
+DEFAULT_OFFER_HOURS, MAX_OFFER_HOURS = 24, 168
+
+
 class Activity(db.Model):
     __tablename__ = "activities"
     __table_args__ = (
@@ -179,6 +184,15 @@ class Activity(db.Model):
     # a live meeting's 24 hours before its start, a live webcast's one hour before (with the join link).
     remind_day_before: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     remind_hour_before: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
+    # Issue 14, point 16: within this many days of the start, a seat that frees up is offered to the next person on
+    # the waitlist, who has `offer_hours` to accept it (never past the start), instead of being given silently
+    # (cme.registration.service.fill_free_seats). 0 days: always given silently.
+    offer_days_before: Mapped[int] = mapped_column(
+        CheckConstraint(f"offer_days_before >= 0 AND offer_days_before <= {MAX_OFFER_DAYS}", name="offer_days_before"),
+        default=DEFAULT_OFFER_DAYS, server_default=str(DEFAULT_OFFER_DAYS))
+    offer_hours: Mapped[int] = mapped_column(
+        CheckConstraint(f"offer_hours >= 1 AND offer_hours <= {MAX_OFFER_HOURS}", name="offer_hours"),
+        default=DEFAULT_OFFER_HOURS, server_default=str(DEFAULT_OFFER_HOURS))
 
     organizers: Mapped[list[User]] = relationship(secondary=activity_organizers)
     sessions: Mapped[list[ActivitySession]] = relationship(
@@ -237,6 +251,17 @@ class Activity(db.Model):
     def has_ended(self, now: datetime | None = None) -> bool:
         """Its end has come (for an on-demand webcast: its availability is over)."""
         return self.end_dt <= (now or now_utc())
+
+    @property
+    def offers_from_dt(self) -> datetime | None:
+        """From when a freed seat is offered rather than given (None: never; see `offer_days_before`)."""
+        return self.start_dt - timedelta(days=self.offer_days_before) if self.offer_days_before else None
+
+    def offers_seats(self, now: datetime | None = None) -> bool:
+        """A seat that frees up now is offered to the next person on the waitlist (rather than given to them):
+        within `offer_days_before` days of the start, and not once it has started."""
+        now = now or now_utc()
+        return self.offers_from_dt is not None and self.offers_from_dt <= now < self.start_dt
 
     def is_open_for_credit(self, now: datetime | None = None) -> bool:
         """Evaluations, claims and certificates open when a live activity has ended; an on-demand webcast's open

@@ -134,6 +134,8 @@ def _save_activity(activity: Activity, values: dict[str, Any], message: str = ""
                               claim_deadline_dt=values["claim_deadline_dt"])
         service.set_reminders(activity, remind_day_before=values["remind_day_before"],
                               remind_hour_before=values["remind_hour_before"])
+        service.set_waitlist_offers(activity, offer_days_before=values["offer_days_before"],
+                                    offer_hours=values["offer_hours"])
     lifecycle.change_capacity(activity, values["capacity"])
     return told.count, sum(1 for session, start in sessions_before.items() if session.start_dt != start)
 

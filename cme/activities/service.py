@@ -19,7 +19,7 @@ from cme.accounts.models import User
 from cme.activities.acpe import normalise_uan, uan_problem
 from cme.activities.models import (
     AccreditationKind, Activity, ActivityFormat, ActivitySession, ActivityStatus, CommercialSupport, CreditDesignation,
-    CreditType, Disclosure, Faculty, activity_organizers,
+    MAX_OFFER_DAYS, MAX_OFFER_HOURS, CreditType, Disclosure, Faculty, activity_organizers,
 )
 from cme.errors import DomainError
 from cme.extensions import db
@@ -187,6 +187,19 @@ def set_reminders(activity: Activity, *, remind_day_before: bool, remind_hour_be
     (`cme.registration.lifecycle` queues or drops the reminders themselves)."""
     _refuse_if_cancelled(activity)
     activity.remind_day_before, activity.remind_hour_before = remind_day_before, remind_hour_before
+    db.session.flush()
+
+
+def set_waitlist_offers(activity: Activity, *, offer_days_before: int, offer_hours: int) -> None:
+    """Issue 14, point 16: within how many days of the start a freed seat is offered to the next person on the
+    waitlist (0: never, it is given at once), and for how many hours an offer stands. Offers already made keep
+    their deadline (`cme.registration.service` makes and ends them)."""
+    _refuse_if_cancelled(activity)
+    if not 0 <= offer_days_before <= MAX_OFFER_DAYS:
+        raise ActivityError(f"Choose from 0 to {MAX_OFFER_DAYS} days.", code="offer_days", field="offer_days_before")
+    if not 1 <= offer_hours <= MAX_OFFER_HOURS:
+        raise ActivityError(f"Choose from 1 to {MAX_OFFER_HOURS} hours.", code="offer_hours", field="offer_hours")
+    activity.offer_days_before, activity.offer_hours = offer_days_before, offer_hours
     db.session.flush()
 
 
@@ -636,7 +649,8 @@ def cancel(activity: Activity, *, now: datetime | None = None) -> bool:
 DUPLICATED_COLUMNS = (
     "format", "summary", "description", "learning_objectives", "target_audience", "specialty", "topics", "time_zone",
     "venue_name", "street_address", "city", "state", "postal_code", "join_url", "access_notes", "capacity",
-    "accreditation_statement", "accreditation_kind", "joint_provider", "remind_day_before", "remind_hour_before")
+    "accreditation_statement", "accreditation_kind", "joint_provider", "remind_day_before", "remind_hour_before",
+    "offer_days_before", "offer_hours")
 # The instants a copy moves to its new dates (its sessions' too); availability follows start and end.
 DUPLICATED_TIMES = ("start_dt", "end_dt", "registration_opens_dt", "registration_closes_dt", "claim_deadline_dt")
 

@@ -15,7 +15,8 @@ from cme.calendar import service as calendar_service
 from cme.certificates.service import current_certificate
 from cme.credit.service import learner_progress
 from cme.library.abstracts.service import public_count as abstract_count
-from cme.registration.counts import confirmed_counts
+from cme.library.highlights import service as highlights
+from cme.registration.counts import taken_counts
 from cme.registration.overlaps import overlapping_registrations
 from cme.registration.service import (
     active_registration, active_registrations_of, registrant_problem, registration_problem,
@@ -31,14 +32,7 @@ def viewer_zone() -> str:
 
 
 def _filters() -> tuple[CatalogFilterForm, public.CatalogFilters]:
-    form = CatalogFilterForm(request.args)
-    form.validate()
-    valid = lambda f: f.data if not f.errors else None  # noqa: E731  (bad values are ignored, and shown as errors)
-    filters = public.CatalogFilters(
-        q=valid(form.q) or "", format=valid(form.format) or "", specialty=valid(form.specialty) or "",
-        credit_type=valid(form.credit_type) or "", date_from=valid(form.date_from), date_to=valid(form.date_to),
-        when=valid(form.when) or "upcoming", zone_name=viewer_zone())
-    return form, filters
+    return public.parse_filters(request.args, zone_name=viewer_zone())
 
 
 @bp.get("/")
@@ -47,7 +41,7 @@ def catalog():
     form, filters = _filters()
     page = public.catalog_page(filters, page=page_arg())
     now = now_utc()
-    seats_taken = confirmed_counts([a.id for a in page.items])
+    seats_taken = taken_counts([a.id for a in page.items])
     seat_states = {a.id: public.seat_state(a, seats_taken[a.id], now=now) for a in page.items}
     mine = active_registrations_of(current_user, [a.id for a in page.items])
     return render_template("activities/catalog.html", page=page, form=form, filters=filters, seat_states=seat_states,
@@ -67,7 +61,7 @@ def month():
         abort(404)
     view = public.month_view(year, month_number, filters)
     shown = {a.id: a for week in view.weeks for day in week for a, _ in day.entries}
-    seats_taken = confirmed_counts(list(shown))
+    seats_taken = taken_counts(list(shown))
     seat_states = {a.id: public.seat_state(a, seats_taken[a.id]) for a in shown.values()}
     mine = active_registrations_of(current_user, list(seat_states))
     return render_template("activities/month.html", view=view, form=form, filters=filters, today=today,
@@ -84,7 +78,7 @@ def detail(activity_id: int, slug: str | None = None):
         preview = activity is not None
     if activity is None:
         abort(404)
-    confirmed = confirmed_counts([activity.id])[activity.id]
+    taken = taken_counts([activity.id])[activity.id]
     provider = current_app.config["CME_PROVIDER_NAME"]
     statements = [(d, designation_statement_html(d.credit_type, d.max_amount, provider=provider,
                                                  activity_format=activity.format,
@@ -107,13 +101,14 @@ def detail(activity_id: int, slug: str | None = None):
         "google": calendar_service.google_add_url(activity), "outlook": calendar_service.outlook_add_url(activity),
         "feed": calendar_service.subscribe_links(absolute_url("calendar.public_feed"))}
     return render_template("activities/detail.html", activity=activity,
-                           seat_state=public.seat_state(activity, confirmed, now=now),
+                           seat_state=public.seat_state(activity, taken, now=now),
                            calendar_links=calendar_links, ended=ended, progress=progress, certificate=certificate,
-                           confirmed=confirmed, statements=statements,
+                           seats_taken=taken, statements=statements,
                            accreditation=activity_statements(activity, provider=provider),
                            viewer_zone=zone_name, preview=preview, my_registration=my_registration,
                            registration_open=registration_open, registrant_problem=who_cannot, overlaps=overlaps,
                            abstract_count=0 if preview else abstract_count(activity),
+                           **({} if preview else highlights.activity_page_links(activity)),
                            agenda=agenda_by_day(activity, activity.time_zone),
                            viewer_agenda=agenda_by_day(activity, zone_name) if zone_name and activity.is_webcast
                            and zone_name != activity.time_zone else None)

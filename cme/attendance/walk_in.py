@@ -65,7 +65,8 @@ def walk_in_problem(activity: Activity, *, check_in_now: bool, now: datetime | N
 def full_message(activity: Activity) -> str:
     counts = counts_for(activity.id)
     waiting = f"; {counts.waitlisted} on the waitlist" if counts.waitlisted else ""
-    return (f"The meeting is full ({counts.confirmed} of {activity.capacity} seats taken{waiting}). Tick “Seat over "
+    held = f", {counts.offered} of them held for people with an offer" if counts.offered else ""
+    return (f"The meeting is full ({counts.taken} of {activity.capacity} seats taken{held}{waiting}). Tick “Seat over "
             "capacity” to seat this walk-in anyway: the capacity grows by one seat.")
 
 
@@ -81,7 +82,7 @@ def register_walk_in(activity_id: int, person: WalkIn, *, by: User, check_in_now
     existing = active_registration(user, activity.id) if user is not None else None
     if existing is not None:
         return _already_registered(existing, by=by, check_in_now=check_in_now, over_capacity=over_capacity, now=now)
-    full = activity.capacity is not None and counts_for(activity.id).confirmed >= activity.capacity
+    full = activity.capacity is not None and counts_for(activity.id).taken >= activity.capacity
     if full and not over_capacity:
         raise AttendanceError(full_message(activity), code="full", field="over_capacity")
     new_account = user is None
@@ -105,14 +106,16 @@ def _already_registered(registration: Registration, *, by: User, check_in_now: b
     """The walk-in was registered already: a confirmed registrant is checked in (once); a waitlisted one is
     seated only with the over-capacity override (a promotion out of turn), else refused with the way to do it."""
     seated = False
-    if registration.is_waitlisted:
+    if registration.is_offered:  # the seat held for them is theirs: standing at the desk is their answer
+        promote(registration, now=now)
+    elif registration.is_waitlisted:
         if not over_capacity:
             raise AttendanceError(
                 f"{registration.full_name} is on the waitlist (number {registration.waitlist_position}). Tick “Seat "
                 "over capacity” to seat them now: the capacity grows by one seat if the meeting is full.",
                 code="waitlisted", field="over_capacity")
         activity = registration.activity
-        seated = activity.capacity is not None and counts_for(activity.id).confirmed >= activity.capacity
+        seated = activity.capacity is not None and counts_for(activity.id).taken >= activity.capacity
         promote(registration, now=now)
     checked = check_in(registration, by=by, now=now) if check_in_now else False
     return WalkInOutcome(registration, new_account=False, already_registered=True, checked_in=checked,

@@ -106,7 +106,7 @@ WATCHED: dict[type, Watch] = {
         ("title", "status", "format", "time_zone", "start_dt", "end_dt", "capacity", "venue_name", "street_address",
          "city", "state", "postal_code", "join_url", "registration_opens_dt", "registration_closes_dt",
          "claim_deadline_dt", "accreditation_kind", "joint_provider", "accreditation_statement", "acpe_uan",
-         "post_test_passing_score", "certificates_automatic"),
+         "post_test_passing_score", "certificates_automatic", "offer_days_before", "offer_hours"),
         activity=lambda obj, _c: _value(obj, "id"),
         describe=lambda obj, _c: _value(obj, "title") or "Activity"),
     ActivitySession: Watch(

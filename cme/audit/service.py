@@ -92,6 +92,7 @@ FIELD_LABELS = {
     "acpe_uan": "ACPE UAN", "join_url": "Join link", "post_test_passing_score": "Post-test passing score",
     "certificates_automatic": "Certificates issued automatically", "verification_code": "Verification code",
     "relationship_type": "Relationship", "mitigated": "Mitigated", "full_name": "Name",
+    "offer_days_before": "Seats offered within (days of the start)", "offer_hours": "Offers stay open (hours)",
 }
 ENUMS = {"status": ActivityStatus, "format": ActivityFormat, "credit_type": CreditType,
          "relationship_type": RelationshipType, "accreditation_kind": AccreditationKind}

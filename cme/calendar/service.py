@@ -32,6 +32,7 @@ from cme.calendar.ics import CalendarMeta, EventData, assemble_calendar, build_c
 from cme.calendar.invitations import calendar_window, registrant_uid
 from cme.extensions import db
 from cme.registration.models import Registration
+from cme.timeutil import format_local
 
 EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
 ALARM_MINUTES = 30
@@ -107,13 +108,18 @@ def registration_event(registration: Registration) -> EventData:
         status, prefix = "CANCELLED", "Cancelled: "
     elif registration.is_waitlisted:
         status, prefix = "TENTATIVE", f"Waitlisted (#{registration.waitlist_position}): "
+    elif registration.is_offered:  # a seat held, not yet taken: tentative until accepted (issue 14, point 16)
+        status, prefix = "TENTATIVE", "Seat offered: "
     else:
         status, prefix = "CONFIRMED", ""
     join = activity.join_url if (activity.is_webcast and registration.is_confirmed and not cancelled) else None
     extra = [f"Join the webcast: {join}"] if join else []
     if registration.is_waitlisted and not cancelled:
-        extra.append(f"You are number {registration.waitlist_position} on the waitlist; a seat, if one frees up, "
-                     "is yours automatically.")
+        extra.append(f"You are number {registration.waitlist_position} on the waitlist: if a seat frees up, we mail "
+                     "you (a seat given to you, or offered to you to accept near the start).")
+    if registration.is_offered and not cancelled:
+        extra.append(f"A seat is held for you until {format_local(registration.offer_deadline, activity.time_zone)}: "
+                     f"accept it on My schedule ({_base()}/my/schedule).")
     start, end, summary = calendar_window(activity)
     return EventData(
         uid=registrant_uid(activity.uuid, registration.user_id),

@@ -28,6 +28,8 @@ from cme.csvexport import csv_bytes
 from cme.errors import show_error
 from cme.extensions import db
 from cme.formtools import ConfirmForm
+from cme.library.highlights.service import highlight_offered_by
+from cme.library.markdown import render_markdown
 from cme.timeutil import now_utc
 from cme.transactions import unit_of_work
 
@@ -40,8 +42,10 @@ bp = Blueprint("credit", __name__)
 @login_required
 def watch(activity_id: int):
     activity = public_activity_or_404(activity_id)
-    return render_template("credit/watch.html", activity=activity,
-                           problem=attendance.watch_problem(current_user, activity),
+    problem = attendance.watch_problem(current_user, activity)
+    offered = highlight_offered_by(activity) if activity.is_on_demand and not problem else None
+    return render_template("credit/watch.html", activity=activity, problem=problem,
+                           reading=render_markdown(offered.body) if offered else None,
                            minutes=attendance.minutes_watched(current_user, activity),
                            interval=attendance.HEARTBEAT_SECONDS)
 

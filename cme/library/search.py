@@ -34,6 +34,7 @@ from cme.enums import LabeledEnum, check_in
 from cme.extensions import db
 from cme.library import topics as topic_list
 from cme.library.abstracts.models import Abstract, AbstractAuthor
+from cme.library.highlights.models import Highlight
 from cme.library.news.models import NewsArticle, NewsArticleTopic
 from cme.library.news.service import publication_instant
 from cme.timeutil import UTCDateTime, now_utc, utc_to_local
@@ -126,7 +127,7 @@ def register_provider(provider: Provider) -> None:
     PROVIDERS[provider.kind] = provider
 
 
-# ---------------------------------------------------------------- providers: abstracts and news
+# ---------------------------------------------------------------- providers: abstracts, news, highlights
 
 def _slug(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower())[:60].strip("-")
@@ -163,6 +164,23 @@ def _load_news(ids: Sequence[int]) -> list[NewsArticle]:
         selectinload(NewsArticle.topic_links))))
 
 
+def highlight_entry(highlight: Highlight) -> Optional[Entry]:
+    """A published highlights page of a published activity, listed from its publication instant (as news), by its
+    `search_text`."""
+    activity = highlight.activity
+    if activity is None or not highlight.is_published or activity.status != ActivityStatus.PUBLISHED:
+        return None
+    topics = tuple(t.slug for t in topic_list.TOPICS
+                   if t.matches(highlight.title, activity.title, activity.topics or "", activity.specialty or ""))
+    return Entry(title=highlight.title, body=highlight.search_text, topics=topics, activity_id=activity.id,
+                 year=highlight.publication_date.year, listed_from_dt=publication_instant(highlight.publication_date))
+
+
+def _load_highlights(ids: Sequence[int]) -> list[Highlight]:
+    return list(db.session.scalars(select(Highlight).where(Highlight.id.in_(ids)).options(
+        selectinload(Highlight.activity), selectinload(Highlight.abstracts))))
+
+
 def _link(endpoint: str, key: str) -> Callable[[int, str], tuple[str, dict[str, Any]]]:
     def link(item_id: int, title: str) -> tuple[str, dict[str, Any]]:
         return endpoint, {key: item_id, "slug": _slug(title) or None}
@@ -177,6 +195,11 @@ register_provider(Provider(
 register_provider(Provider(
     kind=SearchKind.NEWS.value, model=NewsArticle, search_entry=news_entry, load=_load_news,
     link=_link("news.article", "article_id"), children={NewsArticleTopic: "article_id"}))
+register_provider(Provider(
+    kind=SearchKind.HIGHLIGHT.value, model=Highlight, search_entry=highlight_entry, load=_load_highlights,
+    link=_link("highlights.detail", "highlight_id"),
+    parents={Activity: (("status", "title", "topics", "specialty"),
+                        lambda ids: select(Highlight.id).where(Highlight.activity_id.in_(ids)))}))
 
 
 # ---------------------------------------------------------------- keeping the index (flush listeners)

@@ -48,6 +48,8 @@ log = logging.getLogger("cme.mail")
 # A domain no mail is ever sent to (RFC 2606 reserves it): a closed account's address becomes one there
 # (cme.privacy), and a mail queued to it later (a notice about an activity it took part in) is dropped unsent.
 UNDELIVERABLE_DOMAIN = "invalid.example"
+# Reading a stored message back to send it: its header lines are sent as they were composed, never folded again.
+STORED = policy.SMTP.clone(refold_source="none")
 MAX_BACKOFF = timedelta(hours=6)
 
 
@@ -79,6 +81,28 @@ def compose(recipient: str, subject: str, text: str, html: str | None = None, *,
     if html:
         msg.add_alternative(html, subtype="html")
     return msg
+
+
+class UnfoldedHeader(str):
+    """A header value written out as it is, on one line: never folded, never made an RFC 2047 encoded-word. For
+    ASCII values that must reach the mail client intact however long they are, such as the angle-bracketed URL of
+    `List-Unsubscribe` (RFC 2369, RFC 8058), which a folder would otherwise cut into encoded-words no client reads
+    as a link. Set it with `set_unfolded_header`."""
+
+    name: str
+
+    def fold(self, *, policy) -> str:  # the email package's header interface
+        return f"{self.name}: {self}{policy.linesep}"
+
+
+def set_unfolded_header(msg: EmailMessage, name: str, value: str) -> None:
+    """Add header `name` with `value` on one line (at most 998 characters, RFC 5322; ASCII, no line break)."""
+    value = single_line(value).strip()
+    if not value.isascii() or len(name) + 2 + len(value) > 998:
+        raise ValueError(f"{name} must be ASCII and fit on one line of 998 characters")
+    header = UnfoldedHeader(value)
+    header.name = name
+    msg[name] = header
 
 
 def header_text(text: str, limit: int | None = None) -> str:
@@ -285,7 +309,8 @@ class SMTPTransport:
     def send(self, message: OutboxMessage) -> None:
         if self.connection is None:
             self.connection = self._connect()
-        parsed = Parser(policy=policy.SMTP).parsestr(message.raw_message)
+        # As stored: composing folded what needs folding, and a header written unfolded on purpose stays so.
+        parsed = Parser(policy=STORED).parsestr(message.raw_message)
         sender = parseaddr(str(parsed["From"]))[1]
         try:
             self.connection.send_message(parsed, from_addr=sender, to_addrs=[message.recipient])

@@ -8,7 +8,8 @@ evaluations and post-test results that the credit rests on, the registrations of
 part in, and on the account only what reporting that credit needs: name, degree, profession, NPI, state licence,
 ABIM ID. Everything else is erased or replaced with a pseudonym (`KEPT`, `ERASED`): the email becomes
 closed-<id>@invalid.example (so the address may sign up again, as a new account), the password can no longer
-match, sessions end, the calendar feed token goes, specialty and time zone are reset, dietary and accessibility
+match, sessions end, the calendar feed token and the new-activity alerts go, specialty and time zone are reset,
+dietary and accessibility
 needs are erased from every registration, registrations of activities the learner did not take part in lose the
 identity they held, upcoming registrations are cancelled (the seat goes to the waitlist as for any
 cancellation), and every mail to the address, sent or waiting, is deleted. Once six years have passed since the
@@ -26,6 +27,8 @@ from sqlalchemy import delete, func, select, update
 
 from cme.accounts.models import User
 from cme.activities.models import Activity
+from cme.alerts.models import ActivityAlert
+from cme.alerts.service import describe as describe_alert
 from cme.attendance.models import Attendance
 from cme.audit import service as audit
 from cme.audit.models import AuditEntry
@@ -48,7 +51,7 @@ RETENTION_YEARS = 6
 
 # On a closed account: what reporting the credit needs stays; the rest is reset or replaced.
 KEPT = ("full_name", "degree", "profession", "npi", "licence_state", "licence_number", "abim_id")
-ERASED = ("email", "password", "specialty", "time_zone", "calendar feed token")
+ERASED = ("email", "password", "specialty", "time_zone", "calendar feed token", "alerts")
 CLOSED_EMAIL_DOMAIN = UNDELIVERABLE_DOMAIN
 UNUSABLE_PASSWORD = "!closed"  # no hash method: werkzeug's check_password_hash never matches it
 # A registration of an activity the learner did not take part in keeps no identity.
@@ -117,7 +120,8 @@ def personal_data(user: User, password: str, *, now: datetime | None = None) -> 
         "registrations": [{
             "id": r.id, "activity": activity(r.activity_id), "status": r.status,
             "waitlist_position": r.waitlist_position, "registered": _iso(r.registered_dt),
-            "confirmed": _iso(r.confirmed_dt), "cancelled": _iso(r.cancelled_dt), "full_name": r.full_name,
+            "confirmed": _iso(r.confirmed_dt), "cancelled": _iso(r.cancelled_dt), "offered": _iso(r.offered_dt),
+            "offer_expires": _iso(r.offer_expires_dt), "offer_outcome": r.offer_outcome, "full_name": r.full_name,
             "degree": r.degree, "profession": r.profession, "npi": r.npi, "licence_state": r.licence_state,
             "licence_number": r.licence_number, "dietary_needs": r.dietary_needs,
             "accessibility_needs": r.accessibility_needs, "attested_professional": r.attested_professional,
@@ -153,6 +157,11 @@ def personal_data(user: User, password: str, *, now: datetime | None = None) -> 
             "superseded": _iso(c.superseded_dt), "learner": str(c.snapshot.get("learner", "")),
             "credits": [str(line.get("line", "")) for line in c.snapshot.get("credits", [])],
         } for c in rows(Certificate, Certificate.issued_dt)],
+        "alerts": [{
+            "name": a.name, "watches": describe_alert(a), "q": a.q, "format": a.format, "specialty": a.specialty,
+            "credit_type": a.credit_type, "on": a.is_on, "created": _iso(a.created_dt),
+            "last_mailed": _iso(a.last_sent_dt), "stopped": _iso(a.stopped_dt),
+        } for a in rows(ActivityAlert, ActivityAlert.created_dt)],
         "mail": [{
             "subject": m.subject, "kind": m.kind, "status": m.status, "queued": _iso(m.created_dt),
             "sent": _iso(m.sent_dt),
@@ -199,6 +208,7 @@ def close_account(user: User, password: str, *, now: datetime | None = None) -> 
             registration.full_name, registration.degree = CLOSED_NAME, ""
             registration.npi = registration.licence_state = registration.licence_number = None
     db.session.execute(delete(OutboxMessage).where(OutboxMessage.recipient == user.email))
+    db.session.execute(delete(ActivityAlert).where(ActivityAlert.user_id == user.id))  # no digest, ever
     user.email = closed_email(user.id)
     user.password_hash = UNUSABLE_PASSWORD
     user.feed_token_nonce = user.feed_token_hash = None
@@ -244,7 +254,8 @@ def purge_closed_accounts(*, now: datetime | None = None) -> list[int]:
         db.session.execute(update(Attendance).where(Attendance.checked_in_by_id == user_id).values(checked_in_by_id=None))
         db.session.execute(update(CreditAdjustment).where(CreditAdjustment.adjusted_by_id == user_id)
                            .values(adjusted_by_id=None))
-        for model in (CreditAdjustment, CreditRecord, EvaluationResponse, PostTestAttempt, Attendance, Registration):
+        for model in (CreditAdjustment, CreditRecord, EvaluationResponse, PostTestAttempt, Attendance, Registration,
+                      ActivityAlert):
             db.session.execute(delete(model).where(model.user_id == user_id))
         db.session.execute(delete(User).where(User.id == user_id))
         audit.record("account.purged", summary=f"Closed account {user_id}: its records' retention period ended",

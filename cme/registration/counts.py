@@ -1,4 +1,7 @@
-"""Counting registrations: the one query every page and rule asks (seats taken, waitlist length, last position)."""
+"""Counting registrations: the one query every page and rule asks (seats taken, waitlist length, last position).
+
+A seat is taken by a confirmed registrant and by one holding an offer (issue 14, point 16: the seat is held for them
+until they answer or the offer lapses), so `taken` is what capacity is measured against everywhere."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,8 +16,14 @@ from cme.registration.models import Registration, RegistrationStatus
 @dataclass(frozen=True)
 class RegistrationCounts:
     confirmed: int = 0
-    waitlisted: int = 0
+    waitlisted: int = 0  # waiting, without an offer
     last_position: int = 0  # the highest waitlist position (allocation appends after it; 0 when nobody waits)
+    offered: int = 0  # holding a seat offered to them
+
+    @property
+    def taken(self) -> int:
+        """Seats taken: confirmed, and held for someone with an offer."""
+        return self.confirmed + self.offered
 
 
 def registration_counts(activity_ids: list[int]) -> dict[int, RegistrationCounts]:
@@ -27,10 +36,11 @@ def registration_counts(activity_ids: list[int]) -> dict[int, RegistrationCounts
         func.count().filter(Registration.status == RegistrationStatus.CONFIRMED),
         func.count().filter(Registration.status == RegistrationStatus.WAITLISTED),
         func.coalesce(func.max(Registration.waitlist_position), 0),
+        func.count().filter(Registration.status == RegistrationStatus.OFFERED),
     ).where(Registration.activity_id.in_(activity_ids), Registration.status != RegistrationStatus.CANCELLED)
         .group_by(Registration.activity_id))
-    for activity_id, confirmed, waitlisted, last_position in rows:
-        counts[activity_id] = RegistrationCounts(confirmed, waitlisted, last_position)
+    for activity_id, confirmed, waitlisted, last_position, offered in rows:
+        counts[activity_id] = RegistrationCounts(confirmed, waitlisted, last_position, offered)
     return counts
 
 
@@ -39,13 +49,13 @@ def counts_for(activity_id: int) -> RegistrationCounts:
     return registration_counts([activity_id])[activity_id]
 
 
-def confirmed_counts(activity_ids: list[int]) -> dict[int, int]:
-    """{activity_id: seats taken}: what catalog cards and month entries show."""
-    return {activity_id: c.confirmed for activity_id, c in registration_counts(activity_ids).items()}
+def taken_counts(activity_ids: list[int]) -> dict[int, int]:
+    """{activity_id: seats taken}: what catalog cards, month entries and activity pages show."""
+    return {activity_id: c.taken for activity_id, c in registration_counts(activity_ids).items()}
 
 
 def seats_left(activity: Activity) -> int | None:
     """Free seats (None when the capacity is unlimited); never negative."""
     if activity.capacity is None:
         return None
-    return max(activity.capacity - counts_for(activity.id).confirmed, 0)
+    return max(activity.capacity - counts_for(activity.id).taken, 0)

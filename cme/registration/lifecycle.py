@@ -17,7 +17,9 @@ from cme.registration.notices import queue_cancellation_notices, queue_change_no
 from cme.registration.counts import RegistrationCounts, counts_for
 from cme.registration.models import Registration
 from cme.registration.reminders import reminder_time, sync_reminders
-from cme.registration.service import RegistrationError, fill_free_seats, lock_activity
+from cme.registration.service import (
+    RegistrationError, fill_free_seats, lock_activity, open_offers, withdraw_offers,
+)
 
 
 @dataclass
@@ -46,15 +48,17 @@ def notice_audience(activity: Activity) -> RegistrationCounts | None:
 
 
 def change_capacity(activity: Activity, capacity: int | None, *, now: datetime | None = None) -> list[Registration]:
-    """Set the number of seats (None: unlimited). It never drops below the confirmed count; seats it adds go to
-    the waitlist in order. Returns the registrations promoted."""
+    """Set the number of seats (None: unlimited). It never drops below the seats taken (confirmed, and held for
+    people with an offer); seats it adds go to the waitlist in order (offered or given: fill_free_seats). Returns
+    the registrations offered a seat or promoted."""
     if capacity == activity.capacity:
         return []
     locked = lock_activity(activity.id)
-    confirmed = counts_for(locked.id).confirmed
-    if capacity is not None and capacity < confirmed:
-        raise RegistrationError(f"{confirmed} registrants are already confirmed; the capacity cannot go below that.",
-                                code="capacity_below_confirmed", field="capacity")
+    counts = counts_for(locked.id)
+    if capacity is not None and capacity < counts.taken:
+        held = f" and {counts.offered} more hold a seat offered to them" if counts.offered else ""
+        raise RegistrationError(f"{counts.confirmed} registrants are already confirmed{held}; the capacity cannot go "
+                                f"below {counts.taken}.", code="capacity_below_confirmed", field="capacity")
     locked.capacity = capacity
     return fill_free_seats(locked, now=now) if locked.is_published else []
 
@@ -114,5 +118,11 @@ def unpublish(activity: Activity, *, now: datetime | None = None) -> None:
 
 
 def cancel_activity(activity: Activity, *, now: datetime | None = None) -> int:
-    """Cancel the activity and tell every registrant (a calendar CANCEL for confirmed ones). Returns how many."""
-    return queue_cancellation_notices(activity) if activities.cancel(activity, now=now) else 0
+    """Cancel the activity and tell every registrant (a calendar CANCEL for confirmed ones); seat offers still open
+    are withdrawn (an acceptance at the same moment waits for the lock, then finds the activity cancelled).
+    Returns how many."""
+    lock_activity(activity.id)
+    if not activities.cancel(activity, now=now):
+        return 0
+    withdraw_offers(open_offers(activity))
+    return queue_cancellation_notices(activity)

@@ -1,5 +1,6 @@
-"""The mails a registrant gets (confirmed, waitlisted, promoted, cancelled, and the activity's schedule-change and
-cancellation notices), each with its calendar invitation when the registrant holds a seat.
+"""The mails a registrant gets (confirmed, waitlisted, promoted, cancelled; a seat offered, accepted, declined or
+lapsed; the activity's schedule-change and cancellation notices), each with its calendar invitation when the
+registrant holds a seat (an offer is no seat yet: its invitation comes with the acceptance).
 
 They go through the outbox *deferred*: the transaction that changes the registration writes a small row (which
 template, the invitation's method and SEQUENCE, the waitlist position, the time), and the delivery worker
@@ -30,6 +31,10 @@ SUBJECTS = {
     "registration_waitlisted": "You are on the waitlist: {title}",
     "registration_promoted": "A seat opened up, you are in: {title}",
     "registration_cancelled": "Registration cancelled: {title}",
+    "registration_offered": "A seat is offered to you: {title}",
+    "registration_accepted": "You are registered: {title}",
+    "registration_declined": "Seat declined: {title}",
+    "registration_lapsed": "Your seat offer lapsed: {title}",
     "schedule_changed": "Schedule change: {title}",
     "activity_cancelled": "Cancelled: {title}",
 }
@@ -64,6 +69,9 @@ def compose_registrant_mail(message: OutboxMessage, payload: dict[str, Any]) -> 
         raise LookupError(f"registration {payload['registration_id']} no longer exists")
     activity, user = registration.activity, registration.user
     stamp = datetime.fromisoformat(payload["stamp"])
+    if payload["template"] == "registration_offered" and not (
+            registration.is_offered and now_utc() < registration.offer_deadline):
+        raise NotNeeded("the seat offer was answered, withdrawn or lapsed before its mail went")
     method = payload["method"]
     calendar = None
     if method is not None:
@@ -76,7 +84,10 @@ def compose_registrant_mail(message: OutboxMessage, payload: dict[str, Any]) -> 
         waitlist_position=payload["waitlist_position"], status_label=payload["status_label"],
         join_lead_minutes=JOIN_LINK_LEAD_MINUTES,
         activity_url=absolute_url("activities.detail", activity_id=activity.id),
-        schedule_url=absolute_url("registration.my_schedule"))
+        schedule_url=absolute_url("registration.my_schedule"),
+        accept_url=absolute_url("registration.accept_offer", registration_id=registration.id),
+        decline_url=absolute_url("registration.decline_offer", registration_id=registration.id),
+        register_url=absolute_url("registration.register", activity_id=activity.id))
 
 
 def invitation_bytes(registration: Registration, method: str, sequence: int, stamp: datetime, *,

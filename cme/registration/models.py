@@ -21,7 +21,22 @@ if TYPE_CHECKING:
 class RegistrationStatus(LabeledEnum):
     CONFIRMED = "confirmed", "Confirmed"
     WAITLISTED = "waitlisted", "Waitlisted"
+    # Issue 14, point 16: a seat held for this person (it counts as taken) until they accept it, decline it, or
+    # `offer_expires_dt` passes; they keep their waitlist position meanwhile.
+    OFFERED = "offered", "Offered a seat"
     CANCELLED = "cancelled", "Cancelled"
+
+
+# The statuses of people in the waitlist's order (with a `waitlist_position`): waiting, or holding an offer.
+IN_LINE = (RegistrationStatus.WAITLISTED.value, RegistrationStatus.OFFERED.value)
+
+
+class OfferOutcome(LabeledEnum):
+    """How a seat offer ended (None while it is open, or when the organizers seated the person themselves)."""
+
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    LAPSED = "lapsed", "Lapsed"
 
 
 registration_sessions = Table(
@@ -64,10 +79,12 @@ class Registration(db.Model):
     __table_args__ = (
         CheckConstraint(check_in("status", RegistrationStatus), name="status"),
         CheckConstraint(
-            "(status = 'waitlisted' AND waitlist_position IS NOT NULL AND waitlist_position > 0) "
-            "OR (status <> 'waitlisted' AND waitlist_position IS NULL)",
+            "(status IN ('waitlisted', 'offered') AND waitlist_position IS NOT NULL AND waitlist_position > 0) "
+            "OR (status NOT IN ('waitlisted', 'offered') AND waitlist_position IS NULL)",
             name="waitlist_position",
         ),
+        CheckConstraint("status <> 'offered' OR offer_expires_dt IS NOT NULL", name="offer_has_deadline"),
+        CheckConstraint(f"offer_outcome IS NULL OR {check_in('offer_outcome', OfferOutcome)}", name="offer_outcome"),
         # At most one active (non-cancelled) registration per user and activity.
         Index(
             "uq_registrations_active_user_activity",
@@ -101,6 +118,10 @@ class Registration(db.Model):
     registered_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     confirmed_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     cancelled_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # The last seat offer made to this registrant: when it was made, until when it stands, and how it ended.
+    offered_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    offer_expires_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    offer_outcome: Mapped[Optional[str]] = mapped_column(String(20))
     updated_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
 
     user: Mapped[User] = relationship()
@@ -124,5 +145,28 @@ class Registration(db.Model):
         return self.status == RegistrationStatus.WAITLISTED
 
     @property
+    def is_offered(self) -> bool:
+        return self.status == RegistrationStatus.OFFERED
+
+    @property
     def is_cancelled(self) -> bool:
         return self.status == RegistrationStatus.CANCELLED
+
+    @property
+    def holds_seat(self) -> bool:
+        """Confirmed, or holding an offer: a seat counted as taken."""
+        return self.status in (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED)
+
+    @property
+    def offer_deadline(self) -> datetime | None:
+        """When the last offer made to this registrant stops (stopped) standing: its expiry, or the activity's
+        start if that comes first (an activity moved earlier)."""
+        if self.offer_expires_dt is None:
+            return None
+        return min(self.offer_expires_dt, self.activity.start_dt)
+
+    def offer_stands(self, now: datetime | None = None) -> bool:
+        """A seat is held for this registrant now, theirs to accept or decline: offered, before the offer's
+        deadline, in an activity that is not cancelled (registration.service.offer_problem says why not)."""
+        return (self.is_offered and not self.activity.is_cancelled
+                and (now or now_utc()) < self.offer_deadline)

@@ -26,12 +26,13 @@ from cme.registration.overlaps import overlapping_registrations
 from cme.registration.models import JOIN_LINK_LEAD_MINUTES, Registration, display_checkin_code
 from cme.registration.roster import build_roster_csv
 from cme.registration.counts import counts_for, seats_left
-from cme.timeutil import now_utc
+from cme.timeutil import format_local, now_utc
 from cme.transactions import unit_of_work
 from cme.urls import absolute_url
 
 bp = Blueprint("registration", __name__)
 bp.app_template_filter("checkin_code")(display_checkin_code)
+bp.app_template_global("waitlist_promise")(service.waitlist_promise)  # pages and mails say it alike
 
 
 def own_registration(registration_id: int) -> Registration:
@@ -69,7 +70,8 @@ def register(activity_id: int):
         def register_and_note():
             """Register, and note what the next page says before the commit expires the objects."""
             registration = service.register(current_user, activity.id, answers)
-            return registration.id, registration.is_confirmed, registration.waitlist_position, activity.title
+            return (registration.id, registration.is_confirmed, registration.waitlist_position, activity.title,
+                    service.waitlist_promise(activity))
 
         done = unit_of_work(register_and_note)
         if not done.ok and done.error.code == "duplicate":
@@ -77,12 +79,11 @@ def register(activity_id: int):
         if not done.ok and done.error.code in ("closed", "unverified"):
             return redirect(url_for("activities.detail", activity_id=activity.id))
         if done.ok:
-            registration_id, confirmed, position, title = done.value
+            registration_id, confirmed, position, title, promise = done.value
             if confirmed:
                 flash(f"You are registered for {title}. A confirmation with a calendar invitation is on its way.", "success")
             else:
-                flash(f"{title} is full: you are number {position} on the waitlist. "
-                      "You will get a seat automatically if one frees up.", "warning")
+                flash(f"{title} is full: you are number {position} on the waitlist. {promise}", "warning")
             return redirect(url_for("registration.my_schedule", _anchor=f"registration-{registration_id}"))
     return render_template("registration/register.html", form=form, activity=activity,
                            seats_left=seats_left(activity), overlaps=overlapping_registrations(current_user, activity),
@@ -109,11 +110,55 @@ def cancel(registration_id: int):
     if registration.is_cancelled:
         flash("This registration is already cancelled.", "info")
         return redirect(url_for("registration.my_schedule"))
+    if registration.is_offered:  # leaving with a seat held for you is declining it
+        return redirect(url_for("registration.decline_offer", registration_id=registration.id))
     if form.validate_on_submit():
         if unit_of_work(lambda: participation.cancel_registration(registration)).ok:
             flash(f"Your registration for {registration.activity.title} is cancelled.", "success")
         return redirect(url_for("registration.my_schedule"))
     return render_template("registration/cancel.html", registration=registration, form=form)
+
+
+@bp.route("/my/registrations/<id:registration_id>/accept", methods=["GET", "POST"])
+@login_required
+def accept_offer(registration_id: int):
+    """A seat held for the registrant (issue 14, point 16): GET shows the offer and its deadline, POST takes it."""
+    registration = own_registration(registration_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        done = unit_of_work(lambda: service.accept_offer(registration), show=False)
+        if done.ok:
+            flash(f"The seat is yours: you are registered for {registration.activity.title}. A confirmation with a "
+                  "calendar invitation is on its way.", "success")
+            return redirect(url_for("registration.my_schedule", _anchor=f"registration-{registration.id}"))
+        return _offer_page(own_registration(registration_id), form, "accept", done.error.message, 409)
+    return _offer_page(registration, form, "accept")
+
+
+@bp.route("/my/registrations/<id:registration_id>/decline", methods=["GET", "POST"])
+@login_required
+def decline_offer(registration_id: int):
+    """GET asks whether to turn the held seat down, POST does: the seat passes to the next person."""
+    registration = own_registration(registration_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        done = unit_of_work(lambda: service.decline_offer(registration), show=False)
+        if done.ok:
+            flash(f"You declined the seat at {registration.activity.title}: it goes to the next person on the "
+                  "waitlist.", "success")
+            return redirect(url_for("registration.my_schedule"))
+        return _offer_page(own_registration(registration_id), form, "decline", done.error.message, 409)
+    return _offer_page(registration, form, "decline")
+
+
+def _offer_page(registration: Registration, form: ConfirmForm, answer: str, refusal: str | None = None,
+                status: int = 200):
+    problem = service.offer_problem(registration)
+    return render_template("registration/offer.html", registration=registration, activity=registration.activity,
+                           form=form, answer=answer, problem=refusal or (problem and problem[0]),
+                           problem_code=problem and problem[1],
+                           may_register_again=registration.is_cancelled
+                           and service.registration_problem(registration.activity) is None), status
 
 
 @bp.get("/my/registrations/<id:registration_id>.ics")
@@ -244,10 +289,18 @@ def roster_action(activity_id: int, registration_id: int, action: Callable[[Regi
     return redirect(url_for(back, activity_id=activity.id, q=request.form.get("q") or None))
 
 
-def _cancelled(registration: Registration, promoted: list[Registration]) -> tuple[str, str]:
-    names = ", ".join(r.full_name for r in promoted)
-    return (f"{registration.full_name}'s registration is cancelled."
-            + (f" Promoted from the waitlist: {names}." if names else ""), "success")
+def _cancelled(registration: Registration, moved: list[Registration]) -> tuple[str, str]:
+    return f"{registration.full_name}'s registration is cancelled.{_seat_went_to(moved)}", "success"
+
+
+def _seat_went_to(moved: list[Registration]) -> str:
+    """Who the freed seats went to: offered (with the deadline) or promoted."""
+    offered = ", ".join(r.full_name for r in moved if r.is_offered)
+    promoted = ", ".join(r.full_name for r in moved if r.is_confirmed)
+    activity = moved[0].activity if moved else None
+    return ((f" Promoted from the waitlist: {promoted}." if promoted else "")
+            + (f" Offered a seat until {format_local(moved[0].offer_deadline, activity.time_zone)}: {offered}."
+               if offered else ""))
 
 
 @bp.post("/organize/activities/<id:activity_id>/roster/<id:registration_id>/cancel")
@@ -260,6 +313,10 @@ def roster_cancel(activity_id: int, registration_id: int):
 @bp.post("/organize/activities/<id:activity_id>/roster/<id:registration_id>/promote")
 @organizer_required
 def roster_promote(activity_id: int, registration_id: int):
-    return roster_action(activity_id, registration_id, service.promote,
-                         lambda r, _: (f"{r.full_name} is confirmed (capacity is now {r.activity.capacity}).", "success"),
-                         "registration.roster")
+    return roster_action(activity_id, registration_id, service.promote, _promoted, "registration.roster")
+
+
+def _promoted(registration: Registration, _result: None) -> tuple[str, str]:
+    capacity = registration.activity.capacity
+    return (f"{registration.full_name} is confirmed"
+            + (f" (capacity is now {capacity})." if capacity is not None else "."), "success")

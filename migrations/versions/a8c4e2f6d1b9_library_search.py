@@ -12,7 +12,7 @@ Neither is in the models (the ORM never writes them): `cme.extensions.include_ob
 models-versus-migrations comparison.
 
 Revision ID: a8c4e2f6d1b9
-Revises: f3a9c1d7e5b2
+Revises: a8d2e6f1c4b7
 Create Date: 2026-12-03 10:00:00.000000
 
 """
@@ -22,7 +22,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'a8c4e2f6d1b9'
-down_revision = "f3a9c1d7e5b2"
+down_revision = "a8d2e6f1c4b7"
 branch_labels = None
 depends_on = None
 

@@ -123,6 +123,15 @@ def demo_server(tmp_path_factory) -> Iterator[LiveServer]:
     yield from _serve(tmp_path_factory.mktemp("browser-demo"), seed=seed_demo)
 
 
+@pytest.fixture(scope="module")
+def own_demo_server(tmp_path_factory) -> Iterator[LiveServer]:
+    """A demo server of the module's own, for a module whose tests change the demo's data (the shared `demo_server`
+    stays as `make run` seeds it)."""
+    from cme.demo import seed_demo
+
+    yield from _serve(tmp_path_factory.mktemp("browser-own-demo"), seed=seed_demo)
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     if not os.access(CHROMIUM, os.X_OK):

@@ -23,7 +23,7 @@ PAGES = {
     None: ["/activities/", "/activities/calendar", "/activities/{hcv-elimination-summit-nyc}",
            "/activities/{hcc-immunotherapy-webcast}", "/library/abstracts",
            "/library/abstracts?activity={transplant-care-team-seattle}"],
-    PROVIDER_EMAIL: ["/my/credit", "/my/schedule"],
+    PROVIDER_EMAIL: ["/my/credit", "/my/schedule", "/alerts/", "/alerts/new"],
     ORGANIZER_EMAIL: [
         "/organize/", "/organize/activities/{hcv-elimination-summit-nyc}",
         "/organize/activities/{simplified-hcv-on-demand}", "/organize/activities/{alcohol-liver-disease-boston}",
