@@ -13,7 +13,8 @@ for its entry (`search_entry(item) -> Entry | None`; None: not listed, so the ro
 `Provider` in `PROVIDERS`. `reindex_all()` rebuilds everything (`flask cme reindex-library`, after a deploy).
 
 Who may read what stays with each kind: a provider's `search_entry` decides what is listed, from the kind's own
-rule (`Abstract.is_public`, `NewsArticle.is_published` with its publication instant). An entry with
+rule (`Abstract.is_public`; `NewsArticle.is_published` and `Highlight.is_published` with the publication instant,
+compared with the time of the search). An entry with
 `access="restricted"` (a material the viewer may not open) is found by its title only and shown without its text.
 """
 from __future__ import annotations
