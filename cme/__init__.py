@@ -78,10 +78,12 @@ def _init_extensions(app: Flask) -> None:
     from cme.accounts.sessions import init_sessions
     from cme.audit import recording as audit_recording
     from cme.calendar import fragments
+    from cme.library import search as library_search
 
     fragments.register()
     init_sessions(app)  # issue 13, point 1: sessions the server can revoke
     audit_recording.register()  # issue 13, point 8: the audit log, written by flush listeners
+    library_search.register()  # issue 15, point 9: the library's search index, kept by flush listeners
 
 
 @event.listens_for(Engine, "connect")
@@ -125,6 +127,7 @@ def _register_blueprints(app: Flask) -> None:
     from cme.library.highlights.views import bp as highlights_bp
     from cme.library.views import bp as library_bp
     from cme.library.materials.views import bp as materials_bp
+    from cme.library.search_views import bp as search_bp
     from cme.privacy.views import bp as privacy_bp
     from cme.registration.views import bp as registration_bp
 
@@ -145,6 +148,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(alerts_bp)
     app.register_blueprint(highlights_bp)
     app.register_blueprint(materials_bp)
+    app.register_blueprint(search_bp)
 
 
 def _register_url_guards(app: Flask) -> None:

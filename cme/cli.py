@@ -186,6 +186,17 @@ def store_calendar_fragments_command() -> None:
     click.echo(f"Stored the calendar events of {count} activit{'y' if count == 1 else 'ies'}.")
 
 
+@cme_cli.command("reindex-library")
+@with_appcontext
+def reindex_library_command() -> None:
+    """Rebuild the library's search index from its items (run after a deploy that changes what it holds)."""
+    from cme.library.search import reindex_all
+
+    counts = reindex_all()
+    db.session.commit()
+    click.echo("Indexed " + ", ".join(f"{n} {kind}" for kind, n in counts.items()) + ".")
+
+
 @cme_cli.command("purge-closed-accounts")
 @with_appcontext
 def purge_closed_accounts_command() -> None:

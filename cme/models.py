@@ -15,3 +15,4 @@ from cme.mail.models import OutboxMessage  # noqa: F401
 from cme.registration.models import Registration  # noqa: F401
 from cme.library.abstracts.models import Abstract, AbstractAuthor  # noqa: F401
 from cme.library.highlights.models import Highlight  # noqa: F401
+from cme.library.search import SearchEntry  # noqa: F401

@@ -20,6 +20,7 @@ BENCHES = {
     "calendar": (True, "public feed, fragments stored"),
     "certificates": (False, "certificates (with QR code)"),
     "registration": (True, "registrations in"),
+    "library": (True, "two-word search, first page"),
 }
 RUNS = [pytest.param(name, "sqlite", id=f"{name}-sqlite") for name in BENCHES] + [
     pytest.param(name, "postgresql", id=f"{name}-postgresql")

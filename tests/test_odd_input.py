@@ -108,7 +108,7 @@ def test_odd_query_strings_never_give_a_server_error(demo_app: Flask):
     real = _real_values(demo_app)
     pages = ["/", "/activities/", "/activities/calendar", "/calendar/activities.ics", "/organize/", "/admin/users",
              f"/organize/activities/{real['activity_id']}/roster", f"/organize/activities/{real['activity_id']}/checkin",
-             "/library/abstracts"]
+             "/library/abstracts", "/library/search"]
     pages.append("/verify")  # the certificate code box (its misses count: a few, within the throttle's limit)
     urls = [f"{page}?{urlencode(query)}" for page in pages for query in ODD_QUERIES]
     failures = [f for email in (None, ORGANIZER_EMAIL, ADMIN_EMAIL) for f in _visit(demo_app, email, urls)]

@@ -187,6 +187,8 @@ LIBRARY_PARTS: list[LibraryPart] = [
     LibraryPart("News", "news.index", "Short articles on research, with the studies they report."),
     LibraryPart("Abstracts", "abstracts.index", "Research presented at our meetings and webcasts, and each "
                 "activity's book of abstracts."),
+    LibraryPart("Search", "search.index", "Every abstract, article and highlight at once, with the words found "
+                "shown in place."),
     LibraryPart("Highlights", "highlights.index", "What was learned at our past meetings, with the abstracts behind "
                 "it; some offered as enduring material with credit."),
 ]

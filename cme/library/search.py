@@ -1,0 +1,590 @@
+"""Full-text search over the library (issue 15, point 9): abstracts, news, slides and highlights found together,
+ranked by relevance, with a highlighted snippet of where the words matched.
+
+The index is one table, `library_search_entries`: a row per searchable item (its kind and id, a title, the body
+text, and what the filters read: topics, activity, speaker, year; when it may be listed; whether anyone may read
+its text). The database indexes it (the migration `a8c4e2f6d1b9` says how): SQLite through an FTS5 external-content
+table kept by triggers, ranked by bm25 with the title weighted; PostgreSQL through a generated, weighted `tsvector`
+with a GIN index, ranked by `ts_rank`, snippets by `ts_headline`.
+
+The index is kept by the transaction that changes an item: flush listeners note which items a flush touched (the
+item, its children such as authors, or the activity it belongs to) and, after the flush, ask the item's provider
+for its entry (`search_entry(item) -> Entry | None`; None: not listed, so the row goes). Each kind registers one
+`Provider` in `PROVIDERS`. `reindex_all()` rebuilds everything (`flask cme reindex-library`, after a deploy).
+
+Who may read what stays with each kind: a provider's `search_entry` decides what is listed, from the kind's own
+rule (`Abstract.is_public`; `NewsArticle.is_published` and `Highlight.is_published` with the publication instant,
+compared with the time of the search). An entry with
+`access="restricted"` (a material the viewer may not open) is found by its title only and shown without its text.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from math import ceil
+from typing import Any, Callable, Optional, Sequence
+
+from markupsafe import Markup, escape
+from sqlalchemy import (CheckConstraint, ColumnElement, ForeignKey, Index, Select, String, Text, UniqueConstraint, and_,
+                        bindparam, column, delete, event, func, insert, inspect, literal_column, or_, select, table)
+from sqlalchemy.orm import Mapped, Session, mapped_column, selectinload
+
+from cme.activities.models import Activity, ActivityStatus
+from cme.enums import LabeledEnum, check_in
+from cme.extensions import db
+from cme.library import topics as topic_list
+from cme.library.abstracts.models import Abstract, AbstractAuthor
+from cme.library.highlights.models import Highlight
+from cme.library.news.models import NewsArticle, NewsArticleTopic
+from cme.library.news.service import publication_instant
+from cme.timeutil import UTCDateTime, now_utc, utc_to_local
+
+
+class SearchKind(LabeledEnum):
+    ABSTRACT = "abstract", "Abstract"
+    NEWS = "news", "News"
+    MATERIAL = "material", "Slides"
+    HIGHLIGHT = "highlight", "Conference highlights"
+
+
+class Access(LabeledEnum):
+    PUBLIC = "public", "Anyone may read it"
+    RESTRICTED = "restricted", "Listed; its text only for those its release rule lets open it"
+
+
+TITLE_MAX = 300
+SPEAKER_MAX = 300
+# Snippet markers inside the database's answer: characters no indexed text holds (`_clean` removes them), turned
+# into <mark> after the rest is escaped, so they are the only HTML a snippet carries.
+START, STOP = "\x02", "\x03"
+_NOT_INDEXED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+class SearchEntry(db.Model):
+    __tablename__ = "library_search_entries"
+    __table_args__ = (
+        CheckConstraint(check_in("kind", SearchKind), name="kind"),
+        CheckConstraint(check_in("access", Access), name="access"),
+        UniqueConstraint("kind", "item_id"),
+        Index("ix_library_search_entries_year", "year"),  # the year filter's choices
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    item_id: Mapped[int]
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    body: Mapped[str] = mapped_column(Text)
+    topics: Mapped[str] = mapped_column(String(500), default="", server_default="")  # " slug slug " (topics.py)
+    activity_id: Mapped[Optional[int]] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"), index=True)
+    speaker: Mapped[str] = mapped_column(String(SPEAKER_MAX), default="", server_default="")
+    year: Mapped[Optional[int]]
+    listed_from_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)  # listed once this instant has come
+    access: Mapped[str] = mapped_column(String(20), default=Access.PUBLIC.value, server_default="public")
+    updated_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What a provider says an item is, for the index."""
+
+    title: str
+    body: str
+    topics: tuple[str, ...] = ()
+    activity_id: Optional[int] = None
+    speaker: str = ""
+    year: Optional[int] = None
+    listed_from_dt: Optional[datetime] = None
+    access: str = Access.PUBLIC.value
+
+
+@dataclass(frozen=True)
+class Provider:
+    """One kind of searchable item.
+
+    - `search_entry(item)`: its entry, or None when it is not listed (a draft, an unpublished activity's);
+    - `load(ids)`: the items with what `search_entry` reads, in one or a few queries;
+    - `children`: classes whose rows belong to an item, with the attribute naming the item's id (its authors);
+    - `parents`: classes an item reads from, with the attributes that matter and the query of the items of given
+      parents (an activity's status or dates for its abstracts);
+    - `link(item_id, title)`: where a result links, as (endpoint, arguments);
+    - `openable(viewer, now)`: SQL over `SearchEntry`, true for restricted entries the viewer may open (None:
+      nobody opens a restricted entry through the search)."""
+
+    kind: str
+    model: type
+    search_entry: Callable[[Any], Optional[Entry]]
+    load: Callable[[Sequence[int]], list[Any]]
+    link: Callable[[int, str], tuple[str, dict[str, Any]]]
+    children: dict[type, str] = field(default_factory=dict)
+    parents: dict[type, tuple[tuple[str, ...], Callable[[set[int]], Select]]] = field(default_factory=dict)
+    openable: Optional[Callable[[Any, datetime], ColumnElement[bool]]] = None
+
+
+PROVIDERS: dict[str, Provider] = {}
+
+
+def register_provider(provider: Provider) -> None:
+    PROVIDERS[provider.kind] = provider
+
+
+# ---------------------------------------------------------------- providers: abstracts, news, highlights
+
+def _slug(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower())[:60].strip("-")
+
+
+def abstract_entry(abstract: Abstract) -> Optional[Entry]:
+    """A published abstract of a published activity (`Abstract.is_public`), by its `search_text`."""
+    if abstract.activity is None or not abstract.is_public:
+        return None
+    activity = abstract.activity
+    presenting = [a.name for a in abstract.authors if a.is_presenting] or [a.name for a in abstract.authors[:1]]
+    topics = tuple(t.slug for t in topic_list.TOPICS if t.matches(abstract.title, abstract.keywords, abstract.topic))
+    return Entry(title=abstract.title, body=abstract.search_text, topics=topics, activity_id=activity.id,
+                 speaker=", ".join(presenting), year=utc_to_local(activity.start_dt, activity.time_zone).year)
+
+
+def _load_abstracts(ids: Sequence[int]) -> list[Abstract]:
+    return list(db.session.scalars(select(Abstract).where(Abstract.id.in_(ids)).options(
+        selectinload(Abstract.activity), selectinload(Abstract.authors))))
+
+
+def news_entry(article: NewsArticle) -> Optional[Entry]:
+    """A published article, listed from its publication instant (a scheduled one is indexed, and found once its
+    day has come); by its `search_text`."""
+    if not article.is_published:
+        return None
+    return Entry(title=article.title, body=article.search_text, topics=tuple(t.slug for t in article.topics),
+                 speaker=article.source, year=article.publication_date.year,
+                 listed_from_dt=publication_instant(article.publication_date))
+
+
+def _load_news(ids: Sequence[int]) -> list[NewsArticle]:
+    return list(db.session.scalars(select(NewsArticle).where(NewsArticle.id.in_(ids)).options(
+        selectinload(NewsArticle.topic_links))))
+
+
+def highlight_entry(highlight: Highlight) -> Optional[Entry]:
+    """A published highlights page of a published activity, listed from its publication instant (as news), by its
+    `search_text`."""
+    activity = highlight.activity
+    if activity is None or not highlight.is_published or activity.status != ActivityStatus.PUBLISHED:
+        return None
+    topics = tuple(t.slug for t in topic_list.TOPICS
+                   if t.matches(highlight.title, activity.title, activity.topics or "", activity.specialty or ""))
+    return Entry(title=highlight.title, body=highlight.search_text, topics=topics, activity_id=activity.id,
+                 year=highlight.publication_date.year, listed_from_dt=publication_instant(highlight.publication_date))
+
+
+def _load_highlights(ids: Sequence[int]) -> list[Highlight]:
+    return list(db.session.scalars(select(Highlight).where(Highlight.id.in_(ids)).options(
+        selectinload(Highlight.activity), selectinload(Highlight.abstracts))))
+
+
+def _link(endpoint: str, key: str) -> Callable[[int, str], tuple[str, dict[str, Any]]]:
+    def link(item_id: int, title: str) -> tuple[str, dict[str, Any]]:
+        return endpoint, {key: item_id, "slug": _slug(title) or None}
+    return link
+
+
+register_provider(Provider(
+    kind=SearchKind.ABSTRACT.value, model=Abstract, search_entry=abstract_entry, load=_load_abstracts,
+    link=_link("abstracts.detail", "abstract_id"), children={AbstractAuthor: "abstract_id"},
+    parents={Activity: (("status", "start_dt", "time_zone"),
+                        lambda ids: select(Abstract.id).where(Abstract.activity_id.in_(ids)))}))
+register_provider(Provider(
+    kind=SearchKind.NEWS.value, model=NewsArticle, search_entry=news_entry, load=_load_news,
+    link=_link("news.article", "article_id"), children={NewsArticleTopic: "article_id"}))
+register_provider(Provider(
+    kind=SearchKind.HIGHLIGHT.value, model=Highlight, search_entry=highlight_entry, load=_load_highlights,
+    link=_link("highlights.detail", "highlight_id"),
+    parents={Activity: (("status", "title", "topics", "specialty"),
+                        lambda ids: select(Highlight.id).where(Highlight.activity_id.in_(ids)))}))
+
+
+# ---------------------------------------------------------------- keeping the index (flush listeners)
+
+_NOTED = "cme.library.search.noted"
+
+
+def register() -> None:
+    """Attach the flush listeners (once; the app factory calls this)."""
+    for name, listener in (("after_flush", _note_changes), ("after_flush_postexec", _write_noted),
+                           ("after_rollback", _forget_noted)):
+        if not event.contains(db.session, name, listener):
+            event.listen(db.session, name, listener)
+
+
+def _note_changes(session: Session, _context) -> None:
+    noted: dict[str, set] = session.info.setdefault(_NOTED, {})
+    dirty = [obj for obj in session.dirty if session.is_modified(obj, include_collections=False)]
+    changed = (*session.new, *dirty, *session.deleted)
+    for provider in PROVIDERS.values():
+        items, parents = noted.setdefault(provider.kind, set()), noted.setdefault(f"{provider.kind}:parents", set())
+        for obj in changed:
+            if isinstance(obj, provider.model):
+                items.add(obj.id)
+                continue
+            name = next((n for cls, n in provider.children.items() if isinstance(obj, cls)), None)
+            if name is not None:  # a child moved or removed still names its former item in the history
+                items.update(i for i in (getattr(obj, name), *inspect(obj).attrs[name].history.deleted) if i)
+                continue
+            for cls, (attrs, _query) in provider.parents.items():
+                if isinstance(obj, cls) and (obj in session.deleted or obj in session.new or any(
+                        inspect(obj).attrs[a].history.has_changes() for a in attrs)):
+                    parents.add((cls, obj.id))
+
+
+def _write_noted(session: Session, _context) -> None:
+    noted = session.info.pop(_NOTED, None)
+    if not noted:
+        return
+    for provider in PROVIDERS.values():
+        ids = {i for i in noted.get(provider.kind, ()) if i is not None}
+        for cls, (_attrs, query) in provider.parents.items():
+            parent_ids = {i for c, i in noted.get(f"{provider.kind}:parents", ()) if c is cls}
+            if parent_ids:
+                ids.update(session.scalars(query(parent_ids)))
+        if ids:
+            for obj in session.identity_map.values():  # what a loaded item holds may be stale (a deleted child)
+                if isinstance(obj, provider.model) and obj.id in ids:
+                    session.expire(obj)
+            write_entries(provider, sorted(ids))
+
+
+def _forget_noted(session: Session) -> None:
+    session.info.pop(_NOTED, None)
+
+
+def _clean(text: str, limit: int | None = None) -> str:
+    text = _NOT_INDEXED.sub(" ", text or "")
+    return text[:limit] if limit else text
+
+
+def _row(provider: Provider, item_id: int, entry: Entry, now: datetime) -> dict:
+    return dict(kind=provider.kind, item_id=item_id, title=_clean(entry.title, TITLE_MAX), body=_clean(entry.body),
+                topics=f" {' '.join(entry.topics)} " if entry.topics else "", activity_id=entry.activity_id,
+                speaker=_clean(entry.speaker, SPEAKER_MAX), year=entry.year, listed_from_dt=entry.listed_from_dt,
+                access=entry.access, updated_dt=now)
+
+
+def write_entries(provider: Provider, ids: Sequence[int]) -> None:
+    """Replace the entries of these items of one kind with what their provider says now (removing those it no
+    longer lists, and those of items that are gone)."""
+    now = now_utc()
+    rows = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for item in provider.load(chunk):
+            entry = provider.search_entry(item)
+            if entry is not None:
+                rows.append(_row(provider, item.id, entry, now))
+        db.session.execute(delete(SearchEntry).where(SearchEntry.kind == provider.kind,
+                                                     SearchEntry.item_id.in_(chunk)))
+    if rows:
+        db.session.execute(insert(SearchEntry), rows)
+
+
+def reindex_all() -> dict[str, int]:
+    """Rebuild the whole index from the items (after a deploy, or to repair it): {kind: entries written}."""
+    counts = {}
+    db.session.execute(delete(SearchEntry))
+    for provider in PROVIDERS.values():
+        ids = list(db.session.scalars(select(provider.model.id).order_by(provider.model.id)))
+        write_entries(provider, ids)
+        counts[provider.kind] = db.session.scalar(select(func.count()).where(SearchEntry.kind == provider.kind))
+    return counts
+
+
+# ---------------------------------------------------------------- what a person types
+
+MAX_QUERY_CHARS = 1000
+MAX_TERMS = 24
+_WORD = re.compile(r"\w+")
+_PIECE = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+
+
+@dataclass(frozen=True)
+class Term:
+    words: tuple[str, ...]  # one word, or a phrase
+    negated: bool = False
+
+
+def parse_query(text: str) -> list[list[Term]]:
+    """What was typed, as alternatives (split by OR) of terms that must all match: a word, a "quoted phrase", or
+    a -term that must not. Only words survive (letters and digits): no operator of either database's syntax gets
+    through, so no query is an error. Long queries are cut to their first MAX_TERMS terms."""
+    groups: list[list[Term]] = [[]]
+    count = 0
+    for match in _PIECE.finditer((text or "")[:MAX_QUERY_CHARS]):
+        minus, phrase, bare = match.groups()
+        if bare == "OR":
+            groups.append([])
+            continue
+        negated = bool(minus) or (bare is not None and bare.startswith("-") and len(bare) > 1)
+        words = tuple(_WORD.findall(phrase if phrase is not None else bare))[:8]
+        if words and count < MAX_TERMS:
+            groups[-1].append(Term(words, negated))
+            count += 1
+    return [g for g in groups if any(not t.negated for t in g)]
+
+
+def _fts5(groups: list[list[Term]]) -> str:
+    def quoted(term: Term) -> str:
+        return '"' + " ".join(term.words) + '"'
+
+    parts = []
+    for group in groups:
+        text = " ".join(quoted(t) for t in group if not t.negated)
+        text += "".join(f" NOT {quoted(t)}" for t in group if t.negated)
+        parts.append(f"({text})")
+    return " OR ".join(parts)
+
+
+def _websearch(groups: list[list[Term]]) -> str:
+    def quoted(term: Term) -> str:
+        return ("-" if term.negated else "") + '"' + " ".join(term.words) + '"'
+
+    return " or ".join(" ".join(quoted(t) for t in group) for group in groups)
+
+
+# ---------------------------------------------------------------- searching
+
+PER_PAGE = 20
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    kind: str = ""
+    topic: str = ""
+    activity_id: Optional[int] = None
+    speaker: str = ""
+    year: Optional[int] = None
+
+    def args(self) -> dict[str, Any]:
+        """As query-string arguments (pagination links)."""
+        found = {"type": self.kind, "topic": self.topic, "activity": self.activity_id, "speaker": self.speaker,
+                 "year": self.year}
+        return {k: v for k, v in found.items() if v}
+
+    @property
+    def any(self) -> bool:
+        return bool(self.args())
+
+
+@dataclass(frozen=True)
+class Hit:
+    kind: str
+    item_id: int
+    title: str
+    title_html: Markup
+    snippet_html: Optional[Markup]  # None: the viewer may not read its text
+    endpoint: str
+    url_args: dict[str, Any]
+    activity_title: Optional[str]
+    speaker: str
+    year: Optional[int]
+
+    @property
+    def kind_label(self) -> str:
+        return SearchKind(self.kind).label
+
+
+@dataclass
+class SearchPage:
+    """A page of results, shaped like Flask-SQLAlchemy's pagination (the `pagination` macro reads it)."""
+
+    items: list[Hit]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+# PostgreSQL's parser reads "<...>" as an HTML tag and "&...;" as an entity and leaves them out of a headline; its
+# headlines are made of a text where these characters stand for them (`_shielded`), turned back here.
+_SHIELD = {"<": "\x04", ">": "\x05", "&": "\x06"}
+
+
+def marked(text: str | None) -> Markup:
+    """The database's snippet, escaped, with only its match markers turned into <mark>."""
+    text = text or ""
+    for char, stand_in in _SHIELD.items():
+        text = text.replace(stand_in, char)
+    return Markup(str(escape(text)).replace(START, "<mark>").replace(STOP, "</mark>"))
+
+
+def _shielded(value):
+    for char, stand_in in _SHIELD.items():
+        value = func.replace(value, char, stand_in)
+    return value
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _filters(filters: SearchFilters, now: datetime) -> list[ColumnElement[bool]]:
+    conditions = [or_(SearchEntry.listed_from_dt.is_(None), SearchEntry.listed_from_dt <= now)]
+    if filters.kind:
+        conditions.append(SearchEntry.kind == filters.kind)
+    if filters.topic:
+        conditions.append(SearchEntry.topics.like(_like(f" {filters.topic} "), escape="\\"))
+    if filters.activity_id:
+        conditions.append(SearchEntry.activity_id == filters.activity_id)
+    if filters.speaker:
+        conditions.append(func.lower(SearchEntry.speaker).like(_like(filters.speaker.lower()), escape="\\"))
+    if filters.year:
+        conditions.append(SearchEntry.year == filters.year)
+    return conditions
+
+
+def _openable(viewer, now: datetime) -> ColumnElement[bool]:
+    """Entries whose text the viewer may read: public ones, and restricted ones their provider opens to them."""
+    opened = [and_(SearchEntry.kind == p.kind, p.openable(viewer, now)) for p in PROVIDERS.values() if p.openable]
+    return or_(SearchEntry.access == Access.PUBLIC.value, *opened)
+
+
+def search(text: str, filters: SearchFilters = SearchFilters(), *, viewer=None, page: int = 1,
+           per_page: int = PER_PAGE, now: datetime | None = None) -> SearchPage:
+    """A page of what matches `text` (ranked) within `filters`, or, with no words but some filter, what the filters
+    select (newest first). Two queries: the ranked page with the number of matches, then its rows with their
+    snippets (a third, the count, only for a page past the last)."""
+    now = now or now_utc()
+    groups = parse_query(text)
+    conditions = _filters(filters, now)
+    page = max(page, 1)
+    if not groups:
+        if not filters.any:
+            return SearchPage([], 0, 1, per_page)
+        return _browse(conditions, viewer, now, page, per_page)
+    if db.session.get_bind().dialect.name == "postgresql":
+        return _search_postgres(_websearch(groups), conditions, viewer, now, page, per_page)
+    return _search_sqlite(_fts5(groups), conditions, viewer, now, page, per_page)
+
+
+def _hit(entry: SearchEntry, activity_title: Optional[str], title_html: Markup, snippet: Optional[Markup],
+         may_read: bool) -> Hit:
+    endpoint, url_args = PROVIDERS[entry.kind].link(entry.item_id, entry.title)
+    return Hit(kind=entry.kind, item_id=entry.item_id, title=entry.title, title_html=title_html,
+               snippet_html=snippet if may_read else None, endpoint=endpoint, url_args=url_args,
+               activity_title=activity_title, speaker=entry.speaker, year=entry.year)
+
+
+def _browse(conditions, viewer, now, page, per_page) -> SearchPage:
+    total = db.session.scalar(select(func.count()).select_from(SearchEntry).where(*conditions))
+    rows = db.session.execute(
+        select(SearchEntry, Activity.title, _openable(viewer, now).label("may_read"))
+        .outerjoin(Activity, Activity.id == SearchEntry.activity_id).where(*conditions)
+        .order_by(SearchEntry.year.desc(), SearchEntry.id.desc()).limit(per_page).offset((page - 1) * per_page))
+    hits = [_hit(entry, title, marked(entry.title), marked(_lead(entry.body)), may_read)
+            for entry, title, may_read in rows]
+    return SearchPage(hits, total, page, per_page)
+
+
+def _lead(body: str, words: int = 40) -> str:
+    parts = body.split()
+    return " ".join(parts[:words]) + (" …" if len(parts) > words else "")
+
+
+# SQLite: FTS5 over the entries (rowid = entry id). bm25: lower is better; the title weighs ten times the body.
+_FTS = table("library_search_fts", column("rowid"), column("title"))
+_TITLES = _FTS.alias("library_search_titles")
+
+
+def _search_sqlite(query: str, conditions, viewer, now, page, per_page) -> SearchPage:
+    # A restricted entry the viewer may not open is found by its title only.
+    by_title = select(_TITLES.c.rowid).where(_TITLES.c.title.op("MATCH")(query))
+    found = (literal_column("library_search_fts").op("MATCH")(query),
+             or_(_openable(viewer, now), SearchEntry.id.in_(by_title)), *conditions)
+    joined = _FTS.join(SearchEntry, SearchEntry.id == _FTS.c.rowid)
+    rank = func.bm25(literal_column("library_search_fts"), 10.0, 1.0)
+    matches = select(_FTS.c.rowid.label("id"), rank.label("rank")).select_from(joined).where(*found).subquery()
+    ranked = db.session.execute(
+        select(matches.c.id, func.count().over()).order_by(matches.c.rank, matches.c.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)).all()
+    total = ranked[0][1] if ranked else _count(select(func.count()).select_from(joined).where(*found), page)
+    if not ranked:
+        return SearchPage([], total, page, per_page)
+    # The page's rows again, with their snippets: computed for these rows only, not for every match.
+    fts = literal_column("library_search_fts")
+    rows = db.session.execute(
+        select(SearchEntry, Activity.title, _openable(viewer, now).label("may_read"),
+               func.highlight(fts, 0, START, STOP), func.snippet(fts, 1, START, STOP, "…", 32))
+        .select_from(joined).outerjoin(Activity, Activity.id == SearchEntry.activity_id)
+        .where(fts.op("MATCH")(query), _FTS.c.rowid.in_([i for i, _ in ranked])))
+    return SearchPage(_in_order(rows, [i for i, _ in ranked]), total, page, per_page)
+
+
+def _count(stmt: Select, page: int) -> int:
+    """The number of matches when the page asked for holds none (past the last page): counted only then."""
+    return db.session.scalar(stmt) if page > 1 else 0
+
+
+def _in_order(rows, ids: list[int]) -> list[Hit]:
+    hits = {entry.id: _hit(entry, title, marked(title_html), marked(snippet), may_read)
+            for entry, title, may_read, title_html, snippet in rows}
+    return [hits[i] for i in ids if i in hits]
+
+
+# PostgreSQL: the generated `document` (title weight A, body B) against websearch_to_tsquery; ts_rank weighs A
+# over B; ts_headline only for the page's rows.
+_DOCUMENT = literal_column("library_search_entries.document")
+_HEADLINE = f"StartSel={START}, StopSel={STOP}, MaxWords=40, MinWords=15, MaxFragments=2, FragmentDelimiter=\" … \""
+
+
+def _search_postgres(query: str, conditions, viewer, now, page, per_page) -> SearchPage:
+    tsquery = func.websearch_to_tsquery(literal_column("'english'::regconfig"), bindparam("q", query))
+    title_only = func.to_tsvector(literal_column("'english'::regconfig"), SearchEntry.title).op("@@")(tsquery)
+    found = and_(_DOCUMENT.op("@@")(tsquery), or_(_openable(viewer, now), title_only), *conditions)
+    rank = func.ts_rank(_DOCUMENT, tsquery)
+    ranked = db.session.execute(
+        select(SearchEntry.id, func.count().over()).where(found).order_by(rank.desc(), SearchEntry.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)).all()
+    total = ranked[0][1] if ranked else _count(select(func.count()).select_from(SearchEntry).where(found), page)
+    if not ranked:
+        return SearchPage([], total, page, per_page)
+    english = literal_column("'english'::regconfig")
+    rows = db.session.execute(
+        select(SearchEntry, Activity.title, _openable(viewer, now).label("may_read"),
+               func.ts_headline(english, _shielded(SearchEntry.title), tsquery, f"HighlightAll=true, {_HEADLINE}"),
+               func.ts_headline(english, _shielded(SearchEntry.body), tsquery, _HEADLINE))
+        .outerjoin(Activity, Activity.id == SearchEntry.activity_id)
+        .where(SearchEntry.id.in_([i for i, _ in ranked])))
+    return SearchPage(_in_order(rows, [i for i, _ in ranked]), total, page, per_page)
+
+
+# ---------------------------------------------------------------- the filters' choices
+
+def activities_in_index() -> list[tuple[int, str]]:
+    """(id, "title (Mon YYYY)") of the activities that have listed entries, newest first (the activity filter)."""
+    rows = db.session.execute(select(Activity.id, Activity.title, Activity.start_dt, Activity.time_zone).where(
+        Activity.id.in_(select(SearchEntry.activity_id).where(SearchEntry.activity_id.is_not(None))),
+        Activity.status == ActivityStatus.PUBLISHED.value).order_by(Activity.start_dt.desc(), Activity.id.desc()))
+    return [(i, f"{title} ({utc_to_local(start, zone):%b %Y})") for i, title, start, zone in rows]
+
+
+def years_in_index() -> list[int]:
+    return list(db.session.scalars(select(SearchEntry.year).where(SearchEntry.year.is_not(None)).distinct()
+                                   .order_by(SearchEntry.year.desc())))
+
