@@ -887,7 +887,11 @@ def test_the_check_in_desk_sees_needs_chosen_sessions_the_count_and_when_check_i
                                                                                         make_activity, organizer):
     from cme.activities.models import ActivitySession
 
-    activity = make_activity(organizers=[organizer], time_zone="UTC", start_dt=now_utc() + timedelta(days=2),
+    # A zone where it is about noon now, so that the sessions of "the day" below share one local day (a session's
+    # check-in opens on its local day: near midnight UTC, a session an hour ahead would open only tomorrow).
+    offset = 12 - now_utc().hour
+    zone = "UTC" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+    activity = make_activity(organizers=[organizer], time_zone=zone, start_dt=now_utc() + timedelta(days=2),
                              end_dt=now_utc() + timedelta(days=2, hours=3))
     for n in range(3):
         activity.sessions.append(ActivitySession(title=f"Part {n}", start_dt=activity.start_dt + timedelta(hours=n),
