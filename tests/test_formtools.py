@@ -123,6 +123,7 @@ SAVED_TO = {
     # abstracts and an enduring offer's dates are choices and dates; the code box and the search look things up.
     "AlertForm": ActivityAlert, "ArticleForm": NewsArticle, "HighlightForm": Highlight, "MaterialForm": Material,
     "EditMaterialForm": Material, "EnduringForm": None, "VerifyForm": None,
+    "SearchForm": None,
 }
 # Where every number field goes: the column whose range it must stay within.
 NUMBER_COLUMNS = {

@@ -71,7 +71,9 @@ FORMS_TO_FILL = """() => [...document.querySelectorAll('form')].map((form, index
 EMPTY_IS_AN_ANSWER = {
     "admin.change_role": "a choice among roles, none of them empty",
     "organize.set_acpe_uan": "an empty number removes the activity's ACPE number",
+    "alerts.new": "an alert without filters tells of every new activity (its name is optional)",
     "alerts.edit": "an alert without filters tells of every new activity (its name is optional)",
+    "materials.edit": "every field of a file's card may stay as it is (a blank title takes the file's name)",
 }
 
 
