@@ -21,6 +21,7 @@ from cme.demo import ADMIN_EMAIL, DEMO_PASSWORD, ORGANIZER_EMAIL, PROVIDER_EMAIL
 from cme.extensions import db as _db
 from cme.library.abstracts.models import Abstract
 from cme.library.highlights.models import Highlight
+from cme.library.materials.models import Material
 from cme.library.news.models import NewsArticle
 from cme.formtools import MAX_PAGE, page_arg
 from cme.registration.models import Registration
@@ -65,7 +66,8 @@ def _real_values(app: Flask) -> dict:
                                                     .order_by(Abstract.id).limit(1)) or 1,
                   "article_id": _db.session.scalar(select(func.min(NewsArticle.id))) or 1,
                   "highlight_id": _db.session.scalar(select(func.min(Highlight.id))) or 1,
-                  "topic_slug": "hepatitis-c"}
+                  "topic_slug": "hepatitis-c",
+                  "material_id": _db.session.scalar(select(func.min(Material.id))) or 1}
         _db.session.remove()
     return values
 

@@ -3,6 +3,7 @@ it, whatever the method, and changes nothing. The routes come from the app's URL
 swept the day it is added; one whose URL parameters the sweep cannot fill fails here until it is taught them."""
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from decimal import Decimal
 
@@ -16,8 +17,10 @@ from cme.credit.evaluation_models import EvaluationQuestion, PostTestQuestion
 from cme.credit.models import CreditRecord
 from cme.library.abstracts.models import Abstract, AbstractAuthor
 from cme.library.highlights.models import Highlight
+from cme.library.materials.service import Details, add_material
 from cme.registration.models import Registration
 from cme.timeutil import now_utc
+from tests.helpers import make_pdf
 
 # Organizer pages that belong to no activity: any organizer may open them.
 NOT_PER_ACTIVITY = {"/organize/", "/organize/activities/new", "/organize/news", "/organize/news/new",
@@ -76,12 +79,16 @@ def their_activity(db, make_user, make_activity):
     certificate = Certificate(user_id=seated.user_id, activity_id=activity.id, kind="credit", snapshot={},
                               issued_dt=start)
     db.session.add_all([record, certificate])
+    material = add_material(activity, Details(title="Owned slides", session_id=session.id, speaker_id=None,
+                                              release="public"), stream=io.BytesIO(make_pdf(["Owned"])),
+                            filename="owned.pdf", by=owner)
     db.session.commit()
     return {"certificate_id": certificate.id, "activity_id": activity.id, "session_id": session.id, "faculty_id": person.id,
             "disclosure_id": disclosure.id, "designation_id": activity.credit_designations[0].id,
             "registration_id": seated.id, "code": seated.checkin_code, "question_id": question.id,
             "post_test_question_id": post_test.id, "record_id": record.id, "support_id": support.id,
-            "abstract_id": abstract.id, "highlight_id": highlight.id}
+            "abstract_id": abstract.id, "highlight_id": highlight.id,
+            "material_id": material.id}
 
 
 def url_values(rule: Rule, ids: dict) -> dict:
