@@ -178,7 +178,7 @@ def test_script_in_the_body_comes_out_harmless(client, db, past):
 def test_the_organizer_writes_previews_edits_and_deletes_through_the_pages(client, db, auth, past):
     auth.login("org@example.org")
     linked = ids(past)
-    form = {"title": "Transplant day", "body": "First **point**.", "publication_date": NOW.date().isoformat(),
+    form = {"title": "Transplant day", "body": "First **point**.", "publication_date": service.library_today().isoformat(),
             "reviewed_on": service.library_today().isoformat(), "abstract_ids": [str(linked["Time from MELD 15 to referral"])]}
     preview = client.post(f"/organize/activities/{past.id}/highlights/new", data={**form, "preview": "Preview"})
     assert preview.status_code == 200 and "<strong>point</strong>" in preview.get_data(as_text=True)
@@ -247,7 +247,7 @@ def test_a_provider_may_not_use_the_organizer_pages(client, db, auth, make_user,
 ])
 def test_odd_input_is_a_field_error_never_a_500(client, db, auth, past, changes):
     auth.login("org@example.org")
-    form = {"title": "T", "body": "B", "publication_date": NOW.date().isoformat(),
+    form = {"title": "T", "body": "B", "publication_date": service.library_today().isoformat(),
             "reviewed_on": service.library_today().isoformat(), "save": "Save", **changes}
     response = client.post(f"/organize/activities/{past.id}/highlights/new", data=form)
     assert response.status_code in (302, 422)
@@ -262,7 +262,7 @@ def test_an_activity_that_has_not_ended_offers_no_form(client, db, auth, owner, 
     page = client.get(f"/organize/activities/{upcoming.id}/highlights/new").get_data(as_text=True)
     assert "once the activity has ended" in page and "<textarea" not in page
     refused = client.post(f"/organize/activities/{upcoming.id}/highlights/new",
-                          data={"title": "T", "body": "B", "publication_date": NOW.date().isoformat(),
+                          data={"title": "T", "body": "B", "publication_date": service.library_today().isoformat(),
                                 "reviewed_on": service.library_today().isoformat(), "save": "Save"})
     assert refused.status_code == 422 and db.session.scalar(select(Highlight)) is None
 
@@ -361,3 +361,49 @@ def test_a_highlight_offered_as_enduring_material_runs_to_a_certificate(client, 
     assert Decimal(str(line["amount"])) == Decimal("0.5") and "enduring material" in line["statement"]
     pdf = client.get(f"/my/certificates/{certificate.id}.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+
+
+# ---------------------------------------------------------------- key slides
+
+def test_key_slides_are_the_activitys_materials_shown_as_thumbnails_to_who_may_open_them(
+        client, db, auth, past, make_activity, owner):
+    import io
+
+    from cme.library.materials import service as materials
+    from tests.helpers import make_pdf
+
+    deck = make_pdf(["Refer at MELD 15", "Tacrolimus troughs"], title="Transplant")
+
+    def slides(activity, title, rule):
+        return materials.add_material(activity, materials.Details(title, None, None, rule), stream=io.BytesIO(deck),
+                                      filename="deck.pdf")
+
+    public, for_registrants = slides(past, "Referral timing", "public"), slides(past, "Tacrolimus", "registrants")
+    hidden = slides(past, "Planning notes", "organizers")
+    elsewhere = slides(make_activity(organizers=[owner], title="Other meeting"), "Elsewhere", "public")
+    db.session.commit()
+    with pytest.raises(HighlightError) as refused:
+        service.create_highlight(past, data(material_ids=(public.id, elsewhere.id)))
+    assert refused.value.code == "material_unknown" and refused.value.field == "material_ids"
+    db.session.rollback()
+
+    auth.login("org@example.org")
+    form = client.get(f"/organize/activities/{past.id}/highlights/new").get_data(as_text=True)
+    assert "Key slides" in form and "Referral timing" in form and "Elsewhere" not in form
+    fields = {"title": "Transplant day", "body": "First point.", "publication_date": service.library_today().isoformat(),
+              "reviewed_on": service.library_today().isoformat(), "is_published": "y", "save": "Save",
+              "material_ids": [str(public.id), str(for_registrants.id), str(hidden.id)]}
+    assert client.post(f"/organize/activities/{past.id}/highlights/new", data=fields).status_code == 302
+    highlight = db.session.scalar(select(Highlight))
+    assert [m.title for m in highlight.key_slides] == ["Referral timing", "Tacrolimus", "Planning notes"]
+    assert "checked" in client.get(f"/organize/activities/{past.id}/highlights/{highlight.id}/edit").get_data(
+        as_text=True)
+    auth.logout()
+    page = client.get(f"/library/highlights/{highlight.id}").get_data(as_text=True)
+    assert "Key slides" in page and f"/library/materials/{public.id}/thumbnail.png" in page
+    assert "Tacrolimus" in page and f"/library/materials/{for_registrants.id}/" not in page  # listed, locked
+    assert "Planning notes" not in page
+    materials.delete_material(public)
+    db.session.commit()
+    db.session.refresh(highlight)
+    assert [m.title for m in highlight.key_slides] == ["Tacrolimus", "Planning notes"]

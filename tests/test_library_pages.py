@@ -5,6 +5,7 @@ unpublished abstracts, scheduled news), the same match in SQL as in Python, unkn
 queries whatever the amount of content, the one "Library" link of the header and the links back to the library."""
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 
@@ -14,10 +15,13 @@ from cme.activities.models import Activity
 from cme.library import topic_pages
 from cme.library.abstracts import service as abstracts
 from cme.library.abstracts.service import AbstractFields, AuthorEntry
+from cme.library.highlights import service as highlights
+from cme.library.materials import service as materials
 from cme.library.news import service as news
 from cme.library.news.service import ArticleData, news_today
 from cme.library.topics import BY_SLUG, TOPICS, Topic
 from cme.timeutil import now_utc
+from tests.helpers import make_pdf
 
 HCV = BY_SLUG["hepatitis-c"]
 
@@ -159,7 +163,55 @@ def test_an_empty_section_says_so_and_links_nowhere(client, db):
     text = response.get_data(as_text=True)
     assert "No upcoming activity on this topic yet." in text and "No on-demand webcast on this topic yet." in text
     assert text.count("Nothing yet.") == 2  # news, abstracts
+    assert "No slides on this topic yet." in text and "No conference highlights on this topic yet." in text
     assert "All news on" not in text
+
+
+# ---------------------------------------------------------------- slides and highlights
+
+DECK = make_pdf(["Hepatitis C in 2027", "Test, treat, cure"], title="HCV")
+
+
+@pytest.fixture
+def add_slides(db):
+    def add(activity: Activity, title: str, rule: str = "public", *, embargo=None):
+        material = materials.add_material(activity, materials.Details(title, None, None, rule, embargo),
+                                          stream=io.BytesIO(DECK), filename="deck.pdf")
+        db.session.commit()
+        return material
+    return add
+
+
+def test_recent_slides_are_listed_decks_on_the_topic_newest_activity_first_opening_for_who_may(
+        client, db, at, add_slides, make_user, register):
+    summit, course = at("HCV summit", -40, topics="HCV"), at("HCV course", -80, topics="HCV")
+    cure = add_slides(summit, "Cure for all")
+    add_slides(summit, "Organizers' notes", "organizers")
+    add_slides(summit, "Embargoed trial", embargo=now_utc() + timedelta(days=3))
+    add_slides(at("HCV draft", -10, topics="HCV", status="draft"), "Draft deck")
+    add_slides(at("Cardiology update", -20), "Heart failure")
+    locked = add_slides(course, "Registrants' deck", "registrants")
+    assert sections_of(HCV)["slides"] == ["Cure for all", "Registrants' deck"]
+    text = client.get("/library/topics/hepatitis-c").get_data(as_text=True)
+    assert ">Recent slides</h2>" in text and f"/library/materials/{cure.id}/thumbnail.png" in text
+    assert f"/library/materials/{locked.id}/" not in text and "For registrants" in text
+    assert "/library/search?type=material&amp;topic=hepatitis-c" in text
+    registrant = make_user("reg@example.org")
+    register(registrant, course, by_organizer=True)
+    cards = {s.key: s for s in topic_pages.topic_page(HCV, viewer=registrant)}["slides"].items
+    assert [card.opens for card in cards] == [True, True]
+
+
+def test_conference_highlights_of_activities_on_the_topic_are_listed_once_public(db, client, at):
+    summit, other = at("HCV summit", -40, topics="HCV"), at("Cardiology update", -20)
+    today = highlights.library_today()
+    for activity, title, published in ((summit, "What the HCV summit taught", True),
+                                       (summit, "Draft notes", False), (other, "Heart failure news", True)):
+        highlights.create_highlight(activity, highlights.HighlightData(title, "Body.", today, today, published))
+    db.session.commit()
+    assert sections_of(HCV)["highlights"] == ["What the HCV summit taught"]
+    text = client.get("/library/topics/hepatitis-c").get_data(as_text=True)
+    assert ">Conference highlights</h2>" in text and "What the HCV summit taught" in text
 
 
 # ---------------------------------------------------------------- pages
@@ -223,9 +275,13 @@ def test_the_activity_page_links_the_topics_it_is_on(client, db, at):
 
 # ---------------------------------------------------------------- a fixed number of queries
 
-def _fill(n: int, at, on_demand, add_abstract, add_article) -> None:
-    past = at(f"Liver Meeting {n}", -40)
+def _fill(n: int, at, on_demand, add_abstract, add_article, add_slides) -> None:
+    past = at(f"HCV Liver Meeting {n}", -40)
+    today = highlights.library_today()
     for i in range(n):
+        add_slides(past, f"HCV deck {n}.{i}", "public" if i % 2 else "registrants")
+        highlights.create_highlight(past, highlights.HighlightData(f"HCV highlight {n}.{i}", "Body.", today, today,
+                                                                   True))
         at(f"HCV meeting {n}.{i}", 5 + i, topics="HCV", credits={"ama_pra_1": "2.00", "ancc": "2.00"})
         on_demand(f"HCV webcast {n}.{i}", -1 - i, 30)
         add_abstract(past, f"HCV abstract {n}.{i}", keywords=["hepatitis C"])
@@ -234,14 +290,14 @@ def _fill(n: int, at, on_demand, add_abstract, add_article) -> None:
 
 @pytest.mark.parametrize("url", ["/library/topics/hepatitis-c", "/library"])
 def test_a_library_page_costs_the_same_queries_for_2_or_20_items_per_section(
-        client, db, count_queries, at, on_demand, add_abstract, add_article, url):
+        client, db, count_queries, at, on_demand, add_abstract, add_article, add_slides, url):
     counts = []
     for n in (2, 18):  # 2, then 20 of each kind
-        _fill(n, at, on_demand, add_abstract, add_article)
+        _fill(n, at, on_demand, add_abstract, add_article, add_slides)
         db.session.expire_all()
         with count_queries() as statements:
             response = client.get(url)
         assert response.status_code == 200
         counts.append(len(statements))
     assert counts[0] == counts[1], counts
-    assert counts[1] <= 12
+    assert counts[1] <= 12, counts

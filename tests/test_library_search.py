@@ -1,21 +1,24 @@
-"""Search of the library (issue 15, point 9): one index over abstracts and news (slides and highlights when they
-come), kept by the transaction that changes an item; ranked results with highlighted, escaped snippets; filters
+"""Search of the library (issue 15, point 9): one index over abstracts, news, slides and highlights, kept by the transaction that changes an item; ranked results with highlighted, escaped snippets; filters
 and pages; odd queries answered, never an error; a fixed number of queries per page."""
 from __future__ import annotations
 
+import io
 import re
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from cme.activities.models import ActivitySession
 from cme.library import search
 from cme.library.abstracts import service as abstracts
 from cme.library.abstracts.service import AbstractFields, AuthorEntry
 from cme.library.highlights import service as highlights
 from cme.library.news import service as news
+from cme.library.materials import service as materials
 from cme.library.search import Access, Entry, Provider, SearchEntry, SearchFilters
 from cme.timeutil import now_utc
+from tests.helpers import make_pdf
 
 
 def fields(title: str, **changes) -> AbstractFields:
@@ -283,6 +286,92 @@ def test_a_restricted_entry_is_found_by_its_title_only_and_shown_without_its_tex
     assert hit.title == "Bleeding varices: band ligation" and hit.snippet_html is None
     body = client.get("/library/search?q=ligation").get_data(as_text=True)
     assert "octreotide" not in body.lower() and "its text is not shown here" in body
+
+
+# ---------------------------------------------------------------- slides (materials)
+
+DECK = make_pdf(["Variceal bleeding\nBand ligation within twelve hours", "Carvedilol prophylaxis"], title="Varices")
+
+
+@pytest.fixture
+def slides(db, meeting):
+    """slides(title, rule, session=None, embargo=None): a PDF deck of `meeting`, through the materials service."""
+    def add_(title: str, rule: str = "public", *, session=None, embargo=None, data: bytes = DECK):
+        material = materials.add_material(meeting, materials.Details(title, session.id if session else None, None,
+                                                                      rule, embargo),
+                                          stream=io.BytesIO(data), filename="deck.pdf")
+        db.session.commit()
+        return material
+    return add_
+
+
+def test_a_phrase_only_inside_a_public_decks_text_is_found_with_a_snippet(db, client, meeting, slides):
+    slides("Portal hypertension update")
+    page = search.search('"band ligation"')
+    assert titles(page) == ["Portal hypertension update"]
+    hit = page.items[0]
+    assert hit.kind == "material" and "<mark>" in hit.snippet_html and hit.activity_title == "Liver Meeting"
+    assert hit.year == meeting.start_dt.year
+    body = client.get("/library/search", query_string={"q": "carvedilol", "type": "material"}).get_data(as_text=True)
+    assert "Portal hypertension update" in body and "<mark>Carvedilol</mark>" in body and "Slides" in body
+    target = client.get(f"/library/materials/{hit.item_id}")
+    assert target.status_code == 302 and target.headers["Location"].endswith(f"/library/materials/{hit.item_id}/file")
+
+
+def test_a_restricted_decks_text_is_not_found_by_a_visitor_but_by_its_registrant_after_the_session(
+        db, client, meeting, slides, make_user, register):
+    talk = ActivitySession(title="Varices", start_dt=now_utc() - timedelta(hours=3), end_dt=now_utc() + timedelta(hours=1))
+    meeting.sessions.append(talk)
+    db.session.commit()
+    material = slides("Bleeding varices", "registrants_after_session", session=talk)
+    registrant, visitor = make_user("reg@example.org"), make_user("visitor@example.org")
+    register(registrant, meeting, by_organizer=True)  # the meeting is past: the organizer adds them
+    assert search.search("carvedilol").total == 0
+    assert search.search("carvedilol", viewer=registrant).total == 0  # the session has not ended
+    hit = search.search("bleeding", viewer=visitor).items[0]
+    assert hit.title == "Bleeding varices" and hit.snippet_html is None  # listed by its title, not its text
+    after = talk.end_dt + timedelta(minutes=1)
+    assert search.search("carvedilol", viewer=visitor, now=after).total == 0
+    found = search.search("carvedilol", viewer=registrant, now=after).items
+    assert [h.title for h in found] == ["Bleeding varices"] and "<mark>" in found[0].snippet_html
+    body = client.get("/library/search?q=bleeding").get_data(as_text=True)
+    assert "<mark>Bleeding</mark> varices" in body and "carvedilol" not in body.lower() and "its text is not shown here" in body
+    shown = client.get(f"/library/materials/{material.id}")  # a visitor: the activity page, which says when it opens
+    assert shown.status_code == 302 and shown.headers["Location"].endswith(f"/activities/{meeting.id}#materials")
+
+
+def test_an_embargoed_deck_is_not_listed_until_its_embargo_lifts_and_organizers_only_never(db, meeting, slides):
+    until = now_utc().replace(microsecond=0) + timedelta(days=2)
+    slides("Embargoed varices trial", embargo=until)
+    slides("Organizers varices notes", "organizers")
+    assert search.search("varices").total == 0 and search.search("ligation").total == 0
+    assert titles(search.search("varices", now=until)) == ["Embargoed varices trial"]
+    assert search.search("ligation", now=until).items[0].snippet_html is not None
+    assert search.search("organizers", viewer=meeting.organizers[0], now=until).total == 0
+
+
+def test_a_deck_follows_its_edits_its_activity_and_its_session_and_leaves_when_deleted(db, meeting, slides):
+    talk = ActivitySession(title="Hepatorenal syndrome", start_dt=meeting.start_dt,
+                           end_dt=meeting.start_dt + timedelta(hours=1))
+    meeting.sessions.append(talk)
+    db.session.commit()
+    material = slides("Terlipressin", session=talk)
+    assert search.search("hepatorenal").total == 1
+    talk.title = "Kidney injury in cirrhosis"
+    db.session.commit()
+    assert search.search("hepatorenal").total == 0 and search.search("kidney injury").total == 1
+    material.title = "Albumin and terlipressin"
+    db.session.commit()
+    assert titles(search.search("albumin")) == ["Albumin and terlipressin"]
+    meeting.status = "draft"
+    db.session.commit()
+    assert search.search("albumin").total == 0
+    meeting.status = "published"
+    db.session.commit()
+    assert search.search("albumin").total == 1
+    materials.delete_material(material)
+    db.session.commit()
+    assert search.search("albumin").total == 0 and search.search("ligation").total == 0
 
 
 # ---------------------------------------------------------------- odd queries

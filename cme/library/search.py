@@ -28,16 +28,19 @@ from typing import Any, Callable, Optional, Sequence
 from markupsafe import Markup, escape
 from sqlalchemy import (CheckConstraint, ColumnElement, ForeignKey, Index, Select, String, Text, UniqueConstraint, and_,
                         bindparam, column, delete, event, func, insert, inspect, literal_column, or_, select, table)
-from sqlalchemy.orm import Mapped, Session, mapped_column, selectinload
+from sqlalchemy.orm import Mapped, Session, mapped_column, selectinload, undefer
 
-from cme.activities.models import Activity, ActivityStatus
+from cme.activities.models import Activity, ActivitySession, ActivityStatus, Faculty, activity_organizers
 from cme.enums import LabeledEnum, check_in
 from cme.extensions import db
 from cme.library import topics as topic_list
 from cme.library.abstracts.models import Abstract, AbstractAuthor
 from cme.library.highlights.models import Highlight
+from cme.library.materials import release
+from cme.library.materials.models import Material, Release
 from cme.library.news.models import NewsArticle, NewsArticleTopic
 from cme.library.news.service import publication_instant
+from cme.registration.models import Registration, RegistrationStatus
 from cme.timeutil import UTCDateTime, now_utc, utc_to_local
 
 
@@ -201,6 +204,54 @@ register_provider(Provider(
     link=_link("highlights.detail", "highlight_id"),
     parents={Activity: (("status", "title", "topics", "specialty"),
                         lambda ids: select(Highlight.id).where(Highlight.activity_id.in_(ids)))}))
+
+
+def material_entry(material: Material) -> Optional[Entry]:
+    """Slides of a public activity, by their title, speaker, session and extracted text; topics through the
+    activity (as highlights). `release` decides: "public" is read by anyone; "registrants" and "registrants after
+    the session" are listed by title and read by those `release.may_open` lets open them (`_material_openable`);
+    "organizers only" is never listed; an embargoed one is listed from its embargo's end."""
+    activity = material.activity
+    if activity is None or not activity.is_public or material.release == Release.ORGANIZERS:
+        return None
+    topics = tuple(t.slug for t in topic_list.TOPICS
+                   if t.matches(material.title, activity.title, activity.topics or "", activity.specialty or ""))
+    access = Access.PUBLIC.value if material.release == Release.PUBLIC else Access.RESTRICTED.value
+    return Entry(title=material.title, body=material.search_text, topics=topics, activity_id=activity.id,
+                 speaker=material.speaker_name, year=utc_to_local(activity.start_dt, activity.time_zone).year,
+                 listed_from_dt=material.embargo_until_dt, access=access)
+
+
+def _load_materials(ids: Sequence[int]) -> list[Material]:
+    return list(db.session.scalars(select(Material).where(Material.id.in_(ids)).options(
+        undefer(Material.text), selectinload(Material.activity), selectinload(Material.session),
+        selectinload(Material.speaker))))
+
+
+def _material_openable(viewer, now: datetime) -> ColumnElement[bool]:
+    """The restricted slides `viewer` may open now, by asking `release.may_open` of the materials of the activities
+    they are registered for or organize (none for an anonymous visitor; all for an administrator)."""
+    if viewer is None or not getattr(viewer, "is_authenticated", False):
+        return literal_column("1") == literal_column("0")
+    if viewer.is_admin:
+        return literal_column("1") == literal_column("1")
+    mine = select(Registration.activity_id).where(Registration.user_id == viewer.id,
+                                                  Registration.status == RegistrationStatus.CONFIRMED) \
+        .union(select(activity_organizers.c.activity_id).where(activity_organizers.c.user_id == viewer.id))
+    materials = list(db.session.scalars(
+        select(Material).where(Material.activity_id.in_(mine), Material.release != Release.PUBLIC.value)
+        .options(selectinload(Material.activity), selectinload(Material.session))))
+    who = release.viewer_for(viewer, {m.activity_id for m in materials})
+    return SearchEntry.item_id.in_([m.id for m in materials if release.may_open(who, m, now)])
+
+
+register_provider(Provider(
+    kind=SearchKind.MATERIAL.value, model=Material, search_entry=material_entry, load=_load_materials,
+    link=_link("materials.show", "material_id"), openable=_material_openable,
+    parents={Activity: (("status", "title", "topics", "specialty", "start_dt", "time_zone"),
+                        lambda ids: select(Material.id).where(Material.activity_id.in_(ids))),
+             ActivitySession: (("title",), lambda ids: select(Material.id).where(Material.session_id.in_(ids))),
+             Faculty: (("full_name", "degree"), lambda ids: select(Material.id).where(Material.speaker_id.in_(ids)))}))
 
 
 # ---------------------------------------------------------------- keeping the index (flush listeners)

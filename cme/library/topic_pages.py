@@ -25,6 +25,11 @@ from cme.activities.models import Activity, ActivityFormat, ActivityStatus
 from cme.extensions import db
 from cme.library.abstracts.models import Abstract
 from cme.library.abstracts.service import AbstractFilters, public_abstracts
+from cme.library.highlights.models import Highlight
+from cme.library.highlights.service import library_today, public_highlights
+from cme.library.materials import release
+from cme.library.materials.models import Material, Release
+from cme.library.materials.service import Card
 from cme.library.news.service import news_today, public_articles
 from cme.library.topics import TOPICS, Topic
 from cme.timeutil import now_utc
@@ -111,6 +116,33 @@ def latest_news(topic: Optional[Topic], *, now: datetime, limit: int) -> list:
     return list(db.session.scalars(stmt.limit(limit)))
 
 
+def recent_slides(topic: Optional[Topic], *, now: datetime, limit: int, viewer=None) -> list[Card]:
+    """Slides of published activities on the topic that anyone may see listed (not "organizers only", not under
+    embargo: `release.is_listed` for a visitor), newest activity first, each a card that opens (with its thumbnail)
+    when `release.may_open` lets the viewer. Four queries, two more for a signed-in viewer."""
+    stmt = (select(Material).join(Material.activity)
+            .where(Activity.status == ActivityStatus.PUBLISHED.value, Material.release != Release.ORGANIZERS.value,
+                   or_(Material.embargo_until_dt.is_(None), Material.embargo_until_dt <= now)))
+    if topic is not None:
+        stmt = stmt.where(mentions(topic, _activity_columns()))
+    stmt = (stmt.order_by(Activity.start_dt.desc(), Activity.id.desc(), Material.id)
+            .options(contains_eager(Material.activity), selectinload(Material.session),
+                     selectinload(Material.speaker), selectinload(Material.stored_file))
+            .limit(limit))
+    found = list(db.session.scalars(stmt))
+    who = release.viewer_for(viewer, {m.activity_id for m in found})
+    return [Card(m, release.may_open(who, m, now), release.locked_reason(who, m, now)) for m in found]
+
+
+def recent_highlights(topic: Optional[Topic], *, now: datetime, limit: int) -> list[Highlight]:
+    """Public highlights pages of activities on the topic (as their search entries: through the activity), newest
+    first. Two queries."""
+    stmt = public_highlights(today=library_today(now))
+    if topic is not None:
+        stmt = stmt.where(Highlight.activity_id.in_(select(Activity.id).where(mentions(topic, _activity_columns()))))
+    return list(db.session.scalars(stmt.limit(limit)))
+
+
 # ---------------------------------------------------------------- what a page shows
 
 @dataclass(frozen=True)
@@ -124,6 +156,7 @@ class SectionKind:
     empty: str = "Nothing yet."
     # (label, endpoint, arguments) of the link to everything of the kind on the topic (`topic` None: the home).
     more: Optional[Callable[[Optional[Topic]], tuple[str, str, dict]]] = None
+    with_viewer: bool = False  # items(..., viewer=the signed-in user or None): what it shows depends on who looks
 
 
 @dataclass(frozen=True)
@@ -172,10 +205,26 @@ ABSTRACTS = SectionKind("abstracts", "Recent abstracts", "library/sections/_abst
                         more=_abstracts_link)
 NEWS = SectionKind("news", "News", "library/sections/_news.html", latest_news, more=_news_link)
 
+
+def _slides_link(topic: Optional[Topic]) -> tuple[str, str, dict]:
+    return ("All slides on " + topic.name if topic else "All slides", "search.index",
+            {"type": "material", **({"topic": topic.slug} if topic else {})})
+
+
+def _highlights_link(topic: Optional[Topic]) -> tuple[str, str, dict]:
+    return ("All highlights", "highlights.index", {})
+
+
+SLIDES = SectionKind("slides", "Recent slides", "library/sections/_slides.html", recent_slides,
+                     empty="No slides on this topic yet.", more=_slides_link, with_viewer=True)
+HIGHLIGHTS = SectionKind("highlights", "Conference highlights", "library/sections/_highlights.html",
+                         recent_highlights, empty="No conference highlights on this topic yet.",
+                         more=_highlights_link)
+
 # The sections of a topic page, in order.
 # HOOK (highlights, slides): add `SectionKind("slides", "Recent slides", "library/materials/_topic_section.html",
 # materials_service.on_topic)` and `SectionKind("highlights", "Conference highlights", ...)` here.
-TOPIC_SECTIONS: list[SectionKind] = [UPCOMING, ON_DEMAND, NEWS, ABSTRACTS]
+TOPIC_SECTIONS: list[SectionKind] = [UPCOMING, ON_DEMAND, NEWS, SLIDES, ABSTRACTS, HIGHLIGHTS]
 # The sections of the library's home (their items over every topic).
 # HOOK (highlights, slides): the same kinds may be added here; `items` then gets `topic=None`.
 HOME_SECTIONS: list[SectionKind] = [
@@ -187,23 +236,28 @@ LIBRARY_PARTS: list[LibraryPart] = [
     LibraryPart("News", "news.index", "Short articles on research, with the studies they report."),
     LibraryPart("Abstracts", "abstracts.index", "Research presented at our meetings and webcasts, and each "
                 "activity's book of abstracts."),
-    LibraryPart("Search", "search.index", "Every abstract, article and highlight at once, with the words found "
-                "shown in place."),
+    LibraryPart("Search", "search.index", "Every abstract, article, slide deck and highlight at once, with the "
+                "words found shown in place."),
+    LibraryPart("Slides", "search.index", "Slides of our past meetings and webcasts, searchable inside their text.",
+                {"type": "material"}),
     LibraryPart("Highlights", "highlights.index", "What was learned at our past meetings, with the abstracts behind "
                 "it; some offered as enduring material with credit."),
 ]
 
 
-def _sections(kinds: list[SectionKind], topic: Optional[Topic], *, now: datetime, limit: int) -> list[Section]:
-    return [Section(kind, kind.items(topic, now=now, limit=limit), kind.more(topic) if kind.more else None)
+def _sections(kinds: list[SectionKind], topic: Optional[Topic], *, now: datetime, limit: int,
+              viewer=None) -> list[Section]:
+    return [Section(kind, kind.items(topic, now=now, limit=limit, **({"viewer": viewer} if kind.with_viewer else {})),
+                    kind.more(topic) if kind.more else None)
             for kind in kinds]
 
 
-def topic_page(topic: Topic, *, now: Optional[datetime] = None) -> list[Section]:
-    """The sections of a topic's page, each with at most `TOPIC_LIMIT` items."""
-    return _sections(TOPIC_SECTIONS, topic, now=now or now_utc(), limit=TOPIC_LIMIT)
+def topic_page(topic: Topic, *, now: Optional[datetime] = None, viewer=None) -> list[Section]:
+    """The sections of a topic's page, each with at most `TOPIC_LIMIT` items, as `viewer` (a user, or None) sees
+    them."""
+    return _sections(TOPIC_SECTIONS, topic, now=now or now_utc(), limit=TOPIC_LIMIT, viewer=viewer)
 
 
-def home_page(*, now: Optional[datetime] = None) -> list[Section]:
+def home_page(*, now: Optional[datetime] = None, viewer=None) -> list[Section]:
     """The sections of the library's home, each with at most `HOME_LIMIT` items."""
-    return _sections(HOME_SECTIONS, None, now=now or now_utc(), limit=HOME_LIMIT)
+    return _sections(HOME_SECTIONS, None, now=now or now_utc(), limit=HOME_LIMIT, viewer=viewer)

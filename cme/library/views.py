@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
+from flask_login import current_user
 
 from cme.library import topic_pages, topics
 
@@ -21,4 +22,4 @@ def topic(topic_slug: str):
     if found is None:
         abort(404)
     return render_template("library/topic.html", topic=found, topics=topics.TOPICS,
-                           sections=topic_pages.topic_page(found))
+                           sections=topic_pages.topic_page(found, viewer=current_user))

@@ -77,3 +77,49 @@ def test_the_organizer_offers_a_highlight_as_enduring_material(browser: Browser,
     expect(page.get_by_role("status").get_by_text("Add at least one credit designation.")).to_be_visible()
     _shot(page, "enduring-draft-desktop")
     context.close()
+
+
+@pytest.mark.parametrize("size, device", [("phone", PHONE), ("desktop", DESKTOP)])
+def test_a_highlight_shows_its_key_slides_as_thumbnails(browser: Browser, live_server, size, device):
+    """Key slides on a highlights page: a public deck as its loaded thumbnail and a link to the file, a registrants'
+    deck listed locked; the page fits the window."""
+    import io
+    from datetime import datetime, timedelta, timezone
+    from decimal import Decimal
+
+    from cme.activities.models import Activity, CreditDesignation
+    from cme.extensions import db
+    from cme.library.highlights import service as highlights
+    from cme.library.materials import service as materials
+    from tests.helpers import make_pdf
+
+    start = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(days=30)
+    with live_server.app.app_context():
+        activity = Activity(title=f"Transplant Update {size}", format="live_meeting", status="published",
+                            time_zone="America/Chicago", start_dt=start, end_dt=start + timedelta(hours=5),
+                            venue_name="Convention Center", city="Chicago", state="IL",
+                            credit_designations=[CreditDesignation(credit_type="ama_pra_1", max_amount=Decimal("4"))])
+        db.session.add(activity)
+        db.session.flush()
+        decks = [materials.add_material(activity, materials.Details(title, None, None, rule), filename="deck.pdf",
+                                        stream=io.BytesIO(make_pdf([f"{title}\nMELD 15"], title=title)))
+                 for title, rule in (("Referral timing", "public"), ("Tacrolimus troughs", "registrants"))]
+        today = highlights.library_today()
+        highlight = highlights.create_highlight(activity, highlights.HighlightData(
+            f"Transplant day {size}", "Refer **earlier**.", today, today, True,
+            material_ids=tuple(d.id for d in decks)))
+        db.session.commit()
+        highlight_id = highlight.id
+        db.session.remove()
+    context = browser.new_context(base_url=live_server.url, **device)
+    page = context.new_page()
+    page.goto(f"/library/highlights/{highlight_id}")
+    section = page.locator("section", has=page.get_by_role("heading", name="Key slides"))
+    opened = section.locator("li", has_text="Referral timing")
+    expect(opened.get_by_role("link", name="Referral timing")).to_be_visible()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                           arg=opened.locator("img").element_handle())
+    expect(section.locator("li", has_text="Tacrolimus troughs")).to_contain_text("For registrants")
+    assert page.evaluate(WHAT_DOES_NOT_FIT) == []
+    page.screenshot(path=f"/tmp/shots/i15-slides/highlight-key-slides-{size}.png", full_page=True)
+    context.close()

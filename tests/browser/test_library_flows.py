@@ -80,3 +80,50 @@ def test_a_topic_with_little_content_says_what_is_not_there_yet_on_a_phone(brows
     assert page.evaluate(WHAT_DOES_NOT_FIT) == []
     page.screenshot(path=str(SHOTS / "topic-hepatitis-b-390.png"), full_page=True)
     context.close()
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_a_topic_page_shows_recent_slides_with_thumbnails_for_what_opens(browser: Browser, live_server, width):
+    """Recent slides on a topic: a public deck's card shows its first-page thumbnail and links the file; a
+    registrants' deck is listed locked, without either; the cards fit the window."""
+    import io
+    from datetime import datetime, timedelta, timezone
+    from decimal import Decimal
+
+    from cme.activities.models import Activity, CreditDesignation
+    from cme.extensions import db
+    from cme.library.materials import service as materials
+    from tests.helpers import make_pdf
+
+    start = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(days=60)
+    with live_server.app.app_context():
+        activity = Activity(title=f"Browser HCV Summit {width}", format="live_meeting", status="published",
+                            topics="HCV", time_zone="America/Chicago", start_dt=start,
+                            end_dt=start + timedelta(hours=5), venue_name="Convention Center", city="Chicago",
+                            state="IL", credit_designations=[CreditDesignation(credit_type="ama_pra_1",
+                                                                               max_amount=Decimal("4"))])
+        db.session.add(activity)
+        db.session.flush()
+        for title, rule in ((f"Cure for all {width}", "public"), (f"Registrants' deck {width}", "registrants")):
+            materials.add_material(activity, materials.Details(title, None, None, rule), filename="deck.pdf",
+                                   stream=io.BytesIO(make_pdf([f"{title}\nTest, treat, cure"], title=title)))
+        db.session.commit()
+        db.session.remove()
+    context = browser.new_context(base_url=live_server.url, **(PHONE if width == 390 else
+                                                                 {"viewport": {"width": 1280, "height": 900}}))
+    page = context.new_page()
+    page.goto("/library/topics/hepatitis-c")
+    section = page.locator("section", has=page.get_by_role("heading", name="Recent slides"))
+    opened = section.locator("li", has_text=f"Cure for all {width}")
+    expect(opened.get_by_role("link", name=f"Cure for all {width}")).to_be_visible()
+    image = opened.locator("img")
+    expect(image).to_be_visible()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+    locked = section.locator("li", has_text=f"Registrants' deck {width}")
+    expect(locked).to_contain_text("For registrants")
+    assert locked.locator("img").count() == 0 and locked.get_by_role("link", name=f"Registrants' deck {width}"
+                                                                       ).count() == 0
+    assert page.evaluate(WHAT_DOES_NOT_FIT) == []
+    section.scroll_into_view_if_needed()
+    page.screenshot(path=f"/tmp/shots/i15-slides/topic-slides-{width}.png", full_page=True)
+    context.close()

@@ -90,3 +90,51 @@ def test_a_provider_finds_a_phrase_inside_an_abstract_with_a_snippet_on_desktop_
     assert phone.evaluate(WHAT_DOES_NOT_FIT) == []
     phone.screenshot(path=f"{SHOTS}/search-phone-empty.png", full_page=True)
     phone.context.close()
+
+
+def test_a_provider_finds_a_phrase_only_inside_a_slide_decks_text_with_a_snippet(browser: Browser, page: Page,
+                                                                                  live_server, log_in):
+    import io
+
+    from cme.activities.models import Activity, CreditDesignation
+    from cme.library.materials import service as materials
+    from tests.helpers import make_pdf
+
+    start = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(days=90)
+    deck = make_pdf(["TIPS for refractory ascites", "Polytetrafluoroethylene-covered stents\nlowered shunt "
+                     "dysfunction at one year"], title="TIPS")
+    with live_server.app.app_context():
+        activity = Activity(title="Browser search: Ascites Workshop", format="live_meeting", status="published",
+                            time_zone="America/Chicago", start_dt=start, end_dt=start + timedelta(hours=5),
+                            venue_name="Convention Center", city="Chicago", state="IL",
+                            credit_designations=[CreditDesignation(credit_type="ama_pra_1", max_amount=Decimal("4"))])
+        db.session.add(activity)
+        db.session.flush()
+        materials.add_material(activity, materials.Details("Managing refractory ascites", None, None, "public"),
+                               stream=io.BytesIO(deck), filename="ascites.pdf")
+        db.session.commit()
+        db.session.remove()
+    live_server.create_user("slides.provider@example.org")
+    log_in(page, "slides.provider@example.org")
+    page.goto("/library/search")
+    page.get_by_label("Search the library").fill('"shunt dysfunction"')
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("status")).to_have_text("1 result")
+    result = page.locator(".search-result")
+    expect(result.get_by_role("link", name="Managing refractory ascites")).to_be_visible()
+    expect(result.get_by_text("Slides", exact=True)).to_be_visible()
+    marks = "".join(result.locator(".search-snippet mark").all_inner_texts()).lower()
+    assert "shunt" in marks and "dysfunction" in marks, marks
+    expect(result).to_contain_text("Browser search: Ascites Workshop")
+    page.screenshot(path="/tmp/shots/i15-slides/search-slides-desktop.png", full_page=True)
+    href = result.get_by_role("link", name="Managing refractory ascites").get_attribute("href")
+    response = page.request.get(href)
+    assert response.ok and response.headers["content-type"] == "application/pdf"
+
+    phone = browser.new_context(base_url=live_server.url, **PHONE).new_page()
+    phone.goto("/library/search?q=%22shunt+dysfunction%22")
+    expect(phone.get_by_role("status")).to_have_text("1 result")
+    expect(phone.locator(".search-snippet mark").first).to_be_visible()
+    assert phone.evaluate(WHAT_DOES_NOT_FIT) == []
+    phone.screenshot(path="/tmp/shots/i15-slides/search-slides-phone.png", full_page=True)
+    phone.context.close()

@@ -25,6 +25,9 @@ class HighlightForm(Form):
     abstract_ids = MultiCheckboxField("Linked abstracts",
                                       description="Abstracts of this activity the highlights discuss: listed under "
                                                   "them (the published ones).")
+    material_ids = MultiCheckboxField("Key slides",
+                                      description="Slides of this activity shown as thumbnails on the highlights "
+                                                  "page, to those their release rule lets open them.")
     publication_date = DateField("Publication date", validators=[InputRequired("Enter the publication date.")],
                                  description="A later date schedules the highlights: they become public that day.")
     reviewed_on = DateField("Last reviewed", validators=[InputRequired("Enter the date of the last review.")],
@@ -33,15 +36,18 @@ class HighlightForm(Form):
     save = SubmitField("Save")
     preview = SubmitField("Preview")
 
-    def __init__(self, *args, abstracts=(), **kwargs):
+    def __init__(self, *args, abstracts=(), materials=(), **kwargs):
         super().__init__(*args, **kwargs)
+        self.material_ids.choices = select_choices(
+            [(str(m.id), m.title + (f" ({m.speaker_name})" if m.speaker_name else "")) for m in materials])
         self.abstract_ids.choices = select_choices(
             [(str(a.id), a.title + ("" if a.is_published else " (not published)")) for a in abstracts])
 
     def highlight_data(self) -> HighlightData:
         return HighlightData(title=self.title.data, body=self.body.data, publication_date=self.publication_date.data,
                              reviewed_on=self.reviewed_on.data, is_published=self.is_published.data,
-                             abstract_ids=tuple(int(i) for i in self.abstract_ids.data or () if i.isdigit()))
+                             abstract_ids=tuple(int(i) for i in self.abstract_ids.data or () if i.isdigit()),
+                             material_ids=tuple(int(i) for i in self.material_ids.data or () if i.isdigit()))
 
 
 class EnduringForm(Form):

@@ -19,6 +19,7 @@ from cme.activities.models import Activity, ActivityStatus
 from cme.extensions import db
 from cme.library.abstracts.models import Abstract
 from cme.library.markdown import markdown_text
+from cme.library.materials.models import Material
 from cme.timeutil import UTCDateTime, now_utc
 
 TITLE_MAX = 300
@@ -30,6 +31,13 @@ highlight_abstracts = Table(
     "highlight_abstracts", db.metadata,
     Column("highlight_id", ForeignKey("highlights.id", ondelete="CASCADE"), primary_key=True),
     Column("abstract_id", ForeignKey("abstracts.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+# Its key slides: materials of its activity, shown as thumbnails to those `release.may_open` lets open them.
+highlight_materials = Table(
+    "highlight_materials", db.metadata,
+    Column("highlight_id", ForeignKey("highlights.id", ondelete="CASCADE"), primary_key=True),
+    Column("material_id", ForeignKey("materials.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
 
@@ -57,6 +65,7 @@ class Highlight(db.Model):
     activity: Mapped[Activity] = relationship(foreign_keys=[activity_id])
     enduring_activity: Mapped[Optional[Activity]] = relationship(foreign_keys=[enduring_activity_id])
     abstracts: Mapped[list[Abstract]] = relationship(secondary=highlight_abstracts, order_by=Abstract.title)
+    key_slides: Mapped[list[Material]] = relationship(secondary=highlight_materials, order_by=Material.id)
 
     def is_public_on(self, day: date) -> bool:
         """Published, dated `day` or earlier, of a published activity (`public_on` says the same in SQL)."""

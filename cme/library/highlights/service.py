@@ -30,6 +30,9 @@ from cme.errors import DomainError
 from cme.extensions import db
 from cme.library.abstracts.models import Abstract
 from cme.library.highlights.models import BODY_MAX, TITLE_MAX, Highlight, public_on
+from cme.library.materials import release
+from cme.library.materials.models import Material
+from cme.library.materials.service import Card
 from cme.library.markdown import render_markdown
 from cme.text import single_line
 from cme.timeutil import NonExistentLocalTime, local_to_utc, now_utc, utc_to_local
@@ -56,6 +59,7 @@ class HighlightData:
     reviewed_on: Optional[date]
     is_published: bool = False
     abstract_ids: tuple[int, ...] = field(default_factory=tuple)
+    material_ids: tuple[int, ...] = field(default_factory=tuple)  # key slides
 
 
 def library_today(now: datetime | None = None) -> date:
@@ -106,6 +110,17 @@ def _abstracts(activity: Activity, ids: tuple[int, ...]) -> list[Abstract]:
     return sorted(found, key=lambda a: a.title)
 
 
+def _key_slides(activity: Activity, ids: tuple[int, ...]) -> list[Material]:
+    wanted = set(ids or ())
+    if not wanted:
+        return []
+    found = db.session.scalars(select(Material).where(Material.id.in_(wanted),
+                                                      Material.activity_id == activity.id)).all()
+    if len(found) != len(wanted):
+        raise HighlightError("Choose slides of this activity.", code="material_unknown", field="material_ids")
+    return sorted(found, key=lambda m: m.id)
+
+
 def _refuse_unless_past(activity: Activity, now: datetime) -> None:
     if activity.is_cancelled:
         raise HighlightError("A cancelled activity has no highlights.", code="cancelled")
@@ -118,7 +133,7 @@ def create_highlight(activity: Activity, data: HighlightData, *, now: datetime |
     _refuse_unless_past(activity, now)
     values = _checked(activity, data, today=library_today(now))
     highlight = Highlight(activity=activity, created_dt=now, updated_dt=now, abstracts=_abstracts(
-        activity, data.abstract_ids), **values)
+        activity, data.abstract_ids), key_slides=_key_slides(activity, data.material_ids), **values)
     db.session.add(highlight)
     db.session.flush()
     return highlight
@@ -130,6 +145,7 @@ def update_highlight(highlight: Highlight, data: HighlightData, *, now: datetime
     for name, value in values.items():
         setattr(highlight, name, value)
     highlight.abstracts = _abstracts(highlight.activity, data.abstract_ids)
+    highlight.key_slides = _key_slides(highlight.activity, data.material_ids)
     highlight.updated_dt = now
     db.session.flush()
     return highlight
@@ -146,7 +162,8 @@ def highlight_data(highlight: Highlight) -> dict[str, Any]:
     """A highlight's values as the form's fields hold them (to edit it)."""
     return {"title": highlight.title, "body": highlight.body, "publication_date": highlight.publication_date,
             "reviewed_on": highlight.reviewed_on, "is_published": highlight.is_published,
-            "abstract_ids": [str(a.id) for a in highlight.abstracts]}
+            "abstract_ids": [str(a.id) for a in highlight.abstracts],
+            "material_ids": [str(m.id) for m in highlight.key_slides]}
 
 
 # ---------------------------------------------------------------- reading
@@ -160,6 +177,15 @@ def public_highlights(*, today: date) -> Select:
 
 def public_highlight(highlight_id: int, *, today: date) -> Highlight | None:
     return db.session.scalar(select(Highlight).where(Highlight.id == highlight_id, public_on(today)))
+
+
+def key_slide_cards(highlight: Highlight, user, *, now: datetime | None = None) -> list[Card]:
+    """The highlight's key slides the viewer may see listed (`release.is_listed`), each a card that opens (with its
+    thumbnail) when `release.may_open` lets them."""
+    now = now or now_utc()
+    who = release.viewer_for(user, [highlight.activity_id])
+    return [Card(m, release.may_open(who, m, now), release.locked_reason(who, m, now))
+            for m in highlight.key_slides if release.is_listed(who, m, now)]
 
 
 def activity_highlights(activity: Activity) -> list[Highlight]:

@@ -18,6 +18,7 @@ from cme.library.highlights import service
 from cme.library.highlights.forms import EnduringForm, HighlightForm
 from cme.library.highlights.models import Highlight
 from cme.library.markdown import render_markdown
+from cme.library.materials.service import materials_of
 from cme.timeutil import now_utc, utc_to_local
 from cme.transactions import unit_of_work
 
@@ -49,6 +50,7 @@ def detail(highlight_id: int, slug: str | None = None):
     enduring = highlight.enduring_activity
     return render_template("library/highlights/detail.html", highlight=highlight, body=render_markdown(highlight.body),
                            state=highlight.state_on(today), preview=preview,
+                           key_slides=service.key_slide_cards(highlight, current_user),
                            can_edit=current_user.is_authenticated and can_manage(current_user, highlight.activity),
                            enduring=enduring if enduring is not None and enduring.is_published else None)
 
@@ -105,7 +107,7 @@ def _form_page(activity: Activity, form: HighlightForm, highlight: Highlight | N
 @organizer_required
 def create(activity_id: int):
     activity = _managed(activity_id)
-    form = HighlightForm(abstracts=activity_abstracts(activity))
+    form = HighlightForm(abstracts=activity_abstracts(activity), materials=materials_of(activity))
     if request.method == "GET":
         form.publication_date.data = form.reviewed_on.data = service.library_today()
     return _form_page(activity, form, None, lambda: service.create_highlight(activity, form.highlight_data()))
@@ -116,9 +118,9 @@ def create(activity_id: int):
 def edit(activity_id: int, highlight_id: int):
     activity = _managed(activity_id)
     highlight = _highlight_of(activity, highlight_id)
-    abstracts = activity_abstracts(activity)
-    form = (HighlightForm(data=service.highlight_data(highlight), abstracts=abstracts) if request.method == "GET"
-            else HighlightForm(abstracts=abstracts))
+    choices = {"abstracts": activity_abstracts(activity), "materials": materials_of(activity)}
+    form = (HighlightForm(data=service.highlight_data(highlight), **choices) if request.method == "GET"
+            else HighlightForm(**choices))
     return _form_page(activity, form, highlight, lambda: service.update_highlight(highlight, form.highlight_data()))
 
 

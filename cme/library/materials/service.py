@@ -237,6 +237,10 @@ class Card:
     reason: str = ""  # why it does not open (yet), for a locked card
     release: str = ""  # who may open it and when, for its organizers
 
+    @property
+    def title(self) -> str:
+        return self.material.title
+
 
 @dataclass
 class Listing:

@@ -148,6 +148,19 @@ def _cache(response: Response, material: Material) -> Response:
     return response
 
 
+@bp.get("/library/materials/<id:material_id>")
+@bp.get("/library/materials/<id:material_id>-<slug>")
+def show(material_id: int, slug: str | None = None):
+    """Where the library's search links slides: the file for who may open it, else the activity page's list of
+    materials (which says for whom and when it opens) for who may see it listed; a 404 for anyone else."""
+    material = db.get_or_404(Material, material_id)
+    if release.may_open(current_user, material):
+        return redirect(url_for("materials.download", material_id=material.id))
+    if not release.is_listed(current_user, material):
+        abort(404)
+    return redirect(url_for("activities.detail", activity_id=material.activity_id) + "#materials")
+
+
 @bp.get("/library/materials/<id:material_id>/file")
 def download(material_id: int):
     material = _openable_or_404(material_id)
