@@ -299,7 +299,8 @@ def _write_noted(session: Session, _context) -> None:
                 ids.update(session.scalars(query(parent_ids)))
         if ids:
             for obj in session.identity_map.values():  # what a loaded item holds may be stale (a deleted child)
-                if isinstance(obj, provider.model) and obj.id in ids:
+                # Its identity, not `obj.id`: an expired item deleted by another transaction must not be loaded here.
+                if isinstance(obj, provider.model) and (inspect(obj).identity or (None,))[0] in ids:
                     session.expire(obj)
             write_entries(provider, sorted(ids))
 
