@@ -103,7 +103,7 @@ def main() -> int:
             counts = reindex_all()
             db.session.commit()
             indexed = time.perf_counter() - started
-            assert counts == {"abstract": N_ABSTRACTS + N_DECKS, "news": N_NEWS, "highlight": 0}, counts
+            assert counts == {"abstract": N_ABSTRACTS + N_DECKS, "news": N_NEWS, "highlight": 0, "material": 0}, counts
             if backend == "postgresql":
                 with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                     conn.execute(db.text("VACUUM ANALYZE library_search_entries"))
