@@ -16,3 +16,6 @@ from cme.registration.models import Registration  # noqa: F401
 from cme.library.abstracts.models import Abstract, AbstractAuthor  # noqa: F401
 from cme.library.highlights.models import Highlight  # noqa: F401
 from cme.library.search import SearchEntry  # noqa: F401
+from cme.accounts.identity import BoardIdentifier, LicenceRequirement, StateLicence  # noqa: F401
+from cme.activities.reporting_data import ActivityContentTag, ActivityOutcomeMeasure, MocRegistration  # noqa: F401
+from cme.credit.models import ReportingConsent  # noqa: F401

@@ -62,6 +62,10 @@ class User(UserMixin, db.Model):
         CheckConstraint("email = lower(email)", name="email_lowercase"),
         CheckConstraint("npi IS NULL OR length(npi) = 10", name="npi_length"),
         CheckConstraint("abim_id IS NULL OR length(abim_id) = 6", name="abim_id_length"),  # issue 12, point 2
+        # Issue 16, point 1: a birthday is a month and a day, both or neither; never the year.
+        CheckConstraint("(birth_month IS NULL) = (birth_day IS NULL)", name="birth_month_with_day"),
+        CheckConstraint("birth_month IS NULL OR (birth_month BETWEEN 1 AND 12 AND birth_day BETWEEN 1 AND 31)",
+                        name="birth_month_day_range"),
         # Issue 13, point 2: a pending email change is an address and the moment it was asked for, or neither.
         CheckConstraint("(pending_email IS NULL) = (pending_email_dt IS NULL)", name="pending_email_with_time"),
     )
@@ -87,6 +91,10 @@ class User(UserMixin, db.Model):
     feed_token_hash: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
     # Issue 12, point 2 (who may claim what): the ABIM ID, which ABIM MOC points need.
     abim_id: Mapped[Optional[str]] = mapped_column(String(6))
+    # Issue 16, point 1 (cme/accounts/identity.py holds the rest: licences and the other boards' IDs).
+    nabp_eprofile_id: Mapped[Optional[str]] = mapped_column(String(7))
+    birth_month: Mapped[Optional[int]]
+    birth_day: Mapped[Optional[int]]
     # Issue 13, point 1 (sessions the server can revoke): every session and remember cookie names the version it
     # was issued under; raising it (log-out, log out everywhere, a password change or reset) ends them all.
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -180,6 +180,10 @@ class Activity(db.Model):
     # Issue 12, point 2 (who may claim what): the ACPE Universal Activity Number, which ACPE credit needs
     # (cme.activities.acpe checks its format).
     acpe_uan: Mapped[Optional[str]] = mapped_column(String(30))
+    # Issue 16, point 2: the IDs ACCME's PARS knows the activity and its provider by (the rest of the activity's
+    # reporting data: cme/activities/reporting_data.py).
+    accme_activity_id: Mapped[Optional[str]] = mapped_column(String(20))
+    accme_provider_id: Mapped[Optional[str]] = mapped_column(String(20))
     # Issue 12, point 6: reminders to confirmed registrants (cme.registration.reminders), each can be turned off:
     # a live meeting's 24 hours before its start, a live webcast's one hour before (with the join link).
     remind_day_before: Mapped[bool] = mapped_column(default=True, server_default=sa_true())

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, UniqueConstraint, event, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from cme.accounts.identity import ReportingBody
 from cme.activities.models import Activity, ActivityFormat, CreditType
 from cme.amounts import QUARTER_STEP_SQL
 from cme.enums import check_in
@@ -60,3 +61,29 @@ def _default_completed_dt(_mapper, connection, record: CreditRecord) -> None:
                              .where(activities.c.id == record.activity_id)).one()
     on_demand = row.format == ActivityFormat.ON_DEMAND_WEBCAST
     record.completed_dt = (record.claimed_dt or now_utc()) if on_demand else row.end_dt
+
+
+class ReportingConsent(db.Model):
+    """The learner's answer, given with a claim, to "may we report this completion to <body>?" (issue 16, point 1).
+    One row per learner, activity and body; a later claim on the same activity updates it. Exports report only
+    what has a row with `granted` true (cme/reporting)."""
+
+    __tablename__ = "reporting_consents"
+    __table_args__ = (
+        CheckConstraint(check_in("body", ReportingBody), name="body"),
+        UniqueConstraint("user_id", "activity_id", "body"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"), index=True)
+    body: Mapped[str] = mapped_column(String(20))
+    granted: Mapped[bool]
+    decided_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+
+    user: Mapped[User] = relationship()
+    activity: Mapped[Activity] = relationship()
+
+    @property
+    def body_label(self) -> str:
+        return ReportingBody(self.body).label
