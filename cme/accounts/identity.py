@@ -7,6 +7,8 @@ IDs live in `board_identifiers`. `Board` lists all eight; `board_id(user, board)
 """
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Optional
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING, Optional
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cme.accounts.models import Profession
+from cme.accounts.models import ABIM_ID_PATTERN, Profession
 from cme.amounts import QUARTER_STEP_SQL
 from cme.content_tags import ContentTag
 from cme.enums import LabeledEnum, check_in
@@ -131,3 +133,86 @@ class ReportingBody(LabeledEnum):
     @classmethod
     def for_board(cls, board: Board | str) -> ReportingBody:
         return cls(str(board))
+
+
+# The formats each identifier must have, in one place (forms, the claim's questions and the exports' validation
+# all ask these functions). ABIM IDs are six digits (ABIM's Physician Portal). NABP e-Profile IDs are six or seven
+# digits (NABP, CPE Monitor). The other boards publish no format beyond "numeric": we accept 4 to 10 digits there
+# and let the board's own matching (name and birth MM/DD) do the rest.
+BOARD_ID_PATTERNS = {Board.ABIM: re.compile(ABIM_ID_PATTERN)}
+OTHER_BOARD_ID = re.compile(r"[0-9]{4,10}")
+NABP_ID = re.compile(r"[0-9]{6,7}")
+LICENCE_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-]{0,39}")
+DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # February 29 is someone's birthday
+
+
+def board_id_problem(board: Board | str, value: str) -> str | None:
+    """Why `value` is not an ID at `board` (None when it may be)."""
+    board = Board(board)
+    if (BOARD_ID_PATTERNS.get(board) or OTHER_BOARD_ID).fullmatch(value or ""):
+        return None
+    if board == Board.ABIM:
+        return "An ABIM ID is six digits, as ABIM shows it on your Physician Portal (e.g. 123456)."
+    return f"An {board.acronym} ID is 4 to 10 digits, as the board shows it on your diplomate record."
+
+
+def nabp_id_problem(value: str) -> str | None:
+    if NABP_ID.fullmatch(value or ""):
+        return None
+    return "An NABP e-Profile ID is six or seven digits (from your NABP e-Profile, nabp.pharmacy)."
+
+
+def licence_number_problem(value: str) -> str | None:
+    if LICENCE_NUMBER.fullmatch(value or ""):
+        return None
+    return "A license number is letters, digits, dots and hyphens, as your board prints it (at most 40)."
+
+
+def birthday_problem(month: int | None, day: int | None) -> str | None:
+    """Both or neither, and a day the month has (the year is never asked)."""
+    if month is None and day is None:
+        return None
+    if month is None or day is None:
+        return "Give both the month and the day of your birthday (never the year)."
+    if not 1 <= month <= 12 or not 1 <= day <= DAYS_IN_MONTH[month - 1]:
+        return "That day does not exist in that month."
+    return None
+
+
+@dataclass(frozen=True)
+class Missing:
+    """A field a learner must complete before a completion can be reported to a body: `field` is the profile
+    form's field name (a link can point at `#<field>`), `message` says what and why."""
+    field: str
+    message: str
+
+
+def missing_for(user: User, body: ReportingBody | str) -> list[Missing]:
+    """What `user` must still give before a completion can be reported to `body` (ReportingBody): the one rule
+    the claim form, the profile and the exports' validation share."""
+    body = ReportingBody(body)
+    missing: list[Missing] = []
+    names = (user.full_name or "").split()
+    if len(names) < 2:
+        missing.append(Missing("full_name", "Your first and last name, as the board knows you."))
+    if birthday_problem(user.birth_month, user.birth_day) or user.birth_month is None:
+        missing.append(Missing("birth_month", "Your birth month and day (never the year): boards match you by them."))
+    licences = db.session.scalars(db.select(StateLicence).where(StateLicence.user_id == user.id)).all()
+    if body == ReportingBody.ACCME:
+        has_board = user.abim_id or db.session.scalar(
+            db.select(BoardIdentifier.id).where(BoardIdentifier.user_id == user.id).limit(1))
+        if not licences and not has_board:
+            missing.append(Missing("licences", "A state license (state and number) or a certifying-board ID."))
+    elif body == ReportingBody.NABP:
+        if not user.nabp_eprofile_id or nabp_id_problem(user.nabp_eprofile_id):
+            missing.append(Missing("nabp_eprofile_id", "Your NABP e-Profile ID (six or seven digits)."))
+    elif body == ReportingBody.CE_BROKER:
+        if not licences:
+            missing.append(Missing("licences", "The state license (state, number and profession) CE Broker "
+                                               "records your hours against."))
+    else:
+        board = Board(body.value)
+        value = board_id(user, board)
+        if not value or board_id_problem(board, value):
+            missing.append(Missing(f"board_{board.value}", f"Your {board.acronym} ID."))
+    return missing
