@@ -30,9 +30,10 @@ run: install
 	@$(FLASK) cme send-mail --loop --interval 5 & worker=$$!; trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
 		$(FLASK) run --host 127.0.0.1 --port 5000
 
-## make test: install what the tests need, then run the whole suite
+## make test: install what the tests need, then run the whole suite (one pytest-xdist worker per core; each has
+## its own databases: tests/helpers.py _per_worker)
 test: install-test browser-deps tests/js/node_modules/.installed
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 # From npm: Mozilla's ical.js (Thunderbird's parser) checks our ICS exports from Node; axe-core checks every page
 # for WCAG 2.1 AA in Chromium; vnu-jar is the Nu Html Checker (its jar ships in the package: --ignore-scripts skips

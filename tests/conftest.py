@@ -29,8 +29,8 @@ from sqlalchemy.pool import NullPool
 from cme import create_app
 from cme.demo import seed_demo
 from cme.extensions import db as _db
-from tests.helpers import (POSTGRES_URL, TEST_PASSWORD, RecordingHandler, TcpProxy, WorkerProcess, base_config,
-                           empty_all_tables, free_port, migrate_database, pg_url)
+from tests.helpers import (CONFIGURED_POSTGRES_URL, POSTGRES_URL, TEST_PASSWORD, RecordingHandler, TcpProxy,
+                           WorkerProcess, base_config, empty_all_tables, free_port, migrate_database, pg_url)
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
@@ -48,17 +48,45 @@ def reset_postgres_schema(url: str) -> None:
         engine.dispose()
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request, tmp_path_factory) -> str:
-    """A migrated database per backend, shared by the run; tests empty its tables after themselves."""
-    instance = tmp_path_factory.mktemp(f"migrate-{request.param}")
-    if request.param == "postgresql":
-        reset_postgres_schema(POSTGRES_URL)
-        url = pg_url(POSTGRES_URL)
-    else:
-        url = f"sqlite:///{instance / 'test.sqlite3'}"
+def create_worker_database() -> None:
+    """Create this xdist worker's PostgreSQL database (see tests.helpers._per_worker) when it does not exist."""
+    if POSTGRES_URL == CONFIGURED_POSTGRES_URL:
+        return
+    admin = sa.create_engine(pg_url(CONFIGURED_POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    name = sa.engine.make_url(POSTGRES_URL).database
+    try:
+        with admin.connect() as conn:
+            if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}):
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as error:
+        pytest.exit(f"CME_TEST_DATABASE_URL is set to {CONFIGURED_POSTGRES_URL} but PostgreSQL is unreachable: "
+                    f"{error}", returncode=3)
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_database_url(tmp_path_factory) -> str:
+    instance = tmp_path_factory.mktemp("migrate-sqlite")
+    url = f"sqlite:///{instance / 'test.sqlite3'}"
     migrate_database(url, instance)
     return url
+
+
+@pytest.fixture(scope="session")
+def postgresql_database_url(tmp_path_factory) -> str:
+    create_worker_database()
+    reset_postgres_schema(POSTGRES_URL)
+    url = pg_url(POSTGRES_URL)
+    migrate_database(url, tmp_path_factory.mktemp("migrate-postgresql"))
+    return url
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request) -> str:
+    """A migrated database per backend, shared by the run; tests empty its tables after themselves. Each backend's
+    database is built once per run (per worker) and kept while the other backend's tests run in between."""
+    return request.getfixturevalue(f"{request.param}_database_url")
 
 
 @pytest.fixture(scope="session")
@@ -67,6 +95,7 @@ def postgres_scratch_database() -> Iterator[str]:
     what needs an empty database: the bench smoke runs and the migration round trip. Dropped after the run."""
     if not POSTGRES_URL:
         pytest.skip("CME_TEST_DATABASE_URL is not set")
+    create_worker_database()
     admin = sa.create_engine(pg_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
     name = f"{admin.url.database}_scratch"
     with admin.connect() as conn:

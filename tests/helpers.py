@@ -42,7 +42,21 @@ from cme.library.news.models import NewsArticle
 from cme.mail.models import OutboxMessage
 from cme.registration.models import Registration
 
-POSTGRES_URL = os.environ.get("CME_TEST_DATABASE_URL")
+
+
+def _per_worker(url: str | None) -> str | None:
+    """Under pytest-xdist (`make test` runs two workers), each worker has a PostgreSQL database of its own, named
+    after the configured one and the worker (test_gw0, test_gw1): session fixtures reset and migrate it."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    from sqlalchemy.engine import make_url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+CONFIGURED_POSTGRES_URL = os.environ.get("CME_TEST_DATABASE_URL")
+POSTGRES_URL = _per_worker(CONFIGURED_POSTGRES_URL)
 TEST_PASSWORD = "correct horse battery"
 JS_PARSER = Path(__file__).parent / "js" / "parse_ics.mjs"
 
