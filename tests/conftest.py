@@ -52,7 +52,9 @@ def create_worker_database() -> None:
     """Create this xdist worker's PostgreSQL database (see tests.helpers._per_worker) when it does not exist."""
     if POSTGRES_URL == CONFIGURED_POSTGRES_URL:
         return
-    admin = sa.create_engine(pg_url(CONFIGURED_POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    # Through the server's maintenance database: the configured one need not exist.
+    admin = sa.create_engine(sa.engine.make_url(pg_url(CONFIGURED_POSTGRES_URL)).set(database="postgres"),
+                             isolation_level="AUTOCOMMIT")
     name = sa.engine.make_url(POSTGRES_URL).database
     try:
         with admin.connect() as conn:
