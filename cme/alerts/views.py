@@ -71,35 +71,34 @@ def edit(alert_id: int):
     return _answer(render_template("alerts/form.html", form=form, alert=alert))
 
 
+def _confirmed(alert_id: int, act, message: str):
+    """Stop, resume or delete one of the user's alerts after the confirm button (`message` names it: {name})."""
+    alert = _own_alert_or_404(alert_id)
+    if ConfirmForm().validate_on_submit():
+        name = alert.name
+        unit_of_work(lambda: act(alert))
+        flash(message.format(name=name), "success")
+    return redirect(url_for("alerts.index"))
+
+
 @bp.post("/<id:alert_id>/stop")
 @login_required
 def stop(alert_id: int):
-    alert = _own_alert_or_404(alert_id)
-    if ConfirmForm().validate_on_submit():
-        unit_of_work(lambda: service.stop_alert(alert))
-        flash(f"“{alert.name}” is off: no more digests for it. Turn it back on here at any time.", "success")
-    return redirect(url_for("alerts.index"))
+    return _confirmed(alert_id, service.stop_alert,
+                      "“{name}” is off: no more digests for it. Turn it back on here at any time.")
 
 
 @bp.post("/<id:alert_id>/resume")
 @login_required
 def resume(alert_id: int):
-    alert = _own_alert_or_404(alert_id)
-    if ConfirmForm().validate_on_submit():
-        unit_of_work(lambda: service.resume_alert(alert))
-        flash(f"“{alert.name}” is on again: your next digest tells of what is published from now on.", "success")
-    return redirect(url_for("alerts.index"))
+    return _confirmed(alert_id, service.resume_alert,
+                      "“{name}” is on again: your next digest tells of what is published from now on.")
 
 
 @bp.post("/<id:alert_id>/delete")
 @login_required
 def delete(alert_id: int):
-    alert = _own_alert_or_404(alert_id)
-    if ConfirmForm().validate_on_submit():
-        name = alert.name
-        unit_of_work(lambda: service.delete_alert(alert))
-        flash(f"Alert deleted: “{name}”.", "success")
-    return redirect(url_for("alerts.index"))
+    return _confirmed(alert_id, service.delete_alert, "Alert deleted: “{name}”.")
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
