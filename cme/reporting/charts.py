@@ -7,7 +7,8 @@ colour, with its value printed beside each bar or at each end of a line, and nam
 each chart; the `data-value` of each bar or point is what the table shows, so tests can hold the two together.
 
 The drawing scales with its box (a `viewBox`, no fixed size): the sizes below are in the viewBox's units, chosen so
-a chart 390 px wide (a phone) still prints its labels at about 13 px."""
+a chart on a phone (390 px: about 310 px for the chart) prints its labels at about 13 px, and one at its widest
+on a desktop (26rem, app.css) at about 17 px."""
 from __future__ import annotations
 
 import re
@@ -18,10 +19,11 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 
 from markupsafe import Markup
 
-WIDTH = 420
+WIDTH = 360
 FONT = 15
 LINE = 19  # a label's line height
-CHAR = 7.6  # the average width of a character at FONT (for wrapping and room for value labels)
+CHAR = 7.6  # the average width of a character at FONT (for wrapping)
+BOLD_CHAR = 9.2  # the widest a bold value label's character gets (digits, "%"), for the room kept at the bars' end
 BAR = 22
 GAP = 14
 EMPTY = "No data yet."
@@ -96,7 +98,7 @@ def bar_chart(chart_id: str, *, title: str, desc: str, bars: Sequence[Bar], empt
     No bars: the `empty_message` paragraph instead of a chart."""
     if not bars:
         return empty(empty_message)
-    value_room = max(len(bar.value_label) for bar in bars) * CHAR + 10
+    value_room = max(len(bar.value_label) for bar in bars) * BOLD_CHAR + 8
     longest = max((bar.value for bar in bars), default=0) or 1
     chars = int((WIDTH - 4) / CHAR)
     heights = [len(_wrap(bar.label, chars)) * LINE + BAR + GAP for bar in bars]
@@ -127,7 +129,7 @@ def line_chart(chart_id: str, *, title: str, desc: str, points: Sequence[tuple[s
     axis. No points: the `empty_message` paragraph instead."""
     if not points:
         return empty(empty_message)
-    left, right, top, bottom, height = 44.0, 20.0, 24.0, 44.0, 240.0
+    left, right, top, bottom, height = 40.0, 16.0, 24.0, 40.0, 220.0
     plot_w, plot_h = WIDTH - left - right, height - top - bottom
     highest = max(value for _, value in points) or 1
     svg = _svg(chart_id, title, desc, height, "chart-line")
