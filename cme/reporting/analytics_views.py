@@ -14,7 +14,7 @@ from cme.activities.statements import format_amount
 from cme.extensions import db
 from cme.reporting import analytics
 from cme.reporting.charts import Bar, bar_chart, line_chart, percent
-from cme.timeutil import now_utc, utc_to_local
+from cme.timeutil import now_utc
 
 bp = Blueprint("analytics", __name__, url_prefix="/organize")
 
@@ -90,7 +90,7 @@ def _year_arg() -> int:
     text = request.args.get("year", "").strip()
     if text.isascii() and text.isdigit() and len(text) == 4 and FIRST_YEAR <= int(text) <= LAST_YEAR:
         return int(text)
-    return utc_to_local(now_utc(), "UTC").year
+    return now_utc().year
 
 
 @bp.get("/analytics")
