@@ -171,6 +171,15 @@ def test_an_activity_without_data_says_so_instead_of_drawing(client, auth, make_
     assert bar_values(charts["chart-attendance"]) == [("Whole meeting", 0)]
 
 
+def test_a_webcasts_attendance_is_its_viewers(db, make_user, make_activity):
+    webcast = make_activity(format="on_demand_webcast", start_dt=at(1), end_dt=at(30))
+    for seconds in (0, 60, 3600):
+        db.session.add(Attendance(user_id=make_user().id, activity_id=webcast.id, watched_seconds=seconds))
+    db.session.commit()
+    assert analytics.attendance_by_session(webcast) == analytics.AttendanceSummary(
+        "viewers", [analytics.AttendanceCount("Watched", 2)])
+
+
 def test_the_practice_question_is_found_by_its_key_after_the_evaluation_is_customised(db, meeting):
     assert analytics.practice_change_key(meeting) == "d2"
     add_evaluation_question(meeting, kind="text", prompt="Will you change your practice?", choices=[],
