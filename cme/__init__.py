@@ -130,6 +130,7 @@ def _register_blueprints(app: Flask) -> None:
     from cme.library.search_views import bp as search_bp
     from cme.privacy.views import bp as privacy_bp
     from cme.registration.views import bp as registration_bp
+    from cme.reporting.analytics_views import bp as analytics_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
@@ -149,6 +150,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(highlights_bp)
     app.register_blueprint(materials_bp)
     app.register_blueprint(search_bp)
+    app.register_blueprint(analytics_bp)
 
 
 def _register_url_guards(app: Flask) -> None:

@@ -24,7 +24,8 @@ from tests.helpers import make_pdf
 
 # Organizer pages that belong to no activity: any organizer may open them.
 NOT_PER_ACTIVITY = {"/organize/", "/organize/activities/new", "/organize/news", "/organize/news/new",
-                    "/organize/news/<id:article_id>/edit", "/organize/news/<id:article_id>/delete"}
+                    "/organize/news/<id:article_id>/edit", "/organize/news/<id:article_id>/delete",
+                    "/organize/analytics"}  # the year summary: each organizer sees only their own activities
 
 # What a person would type into the organizer forms (a union of their fields); an unchecked route would act on it.
 FORM = {
