@@ -130,6 +130,7 @@ def _register_blueprints(app: Flask) -> None:
     from cme.library.materials.views import bp as materials_bp
     from cme.library.search_views import bp as search_bp
     from cme.privacy.views import bp as privacy_bp
+    from cme.reporting.pars_activities_views import bp as pars_activities_bp
     from cme.registration.views import bp as registration_bp
 
     app.register_blueprint(accounts_bp)
@@ -137,6 +138,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(activities_bp)
     app.register_blueprint(organize_bp)
     app.register_blueprint(reporting_data_bp)
+    app.register_blueprint(pars_activities_bp)
     app.register_blueprint(registration_bp)
     app.register_blueprint(attendance_bp)
     app.register_blueprint(credit_bp)

@@ -17,7 +17,6 @@ from cme.activities.reporting_data import (
     ActivityContentTag, ActivityOutcomeMeasure, MocRegistration, moc_credit_types,
 )
 from cme.activities.service import ActivityError
-from cme.credit import moc_registrations as moc
 from cme.credit import service as credit
 from cme.credit.errors import CreditError
 from cme.credit.models import CreditRecord
