@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import pytest
 
-from cme.accounts.identity import BoardIdentifier  # noqa: F401  (the tables the counts join stay known)
 from cme.accounts.models import User
 from cme.activities.models import CommercialSupport
 from cme.activities.reporting_data import ActivityOutcomeMeasure, MocRegistration
