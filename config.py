@@ -84,6 +84,9 @@ class Config:
     # Absolute links in mail and calendar feeds.
     CME_BASE_URL = os.environ.get("CME_BASE_URL", "http://127.0.0.1:5000")
     CME_PROVIDER_NAME = os.environ.get("CME_PROVIDER_NAME", "The Liver Education Foundation")
+    # Issue 16, point 2: the provider's ACCME provider ID (4 to 10 digits, as PARS shows it), the default of each
+    # activity's reporting data. Unset: organizers type it on each activity's Reporting data page.
+    CME_ACCME_PROVIDER_ID = os.environ.get("CME_ACCME_PROVIDER_ID") or None
     # Whom learners write to with questions about credit and certificates (the help page, every page's footer).
     CME_CONTACT_EMAIL = os.environ.get("CME_CONTACT_EMAIL") or MAIL_DEFAULT_SENDER
     # werkzeug's method string; tests use a cheaper one, production keeps scrypt.

@@ -115,6 +115,7 @@ def register_mail_composers(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from cme.accounts.views import admin_bp, bp as accounts_bp
     from cme.activities.organize_views import bp as organize_bp
+    from cme.activities.reporting_data_views import bp as reporting_data_bp
     from cme.activities.views import bp as activities_bp
     from cme.alerts.views import bp as alerts_bp
     from cme.attendance.views import bp as attendance_bp
@@ -129,6 +130,7 @@ def _register_blueprints(app: Flask) -> None:
     from cme.library.materials.views import bp as materials_bp
     from cme.library.search_views import bp as search_bp
     from cme.privacy.views import bp as privacy_bp
+    from cme.reporting.pars_activities_views import bp as pars_activities_bp
     from cme.registration.views import bp as registration_bp
     from cme.reporting.analytics_views import bp as analytics_bp
 
@@ -136,6 +138,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(activities_bp)
     app.register_blueprint(organize_bp)
+    app.register_blueprint(reporting_data_bp)
+    app.register_blueprint(pars_activities_bp)
     app.register_blueprint(registration_bp)
     app.register_blueprint(attendance_bp)
     app.register_blueprint(credit_bp)

@@ -207,3 +207,5 @@ def purge_closed_accounts_command() -> None:
     db.session.commit()
     click.echo(f"Deleted {len(purged)} closed account(s) past their retention period; "
                f"{closed_accounts_kept()} closed account(s) kept.")
+from cme.reporting.cli import report_cli  # noqa: E402  (issue 16)
+cme_cli.add_command(report_cli)

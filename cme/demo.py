@@ -35,6 +35,7 @@ from sqlalchemy import delete, func, select
 from cme.accounts.models import User
 from cme.accounts.service import create_user, find_user_by_email
 from cme.activities.models import Activity, ActivityFormat, ActivityStatus
+from cme.activities.reporting_data_service import save_moc_registration
 from cme.activities.service import (
     add_commercial_support, add_disclosure, add_faculty, add_session, create_activity, publish, scheduled_hours,
     set_acpe_uan,
@@ -254,6 +255,9 @@ def _seed_activity(spec: dict[str, Any], data: dict[str, Any], users: dict[str, 
         created["commercial supports"] += 1
     if "acpe_uan" in spec:
         set_acpe_uan(activity, spec["acpe_uan"])
+    if "abim_moc" in spec["credits"]:  # issue 16: registered with ABIM, whose points are the designation's
+        save_moc_registration(activity, None, board="abim", points=hours, credit_types=["Medical Knowledge"],
+                              practice_areas=[spec["specialty"]], claim_deadline=None)
     for question in spec.get("post_test", []):
         add_post_test_question(activity, prompt=question["prompt"], choices=question["choices"],
                                correct_index=question["choices"].index(question["correct"]),

@@ -27,6 +27,7 @@ from cme.accounts.service import (
     SET_PASSWORD, create_user, make_email_change_token, make_reset_token, make_verification_token, request_email_change,
 )
 from cme.activities.models import Activity, ActivityFormat, ActivityStatus
+from cme.activities.reporting_data import MocRegistration
 from cme.alerts.models import ActivityAlert
 from cme.alerts.service import AlertFilters, create_alert, unsubscribe_token
 from cme.calendar.service import feed_token
@@ -465,7 +466,10 @@ def _examples(app: Flask) -> list[dict]:
                 "highlight_id": _db.session.scalar(select(Highlight.id).order_by(
                     Highlight.activity_id != activity.id, Highlight.id).limit(1)),
                 "material_id": _db.session.scalar(select(Material.id).order_by(
-                    Material.activity_id != activity.id, Material.id).limit(1))})
+                    Material.activity_id != activity.id, Material.id).limit(1)),
+                # The activity's MOC registration (the demo registers those with ABIM MOC), else the demo's first.
+                "moc_id": _db.session.scalar(select(MocRegistration.id).order_by(
+                    MocRegistration.activity_id != activity.id, MocRegistration.id).limit(1)) or 1})
         _db.session.remove()
     return examples
 

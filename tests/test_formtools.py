@@ -14,6 +14,7 @@ from cme import models  # noqa: F401  (every form's module is imported by the ap
 from cme.accounts.models import User
 from cme.activities.forms import SessionForm
 from cme.activities.models import Activity, ActivitySession, CommercialSupport, CreditDesignation, Disclosure, Faculty
+from cme.activities.reporting_data import MocRegistration
 from cme.credit.eligibility import claim_limits
 from cme.credit.evaluation import Question
 from cme.credit.evaluation_models import CreditAdjustment, EvaluationQuestion, PostTestQuestion
@@ -124,6 +125,9 @@ SAVED_TO = {
     "AlertForm": ActivityAlert, "ArticleForm": NewsArticle, "HighlightForm": Highlight, "MaterialForm": Material,
     "EditMaterialForm": Material, "EnduringForm": None, "VerifyForm": None,
     "SearchForm": None,
+    # Issue 16, point 2: an activity's reporting data (its ACCME IDs; measures and tags are choices) and a MOC
+    # registration (practice areas are kept as a JSON list, each checked by the service).
+    "ReportingDataForm": Activity, "MocRegistrationForm": MocRegistration,
 }
 # Where every number field goes: the column whose range it must stay within.
 NUMBER_COLUMNS = {
@@ -134,6 +138,7 @@ NUMBER_COLUMNS = {
     ("ClaimForm", "ama_pra_1"): CreditRecord.amount, ("DesignationForm", "max_amount"): CreditDesignation.max_amount,
     ("CommercialSupportForm", "amount"): CommercialSupport.amount,
     ("ArticleForm", "citation_year"): NewsArticle.citation_year,
+    ("MocRegistrationForm", "points"): MocRegistration.points,
 }
 # Fields that take a little more than their column because the service stores a normalised value checked to fit:
 # a DOI or PubMed ID may be pasted as a link or with its "doi:" prefix, and is kept bare (cme/library/news/service.py

@@ -21,6 +21,8 @@ from cme.accounts.service import (
     SET_PASSWORD, create_user, make_email_change_token, make_reset_token, make_verification_token, request_email_change,
 )
 from cme.activities.models import Activity
+from cme.activities.reporting_data import MocRegistration
+from cme.activities.reporting_data_service import save_moc_registration
 from cme.activities.service import add_commercial_support
 from cme.alerts.service import AlertFilters, create_alert, unsubscribe_token
 from cme.attendance.service import HEARTBEAT_SECONDS, heartbeat
@@ -108,6 +110,8 @@ def _prepare(app: Flask) -> dict:
                                                correct_index=0)
         forget_evaluation(provider, on_demand)()  # the demo's provider evaluated it: the sweep submits it anew
         add_commercial_support(past, company="Odd Pharma", kind="monetary", amount=Decimal(1000))
+        save_moc_registration(past, None, board="abim", points=Decimal(1), credit_types=["Medical Knowledge"],
+                              practice_areas=["Transplant hepatology"], claim_deadline=None)
         for activity in (on_demand, past):
             evaluations.add_evaluation_question(activity, kind="text", prompt="Anything else?", choices=[],
                                                 required=False)
@@ -139,7 +143,9 @@ def _prepare(app: Flask) -> dict:
                       "highlight_id": _db.session.scalar(select(Highlight.id).where(
                           Highlight.activity_id == activity.id).order_by(Highlight.id).limit(1)),
                       "material_id": _db.session.scalar(select(Material.id).where(
-                          Material.activity_id == activity.id).order_by(Material.id))}
+                          Material.activity_id == activity.id).order_by(Material.id)),
+                      "moc_id": _db.session.scalar(select(MocRegistration.id).where(
+                          MocRegistration.activity_id == activity.id))}
             valid = {"record_id": str(record.id) if record else "1", "code": registration.checkin_code,
                      "email": "daniel.brooks@demo.example.org", "accreditation_kind": activity.accreditation_kind,
                      "start_local": _local(activity.start_dt, zone_name),
@@ -147,7 +153,10 @@ def _prepare(app: Flask) -> dict:
                      "registration_opens_local": _local(activity.start_dt - timedelta(days=20), zone_name),
                      "registration_closes_local": _local(activity.start_dt - timedelta(hours=1), zone_name),
                      "claim_deadline_local": _local(activity.end_dt + timedelta(days=60), zone_name),
-                     "time_zone": zone_name, "format": activity.format}
+                     "time_zone": zone_name, "format": activity.format,
+                     # Reporting data (issue 16): IDs PARS takes, and an ABIM registration (the demo's has one).
+                     "accme_activity_id": "200123456", "accme_provider_id": "0001234", "board": "abim",
+                     "credit_types": "Medical Knowledge"}
             return {"values": values, "valid": valid}
 
         resetting = _user("grace.nakamura@demo.example.org")

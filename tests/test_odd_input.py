@@ -14,6 +14,7 @@ from werkzeug.routing import IntegerConverter
 
 from cme.accounts.models import User
 from cme.activities.models import Activity
+from cme.activities.reporting_data import MocRegistration
 from cme.calendar.service import feed_token
 from cme.certificates.models import Certificate
 from cme.credit.evaluation_models import PostTestQuestion
@@ -67,7 +68,9 @@ def _real_values(app: Flask) -> dict:
                   "article_id": _db.session.scalar(select(func.min(NewsArticle.id))) or 1,
                   "highlight_id": _db.session.scalar(select(func.min(Highlight.id))) or 1,
                   "topic_slug": "hepatitis-c",
-                  "material_id": _db.session.scalar(select(func.min(Material.id))) or 1}
+                  "material_id": _db.session.scalar(select(func.min(Material.id))) or 1,
+                  "moc_id": _db.session.scalar(select(MocRegistration.id).where(
+                      MocRegistration.activity_id == activity.id)) or 1}
         _db.session.remove()
     return values
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from werkzeug.routing import Map, Rule
 
 from cme.activities.models import ActivitySession, CommercialSupport, Disclosure, Faculty
+from cme.activities.reporting_data import MocRegistration
 from cme.certificates.models import Certificate
 from cme.credit.evaluation_models import EvaluationQuestion, PostTestQuestion
 from cme.credit.models import CreditRecord
@@ -25,7 +26,10 @@ from tests.helpers import make_pdf
 # Organizer pages that belong to no activity: any organizer may open them.
 NOT_PER_ACTIVITY = {"/organize/", "/organize/activities/new", "/organize/news", "/organize/news/new",
                     "/organize/news/<id:article_id>/edit", "/organize/news/<id:article_id>/delete",
-                    "/organize/analytics"}  # the year summary: each organizer sees only their own activities
+                    "/organize/analytics",  # the year summary: each organizer sees only their own activities
+                    # A year of the organizer's own activities (an admin's: all), never another's:
+                    # tests/test_pars_activities.py.
+                    "/organize/reports/pars-activities", "/organize/reports/pars-activities/download"}
 
 # What a person would type into the organizer forms (a union of their fields); an unchecked route would act on it.
 FORM = {
@@ -44,6 +48,8 @@ FORM = {
     "post_test-prompt": "Hijacked?", "post_test-choices": "Yes\nNo", "post_test-correct": "1",  # question forms
     "authors": "Dr Hijack (Elsewhere)", "background": "Changed", "methods": "Changed", "results": "Changed",
     "conclusions": "Changed", "presentation_type": "oral", "published": "0", "is_published": "y",
+    "accme_activity_id": "666", "accme_provider_id": "6666", "outcome_measures": "patient_health",  # reporting data
+    "content_tags": "ethics", "board": "abim", "points": "0.5", "credit_types": "Medical Knowledge",
 }
 
 
@@ -79,7 +85,9 @@ def their_activity(db, make_user, make_activity):
                           amount=Decimal("1.00"), attested=True)
     certificate = Certificate(user_id=seated.user_id, activity_id=activity.id, kind="credit", snapshot={},
                               issued_dt=start)
-    db.session.add_all([record, certificate])
+    registration = MocRegistration(activity_id=activity.id, board="abp", points=Decimal(1),
+                                   credit_types=["Improving Professional Practice (Part 4)"], practice_areas=[])
+    db.session.add_all([record, certificate, registration])
     material = add_material(activity, Details(title="Owned slides", session_id=session.id, speaker_id=None,
                                               release="public"), stream=io.BytesIO(make_pdf(["Owned"])),
                             filename="owned.pdf", by=owner)
@@ -89,7 +97,7 @@ def their_activity(db, make_user, make_activity):
             "registration_id": seated.id, "code": seated.checkin_code, "question_id": question.id,
             "post_test_question_id": post_test.id, "record_id": record.id, "support_id": support.id,
             "abstract_id": abstract.id, "highlight_id": highlight.id,
-            "material_id": material.id}
+            "material_id": material.id, "moc_id": registration.id}
 
 
 def url_values(rule: Rule, ids: dict) -> dict:

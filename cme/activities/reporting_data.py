@@ -48,6 +48,20 @@ class ActivityContentTag(db.Model):
     tag: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
 
 
+# The credit types each board takes for MOC, in one place (the form's checkboxes, the service's check, the exports).
+# ABIM and ABP name theirs; the other boards take CME as Lifelong Learning (Part 2).
+MOC_CREDIT_TYPES: dict[str, tuple[str, ...]] = {
+    Board.ABIM: ("Medical Knowledge", "Practice Assessment", "Patient Safety"),
+    Board.ABP: ("Lifelong Learning and Self-Assessment (Part 2)", "Improving Professional Practice (Part 4)"),
+}
+DEFAULT_MOC_CREDIT_TYPES: tuple[str, ...] = ("Lifelong Learning (Part 2)",)
+
+
+def moc_credit_types(board: Board | str) -> tuple[str, ...]:
+    """The MOC credit types `board` takes."""
+    return MOC_CREDIT_TYPES.get(Board(board), DEFAULT_MOC_CREDIT_TYPES)
+
+
 class MocRegistration(db.Model):
     """The activity's registration for MOC with one certifying board: how many points, of which credit types (e.g.
     ABIM's Medical Knowledge, Practice Assessment), for which practice areas, and until when learners may claim."""

@@ -15,8 +15,10 @@ from typing import Any, Iterable, Iterator
 
 from sqlalchemy import Select, case, func, select
 
+from cme.accounts.identity import Board
 from cme.accounts.models import User
 from cme.activities.acpe import normalise_uan, uan_problem
+from cme.activities.reporting_data import ActivityContentTag, ActivityOutcomeMeasure, MocRegistration
 from cme.activities.models import (
     AccreditationKind, Activity, ActivityFormat, ActivitySession, ActivityStatus, CommercialSupport, CreditDesignation,
     MAX_OFFER_DAYS, MAX_OFFER_HOURS, CreditType, Disclosure, Faculty, activity_organizers,
@@ -464,6 +466,23 @@ def _check_moc_within_ama(activity: Activity, credit_type: str, amount: Decimal)
             raise ActivityError(f"The AMA designation cannot drop below the ABIM MOC designation "
                                 f"({moc.normalize():f}): lower the MOC points first.", code="ama_under_moc",
                                 field="max_amount")
+        highest = highest_moc_registration(activity)
+        if highest is not None and amount < highest.points:
+            raise ActivityError(f"The AMA designation cannot drop below the {Board(highest.board).acronym} MOC points "
+                                f"({highest.points.normalize():f}, Reporting data): lower them first.",
+                                code="ama_under_moc", field="max_amount")
+
+
+def moc_registrations(activity: Activity) -> list[MocRegistration]:
+    """The activity's MOC registrations, one per board, in the boards' order."""
+    order = {board.value: index for index, board in enumerate(Board)}
+    return sorted(db.session.scalars(select(MocRegistration).where(MocRegistration.activity_id == activity.id)),
+                  key=lambda registration: order.get(registration.board, len(order)))
+
+
+def highest_moc_registration(activity: Activity) -> MocRegistration | None:
+    """The board registration with the most MOC points (the AMA designation never drops below it)."""
+    return max(moc_registrations(activity), key=lambda registration: registration.points, default=None)
 
 
 def set_designation(activity: Activity, credit_type: str, amount: Decimal) -> CreditDesignation:
@@ -482,6 +501,10 @@ def set_designation(activity: Activity, credit_type: str, amount: Decimal) -> Cr
             activity.credit_designations.append(designation)
         else:
             designation.max_amount = amount
+        if credit_type == CreditType.ABIM_MOC:  # ABIM's registration carries the designation's points (one home)
+            for registration in moc_registrations(activity):
+                if registration.board == Board.ABIM:
+                    registration.points = designation.max_amount
         db.session.flush()
     return designation
 
@@ -492,6 +515,13 @@ def delete_designation(designation: CreditDesignation) -> None:
     _refuse_if_cancelled(activity)
     if designation.credit_type == CreditType.AMA_PRA_1 and _designated(activity, CreditType.ABIM_MOC) is not None:
         raise ActivityError("Remove the ABIM MOC designation first: MOC points need AMA credit.", code="ama_under_moc")
+    registrations = moc_registrations(activity)
+    if designation.credit_type == CreditType.AMA_PRA_1 and registrations:
+        raise ActivityError(f"Remove the {Board(registrations[0].board).acronym} MOC registration first (Reporting "
+                            "data): MOC points need AMA credit.", code="ama_under_moc")
+    if designation.credit_type == CreditType.ABIM_MOC and any(r.board == Board.ABIM for r in registrations):
+        raise ActivityError("Remove the ABIM MOC registration first (Reporting data): it carries these points.",
+                            code="abim_registered")
     with keeping_publishable(activity):
         activity.credit_designations.remove(designation)
         db.session.flush()
@@ -681,9 +711,26 @@ def duplicate(activity: Activity, organizer: User, *, first_day: date | None = N
                                 for d in activity.credit_designations]
     copy.commercial_supports = [CommercialSupport(company=s.company, kind=s.kind, amount=s.amount)
                                 for s in activity.commercial_supports]
+    copy.accme_provider_id = activity.accme_provider_id  # never the activity ID: PARS gives each activity its own
     db.session.add(copy)
     db.session.flush()
+    _copy_reporting_data(activity, copy, by)
     return copy
+
+
+def _copy_reporting_data(activity: Activity, copy: Activity, by: timedelta) -> None:
+    """The copy measures the same outcomes, covers the same mandated topics and keeps the MOC registrations (their
+    claim deadlines moved with the copy's dates)."""
+    db.session.add_all([ActivityOutcomeMeasure(activity_id=copy.id, measure=measure) for measure in db.session.scalars(
+        select(ActivityOutcomeMeasure.measure).where(ActivityOutcomeMeasure.activity_id == activity.id))])
+    db.session.add_all([ActivityContentTag(activity_id=copy.id, tag=tag) for tag in db.session.scalars(
+        select(ActivityContentTag.tag).where(ActivityContentTag.activity_id == activity.id))])
+    db.session.add_all([MocRegistration(
+        activity_id=copy.id, board=r.board, points=r.points, credit_types=list(r.credit_types),
+        practice_areas=list(r.practice_areas),
+        claim_deadline_dt=_moved(r.claim_deadline_dt, by, activity.time_zone, "moc_claim_deadline_dt"))
+        for r in moc_registrations(activity)])
+    db.session.flush()
 
 
 def suggested_first_day(activity: Activity, *, now: datetime | None = None) -> date:
@@ -698,7 +745,8 @@ def suggested_first_day(activity: Activity, *, now: datetime | None = None) -> d
 
 
 TIME_NAMES = {"start_dt": "Its start", "end_dt": "Its end", "registration_opens_dt": "The opening of registration",
-              "registration_closes_dt": "The close of registration", "claim_deadline_dt": "The claim deadline"}
+              "registration_closes_dt": "The close of registration", "claim_deadline_dt": "The claim deadline",
+              "moc_claim_deadline_dt": "A MOC registration's claim deadline"}
 
 
 def _moved(instant: datetime | None, by: timedelta, zone_name: str, name: str) -> datetime | None:

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from cme.activities import catalog as public
 from cme.activities.forms import CatalogFilterForm
+from cme.activities.reporting_data_service import covered_topics
 from cme.activities.statements import activity_statements, designation_statement_html, format_amount
 from cme.formtools import page_arg
 from cme.calendar import service as calendar_service
@@ -111,7 +112,7 @@ def detail(activity_id: int, slug: str | None = None):
                            registration_open=registration_open, registrant_problem=who_cannot, overlaps=overlaps,
                            abstract_count=0 if preview else abstract_count(activity),
                            **({} if preview else highlights.activity_page_links(activity)),
-                           library_topics=topics_of(activity),
+                           library_topics=topics_of(activity), covers=covered_topics(activity),
                            agenda=agenda_by_day(activity, activity.time_zone),
                            materials=materials.listing(activity, current_user, now=now),
                            viewer_agenda=agenda_by_day(activity, zone_name) if zone_name and activity.is_webcast
