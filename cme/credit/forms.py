@@ -98,7 +98,10 @@ def claim_form(claimable: Mapping[str, ClaimLimit], records, *, asks: Mapping | 
             return valid
 
         def consent_answers(self) -> dict[str, bool]:
-            return {str(body): self[consent_field(body)].data == "yes" for body in (asks or {})}
+            """The answers given ({body: granted}); a question left unanswered records nothing, so nothing is
+            reported there until the learner answers it (My credit)."""
+            return {str(body): self[consent_field(body)].data == "yes" for body in (asks or {})
+                    if self[consent_field(body)].data in ("yes", "no")}
 
     for credit_type, limit in claimable.items():
         setattr(ClaimForm, credit_type, DecimalField(
@@ -110,7 +113,7 @@ def claim_form(claimable: Mapping[str, ClaimLimit], records, *, asks: Mapping | 
     for body, text in (asks or {}).items():
         earlier = (consents or {}).get(str(body))
         setattr(ClaimForm, consent_field(body), RadioField(
-            text, choices=YES_NO, validators=[InputRequired("Answer yes or no.")],
+            text, choices=YES_NO, validators=[Optional()],
             default=None if earlier is None else ("yes" if earlier.granted else "no")))
     items = [item for found in (missing or {}).values() for item in found]
     return missing_fields_form(list({item.field: item for item in items}.values()), required=False, base=ClaimForm,

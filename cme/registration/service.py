@@ -55,9 +55,9 @@ class Answers:
     def from_profile(cls, user: User, **overrides) -> "Answers":
         """The profile's answers; the licence is the learner's first one (cme.accounts.identity)."""
         licence = next(iter(licences_of(user)), None)
-        return cls(full_name=user.full_name, degree=user.degree, profession=user.profession, npi=user.npi,
-                   licence_state=licence.state if licence else None, licence_number=licence.number if licence else None,
-                   **overrides)
+        return cls(**{"full_name": user.full_name, "degree": user.degree, "profession": user.profession,
+                      "npi": user.npi, "licence_state": licence.state if licence else None,
+                      "licence_number": licence.number if licence else None, **overrides})
 
 
 # ---------------------------------------------------------------- locking and counting
