@@ -117,12 +117,13 @@ def licence_progress(user: User, *, now: datetime | None = None) -> list[Licence
             earned = sum((h for activity_id, h in hours.items() if requirement.topic in tags[activity_id]), Decimal(0))
             item.topics.append(TopicProgress(ContentTag(requirement.topic), requirement.hours, earned))
         progress.append(item)
-    _suggest(progress, now=now)
+    _suggest(user, progress, now=now)
     return progress
 
 
-def _suggest(progress: list[LicenceProgress], *, now: datetime) -> None:
-    """Upcoming or on-demand activities (published, not ended) tagged with a missing topic: one query."""
+def _suggest(user: User, progress: list[LicenceProgress], *, now: datetime) -> None:
+    """Upcoming or on-demand activities (published, not ended) tagged with a missing topic, but none the learner
+    already claimed credit for: one query."""
     missing = {t.topic.value for item in progress for t in item.missing_topics}
     if not missing:
         return
@@ -130,7 +131,8 @@ def _suggest(progress: list[LicenceProgress], *, now: datetime) -> None:
     rows = db.session.execute(
         select(ActivityContentTag.tag, Activity).join(Activity, Activity.id == ActivityContentTag.activity_id)
         .where(ActivityContentTag.tag.in_(missing), Activity.status == ActivityStatus.PUBLISHED.value,
-               Activity.end_dt > now)
+               Activity.end_dt > now,
+               Activity.id.not_in(select(CreditRecord.activity_id).where(CreditRecord.user_id == user.id)))
         .order_by(Activity.start_dt, Activity.id))
     for tag, activity in rows:
         if len(found[tag]) < SUGGESTIONS_PER_TOPIC:
