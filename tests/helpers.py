@@ -22,6 +22,7 @@ from flask import Flask
 from sqlalchemy import func, select, text
 
 from cme import create_app
+from cme.accounts.identity import StateLicence
 from cme.accounts.models import User
 from cme.accounts.service import (
     SET_PASSWORD, create_user, make_email_change_token, make_reset_token, make_verification_token, request_email_change,
@@ -451,7 +452,10 @@ def _examples(app: Flask) -> list[dict]:
                 "highlight_id": _db.session.scalar(select(Highlight.id).order_by(
                     Highlight.activity_id != activity.id, Highlight.id).limit(1)),
                 "material_id": _db.session.scalar(select(Material.id).order_by(
-                    Material.activity_id != activity.id, Material.id).limit(1))})
+                    Material.activity_id != activity.id, Material.id).limit(1)),
+                # Issue 16, point 1: the provider's licence (the demo's sign-up licence).
+                "licence_id": _db.session.scalar(select(func.min(StateLicence.id)).where(
+                    StateLicence.user_id == provider.id))})
         _db.session.remove()
     return examples
 

@@ -248,3 +248,40 @@ def test_the_reporting_page_asks_exactly_the_missing_fields_of_ones_own_claim(
     auth.login("bea@example.org")
     assert client.get(f"/account/reporting/{webcast.id}").status_code == 404  # not her claim
     assert client.get(f"/my/credit/{webcast.id}/reporting").status_code == 404
+
+
+# ---------------------------------------------------------------- one home for licences
+
+def test_the_migration_moves_each_users_licence_into_their_licences_and_back(scratch_database_url, tmp_path):
+    """The licence users.licence_state/number held becomes a state_licences row (with the user's profession); going
+    down puts the first licence back on the user row."""
+    import sqlalchemy as sa
+    from flask_migrate import downgrade, upgrade
+
+    from cme import create_app
+    from cme.extensions import db
+    from tests.helpers import base_config
+
+    app = create_app(base_config(scratch_database_url, tmp_path / "instance"))
+    with app.app_context():
+        upgrade(revision="b3e8d1f4a6c2")
+        with db.engine.begin() as connection:
+            for email, state, number in (("nurse@example.org", "CA", "RN-1"), ("none@example.org", None, None)):
+                connection.execute(sa.text(
+                    "INSERT INTO users (email, password_hash, full_name, degree, profession, specialty, time_zone, "
+                    "role, is_active_account, created_dt, password_changed_dt, session_version, licence_state, "
+                    "licence_number) VALUES (:email, 'x', 'N', 'RN', 'nurse', '', 'UTC', 'provider', true, "
+                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 0, :state, :number)"),
+                    {"email": email, "state": state, "number": number})
+        upgrade()
+        with db.engine.connect() as connection:
+            assert connection.execute(sa.text(
+                "SELECT u.email, s.state, s.number, s.profession FROM state_licences s JOIN users u "
+                "ON u.id = s.user_id")).all() == [("nurse@example.org", "CA", "RN-1", "nurse")]
+            assert "licence_state" not in {c["name"] for c in sa.inspect(connection).get_columns("users")}
+        downgrade(revision="b3e8d1f4a6c2")
+        with db.engine.connect() as connection:
+            assert sorted(connection.execute(sa.text(
+                "SELECT email, licence_state, licence_number FROM users")).all()) == [
+                ("none@example.org", None, None), ("nurse@example.org", "CA", "RN-1")]
+        db.engine.dispose()

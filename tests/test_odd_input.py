@@ -12,6 +12,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from werkzeug.routing import IntegerConverter
 
+from cme.accounts.identity import StateLicence
 from cme.accounts.models import User
 from cme.activities.models import Activity
 from cme.calendar.service import feed_token
@@ -67,7 +68,8 @@ def _real_values(app: Flask) -> dict:
                   "article_id": _db.session.scalar(select(func.min(NewsArticle.id))) or 1,
                   "highlight_id": _db.session.scalar(select(func.min(Highlight.id))) or 1,
                   "topic_slug": "hepatitis-c",
-                  "material_id": _db.session.scalar(select(func.min(Material.id))) or 1}
+                  "material_id": _db.session.scalar(select(func.min(Material.id))) or 1,
+                  "licence_id": _db.session.scalar(select(func.min(StateLicence.id))) or 1}
         _db.session.remove()
     return values
 

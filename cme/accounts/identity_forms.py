@@ -10,7 +10,7 @@ from wtforms import DateField, DecimalField, IntegerField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from cme.accounts.identity import (
-    OTHER_BOARD_FIELDS, Board, Missing, StateLicence, birthday_problem, board_field, board_id_problem, licence_number_problem,
+    BOARD_ID_DIGITS, OTHER_BOARD_FIELDS, Board, Missing, StateLicence, birthday_problem, board_field, board_id_problem, licence_number_problem,
     nabp_id_problem,
 )
 from cme.accounts.models import US_STATES, Profession
@@ -67,7 +67,8 @@ def nabp_field() -> StringField:
 
 
 def board_id_field(board: Board) -> StringField:
-    return StringField(f"{board.acronym} ID", validators=[Optional(), Length(max=20), _board_check(board)],
+    return StringField(f"{board.acronym} ID", validators=[Optional(), Length(max=BOARD_ID_DIGITS[board][1]),
+                                                          _board_check(board)],
                        filters=[none_if_blank], description=f"Your {board.label} ID, if you are its diplomate.")
 
 
@@ -146,6 +147,9 @@ def missing_fields_form(missing: list[Missing], *, required: bool, base: type[Fo
     class MissingFieldsForm(base):
         pass
 
+    if base is not Form:  # the claim form with these fields is still the claim form
+        MissingFieldsForm.__name__ = MissingFieldsForm.__qualname__ = base.__name__
+
     must = [DataRequired("This is needed to report your credit.")] if required else [Optional()]
     if "full_name" in fields:
         MissingFieldsForm.full_name = StringField("Full name (first and last)", validators=[*must, Length(max=200)],
@@ -165,7 +169,7 @@ def missing_fields_form(missing: list[Missing], *, required: bool, base: type[Fo
         name = board_field(board)
         if name in fields:
             setattr(MissingFieldsForm, name, StringField(
-                f"{board.acronym} ID", validators=[*must, Length(max=20), _board_check(board)],
+                f"{board.acronym} ID", validators=[*must, Length(max=BOARD_ID_DIGITS[board][1]), _board_check(board)],
                 filters=[none_if_blank]))
     if "licences" in fields:
         MissingFieldsForm.licence_state = SelectField(
