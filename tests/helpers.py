@@ -22,6 +22,7 @@ from flask import Flask
 from sqlalchemy import func, select, text
 
 from cme import create_app
+from cme.accounts.identity import StateLicence
 from cme.accounts.models import User
 from cme.accounts.service import (
     SET_PASSWORD, create_user, make_email_change_token, make_reset_token, make_verification_token, request_email_change,
@@ -469,7 +470,10 @@ def _examples(app: Flask) -> list[dict]:
                     Material.activity_id != activity.id, Material.id).limit(1)),
                 # The activity's MOC registration (the demo registers those with ABIM MOC), else the demo's first.
                 "moc_id": _db.session.scalar(select(MocRegistration.id).order_by(
-                    MocRegistration.activity_id != activity.id, MocRegistration.id).limit(1)) or 1})
+                    MocRegistration.activity_id != activity.id, MocRegistration.id).limit(1)) or 1,
+                # Issue 16, point 1: the provider's licence (the demo's sign-up licence).
+                "licence_id": _db.session.scalar(select(func.min(StateLicence.id)).where(
+                    StateLicence.user_id == provider.id))})
         _db.session.remove()
     return examples
 

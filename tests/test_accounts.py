@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from cme.accounts.identity import licences_of
 from cme.accounts.models import User
 from cme.accounts.npi import make_npi
 from cme.mail.models import OutboxMessage
@@ -27,7 +28,7 @@ SIGNUP = {
     "specialty": "Hepatology",
     "npi": VALID_NPI,
     "licence_state": "CA",
-    "licence_number": "NP 12345",
+    "licence_number": "NP-12345",
     "time_zone": "America/Los_Angeles",
 }
 
@@ -45,6 +46,9 @@ def test_sign_up_creates_an_unverified_hashed_account_mails_a_welcome_and_logs_n
     assert user.password_hash != SIGNUP["password"] and user.password_hash.startswith("pbkdf2:sha256:1000$")
     assert user.check_password(SIGNUP["password"])
     assert user.email_verified_dt is None  # until the link in the welcome mail is followed
+    # Issue 16, point 1: the licence given at sign-up is the learner's first licence (its one home).
+    [licence] = licences_of(user)
+    assert (licence.state, licence.number, licence.profession) == ("CA", "NP-12345", "nurse_practitioner")
     page = client.get(response.location).get_data(as_text=True)
     assert "check your inbox" in page and "Log out" not in page  # the same answer as for a taken address
     [row] = outbox(db)
@@ -75,15 +79,17 @@ def test_passwords_are_hashed_with_scrypt_by_default(app, db):
     ({"email": "not-an-email"}, "email", "Invalid email"),
     ({"time_zone": "Mars/Olympus_Mons"}, "time_zone", "Not a valid choice"),
     ({"licence_state": ""}, "licence_number", "Choose the state"),
+    ({"licence_number": "NP 12345"}, "licence_number", "letters, digits, dots and hyphens"),
     ({"full_name": "  "}, "full_name", "required"),
 ])
 def test_sign_up_errors_re_render_with_the_field_error_and_keep_what_was_typed(client, db, changes, field, message):
-    response = client.post("/account/signup", data={**SIGNUP, **changes})
+    data = {**SIGNUP, **changes}
+    response = client.post("/account/signup", data=data)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert message in page
     assert f'id="{field}-error"' in page
-    assert 'value="Hepatology"' in page and 'value="NP 12345"' in page  # typed values survive
+    assert 'value="Hepatology"' in page and f'value="{data["licence_number"]}"' in page  # typed values survive
     assert 'value="long enough password"' not in page  # passwords are never echoed back
     assert count_users(db) == 0
 

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from markupsafe import escape
 from sqlalchemy import func, select
 
+from cme.accounts.identity import licences_of
 from cme.accounts.models import User
 from cme.accounts.npi import is_valid_npi
 from cme.activities.models import Activity, ActivityFormat, ActivityStatus
@@ -81,7 +82,7 @@ def test_demo_accounts(demo):
     assert users[ADMIN_EMAIL].role == "admin"
     provider = users[PROVIDER_EMAIL]
     assert (provider.role, provider.profession, provider.degree) == ("provider", "physician", "MD")
-    assert is_valid_npi(provider.npi) and provider.licence_state and provider.licence_number
+    assert is_valid_npi(provider.npi) and licences_of(provider)
     assert provider.time_zone == "America/Los_Angeles"
     assert all(u.check_password(DEMO_PASSWORD) for u in (provider, users[ORGANIZER_EMAIL], users[ADMIN_EMAIL]))
     degrees = {u.degree for u in users.values() if u.role == "provider"}

@@ -12,19 +12,22 @@ from wtforms.validators import Length
 
 from cme import models  # noqa: F401  (every form's module is imported by the app; every model is known)
 from cme.accounts.models import User
+from cme.accounts.identity import LicenceRequirement, Missing, ReportingBody, StateLicence
+from cme.accounts.identity_forms import missing_fields_form, topic_field
 from cme.activities.forms import SessionForm
 from cme.activities.models import Activity, ActivitySession, CommercialSupport, CreditDesignation, Disclosure, Faculty
 from cme.activities.reporting_data import MocRegistration
 from cme.credit.eligibility import claim_limits
 from cme.credit.evaluation import Question
 from cme.credit.evaluation_models import CreditAdjustment, EvaluationQuestion, PostTestQuestion
-from cme.credit.forms import claim_form, evaluation_form, post_test_form
+from cme.credit.forms import claim_form, evaluation_form, permissions_form, post_test_form
 from cme.credit.models import CreditRecord
 from cme.alerts.models import ActivityAlert
 from cme.library.abstracts.models import Abstract
 from cme.library.highlights.models import Highlight
 from cme.library.materials.models import Material
 from cme.library.news.models import NewsArticle
+from cme.content_tags import ContentTag
 from cme.formtools import MAX_INTEGER, Form as BaseForm, InRange, SelectField, select_choices, strip
 from cme.library.materials.forms import EditMaterialForm, MaterialForm
 from cme.registration.forms import RegistrationForm
@@ -80,6 +83,11 @@ BUILDERS = {
                                                Question("q2", "choice", "Which?", ("A", "B"), True)]),
     "PostTestForm": lambda: post_test_form([SimpleNamespace(id=1, prompt="Which?", choices=["A", "B"])]),
     "ClaimForm": lambda: claim_form(claim_limits({"ama_pra_1": Decimal(3)}, Decimal(3)), {}),
+    # Issue 16, point 1: every field a report may lack; the permissions changed after a claim.
+    "MissingFieldsForm": lambda: missing_fields_form(
+        [Missing(name, "") for name in ("full_name", "birth_month", "nabp_eprofile_id", "abim_id", "board_abs",
+                                        "licences")], required=True),
+    "PermissionsForm": lambda: permissions_form({ReportingBody.ACCME: "Report it?"}, {}),
     "RegistrationForm": lambda: RegistrationForm(activity=SimpleNamespace(is_live_meeting=True, sessions=[])),
     "SessionForm": lambda: SessionForm(zone_name="America/New_York"),
     "MaterialForm": lambda: MaterialForm(activity=SAMPLE_ACTIVITY, max_bytes=1_000_000),
@@ -128,6 +136,9 @@ SAVED_TO = {
     # Issue 16, point 2: an activity's reporting data (its ACCME IDs; measures and tags are choices) and a MOC
     # registration (practice areas are kept as a JSON list, each checked by the service).
     "ReportingDataForm": Activity, "MocRegistrationForm": MocRegistration,
+    # Issue 16: a licence goes to state_licences (its topics' hours to licence_requirements); the fields a report
+    # lacks go to the user row (a board's ID to board_identifiers, a licence to state_licences); answers yes/no.
+    "LicenceForm": StateLicence, "MissingFieldsForm": User, "PermissionsForm": None,
 }
 # Where every number field goes: the column whose range it must stay within.
 NUMBER_COLUMNS = {
@@ -139,6 +150,9 @@ NUMBER_COLUMNS = {
     ("CommercialSupportForm", "amount"): CommercialSupport.amount,
     ("ArticleForm", "citation_year"): NewsArticle.citation_year,
     ("MocRegistrationForm", "points"): MocRegistration.points,
+    ("LicenceForm", "cycle_months"): StateLicence.cycle_months, ("LicenceForm", "required_hours"):
+    StateLicence.required_hours,
+    **{("LicenceForm", topic_field(tag)): LicenceRequirement.hours for tag in ContentTag},
 }
 # Fields that take a little more than their column because the service stores a normalised value checked to fit:
 # a DOI or PubMed ID may be pasted as a link or with its "doi:" prefix, and is kept bare (cme/library/news/service.py

@@ -16,6 +16,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import delete, func, select, update
 
+from cme.accounts.identity import licences_of
 from cme.accounts.models import User
 from cme.accounts.service import (
     SET_PASSWORD, create_user, make_email_change_token, make_reset_token, make_verification_token, request_email_change,
@@ -194,6 +195,9 @@ def _prepare(app: Flask) -> dict:
                          {"values": {"token": change}, "valid": {}, "only": "/email/confirm/",
                           "undo": {"/email/confirm/<token>": restore_email_change(provider)}},
                          {"values": {"alert_id": alert.id}, "valid": {}, "only": "/alerts/<"},
+                         # Issue 16: one of the provider's licences (changed, then removed last).
+                         {"values": {"licence_id": licences_of(provider)[0].id}, "valid": {},
+                          "only": "/account/licences/<"},
                          {"values": {"token": unsubscribe_token(provider.id, [alert.id])}, "valid": {},
                           "only": "/alerts/unsubscribe/"}],
             "organizer": [{**organizer_target(past), "skip": "/post-test/",

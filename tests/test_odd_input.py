@@ -12,6 +12,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from werkzeug.routing import IntegerConverter
 
+from cme.accounts.identity import StateLicence
 from cme.accounts.models import User
 from cme.activities.models import Activity
 from cme.activities.reporting_data import MocRegistration
@@ -70,7 +71,8 @@ def _real_values(app: Flask) -> dict:
                   "topic_slug": "hepatitis-c",
                   "material_id": _db.session.scalar(select(func.min(Material.id))) or 1,
                   "moc_id": _db.session.scalar(select(MocRegistration.id).where(
-                      MocRegistration.activity_id == activity.id)) or 1}
+                      MocRegistration.activity_id == activity.id)) or 1,
+                  "licence_id": _db.session.scalar(select(func.min(StateLicence.id))) or 1}
         _db.session.remove()
     return values
 

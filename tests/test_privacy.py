@@ -12,6 +12,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from sqlalchemy import func, select
 
+from cme.accounts.identity import BoardIdentifier, licences_of
 from cme.accounts.models import User
 from cme.attendance.models import Attendance
 from cme.audit.actor import acting_as
@@ -20,7 +21,7 @@ from cme.calendar.service import feed_token
 from cme.certificates import service as certificates
 from cme.certificates.models import Certificate
 from cme.credit.evaluation_models import EvaluationResponse
-from cme.credit.models import CreditRecord
+from cme.credit.models import CreditRecord, ReportingConsent
 from cme.credit.service import adjust_credit
 from cme.mail.models import OutboxMessage
 from cme.mail.service import deliver_pending, queue_deferred
@@ -54,7 +55,11 @@ def ada_with_history(db, make_user, make_activity, register):
                             EvaluationResponse(user_id=ada.id, activity_id=past.id,
                                                answers={"useful": {"prompt": "Was it useful?", "answer": "Very"}}),
                             CreditRecord(user_id=ada.id, activity_id=past.id, credit_type="ama_pra_1",
-                                         amount=Decimal("2"), attested=True)])
+                                         amount=Decimal("2"), attested=True),
+                            # Issue 16, point 1: her reporting identity and the permission given with the claim.
+                            BoardIdentifier(user_id=ada.id, board="abs", value="123456"),
+                            ReportingConsent(user_id=ada.id, activity_id=past.id, body="accme", granted=True)])
+        ada.birth_month, ada.birth_day, ada.nabp_eprofile_id = 2, 29, "1234567"
         db.session.commit()
     record = db.session.scalar(select(CreditRecord).where(CreditRecord.user_id == ada.id))
     with acting_as(organizer):
@@ -83,6 +88,13 @@ def test_the_download_holds_everything_about_the_learner_and_nothing_about_other
 
     ada, certificate = ada_with_history["ada"], ada_with_history["certificate"]
     assert data["profile"]["email"] == "ada@example.org" and data["profile"]["npi"] == "1234567893"
+    assert (data["profile"]["birth_month"], data["profile"]["birth_day"], data["profile"]["nabp_eprofile_id"]) == (
+        2, 29, "1234567")
+    assert [(lic["state"], lic["number"], lic["profession"]) for lic in data["licences"]] == [
+        ("NY", "NY-12345", "physician")]
+    assert data["board_ids"] == {"abs": "123456"}
+    assert [(c["activity"]["title"], c["body"], c["granted"]) for c in data["reporting_permissions"]] == [
+        ("Past summit", "accme", True)]
     assert {r["activity"]["title"]: r["dietary_needs"] for r in data["registrations"]} == {
         "Upcoming course": "No peanuts", "Past summit": "Vegetarian"}
     assert data["attendance"][0]["activity"]["title"] == "Past summit" and data["attendance"][0]["checked_in"]
@@ -168,8 +180,10 @@ def test_closing_keeps_what_accreditation_needs_and_erases_the_rest(app, client,
     assert ada.email == f"closed-{ada_id}@invalid.example" and not ada.is_active and ada.closed_dt is not None
     assert not ada.check_password(TEST_PASSWORD) and ada.feed_token_hash is None and ada.feed_token_nonce is None
     assert (ada.specialty, ada.time_zone) == ("", "America/New_York")
-    assert (ada.full_name, ada.degree, ada.profession, ada.npi, ada.licence_state, ada.licence_number) == (
-        "Ada Lovelace", "MD", "physician", "1234567893", "NY", "NY-12345")  # what reporting her credit needs
+    assert (ada.full_name, ada.degree, ada.profession, ada.npi) == (
+        "Ada Lovelace", "MD", "physician", "1234567893")  # what reporting her credit needs
+    assert [(lic.state, lic.number) for lic in licences_of(ada)] == [("NY", "NY-12345")]
+    assert (ada.birth_month, ada.birth_day, ada.nabp_eprofile_id) == (2, 29, "1234567")
 
     # The upcoming seat went to the waitlist; the past registration stays (she took part), without her needs.
     seat, waiting = (db.session.get(Registration, ada_with_history[k].id) for k in ("seat", "waiting"))

@@ -4,6 +4,8 @@ from __future__ import annotations
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
+from cme.accounts.identity import licence_number_problem
+from cme.accounts.identity_forms import ReportingIdentityMixin
 from cme.accounts.models import ABIM_ID_PATTERN, DEGREES, US_STATES, Profession, Role
 from cme.accounts.npi import is_valid_npi
 from cme.formtools import EmailAddress, Form, SelectField, none_if_blank, select_choices, strip
@@ -44,18 +46,33 @@ class ProfessionalIdentityMixin:
                               f"^{ABIM_ID_PATTERN}$", message="An ABIM ID is six digits, as ABIM shows it on your "
                               "Physician Portal (e.g. 123456).")], filters=[none_if_blank],
                           description="Six digits. Needed to claim ABIM MOC points, which are reported to ABIM.")
-    licence_state = SelectField("License state", choices=select_choices([("", "—")] + [(s, s) for s in US_STATES]),
-                                validators=[Optional()], filters=[none_if_blank])
-    licence_number = StringField("License number", validators=[Optional(), Length(max=40)], filters=[none_if_blank])
     time_zone = SelectField("Home time zone", choices=TIME_ZONE_CHOICES, default="America/New_York",
                             validators=[validate_zone], description="Webcast times are also shown in this zone.")
+
+
+def validate_licence_number_format(_form, field) -> None:
+    problem = field.data and licence_number_problem(field.data)
+    if problem:
+        raise ValidationError(problem)
+
+
+class LicenceFieldsMixin:
+    """One state licence, as sign-up and registration ask it (it becomes one of the learner's licences:
+    cme.accounts.identity_service.note_licence; the profile manages them all)."""
+
+    licence_state = SelectField("License state", choices=select_choices([("", "—")] + [(s, s) for s in US_STATES]),
+                                validators=[Optional()], filters=[none_if_blank])
+    licence_number = StringField("License number", validators=[Optional(), Length(max=40),
+                                                               validate_licence_number_format],
+                                 filters=[none_if_blank],
+                                 description="Letters, digits, dots and hyphens, as your board prints it.")
 
     def validate_licence_number(self, field) -> None:
         if field.data and not self.licence_state.data:
             raise ValidationError("Choose the state that issued this license.")
 
 
-class SignUpForm(ProfessionalIdentityMixin, Form):
+class SignUpForm(ProfessionalIdentityMixin, LicenceFieldsMixin, Form):
     email = EmailField("Email", validators=[DataRequired(), EmailAddress(), Length(max=254)], filters=[strip])
     password = PasswordField("Password", validators=PASSWORD_RULES,
                              description=f"At least {MIN_PASSWORD_LENGTH} characters.")
@@ -70,8 +87,9 @@ class LoginForm(Form):
     submit = SubmitField("Log in")
 
 
-class ProfileForm(ProfessionalIdentityMixin, Form):
-    """The professional identity; the email address changes on its own form (EmailChangeForm)."""
+class ProfileForm(ProfessionalIdentityMixin, ReportingIdentityMixin, Form):
+    """The professional identity and what reporting credit needs (the licences have their own forms:
+    LicenceForm); the email address changes on its own form (EmailChangeForm)."""
 
     submit = SubmitField("Save profile")
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Optional
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cme.accounts.models import ABIM_ID_PATTERN, Profession
+from cme.accounts.models import ABIM_ID_PATTERN, Profession, profession_label
 from cme.amounts import QUARTER_STEP_SQL
 from cme.content_tags import ContentTag
 from cme.enums import LabeledEnum, check_in
@@ -68,6 +68,10 @@ class StateLicence(db.Model):
     user: Mapped[User] = relationship()
     requirements: Mapped[list[LicenceRequirement]] = relationship(
         back_populates="licence", cascade="all, delete-orphan", order_by="LicenceRequirement.topic")
+
+    @property
+    def profession_label(self) -> str:
+        return profession_label(self.profession)
 
 
 class LicenceRequirement(db.Model):
@@ -136,24 +140,47 @@ class ReportingBody(LabeledEnum):
 
 
 # The formats each identifier must have, in one place (forms, the claim's questions and the exports' validation
-# all ask these functions). ABIM IDs are six digits (ABIM's Physician Portal). NABP e-Profile IDs are six or seven
-# digits (NABP, CPE Monitor). The other boards publish no format beyond "numeric": we accept 4 to 10 digits there
-# and let the board's own matching (name and birth MM/DD) do the rest.
-BOARD_ID_PATTERNS = {Board.ABIM: re.compile(ABIM_ID_PATTERN)}
-OTHER_BOARD_ID = re.compile(r"[0-9]{4,10}")
+# all ask these functions). ABIM IDs are six digits (ABIM's Physician Portal; users.abim_id's CHECK). NABP e-Profile
+# IDs are six or seven digits (NABP, CPE Monitor). The other seven boards publish no format for the ID PARS
+# matches learners by (a search of public sources in November 2026 found none): each is taken as digits, with the
+# lengths below, and the board's own matching (name and birth MM/DD) does the rest. Lenient, never silent: a value
+# outside the range is refused with the range it must be in.
+BOARD_ID_DIGITS: dict[Board, tuple[int, int]] = {
+    Board.ABA: (4, 10),     # no public rule: digits, 4 to 10
+    Board.ABIM: (6, 6),     # six digits (ABIM_ID_PATTERN)
+    Board.ABOS: (4, 10),    # no public rule: digits, 4 to 10
+    Board.ABOHNS: (4, 10),  # no public rule: digits, 4 to 10
+    Board.ABPATH: (4, 10),  # no public rule: digits, 4 to 10
+    Board.ABP: (4, 10),     # no public rule: digits, 4 to 10
+    Board.ABS: (4, 10),     # no public rule: digits, 4 to 10
+    Board.ABTS: (4, 10),    # no public rule: digits, 4 to 10
+}
+BOARD_ID_PATTERNS = {Board.ABIM: re.compile(ABIM_ID_PATTERN)} | {
+    board: re.compile(f"[0-9]{{{low},{high}}}") for board, (low, high) in BOARD_ID_DIGITS.items()
+    if board != Board.ABIM}
 NABP_ID = re.compile(r"[0-9]{6,7}")
 LICENCE_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-]{0,39}")
 DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # February 29 is someone's birthday
 
 
+def board_field(board: Board | str) -> str:
+    """The profile form's field for a board's ID: ABIM's is `abim_id` (the user row), the others `board_<board>`."""
+    board = Board(board)
+    return "abim_id" if board == Board.ABIM else f"board_{board.value}"
+
+
+OTHER_BOARD_FIELDS = tuple(board_field(b) for b in Board if b != Board.ABIM)
+
+
 def board_id_problem(board: Board | str, value: str) -> str | None:
     """Why `value` is not an ID at `board` (None when it may be)."""
     board = Board(board)
-    if (BOARD_ID_PATTERNS.get(board) or OTHER_BOARD_ID).fullmatch(value or ""):
+    if BOARD_ID_PATTERNS[board].fullmatch(value or ""):
         return None
     if board == Board.ABIM:
         return "An ABIM ID is six digits, as ABIM shows it on your Physician Portal (e.g. 123456)."
-    return f"An {board.acronym} ID is 4 to 10 digits, as the board shows it on your diplomate record."
+    low, high = BOARD_ID_DIGITS[board]
+    return f"An {board.acronym} ID is {low} to {high} digits, as the board shows it on your diplomate record."
 
 
 def nabp_id_problem(value: str) -> str | None:
@@ -163,6 +190,7 @@ def nabp_id_problem(value: str) -> str | None:
 
 
 def licence_number_problem(value: str) -> str | None:
+    """Letters, digits, dots and hyphens (no spaces), at most 40, starting with a letter or digit."""
     if LICENCE_NUMBER.fullmatch(value or ""):
         return None
     return "A license number is letters, digits, dots and hyphens, as your board prints it (at most 40)."
@@ -197,10 +225,13 @@ def missing_for(user: User, body: ReportingBody | str) -> list[Missing]:
         missing.append(Missing("full_name", "Your first and last name, as the board knows you."))
     if birthday_problem(user.birth_month, user.birth_day) or user.birth_month is None:
         missing.append(Missing("birth_month", "Your birth month and day (never the year): boards match you by them."))
-    licences = db.session.scalars(db.select(StateLicence).where(StateLicence.user_id == user.id)).all()
+    licences = [licence for licence in db.session.scalars(
+        db.select(StateLicence).where(StateLicence.user_id == user.id))
+        if not licence_number_problem(licence.number)]
     if body == ReportingBody.ACCME:
-        has_board = user.abim_id or db.session.scalar(
-            db.select(BoardIdentifier.id).where(BoardIdentifier.user_id == user.id).limit(1))
+        has_board = (user.abim_id and not board_id_problem(Board.ABIM, user.abim_id)) or any(
+            not board_id_problem(b.board, b.value) for b in db.session.scalars(
+                db.select(BoardIdentifier).where(BoardIdentifier.user_id == user.id)))
         if not licences and not has_board:
             missing.append(Missing("licences", "A state license (state and number) or a certifying-board ID."))
     elif body == ReportingBody.NABP:
@@ -214,5 +245,11 @@ def missing_for(user: User, body: ReportingBody | str) -> list[Missing]:
         board = Board(body.value)
         value = board_id(user, board)
         if not value or board_id_problem(board, value):
-            missing.append(Missing(f"board_{board.value}", f"Your {board.acronym} ID."))
+            missing.append(Missing(board_field(board), f"Your {board.acronym} ID."))
     return missing
+
+
+def licences_of(user: User) -> list[StateLicence]:
+    """The learner's licences, the first one given first."""
+    return list(db.session.scalars(db.select(StateLicence).where(StateLicence.user_id == user.id)
+                                   .order_by(StateLicence.id)))

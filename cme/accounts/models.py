@@ -78,8 +78,6 @@ class User(UserMixin, db.Model):
     profession: Mapped[str] = mapped_column(String(40), default=Profession.PHYSICIAN.value)
     specialty: Mapped[str] = mapped_column(String(120), default="")
     npi: Mapped[Optional[str]] = mapped_column(String(10))
-    licence_state: Mapped[Optional[str]] = mapped_column(String(2))
-    licence_number: Mapped[Optional[str]] = mapped_column(String(40))
     time_zone: Mapped[str] = mapped_column(String(64), default="America/New_York")
     role: Mapped[str] = mapped_column(String(20), default=Role.PROVIDER.value)
     is_active_account: Mapped[bool] = mapped_column(default=True)

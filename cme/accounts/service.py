@@ -16,14 +16,19 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from cme.accounts import throttle
+from cme.accounts.identity import OTHER_BOARD_FIELDS
+from cme.accounts.identity_service import note_licence, set_reporting_identity
 from cme.accounts.models import Role, User, normalise_email
 from cme.errors import DomainError
 from cme.extensions import db
 from cme.mail.service import queue_deferred
 from cme.timeutil import now_utc
 
-PROFILE_FIELDS = ("full_name", "degree", "profession", "specialty", "npi", "licence_state", "licence_number", "time_zone",
-                  "abim_id")
+PROFILE_FIELDS = ("full_name", "degree", "profession", "specialty", "npi", "time_zone", "abim_id")
+# The profile's reporting identity (issue 16, point 1: cme.accounts.identity_service.set_reporting_identity).
+REPORTING_FIELDS = ("birth_month", "birth_day", "nabp_eprofile_id", *OTHER_BOARD_FIELDS)
+# Sign-up also asks for one licence, which becomes one of the learner's licences (identity_service.note_licence).
+LICENCE_FIELDS = ("licence_state", "licence_number")
 
 
 @lru_cache(maxsize=4)
@@ -52,14 +57,17 @@ def create_user(email: str, password: str, *, role: Role | str = Role.PROVIDER, 
     if find_user_by_email(email) is not None:
         raise AccountError("An account with this email already exists. Log in, or reset your password.", code="email_taken",
                            field="email")
-    unknown = set(profile) - set(PROFILE_FIELDS)
+    unknown = set(profile) - set(PROFILE_FIELDS) - set(LICENCE_FIELDS)
     if unknown:
         raise TypeError(f"unknown profile fields: {sorted(unknown)}")
+    state, number = profile.pop("licence_state", None), profile.pop("licence_number", None)
     user = User(email=email, role=Role(role).value, full_name=profile.pop("full_name", "") or email,
                 email_verified_dt=(now or now_utc()) if verified else None, **profile)
     _set_password(user, password)
     db.session.add(user)
     db.session.flush()
+    if state and number:
+        note_licence(user, state, number)
     return user
 
 
@@ -77,7 +85,7 @@ def sign_up(email: str, password: str, *, client: str | None = None, now: dateti
 
     The new account's address is not verified yet (issue 13, point 2): the welcome mail carries the link that
     verifies it, which registering for activities needs."""
-    unknown = set(profile) - set(PROFILE_FIELDS)
+    unknown = set(profile) - set(PROFILE_FIELDS) - set(LICENCE_FIELDS)
     if unknown:
         raise TypeError(f"unknown profile fields: {sorted(unknown)}")
     throttle.reserve((throttle.SIGNUP_CLIENT, client))
@@ -127,13 +135,15 @@ def log_in(email: str, password: str, *, client: str, now: datetime | None = Non
 
 def update_profile(user: User, **profile: Any) -> User:
     """Who the user is professionally. Not the email address: that changes only through a link mailed to the new
-    one (`request_email_change`)."""
-    unknown = set(profile) - set(PROFILE_FIELDS)
+    one (`request_email_change`). With it, what reporting credit needs (REPORTING_FIELDS: birthday, NABP
+    e-Profile ID, the other boards' IDs)."""
+    unknown = set(profile) - set(PROFILE_FIELDS) - set(REPORTING_FIELDS)
     if unknown:
         raise TypeError(f"unknown profile fields: {sorted(unknown)}")
     for name in PROFILE_FIELDS:
         if name in profile:
             setattr(user, name, profile[name])
+    set_reporting_identity(user, **{name: profile[name] for name in REPORTING_FIELDS if name in profile})
     db.session.flush()
     return user
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from cme.accounts import service
+from cme.accounts import identity_service, service
+from cme.accounts.identity import OTHER_BOARD_FIELDS, StateLicence, licences_of
+from cme.accounts.identity_forms import LicenceForm, topic_field
 from cme.accounts.forms import (
     EmailChangeForm, LoginForm, PasswordChangeForm, PasswordResetForm, PasswordResetRequestForm, ProfileForm, RoleForm,
     SignUpForm,
 )
 from cme.accounts.models import User
 from cme.accounts.permissions import admin_required
+from cme.content_tags import ContentTag
 from cme.accounts.responses import client_address, form_answer
 from cme.errors import show_error
 from cme.extensions import db
@@ -35,8 +38,8 @@ def safe_next(target: str | None, default: str = "activities.catalog") -> str:
     return url_for(default)
 
 
-def _profile_data(form) -> dict:
-    return {name: getattr(form, name).data for name in service.PROFILE_FIELDS}
+def _profile_data(form, *extra: str) -> dict:
+    return {name: getattr(form, name).data for name in (*service.PROFILE_FIELDS, *extra)}
 
 
 def _keep_this_session() -> None:
@@ -56,7 +59,7 @@ def signup():
         # The same answer whether or not the address has an account, and nobody logged in (issue 13, point 4):
         # the new account's owner logs in with the password just chosen; a taken address's owner gets a mail.
         done = unit_of_work(lambda: service.sign_up(form.email.data, form.password.data, client=client_address(),
-                                                    **_profile_data(form)), form=form)
+                                                    **_profile_data(form, *service.LICENCE_FIELDS)), form=form)
         if done.ok:
             flash("Thank you. A message to that address is on its way: check your inbox. If the account is new, it "
                   "is ready: log in with your email and the password you chose, and confirm your address with the "
@@ -108,13 +111,50 @@ def logout_everywhere():
 @bp.route("/profile", methods=["GET", "POST"])
 @login_required
 def profile():
-    form = ProfileForm(obj=current_user)
-    if form.validate_on_submit() and unit_of_work(
-            lambda: service.update_profile(current_user, **_profile_data(form)), form=form).ok:
+    form = ProfileForm(obj=current_user, **identity_service.board_ids_of(current_user))
+    if form.validate_on_submit() and unit_of_work(lambda: service.update_profile(
+            current_user, **_profile_data(form, *service.REPORTING_FIELDS)), form=form).ok:
         flash("Your profile is saved.", "success")
         return redirect(url_for("accounts.profile"))
-    return render_template("accounts/profile.html", form=form, pending=service.pending_email_change(current_user)), \
+    return render_template("accounts/profile.html", form=form, pending=service.pending_email_change(current_user),
+                           licences=licences_of(current_user), board_fields=OTHER_BOARD_FIELDS), \
         200 if request.method == "GET" else 422
+
+
+def _own_licence_or_404(licence_id: int) -> StateLicence:
+    licence = db.get_or_404(StateLicence, licence_id)
+    if licence.user_id != current_user.id:
+        abort(404)
+    return licence
+
+
+@bp.route("/licences/new", methods=["GET", "POST"], defaults={"licence_id": None})
+@bp.route("/licences/<id:licence_id>", methods=["GET", "POST"])
+@login_required
+def licence(licence_id: int | None):
+    """Add one of the learner's state licences, or change one: its renewal and the hours it requires (issue 16,
+    points 1 and 7)."""
+    licence = _own_licence_or_404(licence_id) if licence_id is not None else None
+    form = LicenceForm(licence=licence) if licence is not None else LicenceForm(profession=current_user.profession)
+    if form.validate_on_submit() and unit_of_work(lambda: identity_service.save_licence(
+            current_user, licence, state=form.state.data, number=form.number.data, profession=form.profession.data,
+            expires_on=form.expires_on.data, required_hours=form.required_hours.data,
+            cycle_months=form.cycle_months.data, topic_hours=form.topic_hours()), form=form).ok:
+        flash("Your license is saved.", "success")
+        return redirect(url_for("accounts.profile", _anchor="licences"))
+    return render_template("accounts/licence.html", form=form, licence=licence,
+                           topics=[form[topic_field(tag)] for tag in ContentTag]), \
+        200 if request.method == "GET" else 422
+
+
+@bp.post("/licences/<id:licence_id>/remove")
+@login_required
+def remove_licence(licence_id: int):
+    licence = _own_licence_or_404(licence_id)
+    form = ConfirmForm()
+    if form.validate_on_submit() and unit_of_work(lambda: identity_service.remove_licence(current_user, licence)).ok:
+        flash("The license is removed.", "info")
+    return redirect(url_for("accounts.profile", _anchor="licences"))
 
 
 @bp.route("/email", methods=["GET", "POST"])

@@ -125,6 +125,13 @@ WHO_MAY_CLAIM: dict[CreditType, Claimants] = {
 }
 
 
+def credit_types_for_profession(profession: str) -> list[CreditType]:
+    """The credit types a holder of `profession` may claim, by WHO_MAY_CLAIM's professions part (a licence's hours
+    count these: cme.credit.licence_progress)."""
+    return [credit_type for credit_type, rule in WHO_MAY_CLAIM.items()
+            if not rule.professions or profession in rule.professions]
+
+
 @dataclass
 class Eligibility:
     """What a learner may claim for an activity: `offers` maps each claimable credit type (CreditType order) to

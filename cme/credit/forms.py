@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from wtforms import BooleanField, DecimalField, IntegerField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from cme.accounts.identity_forms import missing_fields_form
 from cme.activities.models import CreditType
 from cme.credit.eligibility import ClaimLimit
 from cme.credit.evaluation_models import QuestionKind
@@ -59,13 +60,48 @@ def at_most(limit: ClaimLimit):
     return check
 
 
-def claim_form(claimable: Mapping[str, ClaimLimit], records) -> Form:
+YES_NO = select_choices([("yes", "Yes"), ("no", "No")])
+# The form fields one Missing (cme.accounts.identity) stands for.
+MISSING_FIELDS = {"birth_month": ("birth_month", "birth_day"), "licences": ("licence_state", "licence_number")}
+
+
+def consent_field(body) -> str:
+    return f"consent_{body}"
+
+
+def claim_form(claimable: Mapping[str, ClaimLimit], records, *, asks: Mapping | None = None,
+               missing: Mapping | None = None, consents: Mapping | None = None, identity: Mapping | None = None
+               ) -> Form:
     """An amount field per credit type the learner may claim (`claimable`: ClaimStatus.claimable, each type's
-    claimable maximum, said once under its field; prefilled with an earlier claim) and the attestation."""
+    claimable maximum, said once under its field; prefilled with an earlier claim) and the attestation.
+
+    Issue 16, point 1: a yes/no question per body the claim may be reported to (`asks`: {ReportingBody: question},
+    prefilled from `consents`, the earlier answers), and the fields reporting still lacks (`missing`:
+    {ReportingBody: [Missing]}, cme.credit.consent.missing_by_body; prefilled from `identity`), each needed only
+    when the learner allows reporting to a body that needs it."""
 
     class ClaimForm(Form):
         attest = BooleanField("I claim only the credit commensurate with the extent of my participation in the "
                               "activity, and the information above is accurate.")
+
+        def validate(self, extra_validators=None) -> bool:
+            valid = super().validate(extra_validators)
+            for body, items in (missing or {}).items():
+                if self[consent_field(body)].data != "yes":
+                    continue
+                for item in items:
+                    for name in MISSING_FIELDS.get(item.field, (item.field,)):
+                        if name in self and not self[name].data and not self[name].errors:
+                            self[name].errors = [f"Needed to report to {body.label}: give it, or answer No to "
+                                                 "that question."]
+                            valid = False
+            return valid
+
+        def consent_answers(self) -> dict[str, bool]:
+            """The answers given ({body: granted}); a question left unanswered records nothing, so nothing is
+            reported there until the learner answers it (My credit)."""
+            return {str(body): self[consent_field(body)].data == "yes" for body in (asks or {})
+                    if self[consent_field(body)].data in ("yes", "no")}
 
     for credit_type, limit in claimable.items():
         setattr(ClaimForm, credit_type, DecimalField(
@@ -74,7 +110,30 @@ def claim_form(claimable: Mapping[str, ClaimLimit], records) -> Form:
                         at_most(limit)],
             default=records[credit_type].amount if credit_type in records else None,
             description=limit.help))
-    return ClaimForm()
+    for body, text in (asks or {}).items():
+        earlier = (consents or {}).get(str(body))
+        setattr(ClaimForm, consent_field(body), RadioField(
+            text, choices=YES_NO, validators=[Optional()],
+            default=None if earlier is None else ("yes" if earlier.granted else "no")))
+    items = [item for found in (missing or {}).values() for item in found]
+    return missing_fields_form(list({item.field: item for item in items}.values()), required=False, base=ClaimForm,
+                               data=dict(identity or {}) or None)
+
+
+def permissions_form(asks: Mapping, consents: Mapping) -> Form:
+    """The permissions to report one activity's completion, changed after the claim (My credit): a yes/no question
+    per body (`asks`: {ReportingBody: question}), prefilled with the answers given (`consents`)."""
+
+    class PermissionsForm(Form):
+        def consent_answers(self) -> dict[str, bool]:
+            return {str(body): self[consent_field(body)].data == "yes" for body in asks}
+
+    for body, text in asks.items():
+        earlier = consents.get(str(body))
+        setattr(PermissionsForm, consent_field(body), RadioField(
+            text, choices=YES_NO, validators=[InputRequired("Answer yes or no.")],
+            default=None if earlier is None else ("yes" if earlier.granted else "no")))
+    return PermissionsForm()
 
 
 class AdjustForm(Form):

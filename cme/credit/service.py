@@ -361,6 +361,6 @@ def transcript_for(user: User, *, certificates: Mapping[int, Certificate],
             date=f"{local:%Y-%m-%d}", activity=record.activity.title, format=record.activity.format_label,
             credit_type=record.credit_type_label, amount=record.amount,
             certificate_code=certificate.verification_code if certificate else "",
-            certificate_id=certificate.id if certificate else None))
+            certificate_id=certificate.id if certificate else None, activity_id=record.activity_id))
     return Transcript(learner=user.display_name, npi=user.npi or "", provider=current_app.config["CME_PROVIDER_NAME"],
                       generated=now or now_utc(), years=[years[y] for y in sorted(years, reverse=True)])

@@ -27,6 +27,7 @@ class TranscriptLine:
     amount: Decimal
     certificate_code: str
     certificate_id: int | None = None
+    activity_id: int | None = None
 
 
 @dataclass

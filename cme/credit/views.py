@@ -7,6 +7,8 @@ from decimal import Decimal
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from cme.accounts import identity_service
+from cme.accounts.identity_forms import IDENTITY_FIELDS, identity_data, missing_fields_form
 from cme.accounts.permissions import organizer_required
 from cme.activities.access import managed, public_activity_or_404
 from cme.activities.models import Activity
@@ -15,12 +17,13 @@ from cme.attendance import service as attendance
 from cme.certificates import service as certificates
 from cme.certificates.service import AfterClaim
 from cme.credit import evaluation as evaluations
-from cme.credit import service
+from cme.credit import consent, service
 from cme.credit.evaluation_models import EvaluationQuestion, PostTestQuestion, QuestionKind
 from cme.credit.forms import (
-    AdjustForm, CertificateIssueForm, PostTestQuestionForm, PostTestRulesForm, QuestionForm, claim_form, evaluation_form,
-    post_test_form,
+    AdjustForm, CertificateIssueForm, PostTestQuestionForm, PostTestRulesForm, QuestionForm, claim_form, consent_field,
+    evaluation_form, post_test_form, permissions_form,
 )
+from cme.credit.licence_progress import licence_progress
 from cme.credit.help import ama_statement_help, credit_types_help
 from cme.credit.models import CreditRecord
 from cme.credit.transcript import build_transcript_csv, build_transcript_pdf
@@ -129,17 +132,33 @@ _AFTER_CLAIM = {
 def claim(activity_id: int):
     activity = public_activity_or_404(activity_id)
     status = service.claim_status(current_user, activity)
-    form = claim_form(status.claimable, status.records)
+    bodies = consent.bodies_for(activity, status.claimable)
+    form = claim_form(status.claimable, status.records, asks={body: consent.question(body) for body in bodies},
+                      missing=consent.missing_by_body(current_user, bodies),
+                      consents=consent.consents_of(current_user, activity), identity={"full_name": current_user.full_name})
     if status.open and form.validate_on_submit():
-        done = unit_of_work(lambda: certificates.claim_and_certify(
-            current_user, activity, {credit_type: form[credit_type].data for credit_type in status.claimable},
-            attested=form.attest.data), form=form)
+        amounts = {credit_type: form[credit_type].data for credit_type in status.claimable}
+
+        def claim_with_permissions():
+            """The claim, the fields reporting lacked and the permissions to report, in one transaction."""
+            identity_service.set_reporting_identity(
+                current_user, **{k: v for k, v in identity_data(form).items() if v not in (None, "")})
+            outcome = certificates.claim_and_certify(current_user, activity, amounts, attested=form.attest.data)
+            claimed = {credit_type for credit_type, amount in amounts.items() if amount}
+            reported = {str(body) for body in consent.bodies_for(activity, claimed)}
+            consent.record_consents(current_user, activity, {body: granted for body, granted
+                                                             in form.consent_answers().items() if body in reported})
+            return outcome
+
+        done = unit_of_work(claim_with_permissions, form=form)
         if done.ok:
             saved = "Your corrected claim is saved." if done.value.corrected else "Your credit is recorded."
             flash(f"{saved} {_AFTER_CLAIM[done.value.certificate]}", "success")
             return redirect(url_for("credit.my_credit"))
     return render_template("credit/claim.html", activity=activity, form=form, status=status,
-                           certificate=certificates.current_certificate(current_user, activity)), \
+                           certificate=certificates.current_certificate(current_user, activity),
+                           consent_fields=[consent_field(body) for body in bodies],
+                           identity_fields=[name for name in IDENTITY_FIELDS if name in form]), \
         200 if request.method == "GET" else 422
 
 
@@ -150,7 +169,51 @@ def _transcript():
 @bp.get("/my/credit")
 @login_required
 def my_credit():
-    return render_template("credit/my_credit.html", transcript=_transcript())
+    return render_template("credit/my_credit.html", transcript=_transcript(),
+                           consents=consent.consents_by_activity(current_user),
+                           licences=licence_progress(current_user))
+
+
+def _claimed_activity_or_404(activity_id: int) -> Activity:
+    """An activity the learner claimed credit for (their own record only)."""
+    activity = db.get_or_404(Activity, activity_id)
+    if not consent.claimed_types(current_user, activity):
+        abort(404)
+    return activity
+
+
+@bp.route("/my/credit/<id:activity_id>/reporting", methods=["GET", "POST"])
+@login_required
+def permissions(activity_id: int):
+    """Change the permissions to report a completion given at claim time (issue 16, point 1)."""
+    activity = _claimed_activity_or_404(activity_id)
+    bodies = consent.reported_bodies(current_user, activity)
+    form = permissions_form({body: consent.question(body) for body in bodies},
+                            consent.consents_of(current_user, activity))
+    if form.validate_on_submit() and unit_of_work(
+            lambda: consent.record_consents(current_user, activity, form.consent_answers()), form=form).ok:
+        flash("Your answers are saved.", "success")
+        return redirect(url_for("credit.my_credit"))
+    return render_template("credit/permissions.html", activity=activity, form=form,
+                           consent_fields=[consent_field(body) for body in bodies]), \
+        200 if request.method == "GET" else 422
+
+
+@bp.route("/account/reporting/<id:activity_id>", methods=["GET", "POST"])
+@login_required
+def reporting_details(activity_id: int):
+    """Exactly the fields the learner must still give so their completion of one activity can be reported (the
+    exports' reminder mail links here): identity.missing_for for each body they allowed."""
+    activity = _claimed_activity_or_404(activity_id)
+    missing = consent.missing_for_activity(current_user, activity)
+    form = missing_fields_form(missing, required=True, data={"full_name": current_user.full_name})
+    if missing and form.validate_on_submit() and unit_of_work(
+            lambda: identity_service.set_reporting_identity(current_user, **identity_data(form)), form=form).ok:
+        flash("Thank you: your completion can now be reported.", "success")
+        return redirect(url_for("credit.my_credit"))
+    return render_template("credit/reporting_details.html", activity=activity, form=form, missing=missing,
+                           identity_fields=[name for name in IDENTITY_FIELDS if name in form]), \
+        200 if request.method == "GET" else 422
 
 
 def _download(body: bytes, mimetype: str, extension: str) -> Response:

@@ -5,8 +5,8 @@ What closing keeps, and why (ACCME: records of learner participation are kept fo
 stays verifiable that long): the credit records and their adjustments, the certificates (their snapshot carries
 the name and degree printed on them; /verify/<code> keeps answering), attendance (check-ins, viewing time),
 evaluations and post-test results that the credit rests on, the registrations of activities the learner took
-part in, and on the account only what reporting that credit needs: name, degree, profession, NPI, state licence,
-ABIM ID. Everything else is erased or replaced with a pseudonym (`KEPT`, `ERASED`): the email becomes
+part in, and on the account only what reporting that credit needs: name, degree, profession, NPI, state licences,
+board IDs, NABP e-Profile ID, birth month and day, and the permissions to report. Everything else is erased or replaced with a pseudonym (`KEPT`, `ERASED`): the email becomes
 closed-<id>@invalid.example (so the address may sign up again, as a new account), the password can no longer
 match, sessions end, the calendar feed token and the new-activity alerts go, specialty and time zone are reset,
 dietary and accessibility
@@ -25,6 +25,7 @@ from dateutil.relativedelta import relativedelta
 from flask import current_app
 from sqlalchemy import delete, func, select, update
 
+from cme.accounts.identity import BoardIdentifier, StateLicence
 from cme.accounts.models import User
 from cme.activities.models import Activity
 from cme.alerts.models import ActivityAlert
@@ -35,7 +36,7 @@ from cme.audit.models import AuditEntry
 from cme.certificates.models import Certificate
 from cme.credit import participation
 from cme.credit.evaluation_models import CreditAdjustment, EvaluationResponse, PostTestAttempt
-from cme.credit.models import CreditRecord
+from cme.credit.models import CreditRecord, ReportingConsent
 from cme.credit.service import took_part
 from cme.errors import DomainError
 from cme.extensions import db
@@ -50,7 +51,8 @@ RETENTION = relativedelta(years=6)
 RETENTION_YEARS = 6
 
 # On a closed account: what reporting the credit needs stays; the rest is reset or replaced.
-KEPT = ("full_name", "degree", "profession", "npi", "licence_state", "licence_number", "abim_id")
+KEPT = ("full_name", "degree", "profession", "npi", "state licenses", "abim_id", "other board IDs",
+        "NABP e-Profile ID", "birth month and day", "reporting permissions")
 ERASED = ("email", "password", "specialty", "time_zone", "calendar feed token", "alerts")
 CLOSED_EMAIL_DOMAIN = UNDELIVERABLE_DOMAIN
 UNUSABLE_PASSWORD = "!closed"  # no hash method: werkzeug's check_password_hash never matches it
@@ -112,11 +114,25 @@ def personal_data(user: User, password: str, *, now: datetime | None = None) -> 
         "profile": {
             "id": user.id, "email": user.email, "full_name": user.full_name, "degree": user.degree,
             "profession": user.profession, "specialty": user.specialty, "npi": user.npi,
-            "licence_state": user.licence_state, "licence_number": user.licence_number, "abim_id": user.abim_id,
+            "abim_id": user.abim_id, "nabp_eprofile_id": user.nabp_eprofile_id,
+            "birth_month": user.birth_month, "birth_day": user.birth_day,
             "time_zone": user.time_zone, "role": user.role, "created": _iso(user.created_dt),
             "password_changed": _iso(user.password_changed_dt),
             "calendar_feed": user.feed_token_hash is not None,
         },
+        # Issue 16, point 1: the identity reporting uses, and the permissions given at each claim.
+        "licences": [{
+            "state": lic.state, "number": lic.number, "profession": lic.profession,
+            "renewal": lic.expires_on.isoformat() if lic.expires_on else None,
+            "required_hours": str(lic.required_hours) if lic.required_hours is not None else None,
+            "cycle_months": lic.cycle_months,
+            "topics": {r.topic: str(r.hours) for r in lic.requirements},
+        } for lic in rows(StateLicence)],
+        "board_ids": {b.board: b.value for b in rows(BoardIdentifier)},
+        "reporting_permissions": [{
+            "activity": activity(c.activity_id), "body": c.body, "body_label": c.body_label, "granted": c.granted,
+            "decided": _iso(c.decided_dt),
+        } for c in rows(ReportingConsent, ReportingConsent.decided_dt)],
         "registrations": [{
             "id": r.id, "activity": activity(r.activity_id), "status": r.status,
             "waitlist_position": r.waitlist_position, "registered": _iso(r.registered_dt),

@@ -4,7 +4,7 @@ from __future__ import annotations
 from wtforms import BooleanField, EmailField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from cme.accounts.forms import ProfessionalIdentityMixin
+from cme.accounts.forms import LicenceFieldsMixin, ProfessionalIdentityMixin
 from cme.formtools import EmailAddress, Form, MultiCheckboxField, select_choices, strip
 from cme.timeutil import zone
 
@@ -16,8 +16,8 @@ class RegistrationForm(Form):
     degree = ProfessionalIdentityMixin.degree
     profession = ProfessionalIdentityMixin.profession
     npi = ProfessionalIdentityMixin.npi
-    licence_state = ProfessionalIdentityMixin.licence_state
-    licence_number = ProfessionalIdentityMixin.licence_number
+    licence_state = LicenceFieldsMixin.licence_state
+    licence_number = LicenceFieldsMixin.licence_number
     dietary_needs = TextAreaField("Dietary needs", validators=[Optional(), Length(max=1000)], filters=[strip],
                                   description="Meals are served at the meeting; tell us about allergies or diets.")
     accessibility_needs = TextAreaField("Accessibility needs", validators=[Optional(), Length(max=1000)],
@@ -39,7 +39,7 @@ class RegistrationForm(Form):
             del self.dietary_needs
             del self.accessibility_needs
 
-    validate_licence_number = ProfessionalIdentityMixin.validate_licence_number
+    validate_licence_number = LicenceFieldsMixin.validate_licence_number
 
     def validate_session_ids(self, field) -> None:
         if not field.data:

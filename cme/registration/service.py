@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
+from cme.accounts.identity import licences_of
+from cme.accounts.identity_service import note_licence
 from cme.accounts.models import User
 from cme.accounts.service import find_user_by_email
 from cme.activities.models import Activity, ActivitySession, ActivityStatus
@@ -51,8 +53,11 @@ class Answers:
 
     @classmethod
     def from_profile(cls, user: User, **overrides) -> "Answers":
-        return cls(full_name=user.full_name, degree=user.degree, profession=user.profession, npi=user.npi,
-                   licence_state=user.licence_state, licence_number=user.licence_number, **overrides)
+        """The profile's answers; the licence is the learner's first one (cme.accounts.identity)."""
+        licence = next(iter(licences_of(user)), None)
+        return cls(**{"full_name": user.full_name, "degree": user.degree, "profession": user.profession,
+                      "npi": user.npi, "licence_state": licence.state if licence else None,
+                      "licence_number": licence.number if licence else None, **overrides})
 
 
 # ---------------------------------------------------------------- locking and counting
@@ -168,6 +173,10 @@ def register(user: User, activity_id: int, answers: Answers, *, now: datetime | 
         dietary_needs=answers.dietary_needs or "", accessibility_needs=answers.accessibility_needs or "",
         attested_professional=answers.attested_professional)
     db.session.add(registration)
+    if answers.licence_state and answers.licence_number:
+        # The registration keeps its snapshot; the licence also becomes one of the learner's (issue 16, point 1).
+        note_licence(user, answers.licence_state, answers.licence_number,
+                     profession=answers.profession or user.profession)
     queue_registration_mail(registration, "confirmed" if has_seat else "waitlisted", now=now)
     queue_reminder(registration, now=now)
     return registration

@@ -54,7 +54,9 @@ def register(activity_id: int):
     if problem:  # the activity's page says why, with what to do (the button that sends the link again)
         flash(problem, "error")
         return redirect(url_for("activities.detail", activity_id=activity.id))
-    form = RegistrationForm(activity=activity, obj=current_user)
+    profile = service.Answers.from_profile(current_user)
+    form = RegistrationForm(activity=activity, obj=current_user, licence_state=profile.licence_state,
+                            licence_number=profile.licence_number)
     if request.method == "GET" and "session_ids" in form:
         form.session_ids.data = [s.id for s in activity.sessions]
     if request.method == "GET" and "dietary_needs" in form:
