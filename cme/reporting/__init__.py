@@ -1,0 +1,1 @@
+"""Accreditation reporting and outcomes (issue 16)."""
