@@ -106,9 +106,10 @@ def register_mail_composers(app: Flask) -> None:
     from cme.certificates import mail as certificates_mail
     from cme.mail.service import register_composers
     from cme.registration import mail as registration_mail
+    from cme.reporting import mail as reporting_mail
 
     for composers in (accounts_mail.COMPOSERS, certificates_mail.COMPOSERS, registration_mail.COMPOSERS,
-                      alerts_mail.COMPOSERS):
+                      alerts_mail.COMPOSERS, reporting_mail.COMPOSERS):
         register_composers(app, composers)
 
 
@@ -130,6 +131,7 @@ def _register_blueprints(app: Flask) -> None:
     from cme.library.search_views import bp as search_bp
     from cme.privacy.views import bp as privacy_bp
     from cme.registration.views import bp as registration_bp
+    from cme.reporting.views import bp as reporting_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
@@ -149,6 +151,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(highlights_bp)
     app.register_blueprint(materials_bp)
     app.register_blueprint(search_bp)
+    app.register_blueprint(reporting_bp)
 
 
 def _register_url_guards(app: Flask) -> None:

@@ -6,22 +6,28 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timezone
+import threading
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
 import jsonschema
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import func, select
 
 from cme.accounts.identity import BoardIdentifier, StateLicence
 from cme.activities.reporting_data import MocRegistration
 from cme.credit.evaluation_models import EvaluationResponse, PostTestAttempt, PostTestQuestion
 from cme.credit.models import CreditRecord, ReportingConsent
+from cme.activities.models import Activity
+from cme.mail.service import deliver_pending
 from cme.reporting import formats
 from cme.reporting.batches import ReportingError, mark_as_sent, plan
-from cme.reporting.models import ReportKind
+from cme.reporting.deadlines import due, send_deadline_mails
+from cme.reporting.models import ReportBatch, ReportedRecord, ReportKind
 from cme.reporting.records import activity_scope, records
+from tests.helpers import TEST_PASSWORD
 
 SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "cme/reporting/schemas/pars_learners.schema.json")
                     .read_text())
@@ -60,6 +66,10 @@ def claim(db, user, activity, credit_type="ama_pra_1", amount="3.00", *, bodies=
                                                                     body=body)) is None:
             db.session.add(ReportingConsent(user_id=user.id, activity_id=activity.id, body=body, granted=granted))
     db.session.commit()
+
+
+def select_ids(*activities):
+    return select(Activity.id).where(Activity.id.in_([a.id for a in activities]))
 
 
 def all_records(kind, activity):
@@ -275,3 +285,174 @@ def test_a_blocked_record_becomes_ready_once_the_learner_completes_the_profile(d
     ada.birth_month, ada.birth_day = 12, 31
     db.session.commit()
     assert [e.status for e in plan(ReportKind.PARS, activity_scope(activity), provider=PROVIDER)] == ["add"]
+
+
+# ---------------------------------------------------------------- pages, downloads, the reminder, the CLI
+
+def test_the_export_page_lists_blocked_records_with_their_reasons_and_organizers_only(
+        db, client, organizer, activity, learner, make_activity):
+    activity.organizers.append(organizer)
+    db.session.commit()
+    claim(db, learner("Ada Lovelace"), activity)
+    claim(db, learner("Grace <b>Hopper</b>", birth_month=None, birth_day=None), activity)
+    page = client.get(f"/organize/activities/{activity.id}/reporting")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "1 to add" in html and "1 blocked" in html
+    assert "Your birth month and day" in html and "Grace &lt;b&gt;Hopper&lt;/b&gt;" in html
+    other = make_activity(title="Not mine")
+    assert client.get(f"/organize/activities/{other.id}/reporting").status_code == 403
+    assert client.get(f"/organize/activities/{activity.id}/reporting/pars/xlsx").status_code == 404
+    assert client.get(f"/organize/activities/{activity.id}/reporting/nope/tab").status_code == 404
+
+
+def test_download_previews_and_mark_as_sent_makes_a_batch_kept_for_download(db, client, organizer, activity, learner):
+    activity.organizers.append(organizer)
+    db.session.commit()
+    claim(db, learner(), activity)
+    base = f"/organize/activities/{activity.id}/reporting"
+    preview = client.get(f"{base}/pars/tab")
+    assert preview.status_code == 200 and preview.headers["Content-Type"].startswith("text/tab-separated-values")
+    assert preview.get_data(as_text=True).count("\r\n") == 2
+    assert client.get(f"{base}/pars/tab").get_data() == preview.get_data()  # a preview marks nothing
+    response = client.post(f"{base}/mark", data={"kind": "pars"})
+    assert response.status_code == 302
+    batch = db.session.scalar(db.select(ReportBatch))
+    assert (batch.kind, batch.adds, batch.created_by_id) == ("pars", 1, organizer.id)
+    assert client.get(f"{base}/pars/tab").get_data(as_text=True).count("\r\n") == 1  # only the header now
+    again = client.get(f"/organize/reporting/batches/{batch.id}/json")
+    document = json.loads(again.get_data(as_text=True))
+    jsonschema.validate(document, SCHEMA)
+    assert len(document["ACCMELearnerReports"]["ActivityReports"]["ActivityReport"]) == 1
+    assert client.post(f"{base}/mark", data={"kind": "bogus"}).status_code == 302
+    assert db.session.scalar(db.select(func.count()).select_from(ReportBatch)) == 1
+
+
+def test_the_ce_broker_download_is_a_workbook_and_the_tracking_number_is_checked(db, client, organizer, activity,
+                                                                                  learner):
+    activity.organizers.append(organizer)
+    db.session.commit()
+    claim(db, learner("Nora Nurse", profession="nurse", degree="RN", licences=(("FL", "RN9876", "nurse"),)),
+          activity, "ancc", bodies=("cebroker",))
+    bad = client.post(f"/organize/activities/{activity.id}/reporting/tracking-number",
+                      data={"ce_broker_tracking_number": "20 12=3"})
+    assert bad.status_code == 422 and "20 12=3" in bad.get_data(as_text=True)
+    assert client.post(f"/organize/activities/{activity.id}/reporting/tracking-number",
+                       data={"ce_broker_tracking_number": "20-777"}).status_code == 302
+    response = client.get(f"/organize/activities/{activity.id}/reporting/ce_broker/xlsx")
+    workbook = load_workbook(io.BytesIO(response.get_data()), read_only=True)
+    rows = list(workbook["Roster"].iter_rows(values_only=True))
+    workbook.close()
+    assert rows[1][7] == "20-777"
+
+
+def test_the_reminder_mails_each_learner_a_link_to_the_fields_once_a_day(db, client, organizer, activity, learner,
+                                                                         smtp):
+    activity.organizers.append(organizer)
+    db.session.commit()
+    grace = learner("Grace <Hopper>", birth_month=None, birth_day=None)
+    claim(db, grace, activity)
+    claim(db, learner("Ada Lovelace"), activity)  # ready: not mailed
+    assert client.post(f"/organize/activities/{activity.id}/reporting/remind").status_code == 302
+    assert client.post(f"/organize/activities/{activity.id}/reporting/remind").status_code == 302  # same day
+    assert len(deliver_pending().sent) == 1
+    [message] = smtp.messages
+    assert message["To"].addresses[0].addr_spec == grace.email
+    html = message.get_body(("html",)).get_content()
+    text = message.get_body(("plain",)).get_content()
+    assert f"/account/reporting/{activity.id}#birth_month" in text
+    assert "Grace &lt;Hopper&gt;" in html and "<Hopper>" not in html
+
+
+def test_range_page_and_cli_export_and_mark(app, db, client, organizer, activity, learner, tmp_path):
+    activity.organizers.append(organizer)
+    db.session.commit()
+    claim(db, learner(), activity)
+    page = client.get("/organize/reporting?start=2026-03-01&end=2026-03-31")
+    assert page.status_code == 200 and "1 to add" in page.get_data(as_text=True)
+    assert client.get("/organize/reporting?start=2026-03-31&end=2026-03-01").status_code == 422
+    assert client.get("/organize/reporting?start=nope&end=2026-03-01").status_code == 422
+    assert client.get("/organize/reporting?start=2026-04-01&end=2026-04-30").get_data(as_text=True).count(
+        "Nothing new to send") == 3
+    output = tmp_path / "pars.json"
+    result = app.test_cli_runner().invoke(args=["cme", "report", "pars-learners", "--from", "2026-03-01", "--to",
+                                                "2026-03-31", "--format", "json", "--output", str(output), "--mark"])
+    assert result.exit_code == 0, result.output
+    jsonschema.validate(json.loads(output.read_text()), SCHEMA)
+    result = app.test_cli_runner().invoke(args=["cme", "report", "pars-learners", "--activity", str(activity.id),
+                                                "--mark"])
+    assert result.exit_code == 1 and "Nothing new" in result.output
+    result = app.test_cli_runner().invoke(args=["cme", "report", "cpe-monitor"])
+    assert result.exit_code == 2
+
+
+def test_two_concurrent_marks_make_one_batch(app, db, organizer, activity, learner):
+    activity.organizers.append(organizer)
+    db.session.commit()
+    for n in range(5):
+        claim(db, learner(f"Learner Number{n}"), activity)
+    barrier = threading.Barrier(2)
+    url = f"/organize/activities/{activity.id}/reporting/mark"
+
+    def send(n: int) -> None:
+        client = app.test_client()
+        client.post("/account/login", data={"email": "org@example.org", "password": TEST_PASSWORD})
+        barrier.wait(timeout=30)
+        results[n] = client.post(url, data={"kind": "pars"})
+
+    results: list = [None, None]
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [r.status_code for r in results] == [302, 302]
+    db.session.expire_all()
+    assert db.session.scalar(db.select(func.count()).select_from(ReportBatch)) == 1
+    assert db.session.scalar(db.select(func.count()).select_from(ReportedRecord)) == 5
+
+
+# ---------------------------------------------------------------- deadlines
+
+def test_the_dashboard_lists_unreported_completions_oldest_first_with_days_left(db, client, organizer, make_activity,
+                                                                              learner, count_queries):
+    now = datetime.now(timezone.utc)
+    older = make_activity(title="Older", organizers=[organizer], acpe_uan="0197-0000-26-001-L01-P")
+    newer = make_activity(title="Newer", organizers=[organizer])
+    ada = learner()
+    for act, days in ((older, 50), (newer, 10)):
+        db.session.add(CreditRecord(user_id=ada.id, activity_id=act.id, credit_type="ama_pra_1",
+                                    amount=Decimal("1.00"), attested=True, completed_dt=now - timedelta(days=days)))
+    db.session.commit()
+    rows = due(select_ids(older, newer), now=now)
+    assert [(r.title, r.kind, r.count, r.days_left) for r in rows] == [("Older", "pars", 1, -20),
+                                                                        ("Newer", "pars", 1, 20)]
+    html = client.get("/organize/").get_data(as_text=True)
+    assert html.index("Older") < html.index("Newer") and "20 day(s) overdue" in html
+    for n in range(3):
+        more = make_activity(title=f"More {n}", organizers=[organizer])
+        db.session.add(CreditRecord(user_id=ada.id, activity_id=more.id, credit_type="ama_pra_1",
+                                    amount=Decimal("1.00"), attested=True, completed_dt=now))
+    db.session.commit()
+    ids = select_ids(older, newer)
+    with count_queries() as statements:
+        assert len(due(ids, now=now)) == 2
+    assert len(statements) == 1
+
+
+def test_the_weekly_deadline_mail_goes_once_a_week(app, db, organizer, activity, learner, smtp):
+    activity.organizers.append(organizer)
+    db.session.commit()
+    claim(db, learner(), activity)
+    monday = datetime(2026, 3, 9, 8, tzinfo=timezone.utc)
+    assert send_deadline_mails(now=monday) == 1
+    db.session.commit()
+    assert send_deadline_mails(now=monday + timedelta(days=3)) == 0  # the same ISO week
+    db.session.commit()
+    cli = app.test_cli_runner()
+    assert "Queued 1 deadline mail(s)." in cli.invoke(args=["cme", "report", "send-deadline-mail"]).output  # this week
+    assert "Queued 0 deadline mail(s)." in cli.invoke(args=["cme", "report", "send-deadline-mail"]).output
+    assert send_deadline_mails(now=monday + timedelta(days=7)) == 1
+    db.session.commit()
+    assert len(deliver_pending().sent) == 3
+    assert activity.title in smtp.messages[0].get_body(("plain",)).get_content()
