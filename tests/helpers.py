@@ -451,7 +451,9 @@ def _examples(app: Flask) -> list[dict]:
                 "highlight_id": _db.session.scalar(select(Highlight.id).order_by(
                     Highlight.activity_id != activity.id, Highlight.id).limit(1)),
                 "material_id": _db.session.scalar(select(Material.id).order_by(
-                    Material.activity_id != activity.id, Material.id).limit(1))})
+                    Material.activity_id != activity.id, Material.id).limit(1)),
+                # Issue 16's exports: a kind and one of its formats; a batch (none in the demo: 404 names it).
+                "kind": "pars", "fmt": "tab", "batch_id": 1})
         _db.session.remove()
     return examples
 

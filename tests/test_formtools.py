@@ -123,6 +123,8 @@ SAVED_TO = {
     # abstracts and an enduring offer's dates are choices and dates; the code box and the search look things up.
     "AlertForm": ActivityAlert, "ArticleForm": NewsArticle, "HighlightForm": Highlight, "MaterialForm": Material,
     "EditMaterialForm": Material, "EnduringForm": None, "VerifyForm": None,
+    # Issue 16's exports: the CE Broker tracking number is the activity's; the range is a GET form; the mark a kind.
+    "TrackingNumberForm": Activity, "RangeForm": None, "MarkForm": None,
     "SearchForm": None,
 }
 # Where every number field goes: the column whose range it must stay within.

@@ -24,7 +24,10 @@ from tests.helpers import make_pdf
 
 # Organizer pages that belong to no activity: any organizer may open them.
 NOT_PER_ACTIVITY = {"/organize/", "/organize/activities/new", "/organize/news", "/organize/news/new",
-                    "/organize/news/<id:article_id>/edit", "/organize/news/<id:article_id>/delete"}
+                    "/organize/news/<id:article_id>/edit", "/organize/news/<id:article_id>/delete",
+                    # Issue 16's exports by date cover only the organizer's own activities (tests/test_reporting_*):
+                    "/organize/reporting", "/organize/reporting/<kind>/<fmt>", "/organize/reporting/mark",
+                    "/organize/reporting/remind", "/organize/reporting/batches/<id:batch_id>/<fmt>"}
 
 # What a person would type into the organizer forms (a union of their fields); an unchecked route would act on it.
 FORM = {
@@ -88,7 +91,7 @@ def their_activity(db, make_user, make_activity):
             "registration_id": seated.id, "code": seated.checkin_code, "question_id": question.id,
             "post_test_question_id": post_test.id, "record_id": record.id, "support_id": support.id,
             "abstract_id": abstract.id, "highlight_id": highlight.id,
-            "material_id": material.id}
+            "material_id": material.id, "kind": "pars", "fmt": "tab"}
 
 
 def url_values(rule: Rule, ids: dict) -> dict:
