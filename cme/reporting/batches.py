@@ -21,7 +21,7 @@ from cme.activities.models import Activity
 from cme.errors import DomainError
 from cme.extensions import db
 from cme.reporting.models import RecordAction, ReportBatch, ReportedRecord, ReportKind
-from cme.reporting.records import Record, Scope, _dates, activities_in, activity_records
+from cme.reporting.records import LearnerChecks, Record, Scope, _dates, activities_in, activity_records
 from cme.reporting.validation import ABP_REPEATED, Refusal
 from cme.timeutil import now_utc
 
@@ -65,9 +65,10 @@ def last_reported(kind: ReportKind, activity_id: int, scope: Scope) -> dict[tupl
 def plan(kind: ReportKind, scope: Scope, *, provider: str) -> Iterator[Entry]:
     """Every entry of the scope, activity by activity: what a download holds (the adds and deletes) and what is
     blocked or already reported. Streams: one activity's records and history at a time."""
+    learners = LearnerChecks()
     for activity in activities_in(scope, kind) + _withdrawn_only(kind, scope):
         reported = last_reported(kind, activity.id, scope)
-        for record in activity_records(kind, activity, scope, provider=provider):
+        for record in activity_records(kind, activity, scope, provider=provider, learners=learners):
             previous = reported.pop((record.user_id, record.subject), None)
             yield from _entries(record, previous)
         for previous in reported.values():  # reported, and no longer a record: withdrawn

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -136,15 +136,37 @@ def _dates(scope: Scope, column=CreditRecord.completed_dt) -> list:
 
 def records(kind: ReportKind, scope: Scope, *, provider: str) -> Iterator[Record]:
     """Every record of `kind` in `scope`, ready or refused, activity by activity (by id), then by learner."""
+    learners = LearnerChecks()
     for activity in activities_in(scope, kind):
-        yield from activity_records(kind, activity, scope, provider=provider)
+        yield from activity_records(kind, activity, scope, provider=provider, learners=learners)
+
+
+class LearnerChecks:
+    """What each learner still has to give per body (`validation.learner_refusals`), asked once per export run:
+    a learner completes many activities. Bounded (least recently used out), so memory does not grow with them."""
+
+    LIMIT = 20_000
+
+    def __init__(self) -> None:
+        self._known: OrderedDict[tuple[int, str], list[Refusal]] = OrderedDict()
+
+    def __call__(self, user: User, body: ReportingBody) -> list[Refusal]:
+        key = (user.id, body.value)
+        if key in self._known:
+            self._known.move_to_end(key)
+        else:
+            self._known[key] = check.learner_refusals(user, body)
+            if len(self._known) > self.LIMIT:
+                self._known.popitem(last=False)
+        return self._known[key]
 
 
 class _Context:
     """What one activity's records need about its learners, each read in one query."""
 
-    def __init__(self, activity: Activity, users: Select):
+    def __init__(self, activity: Activity, users: Select, learners: LearnerChecks):
         self.activity = activity
+        self.learners = learners
         self.consents: dict[tuple[int, str], bool] = {
             (c.user_id, c.body): c.granted for c in db.session.execute(
                 select(ReportingConsent.user_id, ReportingConsent.body, ReportingConsent.granted)
@@ -159,16 +181,12 @@ class _Context:
             self.board_ids[row.user_id][row.board] = row.value
         self.moc = {r.board: r for r in db.session.scalars(
             select(MocRegistration).where(MocRegistration.activity_id == activity.id))}
-        self._missing: dict[tuple[int, str], list[Refusal]] = {}
         self.evaluated: set[int] | None = None
         self.passed: set[int] | None = None
         self.has_post_test: bool | None = None
 
     def learner(self, user: User, body: ReportingBody) -> list[Refusal]:
-        key = (user.id, body.value)
-        if key not in self._missing:
-            self._missing[key] = check.learner_refusals(user, body)
-        return self._missing[key]
+        return list(self.learners(user, body))
 
     def permission(self, user_id: int, body: ReportingBody) -> list[Refusal]:
         return check.permission_refusals(self.consents.get((user_id, body.value)), body)
@@ -188,11 +206,12 @@ class _Context:
         return (user.abim_id if board == Board.ABIM else self.board_ids[user.id].get(board.value)) or ""
 
 
-def activity_records(kind: ReportKind, activity: Activity, scope: Scope, *, provider: str) -> Iterator[Record]:
+def activity_records(kind: ReportKind, activity: Activity, scope: Scope, *, provider: str,
+                     learners: LearnerChecks | None = None) -> Iterator[Record]:
     credit = (CreditRecord.activity_id == activity.id, CreditRecord.credit_type.in_(KIND_CREDIT_TYPES[kind]),
               *_dates(scope))
     users = select(CreditRecord.user_id).where(*credit)
-    context = _Context(activity, users)
+    context = _Context(activity, users, learners or LearnerChecks())
     rows = db.session.execute(select(CreditRecord, User).join(User, User.id == CreditRecord.user_id)
                               .where(*credit).order_by(CreditRecord.user_id, CreditRecord.credit_type)
                               .execution_options(yield_per=STREAM_ROWS))
