@@ -456,3 +456,19 @@ def test_the_weekly_deadline_mail_goes_once_a_week(app, db, organizer, activity,
     db.session.commit()
     assert len(deliver_pending().sent) == 3
     assert activity.title in smtp.messages[0].get_body(("plain",)).get_content()
+
+
+def test_an_organizer_exports_and_downloads_only_their_own_activities(db, client, organizer, activity, learner,
+                                                                       make_activity, make_user):
+    theirs = make_activity(title="Theirs", accme_activity_id="209999999", accme_provider_id="5001",
+                           organizers=[make_user("other@example.org", role="organizer")])
+    claim(db, learner("Ada Lovelace"), theirs)
+    batch = mark_as_sent(ReportKind.PARS, activity_scope(theirs), provider=PROVIDER, by_id=None)
+    db.session.commit()
+    page = client.get("/organize/reporting?start=2026-03-01&end=2026-03-31").get_data(as_text=True)
+    assert "Theirs" not in page and page.count("Nothing new to send") == 3
+    text = client.get("/organize/reporting/pars/tab?start=2026-03-01&end=2026-03-31").get_data(as_text=True)
+    assert text.count("\r\n") == 1  # the header only
+    assert client.get(f"/organize/reporting/batches/{batch.id}/tab").status_code == 403
+    assert client.get(f"/organize/reporting/batches/{batch.id}/xlsx").status_code in (403, 404)
+    assert client.get("/organize/reporting/batches/999999/tab").status_code == 404
