@@ -26,6 +26,9 @@ from cme.reporting.validation import ABP_REPEATED, Refusal
 from cme.timeutil import now_utc
 
 
+INSERT_ROWS = 1000
+
+
 class ReportingError(DomainError):
     """A refused export operation."""
 
@@ -124,33 +127,36 @@ class Counts:
 
 def mark_as_sent(kind: ReportKind, scope: Scope, *, provider: str, by_id: int | None,
                  now: datetime | None = None) -> ReportBatch:
-    """Record the scope's adds and deletes as one batch (flushes; the request commits). Nothing new: refused."""
+    """Record the scope's adds and deletes as one batch (flushes; the request commits), inserted a thousand rows
+    at a time as the plan streams. Nothing new: refused (the caller rolls back the empty batch)."""
     batch = ReportBatch(kind=kind.value, created_dt=now or now_utc(), created_by_id=by_id, scope=scope.label,
                         adds=0, deletes=0)
-    sequences: dict[tuple[int, int, str], int] = {}
-    rows = []
+    db.session.add(batch)
+    db.session.flush()
+    rows: list[dict[str, Any]] = []
+    last_key, last_sequence = None, -1
     for entry in plan(kind, scope, provider=provider):
         if not entry.is_line:
             continue
         key = (entry.user_id, entry.activity_id, entry.subject)
-        if key not in sequences:
-            sequences[key] = entry.previous.sequence + 1 if entry.previous is not None else 0
-        else:
-            sequences[key] += 1
-        rows.append(dict(kind=kind.value, user_id=entry.user_id, activity_id=entry.activity_id,
-                         subject=entry.subject, sequence=sequences[key], action=entry.status,
-                         fingerprint=entry.fingerprint, fields=entry.fields, completed_dt=entry.completed_dt))
+        # A key's delete and add come one after the other: the add takes the sequence after its delete's.
+        sequence = last_sequence + 1 if key == last_key else (
+            entry.previous.sequence + 1 if entry.previous is not None else 0)
+        last_key, last_sequence = key, sequence
+        rows.append(dict(batch_id=batch.id, kind=kind.value, user_id=entry.user_id, activity_id=entry.activity_id,
+                         subject=entry.subject, sequence=sequence, action=entry.status, fingerprint=entry.fingerprint,
+                         fields=entry.fields, completed_dt=entry.completed_dt))
         if entry.status == RecordAction.ADD:
             batch.adds += 1
         else:
             batch.deletes += 1
-        if len(sequences) > 5000:
-            sequences.clear()  # keys repeat only within one record's delete-and-add: nothing older is needed
-    if not rows:
+        if len(rows) >= INSERT_ROWS:
+            db.session.execute(ReportedRecord.__table__.insert(), rows)
+            rows = []
+    if rows:
+        db.session.execute(ReportedRecord.__table__.insert(), rows)
+    if not batch.adds and not batch.deletes:
         raise ReportingError("Nothing new to report: every ready record has been sent.", code="nothing_new")
-    db.session.add(batch)
-    db.session.flush()
-    db.session.execute(ReportedRecord.__table__.insert(), [{**row, "batch_id": batch.id} for row in rows])
     db.session.flush()
     return batch
 
