@@ -106,9 +106,10 @@ def register_mail_composers(app: Flask) -> None:
     from cme.certificates import mail as certificates_mail
     from cme.mail.service import register_composers
     from cme.registration import mail as registration_mail
+    from cme.reporting import mail as reporting_mail
 
     for composers in (accounts_mail.COMPOSERS, certificates_mail.COMPOSERS, registration_mail.COMPOSERS,
-                      alerts_mail.COMPOSERS):
+                      alerts_mail.COMPOSERS, reporting_mail.COMPOSERS):
         register_composers(app, composers)
 
 
@@ -133,6 +134,7 @@ def _register_blueprints(app: Flask) -> None:
     from cme.reporting.pars_activities_views import bp as pars_activities_bp
     from cme.registration.views import bp as registration_bp
     from cme.reporting.analytics_views import bp as analytics_bp
+    from cme.reporting.views import bp as reporting_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
@@ -155,6 +157,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(materials_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(analytics_bp)
+    app.register_blueprint(reporting_bp)
 
 
 def _register_url_guards(app: Flask) -> None:

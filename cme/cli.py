@@ -55,11 +55,13 @@ def send_mail_command(loop: bool, interval: float, limit: int) -> None:
     """Deliver due messages from the outbox (SMTP, or .eml files when MAIL_SERVER is unset). With --loop it also
     deletes expired throttle counters once a minute (the throttles' housekeeping: cme/accounts/throttle.py) and
     ends lapsed seat offers every half minute, passing each seat to the next person (`expire_offers`), and queues the
-    weekly alert digests that are due (cme/alerts/digest.py) every quarter of an hour."""
+    weekly alert digests that are due (cme/alerts/digest.py) and the weekly reporting-deadline mails to organizers
+    (cme/reporting/deadlines.py) every quarter of an hour."""
     from cme.accounts.throttle import purge_expired
     from cme.alerts.digest import DIGESTS_EVERY, send_digests
     from cme.mail import worker
     from cme.mail.service import Worker, deliver_pending, release_claims_of_gone_workers
+    from cme.reporting.deadlines import DEADLINES_EVERY, send_deadline_mails
 
     target = current_app.config["MAIL_SERVER"] or current_app.config["MAIL_OUTBOX_DIR"]
     if not loop:
@@ -91,7 +93,7 @@ def send_mail_command(loop: bool, interval: float, limit: int) -> None:
 
     worker.run(interval=interval, limit=limit, stop=stop, on_report=echo,
                housekeeping=[(PURGE_THROTTLE_EVERY, purge_expired), (EXPIRE_OFFERS_EVERY, expire_offers),
-                             (DIGESTS_EVERY, send_digests)])
+                             (DIGESTS_EVERY, send_digests), (DEADLINES_EVERY, send_deadline_mails)])
 
 
 def expire_offers() -> int:
@@ -207,5 +209,7 @@ def purge_closed_accounts_command() -> None:
     db.session.commit()
     click.echo(f"Deleted {len(purged)} closed account(s) past their retention period; "
                f"{closed_accounts_kept()} closed account(s) kept.")
+
+
 from cme.reporting.cli import report_cli  # noqa: E402  (issue 16)
 cme_cli.add_command(report_cli)

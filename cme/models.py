@@ -19,3 +19,4 @@ from cme.library.search import SearchEntry  # noqa: F401
 from cme.accounts.identity import BoardIdentifier, LicenceRequirement, StateLicence  # noqa: F401
 from cme.activities.reporting_data import ActivityContentTag, ActivityOutcomeMeasure, MocRegistration  # noqa: F401
 from cme.credit.models import ReportingConsent  # noqa: F401
+from cme.reporting.models import ReportBatch, ReportedRecord  # noqa: F401

@@ -473,7 +473,9 @@ def _examples(app: Flask) -> list[dict]:
                     MocRegistration.activity_id != activity.id, MocRegistration.id).limit(1)) or 1,
                 # Issue 16, point 1: the provider's licence (the demo's sign-up licence).
                 "licence_id": _db.session.scalar(select(func.min(StateLicence.id)).where(
-                    StateLicence.user_id == provider.id))})
+                    StateLicence.user_id == provider.id)),
+                # Issue 16's exports: a kind and one of its formats; a batch (none in the demo: 404 names it).
+                "kind": "pars", "fmt": "tab", "batch_id": 1})
         _db.session.remove()
     return examples
 

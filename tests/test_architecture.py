@@ -16,7 +16,7 @@ RANK = {"mail": 0, "accounts": 1, "activities": 2, "registration": 3, "calendar"
 # calendar's builders are pure functions of plain data that any capability may call.
 PURE_CALENDAR = {"cme.calendar.ics", "cme.calendar.invitations", "cme.calendar.timezones"}
 # Modules that assemble the whole application: they may import anything, also inside functions.
-ASSEMBLY = {"cme", "cme.cli", "cme.models", "cme.demo"}
+ASSEMBLY = {"cme", "cme.cli", "cme.models", "cme.demo", "cme.reporting.cli"}
 VIEW_FILES = ("views",)
 # Helpers that load a model for a request or answer in HTTP terms (404/403): views may share them.
 HTTP_HELPERS = ("access", "responses")

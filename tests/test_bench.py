@@ -21,6 +21,7 @@ BENCHES = {
     "certificates": (False, "certificates (with QR code)"),
     "registration": (True, "registrations in"),
     "library": (True, "two-word search, first page"),
+    "reporting": (True, "floor: bare csv.writer"),
 }
 RUNS = [pytest.param(name, "sqlite", id=f"{name}-sqlite") for name in BENCHES] + [
     pytest.param(name, "postgresql", id=f"{name}-postgresql")

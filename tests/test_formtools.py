@@ -132,6 +132,8 @@ SAVED_TO = {
     # abstracts and an enduring offer's dates are choices and dates; the code box and the search look things up.
     "AlertForm": ActivityAlert, "ArticleForm": NewsArticle, "HighlightForm": Highlight, "MaterialForm": Material,
     "EditMaterialForm": Material, "EnduringForm": None, "VerifyForm": None,
+    # Issue 16's exports: the CE Broker tracking number is the activity's; the range is a GET form; the mark a kind.
+    "TrackingNumberForm": Activity, "RangeForm": None, "MarkForm": None,
     "SearchForm": None,
     # Issue 16, point 2: an activity's reporting data (its ACCME IDs; measures and tags are choices) and a MOC
     # registration (practice areas are kept as a JSON list, each checked by the service).

@@ -68,7 +68,7 @@ MAX_PASSES = 3
 SKIPPED_TYPES = {"CSRFTokenField", "SubmitField"}
 # Forms posted nowhere: the catalog's filters and the certificate code box are GET forms (tests/test_odd_input.py,
 # tests/test_verify_form.py).
-GET_FORMS = {"CatalogFilterForm", "AuditFilterForm", "VerifyForm", "AbstractFilterForm", "SearchForm"}
+GET_FORMS = {"CatalogFilterForm", "AuditFilterForm", "VerifyForm", "AbstractFilterForm", "SearchForm", "RangeForm"}
 # Last, in this order, so that nothing the sweep needs is gone before it is swept.
 LAST = ("/delete", "/cancel", "/unpublish", "/account/close", "/logout-everywhere", "/logout")  # closing: near the end
 

@@ -29,7 +29,10 @@ NOT_PER_ACTIVITY = {"/organize/", "/organize/activities/new", "/organize/news", 
                     "/organize/analytics",  # the year summary: each organizer sees only their own activities
                     # A year of the organizer's own activities (an admin's: all), never another's:
                     # tests/test_pars_activities.py.
-                    "/organize/reports/pars-activities", "/organize/reports/pars-activities/download"}
+                    "/organize/reports/pars-activities", "/organize/reports/pars-activities/download",
+                    # Issue 16's exports by date cover only the organizer's own activities (tests/test_reporting_*):
+                    "/organize/reporting", "/organize/reporting/<kind>/<fmt>", "/organize/reporting/mark",
+                    "/organize/reporting/remind", "/organize/reporting/batches/<id:batch_id>/<fmt>"}
 
 # What a person would type into the organizer forms (a union of their fields); an unchecked route would act on it.
 FORM = {
@@ -97,7 +100,7 @@ def their_activity(db, make_user, make_activity):
             "registration_id": seated.id, "code": seated.checkin_code, "question_id": question.id,
             "post_test_question_id": post_test.id, "record_id": record.id, "support_id": support.id,
             "abstract_id": abstract.id, "highlight_id": highlight.id,
-            "material_id": material.id, "moc_id": registration.id}
+            "material_id": material.id, "moc_id": registration.id, "kind": "pars", "fmt": "tab"}
 
 
 def url_values(rule: Rule, ids: dict) -> dict:

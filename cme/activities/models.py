@@ -180,6 +180,8 @@ class Activity(db.Model):
     # Issue 12, point 2 (who may claim what): the ACPE Universal Activity Number, which ACPE credit needs
     # (cme.activities.acpe checks its format).
     acpe_uan: Mapped[Optional[str]] = mapped_column(String(30))
+    # Issue 16, point 3: the course tracking number CE Broker gave the activity (its roster names it).
+    ce_broker_tracking_number: Mapped[Optional[str]] = mapped_column(String(40))
     # Issue 16, point 2: the IDs ACCME's PARS knows the activity and its provider by (the rest of the activity's
     # reporting data: cme/activities/reporting_data.py).
     accme_activity_id: Mapped[Optional[str]] = mapped_column(String(20))

@@ -20,6 +20,7 @@ from cme.extensions import db
 from cme.formtools import ConfirmForm, page_arg
 from cme.registration import lifecycle
 from cme.registration.counts import registration_counts
+from cme.reporting.deadlines import reporting_due
 from cme.timeutil import now_utc
 from cme.transactions import unit_of_work
 
@@ -67,7 +68,8 @@ def dashboard():
     counts = registration_counts([a.id for a in page.items])
     now = now_utc()
     return render_template("activities/organize/dashboard.html", page=page, counts=counts, now=now,
-                           next_dates=service.next_dates(page.items, now=now))
+                           next_dates=service.next_dates(page.items, now=now),
+                           reporting_due=reporting_due(current_user, now=now))
 
 
 @bp.route("/activities/new", methods=["GET", "POST"])
