@@ -170,6 +170,14 @@ def test_words_found_in_more_items_than_the_cap_rank_the_newest_and_the_count_sa
     assert titles(search.search("albumin", SearchFilters(kind="abstract"), ranked_max=3))[0] == "Albumin study 4"
 
 
+def test_a_word_deep_inside_a_long_text_is_marked_in_its_snippet(db, meeting, add):
+    add(meeting, "A long abstract", results="Nothing to report here. " * 400 + "Then ledipasvir at last.")
+    hit = search.search("ledipasvir").items[0]
+    assert "<mark>ledipasvir</mark>" in hit.snippet_html
+    hit = search.search("ledipasvir report").items[0]
+    assert "<mark>ledipasvir</mark>" in hit.snippet_html
+
+
 def test_the_page_says_more_than_the_cap_when_more_match(db, client, meeting, add, monkeypatch):
     for n in range(4):
         add(meeting, f"Albumin study {n}")

@@ -27,7 +27,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from markupsafe import Markup, escape
 from sqlalchemy import (CheckConstraint, ColumnElement, ForeignKey, Index, Select, String, Text, UniqueConstraint, and_,
-                        bindparam, column, delete, event, func, insert, inspect, literal_column, or_, select, table)
+                        bindparam, case, column, delete, event, func, insert, inspect, literal_column, or_, select, table)
 from sqlalchemy.orm import Mapped, Session, mapped_column, selectinload, undefer
 
 from cme.activities.models import Activity, ActivitySession, ActivityStatus, Faculty, activity_organizers
@@ -541,7 +541,8 @@ def search(text: str, filters: SearchFilters = SearchFilters(), *, viewer=None, 
             return SearchPage([], 0, 1, per_page)
         return _browse(conditions, viewer, now, page, per_page)
     if db.session.get_bind().dialect.name == "postgresql":
-        return _search_postgres(_websearch(groups), conditions, viewer, now, page, per_page, cap)
+        words = sorted({w.lower() for g in groups for t in g if not t.negated for w in t.words})
+        return _search_postgres(_websearch(groups), words, conditions, viewer, now, page, per_page, cap)
     return _search_sqlite(_fts5(groups), conditions, viewer, now, page, per_page, cap)
 
 
@@ -631,7 +632,20 @@ _DOCUMENT = literal_column("library_search_entries.document")
 _HEADLINE = f"StartSel={START}, StopSel={STOP}, MaxWords=40, MinWords=15, MaxFragments=2, FragmentDelimiter=\" … \""
 
 
-def _search_postgres(query: str, conditions, viewer, now, page, per_page, cap) -> SearchPage:
+HEADLINE_WINDOW = 4000  # characters of a long body that ts_headline reads (`_headline_text`)
+
+
+def _headline_text(body, words: list[str]):
+    """What ts_headline reads of a body: all of it when short; else HEADLINE_WINDOW characters from a little before
+    the first place one of the words is written as typed (ts_headline parses all it is given: a long deck's text
+    costs milliseconds per row). A word found only in another form (typed "cirrhotic", written "cirrhosis") may then
+    be outside the window: the snippet is the window's text, unmarked."""
+    first = func.least(*(func.nullif(func.strpos(func.lower(body), word), 0) for word in words[:MAX_TERMS]))
+    start = func.greatest(1, func.coalesce(first, 1) - HEADLINE_WINDOW // 4)
+    return case((func.length(body) <= HEADLINE_WINDOW, body), else_=func.substr(body, start, HEADLINE_WINDOW))
+
+
+def _search_postgres(query: str, words: list[str], conditions, viewer, now, page, per_page, cap) -> SearchPage:
     tsquery = func.websearch_to_tsquery(literal_column("'english'::regconfig"), bindparam("q", query))
     title_only = func.to_tsvector(literal_column("'english'::regconfig"), SearchEntry.title).op("@@")(tsquery)
     found = and_(_DOCUMENT.op("@@")(tsquery), or_(_openable(viewer, now), title_only), *conditions)
@@ -647,7 +661,7 @@ def _search_postgres(query: str, conditions, viewer, now, page, per_page, cap) -
     rows = db.session.execute(
         select(SearchEntry, Activity.title, _openable(viewer, now).label("may_read"),
                func.ts_headline(english, _shielded(SearchEntry.title), tsquery, f"HighlightAll=true, {_HEADLINE}"),
-               func.ts_headline(english, _shielded(SearchEntry.body), tsquery, _HEADLINE))
+               func.ts_headline(english, _shielded(_headline_text(SearchEntry.body, words)), tsquery, _HEADLINE))
         .outerjoin(Activity, Activity.id == SearchEntry.activity_id)
         .where(SearchEntry.id.in_([i for i, _ in ranked])))
     return _page(_in_order(rows, [i for i, _ in ranked]), total, page, per_page, cap)
