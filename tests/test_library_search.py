@@ -171,11 +171,12 @@ def test_words_found_in_more_items_than_the_cap_rank_the_newest_and_the_count_sa
 
 
 def test_a_word_deep_inside_a_long_text_is_marked_in_its_snippet(db, meeting, add):
-    add(meeting, "A long abstract", results="Nothing to report here. " * 400 + "Then ledipasvir at last.")
+    add(meeting, "A long abstract", background="Nothing to say here. " * 200, methods="Nothing again. " * 200,
+        conclusions="Then ledipasvir at last, with velpatasvir.")
     hit = search.search("ledipasvir").items[0]
     assert "<mark>ledipasvir</mark>" in hit.snippet_html
-    hit = search.search("ledipasvir report").items[0]
-    assert "<mark>ledipasvir</mark>" in hit.snippet_html
+    hit = search.search("velpatasvir ledipasvir").items[0]
+    assert "<mark>ledipasvir</mark>" in hit.snippet_html and "<mark>velpatasvir</mark>" in hit.snippet_html
 
 
 def test_the_page_says_more_than_the_cap_when_more_match(db, client, meeting, add, monkeypatch):

@@ -638,8 +638,8 @@ HEADLINE_WINDOW = 4000  # characters of a long body that ts_headline reads (`_he
 def _headline_text(body, words: list[str]):
     """What ts_headline reads of a body: all of it when short; else HEADLINE_WINDOW characters from a little before
     the first place one of the words is written as typed (ts_headline parses all it is given: a long deck's text
-    costs milliseconds per row). A word found only in another form (typed "cirrhotic", written "cirrhosis") may then
-    be outside the window: the snippet is the window's text, unmarked."""
+    costs milliseconds per row). Words found only in another form (typed "cirrhotic", written "cirrhosis") or far
+    after the first one may then be outside the window, and left unmarked in the snippet."""
     first = func.least(*(func.nullif(func.strpos(func.lower(body), word), 0) for word in words[:MAX_TERMS]))
     start = func.greatest(1, func.coalesce(first, 1) - HEADLINE_WINDOW // 4)
     return case((func.length(body) <= HEADLINE_WINDOW, body), else_=func.substr(body, start, HEADLINE_WINDOW))
