@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from math import ceil
 from typing import Any, Callable, Optional, Sequence
 
@@ -674,19 +674,22 @@ ACTIVITY_CHOICES = 100
 
 def activities_in_index(*, year: int | None = None, chosen: int | None = None,
                         limit: int | None = None) -> list[tuple[int, str]]:
-    """(id, "title (Mon YYYY)") of the activities that have listed entries (of `year`'s entries, when given), the
-    `limit` (default `ACTIVITY_CHOICES`) newest, and `chosen` among them when it has entries: the activity filter's choices, a short list
-    whatever the size of the library."""
-    listed = select(SearchEntry.id).where(SearchEntry.activity_id == Activity.id)
-    published = ((listed.where(SearchEntry.year == year) if year else listed).exists(),
-                 Activity.status == ActivityStatus.PUBLISHED.value)
+    """(id, "title (Mon YYYY)") of the published activities that have listed entries, held in `year` (local time)
+    when given, the `limit` (default `ACTIVITY_CHOICES`) newest, and `chosen` among them when it has entries: the
+    activity filter's choices, a short list whatever the size of the library. Read through the activities' start
+    index: a year's activities only, never every activity's entries."""
+    listed = select(SearchEntry.id).where(SearchEntry.activity_id == Activity.id).exists()
+    published = [listed, Activity.status == ActivityStatus.PUBLISHED.value]
+    if year:  # every zone's 1 January falls between these UTC instants
+        published += [Activity.start_dt >= datetime(year, 1, 1, tzinfo=timezone.utc) - timedelta(hours=14),
+                      Activity.start_dt < datetime(year + 1, 1, 1, tzinfo=timezone.utc) + timedelta(hours=14)]
     columns = (Activity.id, Activity.title, Activity.start_dt, Activity.time_zone)
     rows = list(db.session.execute(select(*columns).where(*published)
                                    .order_by(Activity.start_dt.desc(), Activity.id.desc())
                                    .limit(limit or ACTIVITY_CHOICES)))
+    rows = [row for row in rows if not year or utc_to_local(row[2], row[3]).year == year]
     if chosen and chosen not in {row[0] for row in rows}:
-        rows += db.session.execute(select(*columns).where(listed.exists(), Activity.id == chosen,
-                                                          Activity.status == ActivityStatus.PUBLISHED.value))
+        rows += db.session.execute(select(*columns).where(Activity.id == chosen, *published[:2]))
     return [(i, f"{title} ({utc_to_local(start, zone):%b %Y})") for i, title, start, zone in rows]
 
 
