@@ -160,6 +160,14 @@ def search_arg(name: str = "q", limit: int = 100) -> str:
     return without_nul(request.args.get(name, "")).strip()[:limit]
 
 
+def id_arg(name: str) -> int | None:
+    """A positive whole number (an id, a year) from the query string, at most MAX_ID; None for anything else."""
+    text = request.args.get(name, "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ID)):
+        return None
+    return int(text) if 1 <= int(text) <= MAX_ID else None
+
+
 def page_arg(name: str = "page") -> int:
     """A page number from the query string, 1 to MAX_PAGE (anything else, huge or not a number, is clamped)."""
     text = request.args.get(name, "").strip()

@@ -155,6 +155,61 @@ def test_results_come_in_pages_that_keep_the_query_and_filters(db, client, meeti
     assert "Page 1 of 2" in body
 
 
+def test_words_found_in_more_items_than_the_cap_rank_the_newest_and_the_count_says_more_than(db, meeting, add):
+    for n in range(5):
+        add(meeting, f"Albumin study {n}", results="albumin " * (n + 1))
+    capped = search.search("albumin", ranked_max=3, per_page=2)
+    assert (capped.total, capped.capped, capped.pages, len(capped.items)) == (3, True, 2, 2)
+    # The newest three are ranked (the most mentions first); the two oldest are left out.
+    assert titles(capped) == ["Albumin study 4", "Albumin study 3"]
+    assert titles(search.search("albumin", ranked_max=3, per_page=2, page=2)) == ["Albumin study 2"]
+    past = search.search("albumin", ranked_max=3, per_page=2, page=3)
+    assert (past.items, past.total, past.capped) == ([], 3, True)
+    exact = search.search("albumin", ranked_max=5)
+    assert (exact.total, exact.capped) == (5, False)
+    assert titles(search.search("albumin", SearchFilters(kind="abstract"), ranked_max=3))[0] == "Albumin study 4"
+
+
+def test_a_word_deep_inside_a_long_text_is_marked_in_its_snippet(db, meeting, add):
+    add(meeting, "A long abstract", background="Nothing to say here. " * 200, methods="Nothing again. " * 200,
+        conclusions="Then ledipasvir at last, with velpatasvir.")
+    hit = search.search("ledipasvir").items[0]
+    assert "<mark>ledipasvir</mark>" in hit.snippet_html
+    hit = search.search("velpatasvir ledipasvir").items[0]
+    assert "<mark>ledipasvir</mark>" in hit.snippet_html and "<mark>velpatasvir</mark>" in hit.snippet_html
+
+
+def test_the_page_says_more_than_the_cap_when_more_match(db, client, meeting, add, monkeypatch):
+    for n in range(4):
+        add(meeting, f"Albumin study {n}")
+    monkeypatch.setattr(search, "MAX_RANKED", 3)
+    body = client.get("/library/search?q=albumin").get_data(as_text=True)
+    assert "More than 3 results" in body and "only the 3 newest are ranked" in body and "4 results" not in body
+    monkeypatch.setattr(search, "MAX_RANKED", 4)
+    body = client.get("/library/search?q=albumin").get_data(as_text=True)
+    assert "4 results" in body and "More than" not in body
+
+
+def test_the_activity_filter_offers_the_newest_activities_of_the_year_and_the_one_chosen(
+        db, client, make_activity, add, monkeypatch):
+    now = now_utc().replace(microsecond=0)
+    made = [make_activity(title=f"Course {n}", start_dt=now - timedelta(days=400 * n)) for n in range(4)]
+    for activity in made:
+        add(activity, f"Albumin at {activity.title}")
+    assert [label.split(" (")[0] for _, label in search.activities_in_index(limit=2)] == ["Course 0", "Course 1"]
+    chosen = search.activities_in_index(limit=2, chosen=made[3].id)
+    assert [i for i, _ in chosen] == [made[0].id, made[1].id, made[3].id]
+    year = search.SearchEntry  # the year of an entry is its activity's local year
+    old_year = db.session.scalar(select(year.year).where(year.activity_id == made[2].id))
+    assert [i for i, _ in search.activities_in_index(year=old_year)] == [made[2].id]
+    assert search.activities_in_index(limit=2, chosen=999_999) == search.activities_in_index(limit=2)
+    monkeypatch.setattr(search, "ACTIVITY_CHOICES", 1)
+    body = client.get(f"/library/search?q=albumin&activity={made[3].id}").get_data(as_text=True)
+    assert f'value="{made[3].id}"' in body and f'value="{made[2].id}"' not in body and "1 result" in body
+    body = client.get(f"/library/search?year={old_year}").get_data(as_text=True)
+    assert f'value="{made[2].id}"' in body and f'value="{made[0].id}"' not in body
+
+
 # ---------------------------------------------------------------- kept by the same transaction
 
 def test_an_edit_is_found_by_the_next_search_before_and_after_commit(db, meeting, add):

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from math import ceil
 from typing import Any, Callable, Optional, Sequence
 
 from markupsafe import Markup, escape
 from sqlalchemy import (CheckConstraint, ColumnElement, ForeignKey, Index, Select, String, Text, UniqueConstraint, and_,
-                        bindparam, column, delete, event, func, insert, inspect, literal_column, or_, select, table)
+                        bindparam, case, column, delete, event, func, insert, inspect, literal_column, or_, select, table)
 from sqlalchemy.orm import Mapped, Session, mapped_column, selectinload, undefer
 
 from cme.activities.models import Activity, ActivitySession, ActivityStatus, Faculty, activity_organizers
@@ -404,6 +404,9 @@ def _websearch(groups: list[list[Term]]) -> str:
 # ---------------------------------------------------------------- searching
 
 PER_PAGE = 20
+# Words found in more items than this (the most common words of the library) rank only this many of them: the
+# newest matches (by entry), so a search costs about the same whatever the words, and the page says "more than".
+MAX_RANKED = 1000
 
 
 @dataclass(frozen=True)
@@ -445,12 +448,14 @@ class Hit:
 
 @dataclass
 class SearchPage:
-    """A page of results, shaped like Flask-SQLAlchemy's pagination (the `pagination` macro reads it)."""
+    """A page of results, shaped like Flask-SQLAlchemy's pagination (the `pagination` macro reads it). `capped`:
+    more than `total` items matched; only `total` of them (`MAX_RANKED`) were ranked and are shown in pages."""
 
     items: list[Hit]
     total: int
     page: int
     per_page: int
+    capped: bool = False
 
     @property
     def pages(self) -> int:
@@ -518,11 +523,16 @@ def _openable(viewer, now: datetime) -> ColumnElement[bool]:
 
 
 def search(text: str, filters: SearchFilters = SearchFilters(), *, viewer=None, page: int = 1,
-           per_page: int = PER_PAGE, now: datetime | None = None) -> SearchPage:
+           per_page: int = PER_PAGE, now: datetime | None = None, ranked_max: int | None = None) -> SearchPage:
     """A page of what matches `text` (ranked) within `filters`, or, with no words but some filter, what the filters
     select (newest first). Two queries: the ranked page with the number of matches, then its rows with their
-    snippets (a third, the count, only for a page past the last)."""
+    snippets (a third, the count, only for a page past the last).
+
+    At most `ranked_max` (default `MAX_RANKED`) matches are ranked: the newest ones (the database's full-text index
+    gives them in that order and stops there); when more match, the page is `capped` and its `total` is that
+    bound."""
     now = now or now_utc()
+    cap = ranked_max or MAX_RANKED
     groups = parse_query(text)
     conditions = _filters(filters, now)
     page = max(page, 1)
@@ -531,8 +541,9 @@ def search(text: str, filters: SearchFilters = SearchFilters(), *, viewer=None, 
             return SearchPage([], 0, 1, per_page)
         return _browse(conditions, viewer, now, page, per_page)
     if db.session.get_bind().dialect.name == "postgresql":
-        return _search_postgres(_websearch(groups), conditions, viewer, now, page, per_page)
-    return _search_sqlite(_fts5(groups), conditions, viewer, now, page, per_page)
+        words = sorted({w.lower() for g in groups for t in g if not t.negated for w in t.words})
+        return _search_postgres(_websearch(groups), words, conditions, viewer, now, page, per_page, cap)
+    return _search_sqlite(_fts5(groups), conditions, viewer, now, page, per_page, cap)
 
 
 def _hit(entry: SearchEntry, activity_title: Optional[str], title_html: Markup, snippet: Optional[Markup],
@@ -564,20 +575,21 @@ _FTS = table("library_search_fts", column("rowid"), column("title"))
 _TITLES = _FTS.alias("library_search_titles")
 
 
-def _search_sqlite(query: str, conditions, viewer, now, page, per_page) -> SearchPage:
+def _search_sqlite(query: str, conditions, viewer, now, page, per_page, cap) -> SearchPage:
     # A restricted entry the viewer may not open is found by its title only.
     by_title = select(_TITLES.c.rowid).where(_TITLES.c.title.op("MATCH")(query))
     found = (literal_column("library_search_fts").op("MATCH")(query),
              or_(_openable(viewer, now), SearchEntry.id.in_(by_title)), *conditions)
     joined = _FTS.join(SearchEntry, SearchEntry.id == _FTS.c.rowid)
     rank = func.bm25(literal_column("library_search_fts"), 10.0, 1.0)
-    matches = select(_FTS.c.rowid.label("id"), rank.label("rank")).select_from(joined).where(*found).subquery()
-    ranked = db.session.execute(
-        select(matches.c.id, func.count().over()).order_by(matches.c.rank, matches.c.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)).all()
-    total = ranked[0][1] if ranked else _count(select(func.count()).select_from(joined).where(*found), page)
+    # The candidates: the newest cap + 1 matches, in the index's own (rowid) order, so FTS5 stops there and bm25
+    # is computed for these rows only.
+    candidates = (select(_FTS.c.rowid.label("id"), rank.label("rank")).select_from(joined).where(*found)
+                  .order_by(_FTS.c.rowid.desc()).limit(cap + 1).subquery())
+    ranked = _ranked(candidates, candidates.c.rank, cap, page, per_page)
+    total = ranked[0][1] if ranked else _count(select(func.count()).select_from(candidates), page)
     if not ranked:
-        return SearchPage([], total, page, per_page)
+        return _page([], total, page, per_page, cap)
     # The page's rows again, with their snippets: computed for these rows only, not for every match.
     fts = literal_column("library_search_fts")
     rows = db.session.execute(
@@ -585,7 +597,22 @@ def _search_sqlite(query: str, conditions, viewer, now, page, per_page) -> Searc
                func.highlight(fts, 0, START, STOP), func.snippet(fts, 1, START, STOP, "…", 32))
         .select_from(joined).outerjoin(Activity, Activity.id == SearchEntry.activity_id)
         .where(fts.op("MATCH")(query), _FTS.c.rowid.in_([i for i, _ in ranked])))
-    return SearchPage(_in_order(rows, [i for i, _ in ranked]), total, page, per_page)
+    return _page(_in_order(rows, [i for i, _ in ranked]), total, page, per_page, cap)
+
+
+def _ranked(candidates, rank, cap: int, page: int, per_page: int) -> list[tuple[int, int]]:
+    """(id, number of candidates) of the page's rows, lowest `rank` first (the best), among the candidates (the newest cap + 1
+    matches, by id descending) less the oldest when there are cap + 1 of them: it only tells that more match."""
+    counted = select(candidates.c.id, rank.label("rank"), func.count().over().label("found"),
+                     func.min(candidates.c.id).over().label("oldest")).subquery()
+    return [tuple(row) for row in db.session.execute(
+        select(counted.c.id, counted.c.found).where(or_(counted.c.found <= cap, counted.c.id != counted.c.oldest))
+        .order_by(counted.c.rank, counted.c.id.desc()).limit(per_page).offset((page - 1) * per_page))]
+
+
+def _page(hits: list[Hit], found: int, page: int, per_page: int, cap: int) -> SearchPage:
+    """`found` matches counted among at most cap + 1 candidates: more than cap, and the page says so."""
+    return SearchPage(hits, min(found, cap), page, per_page, capped=found > cap)
 
 
 def _count(stmt: Select, page: int) -> int:
@@ -605,34 +632,64 @@ _DOCUMENT = literal_column("library_search_entries.document")
 _HEADLINE = f"StartSel={START}, StopSel={STOP}, MaxWords=40, MinWords=15, MaxFragments=2, FragmentDelimiter=\" … \""
 
 
-def _search_postgres(query: str, conditions, viewer, now, page, per_page) -> SearchPage:
+HEADLINE_WINDOW = 4000  # characters of a long body that ts_headline reads (`_headline_text`)
+
+
+def _headline_text(body, words: list[str]):
+    """What ts_headline reads of a body: all of it when short; else HEADLINE_WINDOW characters from a little before
+    the first place one of the words is written as typed (ts_headline parses all it is given: a long deck's text
+    costs milliseconds per row). Words found only in another form (typed "cirrhotic", written "cirrhosis") or far
+    after the first one may then be outside the window, and left unmarked in the snippet."""
+    first = func.least(*(func.nullif(func.strpos(func.lower(body), word), 0) for word in words[:MAX_TERMS]))
+    start = func.greatest(1, func.coalesce(first, 1) - HEADLINE_WINDOW // 4)
+    return case((func.length(body) <= HEADLINE_WINDOW, body), else_=func.substr(body, start, HEADLINE_WINDOW))
+
+
+def _search_postgres(query: str, words: list[str], conditions, viewer, now, page, per_page, cap) -> SearchPage:
     tsquery = func.websearch_to_tsquery(literal_column("'english'::regconfig"), bindparam("q", query))
     title_only = func.to_tsvector(literal_column("'english'::regconfig"), SearchEntry.title).op("@@")(tsquery)
     found = and_(_DOCUMENT.op("@@")(tsquery), or_(_openable(viewer, now), title_only), *conditions)
-    rank = func.ts_rank(_DOCUMENT, tsquery)
-    ranked = db.session.execute(
-        select(SearchEntry.id, func.count().over()).where(found).order_by(rank.desc(), SearchEntry.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)).all()
-    total = ranked[0][1] if ranked else _count(select(func.count()).select_from(SearchEntry).where(found), page)
+    # The candidates: the newest cap + 1 matches (through the GIN index, or the primary key backwards when most
+    # entries match); ts_rank reads the documents of these rows only.
+    candidates = (select(SearchEntry.id, _DOCUMENT.label("document")).where(found)
+                  .order_by(SearchEntry.id.desc()).limit(cap + 1).subquery())
+    ranked = _ranked(candidates, -func.ts_rank(candidates.c.document, tsquery), cap, page, per_page)
+    total = ranked[0][1] if ranked else _count(select(func.count()).select_from(candidates), page)
     if not ranked:
-        return SearchPage([], total, page, per_page)
+        return _page([], total, page, per_page, cap)
     english = literal_column("'english'::regconfig")
     rows = db.session.execute(
         select(SearchEntry, Activity.title, _openable(viewer, now).label("may_read"),
                func.ts_headline(english, _shielded(SearchEntry.title), tsquery, f"HighlightAll=true, {_HEADLINE}"),
-               func.ts_headline(english, _shielded(SearchEntry.body), tsquery, _HEADLINE))
+               func.ts_headline(english, _shielded(_headline_text(SearchEntry.body, words)), tsquery, _HEADLINE))
         .outerjoin(Activity, Activity.id == SearchEntry.activity_id)
         .where(SearchEntry.id.in_([i for i, _ in ranked])))
-    return SearchPage(_in_order(rows, [i for i, _ in ranked]), total, page, per_page)
+    return _page(_in_order(rows, [i for i, _ in ranked]), total, page, per_page, cap)
 
 
 # ---------------------------------------------------------------- the filters' choices
 
-def activities_in_index() -> list[tuple[int, str]]:
-    """(id, "title (Mon YYYY)") of the activities that have listed entries, newest first (the activity filter)."""
-    rows = db.session.execute(select(Activity.id, Activity.title, Activity.start_dt, Activity.time_zone).where(
-        Activity.id.in_(select(SearchEntry.activity_id).where(SearchEntry.activity_id.is_not(None))),
-        Activity.status == ActivityStatus.PUBLISHED.value).order_by(Activity.start_dt.desc(), Activity.id.desc()))
+ACTIVITY_CHOICES = 100
+
+
+def activities_in_index(*, year: int | None = None, chosen: int | None = None,
+                        limit: int | None = None) -> list[tuple[int, str]]:
+    """(id, "title (Mon YYYY)") of the published activities that have listed entries, held in `year` (local time)
+    when given, the `limit` (default `ACTIVITY_CHOICES`) newest, and `chosen` among them when it has entries: the
+    activity filter's choices, a short list whatever the size of the library. Read through the activities' start
+    index: a year's activities only, never every activity's entries."""
+    listed = select(SearchEntry.id).where(SearchEntry.activity_id == Activity.id).exists()
+    published = [listed, Activity.status == ActivityStatus.PUBLISHED.value]
+    if year:  # every zone's 1 January falls between these UTC instants
+        published += [Activity.start_dt >= datetime(year, 1, 1, tzinfo=timezone.utc) - timedelta(hours=14),
+                      Activity.start_dt < datetime(year + 1, 1, 1, tzinfo=timezone.utc) + timedelta(hours=14)]
+    columns = (Activity.id, Activity.title, Activity.start_dt, Activity.time_zone)
+    rows = list(db.session.execute(select(*columns).where(*published)
+                                   .order_by(Activity.start_dt.desc(), Activity.id.desc())
+                                   .limit(limit or ACTIVITY_CHOICES)))
+    rows = [row for row in rows if not year or utc_to_local(row[2], row[3]).year == year]
+    if chosen and chosen not in {row[0] for row in rows}:
+        rows += db.session.execute(select(*columns).where(Activity.id == chosen, *published[:2]))
     return [(i, f"{title} ({utc_to_local(start, zone):%b %Y})") for i, title, start, zone in rows]
 
 

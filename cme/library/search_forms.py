@@ -21,7 +21,8 @@ class SearchForm(Form):
                        choices=select_choices([("", "Everything")] + SearchKind.choices()))
     topic = SelectField("Topic", default="", validators=[Optional()],
                         choices=select_choices([("", "Any topic")] + topic_list.CHOICES))
-    activity = SelectField("Activity", default="", validators=[Optional()])
+    activity = SelectField("Activity", default="", validators=[Optional()],
+                           description="The most recent ones; choose a year to list that year's.")
     speaker = StringField("Speaker or source", filters=[strip], validators=[Optional(), Length(max=SPEAKER_MAX)])
     year = SelectField("Year", default="", validators=[Optional()])
 

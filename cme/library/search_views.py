@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from flask_login import current_user
 
-from cme.formtools import page_arg
+from cme.formtools import id_arg, page_arg
 from cme.library import search
 from cme.library.search_forms import SearchForm
 
@@ -14,7 +14,11 @@ bp = Blueprint("search", __name__)
 
 @bp.get("/library/search")
 def index():
-    form = SearchForm(request.args, activities=search.activities_in_index(), years=search.years_in_index())
+    # The activity filter offers the newest activities (of the year chosen), and the one chosen.
+    years = search.years_in_index()
+    year_arg = id_arg("year")
+    activities = search.activities_in_index(year=year_arg if year_arg in years else None, chosen=id_arg("activity"))
+    form = SearchForm(request.args, activities=activities, years=years)
     form.validate()
     valid = lambda f: f.data if not f.errors else None  # noqa: E731  (bad values are ignored, and shown as errors)
     activity, year = valid(form.activity), valid(form.year)
