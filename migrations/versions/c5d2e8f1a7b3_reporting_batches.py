@@ -6,7 +6,7 @@ fingerprint and the exact fields sent, so a later delete repeats them). Point 3:
 tracking number, which the CE Broker roster names.
 
 Revision ID: c5d2e8f1a7b3
-Revises: b3e8d1f4a6c2
+Revises: c7d2e5a8f1b3
 Create Date: 2026-11-30 02:00:00.000000
 
 """
@@ -18,7 +18,7 @@ import cme.timeutil
 
 # revision identifiers, used by Alembic.
 revision = 'c5d2e8f1a7b3'
-down_revision = 'b3e8d1f4a6c2'
+down_revision = 'c7d2e5a8f1b3'
 branch_labels = None
 depends_on = None
 
