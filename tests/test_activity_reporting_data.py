@@ -253,6 +253,11 @@ def test_the_edit_page_keeps_the_board_and_shows_the_local_deadline(client, acti
     assert 'value="2031-03-31"' in page and "Hepatology\nGastroenterology" in page
     client.post(_url(activity, f"/moc/{registration.id}/edit"), data=_abim(activity, board="abp"))
     assert _registration(db, activity).board == "abim"
+    response = client.post(_url(activity, f"/moc/{registration.id}/edit"),
+                           data=_abim(activity, points="1.1", practice_areas="Typed area"))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="points-error"' in page and "Typed area" in page
+    assert _registration(db, activity).practice_areas == ["Hepatology", "Gastroenterology"]
 
 
 # ---------------------------------------------------------------- ownership
@@ -308,3 +313,13 @@ def test_the_public_page_says_what_mandated_content_it_covers(client, activity, 
     client.post(_url(activity), data={"content_tags": ["opioid_prescribing", "implicit_bias"]})
     page = client.get(f"/activities/{activity.id}").get_data(as_text=True)
     assert "Covers: Opioid prescribing, Implicit bias" in page
+
+
+def test_the_catalog_search_finds_activities_by_the_mandated_content_they_cover(client, activity, db, make_activity):
+    make_activity(title="Unrelated meeting")
+    client.post(_url(activity), data={"content_tags": ["human_trafficking"]})
+    page = client.get("/activities/?q=trafficking").get_data(as_text=True)
+    assert activity.title in page and "Unrelated meeting" not in page
+    page = client.get("/activities/?q=hepatitis+trafficking").get_data(as_text=True)  # every word still counts
+    assert activity.title in page
+    assert activity.title not in client.get("/activities/?q=opioid").get_data(as_text=True)

@@ -14,7 +14,9 @@ from cme.activities.models import (
     PUBLIC_STATUSES, Activity, ActivityFormat, ActivitySession, ActivityStatus, CreditDesignation, CreditType, Faculty,
 )
 from cme.activities.forms import FORMAT_FILTERS, CatalogFilterForm
+from cme.activities.reporting_data import ActivityContentTag
 from cme.activities.service import can_manage
+from cme.content_tags import ContentTag
 from cme.extensions import db
 from cme.timeutil import now_utc, zone
 
@@ -106,7 +108,12 @@ def filtered_activities(filters: CatalogFilters, *, now: datetime | None = None)
         stmt = stmt.where(Activity.start_dt < _day_start_utc(filters.date_to + timedelta(days=1), filters.zone_name))
     if filters.q:
         for word in filters.q.lower().split()[:8]:
-            stmt = stmt.where(Activity.search_text.like(f"%{_escape_like(word)}%", escape="\\"))
+            matches = Activity.search_text.like(f"%{_escape_like(word)}%", escape="\\")
+            tags = [tag.value for tag in ContentTag if word in tag.label.lower()]  # "opioid" finds what covers it
+            if tags:
+                matches = or_(matches, exists().where(ActivityContentTag.activity_id == Activity.id,
+                                                      ActivityContentTag.tag.in_(tags)))
+            stmt = stmt.where(matches)
     return stmt
 
 
