@@ -13,6 +13,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from cme.accounts.identity_forms import IDENTITY_FIELDS
 from cme.activities import service as activities
 from cme.activities.acpe import uan_problem
 from cme.activities.service import ActivityError
@@ -65,7 +66,10 @@ def learner(make_user, profession, degree, abim_id=None, **profile):
 
 
 def field_names(page: str) -> set[str]:
-    return set(re.findall(r'<input[^>]*name="([a-z_0-9]+)"', page)) - {"csrf_token", "attest"}
+    """The credit types the claim form offers (not the permission to report nor the identity reporting needs:
+    issue 16, point 1)."""
+    return {name for name in re.findall(r'<input[^>]*name="([a-z_0-9]+)"', page)
+            if name not in ("csrf_token", "attest", *IDENTITY_FIELDS) and not name.startswith("consent_")}
 
 
 @pytest.mark.parametrize("profession, degree, abim_id, offered", OFFERED)
