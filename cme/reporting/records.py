@@ -21,6 +21,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from itertools import groupby
 from typing import Any, Iterator
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, exists, select
 
@@ -42,7 +43,6 @@ KIND_CREDIT_TYPES = {
     ReportKind.CPE_MONITOR: (CreditType.ACPE,),
     ReportKind.CE_BROKER: (CreditType.ANCC, CreditType.AAPA_1, CreditType.PARTICIPATION),
 }
-CREDIT_CERTIFICATION = {"cme": "AMA PRA Category 1 Credit", "moc": "MOC"}
 
 
 @dataclass(frozen=True)
@@ -227,8 +227,10 @@ def activity_records(kind: ReportKind, activity: Activity, scope: Scope, *, prov
 
 def _common(activity: Activity, user: User, completed_dt: datetime) -> dict[str, Any]:
     given, family = names_of(user)
+    # The completion date is the activity's local date (an evening in Los Angeles is not tomorrow).
+    local_day = completed_dt.astimezone(ZoneInfo(activity.time_zone)).date()
     return {"given_name": given, "family_name": family, "activity_title": activity.title,
-            "completed_on": completed_dt.date().isoformat()}
+            "completed_on": local_day.isoformat()}
 
 
 def _pars(context: _Context, user: User, credits: dict[str, CreditRecord], provider: str) -> Iterator[Record]:
