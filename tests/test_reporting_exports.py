@@ -472,3 +472,13 @@ def test_an_organizer_exports_and_downloads_only_their_own_activities(db, client
     assert client.get(f"/organize/reporting/batches/{batch.id}/tab").status_code == 403
     assert client.get(f"/organize/reporting/batches/{batch.id}/xlsx").status_code in (403, 404)
     assert client.get("/organize/reporting/batches/999999/tab").status_code == 404
+
+
+def test_the_completion_date_is_the_activitys_local_date(db, make_activity, learner):
+    evening = make_activity(time_zone="America/Los_Angeles", accme_activity_id="201", accme_provider_id="5001")
+    ada = learner()
+    db.session.add(CreditRecord(user_id=ada.id, activity_id=evening.id, credit_type="ama_pra_1", amount=Decimal("1"),
+                                attested=True, completed_dt=datetime(2026, 3, 8, 3, 30, tzinfo=timezone.utc)))
+    db.session.commit()
+    [record] = all_records(ReportKind.PARS, evening)
+    assert record.fields["completed_on"] == "2026-03-07"  # 7:30 pm in Los Angeles

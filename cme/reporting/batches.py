@@ -69,7 +69,8 @@ def plan(kind: ReportKind, scope: Scope, *, provider: str) -> Iterator[Entry]:
     """Every entry of the scope, activity by activity: what a download holds (the adds and deletes) and what is
     blocked or already reported. Streams: one activity's records and history at a time."""
     learners = LearnerChecks()
-    for activity in activities_in(scope, kind) + _withdrawn_only(kind, scope):
+    for activity_id in activities_in(scope, kind) + _withdrawn_only(kind, scope):
+        activity = db.session.get(Activity, activity_id)
         reported = last_reported(kind, activity.id, scope)
         for record in activity_records(kind, activity, scope, provider=provider, learners=learners):
             previous = reported.pop((record.user_id, record.subject), None)
@@ -80,13 +81,13 @@ def plan(kind: ReportKind, scope: Scope, *, provider: str) -> Iterator[Entry]:
                             previous.completed_dt, previous.fields, previous.fingerprint, previous=previous)
 
 
-def _withdrawn_only(kind: ReportKind, scope: Scope) -> list:
+def _withdrawn_only(kind: ReportKind, scope: Scope) -> list[int]:
     """Activities of the scope with reported records but no credit left of the kind's types (all withdrawn)."""
-    with_credit = {a.id for a in activities_in(scope, kind)}
+    with_credit = set(activities_in(scope, kind))
     ids = db.session.scalars(select(ReportedRecord.activity_id).where(
         ReportedRecord.kind == kind, ReportedRecord.activity_id.in_(scope.activities),
         *_dates(scope, ReportedRecord.completed_dt)).distinct())
-    return [db.session.get(Activity, i) for i in sorted(set(ids) - with_credit)]
+    return sorted(set(ids) - with_credit)
 
 
 def _entries(record: Record, previous: ReportedRecord | None) -> Iterator[Entry]:

@@ -21,6 +21,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from itertools import groupby
 from typing import Any, Iterator
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, exists, select
 
@@ -42,7 +43,6 @@ KIND_CREDIT_TYPES = {
     ReportKind.CPE_MONITOR: (CreditType.ACPE,),
     ReportKind.CE_BROKER: (CreditType.ANCC, CreditType.AAPA_1, CreditType.PARTICIPATION),
 }
-CREDIT_CERTIFICATION = {"cme": "AMA PRA Category 1 Credit", "moc": "MOC"}
 
 
 @dataclass(frozen=True)
@@ -117,11 +117,12 @@ def _birth(user: User, sep: str = "/") -> str:
     return f"{user.birth_month:02d}{sep}{user.birth_day:02d}"
 
 
-def activities_in(scope: Scope, kind: ReportKind) -> list[Activity]:
-    """The activities of the scope with credit of the kind's types (in the scope's dates), by id."""
+def activities_in(scope: Scope, kind: ReportKind) -> list[int]:
+    """The ids of the scope's activities with credit of the kind's types (in the scope's dates), in order: ids
+    only, each activity is loaded when its turn comes."""
     has_credit = exists().where(CreditRecord.activity_id == Activity.id,
                                 CreditRecord.credit_type.in_(KIND_CREDIT_TYPES[kind]), *_dates(scope))
-    return list(db.session.scalars(select(Activity).where(Activity.id.in_(scope.activities), has_credit)
+    return list(db.session.scalars(select(Activity.id).where(Activity.id.in_(scope.activities), has_credit)
                                    .order_by(Activity.id)))
 
 
@@ -137,8 +138,9 @@ def _dates(scope: Scope, column=CreditRecord.completed_dt) -> list:
 def records(kind: ReportKind, scope: Scope, *, provider: str) -> Iterator[Record]:
     """Every record of `kind` in `scope`, ready or refused, activity by activity (by id), then by learner."""
     learners = LearnerChecks()
-    for activity in activities_in(scope, kind):
-        yield from activity_records(kind, activity, scope, provider=provider, learners=learners)
+    for activity_id in activities_in(scope, kind):
+        yield from activity_records(kind, db.session.get(Activity, activity_id), scope, provider=provider,
+                                    learners=learners)
 
 
 class LearnerChecks:
@@ -227,8 +229,10 @@ def activity_records(kind: ReportKind, activity: Activity, scope: Scope, *, prov
 
 def _common(activity: Activity, user: User, completed_dt: datetime) -> dict[str, Any]:
     given, family = names_of(user)
+    # The completion date is the activity's local date (an evening in Los Angeles is not tomorrow).
+    local_day = completed_dt.astimezone(ZoneInfo(activity.time_zone)).date()
     return {"given_name": given, "family_name": family, "activity_title": activity.title,
-            "completed_on": completed_dt.date().isoformat()}
+            "completed_on": local_day.isoformat()}
 
 
 def _pars(context: _Context, user: User, credits: dict[str, CreditRecord], provider: str) -> Iterator[Record]:
