@@ -3,6 +3,8 @@ assistive technology, escapes the organizer's text, and shows the numbers its da
 database's; a year's summary counts by the activity's own calendar; the pages' queries do not grow with the data."""
 from __future__ import annotations
 
+import csv
+import io
 import re
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
@@ -18,7 +20,7 @@ from cme.credit.evaluation import add_evaluation_question, remove_question
 from cme.credit.evaluation_models import EvaluationQuestion, EvaluationResponse
 from cme.credit.models import CreditRecord
 from cme.registration.models import Registration
-from cme.reporting import analytics
+from cme.reporting import analytics, pars_activities
 from cme.reporting.charts import Bar, bar_chart, line_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -253,6 +255,19 @@ def test_the_yearly_summary_counts_by_each_activitys_own_calendar_and_pars_learn
     assert [r.title for r in analytics.yearly_summary(
         2026, activities=[year_of_activities["honolulu"], year_of_activities["auckland"]]).rows] == ["Kia ora"]
     assert analytics.yearly_summary(2026, activities=[]).rows == []
+
+
+def test_the_yearly_summary_matches_the_pars_activity_export_row_for_row(db, year_of_activities):
+    """The summary and the PARS activity data read the same activities, hours and learner counts."""
+    rows = list(csv.reader(io.StringIO(pars_activities.export(2026, "csv").decode("utf-8-sig"))))
+    header, body = rows[0], rows[1:]
+    exported = {row[header.index("Activity title")]: row for row in body}
+    summary = analytics.yearly_summary(2026)
+    assert sorted(exported) == sorted(r.title for r in summary.rows)
+    for row in summary.rows:
+        line = exported[row.title]
+        assert (int(line[header.index("Physicians")]), int(line[header.index("Other learners")]),
+                Decimal(line[header.index("Hours of instruction")])) == (row.physicians, row.others, row.hours)
 
 
 def test_the_year_page_shows_an_organizer_their_own_activities_and_an_admin_all(client, auth, make_user,

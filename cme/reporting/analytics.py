@@ -20,21 +20,20 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import distinct, func, select
-from sqlalchemy.orm import selectinload
 
 from cme.accounts.models import Profession, User
-from cme.activities.models import Activity, ActivityFormat, ActivitySession, ActivityStatus, CreditType
-from cme.activities.service import scheduled_hours
+from cme.activities.models import Activity, ActivityFormat, ActivitySession, CreditType
 from cme.attendance.models import Attendance
 from cme.credit.evaluation import DEFAULT_EVALUATION, LIKERT, QuestionSummary, evaluation_summary
 from cme.credit.evaluation_models import EvaluationQuestion, QuestionKind
 from cme.credit.models import CreditRecord
 from cme.extensions import db
 from cme.registration.models import Registration, RegistrationStatus
+from cme.reporting.pars_activities import activities_of_year, hours_of_instruction, learner_counts, local_end_year
 from cme.timeutil import utc_to_local
 
 # ---------------------------------------------------------------- one activity
@@ -287,46 +286,27 @@ class YearlySummary:
 
 def year_of(activity: Activity) -> int:
     """The accreditation year an activity is reported in: the year of its end in its own time zone."""
-    return utc_to_local(activity.end_dt, activity.time_zone).year
+    return local_end_year(activity)
 
 
-def hours_of_instruction(activity: Activity) -> Decimal:
-    """Scheduled hours for a live activity; an on-demand webcast's largest designated credit (see the module)."""
-    if activity.is_on_demand:
-        return max((d.max_amount for d in activity.credit_designations), default=Decimal(0))
-    return scheduled_hours(activity).quantize(Decimal("0.01"))
-
-
-def yearly_summary(year: int, *, activities: Iterable[Activity] | None = None) -> YearlySummary:
-    """The year's published activities (all of them, or those among `activities`, e.g. one organizer's), each with
-    its learners and hours, and the totals. At most six queries whatever the number of activities and learners."""
-    # Every zone's year starts within 14 hours of UTC's: select a little wide, then decide in each activity's zone.
-    since = datetime(year, 1, 1, tzinfo=timezone.utc) - timedelta(hours=15)
-    until = datetime(year + 1, 1, 1, tzinfo=timezone.utc) + timedelta(hours=15)
-    stmt = (select(Activity).where(Activity.status == ActivityStatus.PUBLISHED, Activity.end_dt >= since,
-                                   Activity.end_dt < until)
-            .options(selectinload(Activity.sessions), selectinload(Activity.credit_designations)))
+def yearly_summary(year: int, *, user: User | None = None,
+                   activities: Iterable[Activity] | None = None) -> YearlySummary:
+    """The year's published activities (all of them; those `user` organizes unless an admin; or those among
+    `activities`), each with its learners and hours, and the totals. The activities, their hours and learner counts
+    are the PARS activity export's own (cme/reporting/pars_activities.py), so the two always agree. A fixed number
+    of queries whatever the number of activities and learners."""
+    chosen = activities_of_year(year, user)
     if activities is not None:
-        ids = sorted({a.id for a in activities})
-        stmt = stmt.where(Activity.id.in_(ids)) if ids else None
-    chosen = [a for a in db.session.scalars(stmt)] if stmt is not None else []
-    chosen = [a for a in chosen if year_of(a) == year]
-    credited: dict[int, tuple[int, int]] = {}
-    if chosen:
-        pairs = (select(CreditRecord.activity_id, CreditRecord.user_id)
-                 .where(CreditRecord.activity_id.in_([a.id for a in chosen])).distinct().subquery())
-        counted: dict[int, Counter] = {}
-        for activity_id, user in db.session.execute(select(pairs.c.activity_id, User)
-                                                    .join(User, User.id == pairs.c.user_id)).tuples():
-            counted.setdefault(activity_id, Counter())["physicians" if user.is_physician else "others"] += 1
-        credited = {activity_id: (c["physicians"], c["others"]) for activity_id, c in counted.items()}
+        wanted = {a.id for a in activities}
+        chosen = [a for a in chosen if a.id in wanted]
+    counts = learner_counts(a.id for a in chosen)
     rows = []
     for activity in chosen:
-        physicians, others = credited.get(activity.id, (0, 0))
+        learners = counts[activity.id]
         rows.append(ActivityYear(
             activity.id, activity.title, activity.format, activity.format_label, activity.time_zone,
             utc_to_local(activity.start_dt, activity.time_zone).date(),
-            utc_to_local(activity.end_dt, activity.time_zone).date(), physicians, others,
+            utc_to_local(activity.end_dt, activity.time_zone).date(), learners.physicians, learners.others,
             hours_of_instruction(activity)))
     rows.sort(key=lambda r: (r.end_day, r.title.casefold(), r.activity_id))
     formats = Counter(r.format for r in rows)

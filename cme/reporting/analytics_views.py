@@ -8,10 +8,8 @@ from markupsafe import Markup
 
 from cme.activities.access import managed
 from cme.activities.models import Activity
-from cme.activities.service import organizer_activities_query
 from cme.accounts.permissions import organizer_required
 from cme.activities.statements import format_amount
-from cme.extensions import db
 from cme.reporting import analytics
 from cme.reporting.charts import Bar, bar_chart, line_chart, percent
 from cme.timeutil import now_utc
@@ -97,8 +95,7 @@ def _year_arg() -> int:
 @organizer_required
 def yearly():
     year = _year_arg()
-    own = None if current_user.is_admin else db.session.scalars(organizer_activities_query(current_user)).all()
-    summary = analytics.yearly_summary(year, activities=own)
+    summary = analytics.yearly_summary(year, user=current_user)
     formats = bar_chart(
         "chart-formats", title=f"Activities in {year} by format",
         desc="; ".join(f"{f.label}: {f.activities}" for f in summary.by_format) + ".",
