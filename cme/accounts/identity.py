@@ -217,7 +217,10 @@ class Missing:
 
 def missing_for(user: User, body: ReportingBody | str) -> list[Missing]:
     """What `user` must still give before a completion can be reported to `body` (ReportingBody): the one rule
-    the claim form, the profile and the exports' validation share."""
+    the claim form, the profile and the exports' validation share. Each Missing names the profile form's field:
+    `full_name`, `birth_month` (with `birth_day`), `licences` (the profile's licence section, #licences),
+    `nabp_eprofile_id`, `abim_id` (ABIM, on the user row) or `board_<board>` (the other boards). A licence or board
+    ID counts only when its format is right (the `*_problem` functions)."""
     body = ReportingBody(body)
     missing: list[Missing] = []
     names = (user.full_name or "").split()
