@@ -5,7 +5,9 @@ The index is one table, `library_search_entries`: a row per searchable item (its
 text, and what the filters read: topics, activity, speaker, year; when it may be listed; whether anyone may read
 its text). The database indexes it (the migration `a8c4e2f6d1b9` says how): SQLite through an FTS5 external-content
 table kept by triggers, ranked by bm25 with the title weighted; PostgreSQL through a generated, weighted `tsvector`
-with a GIN index, ranked by `ts_rank`, snippets by `ts_headline`.
+with a GIN index, ranked by `ts_rank`, snippets by `ts_headline`. Words found in more than `MAX_RANKED` items rank
+only the newest `MAX_RANKED` of them (the page says "more than"), so a search of the commonest words costs about
+what a rarer one does; snippets are made for the page's rows only.
 
 The index is kept by the transaction that changes an item: flush listeners note which items a flush touched (the
 item, its children such as authors, or the activity it belongs to) and, after the flush, ask the item's provider
