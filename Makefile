@@ -30,10 +30,11 @@ run: install
 	@$(FLASK) cme send-mail --loop --interval 5 & worker=$$!; trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
 		$(FLASK) run --host 127.0.0.1 --port 5000
 
-## make test: install what the tests need, then run the whole suite (one pytest-xdist worker per core; each has
-## its own databases: tests/helpers.py _per_worker)
+## make test: install what the tests need, then run the whole suite. (`.venv/bin/pytest -n 2` runs it on two
+## pytest-xdist workers, each with databases of its own: tests/helpers.py _per_worker; on this 2-core machine that
+## was not faster, so the default stays one process.)
 test: install-test browser-deps tests/js/node_modules/.installed
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest
 
 # From npm: Mozilla's ical.js (Thunderbird's parser) checks our ICS exports from Node; axe-core checks every page
 # for WCAG 2.1 AA in Chromium; vnu-jar is the Nu Html Checker (its jar ships in the package: --ignore-scripts skips
