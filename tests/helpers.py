@@ -270,9 +270,12 @@ def queue_every_kind_of_mail(domain: str = "mail-kinds.example.org") -> set[str]
     from cme.activities.models import Activity, CreditDesignation
     from cme.alerts.service import AlertFilters, create_alert, digest_for_user
     from cme.certificates.service import issue_for_activity
-    from cme.credit.models import CreditRecord
+    from cme.credit.models import CreditRecord, ReportingConsent
     from cme.registration import lifecycle, notices
     from cme.registration import service as registration
+    from cme.reporting.deadlines import send_deadline_mails
+    from cme.reporting.records import activity_scope
+    from cme.reporting.service import remind_learners
     from cme.timeutil import now_utc
 
     now = now_utc().replace(microsecond=0)
@@ -350,6 +353,13 @@ def queue_every_kind_of_mail(domain: str = "mail-kinds.example.org") -> set[str]
                                  amount=Decimal("5.5"), attested=True))
     _db.session.flush()
     issue_for_activity(certified)  # certificate_issued
+    # Issue 16: ada allowed reporting to ACCME but gave no birthday (reporting_missing_fields); the activity's
+    # organizer hears of what is due (reporting_deadlines).
+    _db.session.add(ReportingConsent(user_id=ada.id, activity_id=certified.id, body="accme", granted=True))
+    certified.organizers.append(eve)
+    _db.session.flush()
+    remind_learners(activity_scope(certified), now=now)
+    send_deadline_mails(now=now)
 
     create_alert(bo, AlertFilters(name="Liver cancer: surveillance, staging and every new treatment in cirrhosis",
                                   q="hepatocellular", format="live_meeting"), now=now - timedelta(days=8))

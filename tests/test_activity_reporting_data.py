@@ -35,7 +35,7 @@ def activity(make_activity, organizer):
 
 
 def _url(activity, tail=""):
-    return f"/organize/activities/{activity.id}/reporting{tail}"
+    return f"/organize/activities/{activity.id}/reporting-data{tail}"
 
 
 def _registration(db, activity, board="abim"):

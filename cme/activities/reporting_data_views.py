@@ -18,7 +18,7 @@ from cme.formtools import ConfirmForm
 from cme.accounts.identity import Board
 from cme.transactions import unit_of_work
 
-bp = Blueprint("reporting_data", __name__, url_prefix="/organize/activities/<id:activity_id>/reporting")
+bp = Blueprint("reporting_data", __name__, url_prefix="/organize/activities/<id:activity_id>/reporting-data")
 
 
 def _page_url(activity: Activity, anchor: str | None = None) -> str:

@@ -74,6 +74,8 @@ EMPTY_IS_AN_ANSWER = {
     "alerts.new": "an alert without filters tells of every new activity (its name is optional)",
     "alerts.edit": "an alert without filters tells of every new activity (its name is optional)",
     "materials.edit": "every field of a file's card may stay as it is (a blank title takes the file's name)",
+    "reporting_data.page": "every reporting field is optional until an export needs it (the exports say which)",
+    "reporting.tracking_number": "an empty CE Broker tracking number removes it",
 }
 
 

@@ -61,7 +61,8 @@ def test_the_organizer_offers_a_highlight_as_enduring_material(browser: Browser,
     page = context.new_page()
     log_in(page, ORGANIZER_EMAIL, DEMO_PASSWORD)
     page.goto("/organize/")
-    page.get_by_role("link", name="Liver Transplant Care Team Update").first.click()
+    activities = page.locator("table", has=page.get_by_role("columnheader", name="Next date"))  # not "to report"
+    activities.get_by_role("link", name="Liver Transplant Care Team Update").first.click()
     page.locator("#main").get_by_role("link", name="Highlights", exact=True).click()
     expect(page.get_by_role("heading", level=1, name="Highlights")).to_be_visible()
     _shot(page, "manage-desktop")
