@@ -183,3 +183,16 @@ def test_form_fields_never_render_python_none_as_attribute_values(client):
     signup = client.get("/account/signup").get_data(as_text=True)
     assert re.search(r'<input[^>]*id="email"[^>]*required', signup)
     assert not re.search(r'<input[^>]*id="specialty"[^>]*required', signup)
+
+
+def test_no_two_endpoints_answer_the_same_url_and_method(tmp_path):
+    """Two blueprints that pick the same path for different pages hide one of them (the reporting data page and the
+    exports page did, issue 16): every (path shape, method) has one endpoint."""
+    app = create_app({"TESTING": True, "SECRET_KEY": "x" * 32,
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'routes.sqlite3'}"})
+    owners: dict[tuple[str, str], set[str]] = {}
+    for rule in app.url_map.iter_rules():
+        shape = re.sub(r"<(?:(\w+):)?\w+>", lambda m: f"<{m.group(1) or 'default'}>", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            owners.setdefault((shape, method), set()).add(rule.endpoint)
+    assert {key: names for key, names in owners.items() if len(names) > 1} == {}
