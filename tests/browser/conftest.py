@@ -142,6 +142,21 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
+@pytest.fixture(autouse=True)
+def close_contexts_the_test_left_open(request) -> Iterator[None]:
+    """Close every browser context a test opened and left open: its pages would live on for the rest of the run
+    (one kept a renderer and the GPU process busy through all the tests after it)."""
+    if "browser" not in request.fixturenames:
+        yield
+        return
+    browser = request.getfixturevalue("browser")
+    before = set(browser.contexts)
+    yield
+    for context in browser.contexts:
+        if context not in before:
+            context.close()
+
+
 @pytest.fixture
 def page(browser: Browser, live_server: LiveServer, request) -> Iterator[Page]:
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
