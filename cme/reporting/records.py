@@ -251,9 +251,9 @@ def _pars(context: _Context, user: User, credits: dict[str, CreditRecord], provi
         fields = {**base, **_common(activity, user, ama.completed_dt), "credit": "cme", "board": "",
                   "identifiers": identifiers, "amount": f"{ama.amount:.2f}",
                   "completed_dt": ama.completed_dt.isoformat()}
-        refusals = [*context.learner(user, ReportingBody.ACCME), *check.licence_refusals(licences),
-                    *check.amount_refusals(ama.amount), *context.permission(user.id, ReportingBody.ACCME),
-                    *activity_side]
+        refusals = check.one_licence_reason([
+            *context.learner(user, ReportingBody.ACCME), *check.licence_refusals(licences),
+            *check.amount_refusals(ama.amount), *context.permission(user.id, ReportingBody.ACCME), *activity_side])
         yield Record(ReportKind.PARS, user.id, activity.id, "cme", ama.completed_dt, fields, refusals)
     boards: dict[Board, Decimal] = {}
     if moc is not None:
@@ -319,4 +319,4 @@ def _ce_broker(context: _Context, user: User, credits: dict[str, CreditRecord], 
                       "profession": profession_label(licence.profession)}
             yield Record(ReportKind.CE_BROKER, user.id, activity.id,
                          f"{credit_type}:{licence.state}:{licence.profession}", record.completed_dt, fields,
-                         [*base_refusals, *check.licence_refusals([licence])])
+                         check.one_licence_reason([*base_refusals, *check.licence_refusals([licence])]))

@@ -42,6 +42,14 @@ def licence_refusals(licences: list[StateLicence]) -> list[Refusal]:
             for licence in licences if (problem := licence_number_problem(licence.number))]
 
 
+def one_licence_reason(refusals: list[Refusal]) -> list[Refusal]:
+    """A malformed licence number is the reason a licence counts as missing (`missing_for` counts well-formed ones
+    only): give the specific reason, not both."""
+    if any(r.code == "licence_number" for r in refusals):
+        return [r for r in refusals if r.code != "missing_licences"]
+    return refusals
+
+
 def amount_refusals(amount: Decimal) -> list[Refusal]:
     if amount is None or amount <= 0 or not is_quarter_step(amount):
         return [Refusal("amount_step", f"The amount {amount} is not a positive multiple of 0.25.")]
