@@ -249,7 +249,16 @@ def utc(text: str) -> datetime:
 def empty_all_tables() -> None:
     tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
     if _db.engine.dialect.name == "postgresql":
-        _db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        # TRUNCATE of every table costs ~100 ms a test (each gets a new file); a test fills a few. One query finds
+        # those, and the sequences a test advanced (also those of rolled-back inserts) start again from 1.
+        used = _db.session.scalars(text(" UNION ALL ".join(
+            f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM {name})" for name in tables))).all()
+        if used:
+            _db.session.execute(text(f"TRUNCATE {', '.join(used)} CASCADE"))
+        for sequence in _db.session.scalars(text(
+                "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) FROM pg_sequences "
+                "WHERE last_value IS NOT NULL")).all():
+            _db.session.execute(text(f"ALTER SEQUENCE {sequence} RESTART"))
     else:
         for name in tables:
             _db.session.execute(text(f"DELETE FROM {name}"))
