@@ -412,6 +412,30 @@ def test_two_concurrent_marks_make_one_batch(app, db, organizer, activity, learn
     assert db.session.scalar(db.select(func.count()).select_from(ReportedRecord)) == 5
 
 
+def test_validating_an_activity_takes_as_many_queries_for_many_learners_as_for_few(db, activity, learner,
+                                                                                   count_queries):
+    """The learners' licences and board IDs are read once for the whole activity, not once per learner and body
+    (the bench: 3,237 statements for 5,000 completions before, 143 after)."""
+    def statements_for_plan():
+        with count_queries() as statements:
+            for kind in ReportKind:
+                list(plan(kind, activity_scope(activity), provider=PROVIDER))
+        return len(statements)
+
+    def add_learners(start, count):
+        for n in range(start, start + count):
+            person = learner(f"Learner Number{n}", nabp_eprofile_id="1234567")
+            db.session.add(BoardIdentifier(user_id=person.id, board="abp", value=f"{100000 + n}"))
+            for credit_type, bodies in (("ama_pra_1", ("accme", "abp")), ("acpe", ("nabp",)), ("ancc", ("cebroker",))):
+                claim(db, person, activity, credit_type, bodies=bodies)
+
+    db.session.add(MocRegistration(activity_id=activity.id, board="abp", points=Decimal("3.00")))
+    add_learners(0, 2)
+    few = statements_for_plan()
+    add_learners(2, 10)
+    assert statements_for_plan() == few
+
+
 # ---------------------------------------------------------------- deadlines
 
 def test_the_dashboard_lists_unreported_completions_oldest_first_with_days_left(db, client, organizer, make_activity,

@@ -215,12 +215,16 @@ class Missing:
     message: str
 
 
-def missing_for(user: User, body: ReportingBody | str) -> list[Missing]:
+def missing_for(user: User, body: ReportingBody | str, *, licences: list[StateLicence] | None = None,
+                board_ids: dict[str, str] | None = None) -> list[Missing]:
     """What `user` must still give before a completion can be reported to `body` (ReportingBody): the one rule
     the claim form, the profile and the exports' validation share. Each Missing names the profile form's field:
     `full_name`, `birth_month` (with `birth_day`), `licences` (the profile's licence section, #licences),
     `nabp_eprofile_id`, `abim_id` (ABIM, on the user row) or `board_<board>` (the other boards). A licence or board
-    ID counts only when its format is right (the `*_problem` functions)."""
+    ID counts only when its format is right (the `*_problem` functions).
+
+    `licences` and `board_ids` (board value -> ID, without ABIM's): the learner's, when the caller has read them
+    already (the exports read them for a whole activity's learners at once); read here otherwise."""
     body = ReportingBody(body)
     missing: list[Missing] = []
     names = (user.full_name or "").split()
@@ -228,13 +232,13 @@ def missing_for(user: User, body: ReportingBody | str) -> list[Missing]:
         missing.append(Missing("full_name", "Your first and last name, as the board knows you."))
     if birthday_problem(user.birth_month, user.birth_day) or user.birth_month is None:
         missing.append(Missing("birth_month", "Your birth month and day (never the year): boards match you by them."))
-    licences = [licence for licence in db.session.scalars(
-        db.select(StateLicence).where(StateLicence.user_id == user.id))
-        if not licence_number_problem(licence.number)]
+    if body in (ReportingBody.ACCME, ReportingBody.CE_BROKER):
+        if licences is None:
+            licences = list(db.session.scalars(db.select(StateLicence).where(StateLicence.user_id == user.id)))
+        licences = [licence for licence in licences if not licence_number_problem(licence.number)]
     if body == ReportingBody.ACCME:
         has_board = (user.abim_id and not board_id_problem(Board.ABIM, user.abim_id)) or any(
-            not board_id_problem(b.board, b.value) for b in db.session.scalars(
-                db.select(BoardIdentifier).where(BoardIdentifier.user_id == user.id)))
+            not board_id_problem(board, value) for board, value in _board_ids(user, board_ids).items())
         if not licences and not has_board:
             missing.append(Missing("licences", "A state license (state and number) or a certifying-board ID."))
     elif body == ReportingBody.NABP:
@@ -246,10 +250,18 @@ def missing_for(user: User, body: ReportingBody | str) -> list[Missing]:
                                                "records your hours against."))
     else:
         board = Board(body.value)
-        value = board_id(user, board)
+        value = user.abim_id if board == Board.ABIM else _board_ids(user, board_ids).get(board.value)
         if not value or board_id_problem(board, value):
             missing.append(Missing(board_field(board), f"Your {board.acronym} ID."))
     return missing
+
+
+def _board_ids(user: User, known: dict[str, str] | None) -> dict[str, str]:
+    """The learner's board IDs other than ABIM's, by board value: `known` when given."""
+    if known is not None:
+        return known
+    return {board: value for board, value in db.session.execute(
+        db.select(BoardIdentifier.board, BoardIdentifier.value).where(BoardIdentifier.user_id == user.id))}
 
 
 def licences_of(user: User) -> list[StateLicence]:

@@ -152,12 +152,13 @@ class LearnerChecks:
     def __init__(self) -> None:
         self._known: OrderedDict[tuple[int, str], list[Refusal]] = OrderedDict()
 
-    def __call__(self, user: User, body: ReportingBody) -> list[Refusal]:
+    def __call__(self, user: User, body: ReportingBody, *, licences: list[StateLicence],
+                 board_ids: dict[str, str]) -> list[Refusal]:
         key = (user.id, body.value)
         if key in self._known:
             self._known.move_to_end(key)
         else:
-            self._known[key] = check.learner_refusals(user, body)
+            self._known[key] = check.learner_refusals(user, body, licences=licences, board_ids=board_ids)
             if len(self._known) > self.LIMIT:
                 self._known.popitem(last=False)
         return self._known[key]
@@ -188,7 +189,7 @@ class _Context:
         self.has_post_test: bool | None = None
 
     def learner(self, user: User, body: ReportingBody) -> list[Refusal]:
-        return list(self.learners(user, body))
+        return list(self.learners(user, body, licences=self.licences[user.id], board_ids=self.board_ids[user.id]))
 
     def permission(self, user_id: int, body: ReportingBody) -> list[Refusal]:
         return check.permission_refusals(self.consents.get((user_id, body.value)), body)

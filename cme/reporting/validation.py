@@ -31,9 +31,12 @@ class Refusal:
         return bool(self.field)
 
 
-def learner_refusals(user: User, body: ReportingBody | str) -> list[Refusal]:
-    """What the learner must still give before a completion goes to `body` (missing_for, the one rule)."""
-    return [Refusal(f"missing_{m.field}", m.message, m.field) for m in missing_for(user, body)]
+def learner_refusals(user: User, body: ReportingBody | str, *, licences: list[StateLicence] | None = None,
+                     board_ids: dict[str, str] | None = None) -> list[Refusal]:
+    """What the learner must still give before a completion goes to `body` (missing_for, the one rule; `licences`
+    and `board_ids` when the caller has read them)."""
+    return [Refusal(f"missing_{m.field}", m.message, m.field)
+            for m in missing_for(user, body, licences=licences, board_ids=board_ids)]
 
 
 def licence_refusals(licences: list[StateLicence]) -> list[Refusal]:
