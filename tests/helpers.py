@@ -249,12 +249,14 @@ def utc(text: str) -> datetime:
 def empty_all_tables() -> None:
     tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
     if _db.engine.dialect.name == "postgresql":
-        # TRUNCATE of every table costs ~100 ms a test (each gets a new file); a test fills a few. One query finds
-        # those, and the sequences a test advanced (also those of rolled-back inserts) start again from 1.
-        used = _db.session.scalars(text(" UNION ALL ".join(
-            f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM {name})" for name in tables))).all()
-        if used:
-            _db.session.execute(text(f"TRUNCATE {', '.join(used)} CASCADE"))
+        # TRUNCATE gives each table a new file: ~100 ms for every table, ~40 ms each of those a test filled. One
+        # query finds the tables a test filled; DELETE empties them (children first) in a millisecond or two; the
+        # sequences a test advanced (also by rolled-back inserts) start again from 1.
+        used = set(_db.session.scalars(text(" UNION ALL ".join(
+            f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM {name})" for name in tables))))
+        for name in tables:
+            if name in used:
+                _db.session.execute(text(f"DELETE FROM {name}"))
         for sequence in _db.session.scalars(text(
                 "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) FROM pg_sequences "
                 "WHERE last_value IS NOT NULL")).all():
