@@ -1,20 +1,25 @@
 """Registration benchmark: the app under gunicorn on loopback (PostgreSQL when DATABASE_URL is set, SQLite
 otherwise), 60 simulated providers registering concurrently through HTTP (form GET with its CSRF token, then
-the POST, over logged-in sessions), then the bare database transaction underneath as the floor.
+the POST, over logged-in sessions), then the framework floor: a minimal Flask app (bench/_floor_app.py) under the
+same gunicorn settings and the same clients, whose POST is the bare lock-count-insert-commit.
 
     .venv/bin/python bench/registration.py
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test .venv/bin/python bench/registration.py
     .venv/bin/python bench/registration.py --smoke   # 4 providers, 2 workers, about a second per phase (the suite runs it)
 
-Two phases of BENCH_SECONDS each, on separate activities of capacity 10 that every provider tries in the
-same order (so they contend for the same activity's lock):
+Phases of BENCH_SECONDS each, on separate activities of capacity 10 that every provider tries in the same
+order (so they contend for the same activity's lock):
   rush    providers submit as soon as the form loads: the most registrations per second the server gives;
   steady  providers read the form for up to BENCH_THINK_SECONDS (a random share) first: the latency a
-          provider sees while registrations keep arriving.
-Prints registrations per second, p50/p99 latency, errors, the server's CPU time per registration, and
-whether every activity ends with exactly 10 confirmed and the rest waitlisted 1..n; then the floor, and the
-rate at which the same server and client fetch a static file (the most this machine's HTTP stack does at
-all). Targets (issue 5): >= 1/4 of the floor's rate end to end, p99 < 250 ms.
+          provider sees while registrations keep arriving;
+  floor   the rush again, against the framework floor.
+Prints registrations per second, p50/p99 latency, errors, the server's CPU time per registration (from /proc
+of the gunicorn workers), whether every activity ends with exactly 10 confirmed and the rest waitlisted 1..n,
+and each worker's resident memory after the first thousand requests and at the end (a smoke run: after the
+steady phase, whatever it reached). For scale, the bare transaction on one connection without HTTP, and the
+rate at which the same server and clients fetch a static file. Targets (issue 17): rush >= 0.5x the framework floor,
+steady POST p99 < 250 ms, exact counts, 0 errors, and no worker growing by more than a few MiB after its
+first thousand requests.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE] + [_HERE]
 
 import http.client  # noqa: E402
+import multiprocessing
 import random
 import re
 import signal
@@ -36,7 +42,9 @@ import subprocess
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Iterator
 import urllib.parse
 import urllib.request
 import uuid
@@ -53,8 +61,25 @@ WORKERS = int(os.environ.get("BENCH_WORKERS", "2" if SMOKE else "4"))
 SETTLE = 0.3 if SMOKE else 2.0  # seconds for the client processes to log their providers in before a phase
 SIDE_SECONDS = 0.5 if SMOKE else 5.0  # the static-file rate and the floor
 CAPACITY = 10
-ACTIVITIES = 20 if SMOKE else 400
+ACTIVITIES = 30 if SMOKE else 600  # a third each for the rush, the steady phase and the floor's rush
 PASSWORD = "bench-password-1"
+MEMORY_AFTER = 1000  # requests answered before the first resident-memory reading
+MEMORY_GROWTH_MIB = 4.0  # "a few MiB": more than this after the first thousand requests is a leak to chase
+
+# Requests answered so far, counted by the client processes (forked: they share it).
+REQUESTS = multiprocessing.get_context("fork").Value("q", 0)
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where an app logs in, serves the registration form (format with the activity id), and says it is up."""
+    login: str
+    register: str
+    ready: str
+
+
+OURS = Paths("/account/login", "/activities/{}/register", "/")
+FLOOR = Paths("/login", "/register/{}", "/login")
 
 
 def seed(db) -> list[int]:
@@ -93,9 +118,10 @@ class Provider:
 
     TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 
-    def __init__(self, port: int, email: str):
+    def __init__(self, port: int, email: str, paths: Paths = OURS):
         self.port = port
         self.email = email
+        self.paths = paths
         self.cookie = ""
 
     def _request(self, method: str, path: str, body: dict | None = None, *, take_cookie: bool = False
@@ -115,6 +141,8 @@ class Provider:
             # browser would show (and clear) on My schedule; not following that redirect, we drop it.
             if cookie and (take_cookie or not self.cookie):
                 self.cookie = cookie.split(";", 1)[0]
+            with REQUESTS.get_lock():
+                REQUESTS.value += 1
             return response.status, text
         finally:
             conn.close()
@@ -127,14 +155,14 @@ class Provider:
         return match.group(1) or match.group(2)
 
     def log_in(self) -> None:
-        token = self._token("/account/login")
-        status, _ = self._request("POST", "/account/login", {"csrf_token": token, "email": self.email,
+        token = self._token(self.paths.login)
+        status, _ = self._request("POST", self.paths.login, {"csrf_token": token, "email": self.email,
                                                              "password": PASSWORD}, take_cookie=True)
         assert status == 302, status
 
     def register(self, activity_id: int, think: float) -> tuple[int, float, float]:
         """GET the form, think for up to `think` seconds, POST it: (status, GET ms, POST ms)."""
-        path = f"/activities/{activity_id}/register"
+        path = self.paths.register.format(activity_id)
         start = time.perf_counter()
         token = self._token(path)
         form_ms = (time.perf_counter() - start) * 1000
@@ -165,10 +193,10 @@ class Phase:
         return values[min(len(values) - 1, int(len(values) * q))] if values else 0.0
 
 
-def client_process(port: int, emails: list[str], activity_ids: list[int], think: float, start_at: float,
-                   results) -> None:
+def client_process(port: int, paths: Paths, emails: list[str], activity_ids: list[int], think: float,
+                   start_at: float, results) -> None:
     """A load-generator process: one thread per provider, all starting at `start_at` (time.time())."""
-    providers = [Provider(port, email) for email in emails]
+    providers = [Provider(port, email, paths) for email in emails]
     for provider in providers:
         provider.log_in()
     phase = Phase()
@@ -201,10 +229,9 @@ def client_process(port: int, emails: list[str], activity_ids: list[int], think:
     results.put(phase)
 
 
-def worker_cpu_seconds(master_pid: int) -> float:
-    """User + system CPU of the gunicorn master's live children (its workers), from /proc."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
+def worker_stats(master_pid: int) -> dict[int, list[str]]:
+    """/proc/<pid>/stat fields (after the command name) of the gunicorn master's live children, its workers."""
+    workers = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -214,19 +241,62 @@ def worker_cpu_seconds(master_pid: int) -> float:
         except OSError:
             continue
         if int(fields[1]) == master_pid:  # ppid
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
+            workers[int(entry)] = fields
+    return workers
 
 
-def http_phase(port: int, master_pid: int, activity_ids: list[int], think: float) -> Phase:
-    import multiprocessing
+def worker_cpu_seconds(master_pid: int) -> float:
+    """User + system CPU of the gunicorn master's workers."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    return sum(int(fields[11]) + int(fields[12]) for fields in worker_stats(master_pid).values()) / ticks  # u+s time
 
+
+def worker_rss_mib(master_pid: int) -> dict[int, float]:
+    """Resident memory (VmRSS) of each of the gunicorn master's workers, in MiB."""
+    rss = {}
+    for pid in worker_stats(master_pid):
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                kib = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+        except (OSError, StopIteration):
+            continue
+        rss[pid] = kib / 1024
+    return rss
+
+
+class MemoryWatch(threading.Thread):
+    """Reads the workers' resident memory once the clients have had MEMORY_AFTER answers (or when `stop` is
+    called first: a smoke run never gets that far)."""
+
+    def __init__(self, master_pid: int):
+        super().__init__(daemon=True)
+        self.master_pid = master_pid
+        self.first: tuple[int, dict[int, float]] | None = None  # (requests answered, MiB per worker pid)
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(0.01):
+            if REQUESTS.value >= MEMORY_AFTER:
+                self.take()
+                return
+
+    def take(self) -> None:
+        if self.first is None:
+            self.first = (REQUESTS.value, worker_rss_mib(self.master_pid))
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join()
+        self.take()
+
+
+def http_phase(port: int, master_pid: int, activity_ids: list[int], think: float, paths: Paths = OURS) -> Phase:
     context = multiprocessing.get_context("fork")
     results = context.Queue()
     emails = [f"bench{i}@example.org" for i in range(PROVIDERS)]
     start_at = time.time() + SETTLE + PROVIDERS * 0.02  # after every process has logged its providers in
-    processes = [context.Process(target=client_process, args=(port, emails[n::CLIENT_PROCESSES], activity_ids,
-                                                              think, start_at, results))
+    processes = [context.Process(target=client_process, args=(port, paths, emails[n::CLIENT_PROCESSES],
+                                                              activity_ids, think, start_at, results))
                  for n in range(CLIENT_PROCESSES)]
     for process in processes:
         process.start()
@@ -263,6 +333,8 @@ def static_client(port: int, threads: int, seconds: float, results) -> None:
             conn.close()
             with lock:
                 count += 1
+            with REQUESTS.get_lock():
+                REQUESTS.value += 1
 
     workers = [threading.Thread(target=run) for _ in range(threads)]
     for worker in workers:
@@ -275,8 +347,6 @@ def static_client(port: int, threads: int, seconds: float, results) -> None:
 def static_file_rate(port: int, seconds: float = SIDE_SECONDS) -> float:
     """Requests per second for a static file with the same server, client and concurrency: what this machine's
     gunicorn, Flask and load generator do at all, before any page or database work."""
-    import multiprocessing
-
     context = multiprocessing.get_context("fork")
     results = context.Queue()
     processes = [context.Process(target=static_client, args=(port, PROVIDERS // CLIENT_PROCESSES, seconds, results))
@@ -289,8 +359,10 @@ def static_file_rate(port: int, seconds: float = SIDE_SECONDS) -> float:
     return total / seconds
 
 
-def floor_phase(url: str, activity_ids: list[int], user_ids: list[int], seconds: float = SIDE_SECONDS) -> float:
-    """Lock the activity, count, insert, commit: straight through the driver, one connection, as fast as it goes."""
+def bare_transaction_rate(url: str, activity_ids: list[int], user_ids: list[int], seconds: float = SIDE_SECONDS
+                          ) -> float:
+    """Lock the activity, count, insert, commit: straight through the driver, one connection, no HTTP, as fast
+    as it goes (what the registration issue first measured against; for scale now)."""
     import sqlalchemy as sa
 
     engine = sa.create_engine(url)
@@ -311,14 +383,16 @@ def floor_phase(url: str, activity_ids: list[int], user_ids: list[int], seconds:
             cursor.execute(f"UPDATE activities SET schedule_sequence = schedule_sequence WHERE id = {param}", (activity_id,))
         else:
             cursor.execute(f"SELECT id FROM activities WHERE id = {param} FOR UPDATE", (activity_id,))
-        cursor.execute(f"SELECT count(*) FROM registrations WHERE activity_id = {param} AND status = 'confirmed'", (activity_id,))
-        confirmed = cursor.fetchone()[0]
+        cursor.execute("SELECT coalesce(sum(CASE WHEN status = 'confirmed' THEN 1 ELSE 0 END), 0), "
+                       "coalesce(sum(CASE WHEN status = 'waitlisted' THEN 1 ELSE 0 END), 0) "
+                       f"FROM registrations WHERE activity_id = {param}", (activity_id,))
+        confirmed, waitlisted = cursor.fetchone()
         cursor.execute(
             "INSERT INTO registrations (user_id, activity_id, status, waitlist_position, checkin_code, full_name, degree,"
             " profession, dietary_needs, accessibility_needs, attested_professional, invite_sequence, registered_dt,"
             f" updated_dt) VALUES ({', '.join([param] * 14)})",
             (user_id, activity_id, "confirmed" if confirmed < CAPACITY else "waitlisted",
-             None if confirmed < CAPACITY else confirmed - CAPACITY + 1, uuid.uuid4().hex, "Floor", "MD", "physician",
+             None if confirmed < CAPACITY else waitlisted + 1, uuid.uuid4().hex, "Floor", "MD", "physician",
              "", "", True, 0, stamp, stamp))
         raw.commit()
         count += 1
@@ -328,7 +402,42 @@ def floor_phase(url: str, activity_ids: list[int], user_ids: list[int], seconds:
     return count / elapsed
 
 
+@contextmanager
+def gunicorn(app: str, port: int, env: dict[str, str], ready: str) -> Iterator[subprocess.Popen]:
+    """`app` under gunicorn with the bench's settings on a loopback port, up until the block ends: `ready` answers
+    and every worker has loaded the app (they load it after the fork, each in its own time on a busy machine)."""
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "-b", f"127.0.0.1:{port}",
+                               "--log-level", "warning", app], cwd=ROOT, env=env)
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}{ready}", timeout=2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        deadline, cpu = time.time() + 60, worker_cpu_seconds(server.pid)
+        while time.time() < deadline:  # until the workers sit idle
+            time.sleep(0.3)
+            cpu, before = worker_cpu_seconds(server.pid), cpu
+            if cpu - before < 0.03 and len(worker_stats(server.pid)) == WORKERS:
+                break
+        yield server
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def allocation_check(rows, activity_ids: list[int]) -> tuple[bool, int]:
+    """(exactly CAPACITY confirmed and the waitlist 1..n on every activity of these, registrations on them)."""
+    wanted = set(activity_ids)
+    rows = [row for row in rows if row[0] in wanted]
+    exact = all(c == min(total, CAPACITY) and w == total - c and (mx or 0) == w for _, c, w, total, mx in rows)
+    return exact, sum(total for *_, total, _mx in rows)
+
+
 def main() -> int:
+    import sqlalchemy as sa
+
     with scratch_database() as (backend, url), tempfile.TemporaryDirectory() as instance:
         from flask_migrate import upgrade
 
@@ -340,28 +449,23 @@ def main() -> int:
             activity_ids = seed(db)
             user_ids = list(db.session.scalars(db.text("SELECT id FROM users ORDER BY id")))
             db.engine.dispose()
+        third = len(activity_ids) // 3
+        rush_ids, steady_ids, floor_ids = activity_ids[:third], activity_ids[third:2 * third], activity_ids[2 * third:]
         port = free_port()
         env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "g" * 64, "CME_INSTANCE_PATH": instance,
                "MAIL_OUTBOX_DIR": f"{instance}/outbox", "CME_BASE_URL": f"http://127.0.0.1:{port}"}
-        workers = str(WORKERS)
-        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", workers, "-b", f"127.0.0.1:{port}",
-                                   "--log-level", "warning", "app:app"], cwd=ROOT, env=env)
-        half = len(activity_ids) // 2
-        try:
-            for _ in range(100):
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            rush = http_phase(port, server.pid, activity_ids[:half], think=0.0)
-            steady = http_phase(port, server.pid, activity_ids[half:], think=THINK)
+        with gunicorn("app:app", port, env, OURS.ready) as server:
+            REQUESTS.value = 0
+            memory = MemoryWatch(server.pid)
+            memory.start()
+            rush = http_phase(port, server.pid, rush_ids, think=0.0)
+            steady = http_phase(port, server.pid, steady_ids, think=THINK)
+            memory.stop()
             static_rate = static_file_rate(port)
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=30)
-
-        import sqlalchemy as sa
+            memory_end = (REQUESTS.value, worker_rss_mib(server.pid))
+        port = free_port()
+        with gunicorn("bench._floor_app:app", port, {**env, "FLOOR_CAPACITY": str(CAPACITY)}, FLOOR.ready) as server:
+            floor = http_phase(port, server.pid, floor_ids, think=0.0, paths=FLOOR)
 
         engine = sa.create_engine(url)
         with engine.connect() as conn:
@@ -374,32 +478,48 @@ def main() -> int:
             # Each registration also queues its reminder, waiting for its time (issue 12, point 6).
             reminders = conn.execute(sa.text(
                 "SELECT count(*) FROM outbox_messages WHERE kind LIKE 'reminder%'")).scalar()
-            conn.execute(sa.text("DELETE FROM registrations"))  # the floor starts from empty activities
+            conn.execute(sa.text("DELETE FROM registrations"))  # the bare transaction starts from empty activities
             conn.commit()
         engine.dispose()
-        exact = all(c == min(total, CAPACITY) and w == total - c and (mx or 0) == w for _, c, w, total, mx in rows)
-        registered = sum(total for *_, total, _mx in rows)
-        floor = floor_phase(url, activity_ids, user_ids)
+        exact, registered = allocation_check(rows, rush_ids + steady_ids)
+        floor_exact, floor_registered = allocation_check(rows, floor_ids)
+        bare = bare_transaction_rate(url, activity_ids, user_ids)
 
-    print(f"Registration benchmark on {backend}: gunicorn -w {workers}, {PROVIDERS} providers in "
+    print(f"Registration benchmark on {backend}: gunicorn -w {WORKERS}, {PROVIDERS} providers in "
           f"{CLIENT_PROCESSES} client processes, {DURATION:.0f} s per phase, capacity {CAPACITY} per activity")
-    for name, phase, what in (("rush", rush, "no think time"), ("steady", steady, f"think up to {THINK:.1f} s")):
+    for name, phase, what in (("rush", rush, "no think time"), ("steady", steady, f"think up to {THINK:.1f} s"),
+                              ("floor", floor, "framework floor, no think time")):
         print(f"  {name:<7}({what}): {phase.done} registrations in {phase.seconds:.1f} s = {phase.rate:.1f}/s, "
               f"errors {phase.errors}")
         print(f"           POST p50 {statistics.median(phase.posts):.1f} ms  p99 {phase.percentile(phase.posts, 0.99):.1f} ms"
               f" | form GET p50 {statistics.median(phase.forms):.1f} ms  p99 {phase.percentile(phase.forms, 0.99):.1f} ms"
               f" | server CPU {phase.server_cpu / max(phase.done, 1) * 1000:.1f} ms per registration")
-    print(f"  {len(rows)} activities, {registered} registrations, {mail} mails queued "
-          f"(and {reminders} reminders waiting for their time); "
-          f"exactly {CAPACITY} confirmed + waitlist 1..n on every activity: {exact}")
-    print(f"  floor (bare transaction, one connection): {floor:.0f}/s")
-    print(f"  for scale: the same server and client fetch a static file at {static_rate:.0f}/s "
-          f"(a registration is two dynamic requests)")
-    rate, p99 = rush.rate, steady.percentile(steady.posts, 0.99)
-    print(f"  rush / floor = {rate / floor:.3f} (target >= 0.25): {'OK' if rate >= floor / 4 else 'MISSED'}")
+    print(f"  ours: {registered} registrations, {mail} mails queued (and {reminders} reminders waiting for their "
+          f"time); exactly {CAPACITY} confirmed + waitlist 1..n on every activity: {exact}")
+    print(f"  framework floor: {floor_registered} registrations; exactly {CAPACITY} confirmed + waitlist 1..n: "
+          f"{floor_exact}")
+    (first_requests, first), (end_requests, end) = memory.first, memory_end
+    pids = sorted(first.keys() & end.keys())
+    growth = max((end[pid] - first[pid] for pid in pids), default=0.0)
+    print(f"  worker memory (VmRSS, MiB) after the first {first_requests} requests: "
+          f"{' '.join(f'{first[pid]:.1f}' for pid in pids)}; at the end ({end_requests} requests): "
+          f"{' '.join(f'{end[pid]:.1f}' for pid in pids)}; "
+          f"growth {' '.join(f'{end[pid] - first[pid]:+.1f}' for pid in pids)}")
+    print(f"  for scale: the bare transaction (one connection, no HTTP) {bare:.0f}/s; the same server and clients "
+          f"fetch a static file at {static_rate:.0f}/s (a registration is two dynamic requests)")
+    ratio = rush.rate / floor.rate if floor.rate else 0.0
+    cpu_ours, cpu_floor = (p.server_cpu / max(p.done, 1) * 1000 for p in (rush, floor))
+    p99 = steady.percentile(steady.posts, 0.99)
+    print(f"  rush {rush.rate:.1f}/s / framework floor {floor.rate:.1f}/s = {ratio:.2f} (target >= 0.5): "
+          f"{'OK' if ratio >= 0.5 else 'MISSED'}; server CPU per registration {cpu_ours:.1f} ms vs {cpu_floor:.1f} ms "
+          f"({cpu_ours / max(cpu_floor, 1e-9):.1f}x)")
     print(f"  steady POST p99 {p99:.1f} ms (target < 250 ms): {'OK' if p99 < 250 else 'MISSED'}")
-    return 0 if exact and registered and rush.errors == 0 and steady.errors == 0 and mail == registered \
-        and reminders <= registered else 1
+    verdict = "not judged in a smoke run" if SMOKE else "OK" if growth < MEMORY_GROWTH_MIB else "MISSED"
+    print(f"  worker memory growth after the first thousand requests {growth:+.1f} MiB "
+          f"(target < {MEMORY_GROWTH_MIB:.0f} MiB): {verdict}")
+    errors = rush.errors + steady.errors + floor.errors
+    return 0 if exact and floor_exact and registered and floor_registered and errors == 0 and mail == registered \
+        and reminders <= registered and pids else 1
 
 
 if __name__ == "__main__":
