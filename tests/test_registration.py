@@ -89,6 +89,19 @@ def test_the_form_and_the_registration_cost_the_same_queries_on_a_quiet_or_a_bus
     assert last_mail.payload and last_mail.raw_message is None
 
 
+def test_the_form_and_the_registration_read_neither_faculty_nor_speakers(client, db, make_activity, provider,
+                                                                        count_queries):
+    """The registration form needs the activity and its sessions, not what its public page shows (speakers,
+    faculty, disclosures, credit designations): a rush loads the activity twice per provider."""
+    activity = make_activity(format="live_webcast", join_url="https://x.example/j", capacity=5)
+    db.session.expire_all()
+    with count_queries() as statements:
+        assert client.get(f"/activities/{activity.id}/register").status_code == 200
+        assert client.post(f"/activities/{activity.id}/register", data=FORM).status_code == 302
+    page_only = ("faculty", "disclosures", "session_speakers", "credit_designations")
+    assert [s for s in statements if any(f" {table} " in f" {s} ".replace("\n", " ") for table in page_only)] == []
+
+
 def test_multi_session_meetings_ask_which_sessions(client, db, make_activity, provider):
     from cme.activities.models import ActivitySession
 

@@ -10,9 +10,10 @@ from cme.activities.service import can_manage
 from cme.extensions import db
 
 
-def public_activity_or_404(activity_id: int) -> Activity:
-    """An activity the public may see (`Activity.is_public`): drafts are 404 to everyone outside /organize."""
-    activity = public_activity(activity_id)
+def public_activity_or_404(activity_id: int, *, for_page: bool = True) -> Activity:
+    """An activity the public may see (`Activity.is_public`): drafts are 404 to everyone outside /organize.
+    `for_page`: with what its public page shows loaded (catalog.public_activity)."""
+    activity = public_activity(activity_id, for_page=for_page)
     if activity is None:
         abort(404)
     return activity

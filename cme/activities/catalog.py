@@ -202,13 +202,16 @@ def month_view(year: int, month: int, filters: CatalogFilters) -> MonthView:
     return MonthView(year, month, weeks, on_demand)
 
 
-def public_activity(activity_id: int) -> Activity | None:
-    """An activity the public may see (`Activity.is_public`), with what its page shows loaded."""
+def public_activity(activity_id: int, *, for_page: bool = True) -> Activity | None:
+    """An activity the public may see (`Activity.is_public`), with what its page shows loaded (`for_page`), or
+    only its sessions (the registration form: a registration rush loads it twice per provider, and the page's
+    speakers, faculty and disclosures were a quarter of each request's time)."""
+    options = [selectinload(Activity.sessions).selectinload(ActivitySession.speakers),
+               selectinload(Activity.credit_designations),
+               selectinload(Activity.faculty).selectinload(Faculty.disclosures)] if for_page else [
+        selectinload(Activity.sessions)]
     return db.session.scalar(
-        select(Activity).where(Activity.id == activity_id, Activity.status.in_(PUBLIC_STATUSES)).options(
-            selectinload(Activity.sessions).selectinload(ActivitySession.speakers),
-            selectinload(Activity.credit_designations),
-            selectinload(Activity.faculty).selectinload(Faculty.disclosures)))
+        select(Activity).where(Activity.id == activity_id, Activity.status.in_(PUBLIC_STATUSES)).options(*options))
 
 
 def draft_for_preview(activity_id: int, user: User) -> Activity | None:

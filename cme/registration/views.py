@@ -46,7 +46,7 @@ def own_registration(registration_id: int) -> Registration:
 @bp.route("/activities/<id:activity_id>/register", methods=["GET", "POST"])
 @login_required
 def register(activity_id: int):
-    activity = public_activity_or_404(activity_id)
+    activity = public_activity_or_404(activity_id, for_page=False)
     if request.method == "GET" and service.active_registration(current_user, activity.id) is not None:
         flash("You are already registered for this activity.", "info")
         return redirect(url_for("registration.my_schedule"))
