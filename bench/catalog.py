@@ -6,7 +6,8 @@ the floor: the first page's template rendered with its data already in memory.
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test .venv/bin/python bench/catalog.py   # PostgreSQL
     .venv/bin/python bench/catalog.py --smoke         # tiny sizes, a few seconds: every phase, checked (the suite runs it)
 
-Targets (issue 4): first page median < 25 ms and <= 8x the floor; search <= 3x the first page.
+Targets: first page median < 25 ms and search <= 3x the first page (issue 4); first page <= 3x the floor (issue
+17: the floor is the same template rendered with the same rows already loaded, no database work).
 """
 from __future__ import annotations
 
@@ -118,12 +119,8 @@ def main() -> int:
         cards = client.get("/").get_data(as_text=True).count('<li class="card">')
         assert cards == 20, f"the first page shows {cards} activities, not 20"
 
-        print(f"Catalog benchmark on {backend}: {N_ACTIVITIES:,} activities, 3 sessions and 2 designations each")
-        first, _ = summary("first page  GET /", timings(lambda: client.get("/"), repeat=REPEAT, warmup=WARMUP))
-        searched, _ = summary("search page GET " + search[:21] + "...", timings(lambda: client.get(search), repeat=REPEAT, warmup=WARMUP))
-        summary(f"activity    GET /activities/{public_id}", timings(lambda: client.get(f"/activities/{public_id}"), repeat=REPEAT,
-                                                                         warmup=WARMUP))
-
+        # The floor's data: what the view hands its template, loaded once (then detached: a render that reached
+        # for the database would fail, not quietly query).
         with app.test_request_context("/"):
             from cme.activities.views import _filters
 
@@ -133,15 +130,32 @@ def main() -> int:
             states = {a.id: catalog.seat_state(a, seats_taken[a.id]) for a in page.items}
             _ = [a.credit_designations for a in page.items]
             mine = active_registrations_of(current_user, [a.id for a in page.items])
-            render = lambda: render_template("activities/catalog.html", page=page, form=form, filters=filters,  # noqa: E731
-                                             seat_states=states, mine=mine)
-            floor, _ = summary("floor: template with data in memory", timings(render, repeat=REPEAT, warmup=WARMUP))
+        render = lambda: render_template("activities/catalog.html", page=page, form=form, filters=filters,  # noqa: E731
+                                         seat_states=states, mine=mine)
+        with app.test_request_context("/"):
+            assert render().count('<li class="card">') == 20
+
+        print(f"Catalog benchmark on {backend}: {N_ACTIVITIES:,} activities, 3 sessions and 2 designations each")
+        # The first page and its floor alternately, a slice of each at a time (the machine is shared: a burst of
+        # load elsewhere slows both alike).
+        firsts, floors = [], []
+        for n in range(0, REPEAT, 10):
+            firsts += timings(lambda: client.get("/"), repeat=min(10, REPEAT - n), warmup=WARMUP if not n else 0)
+            with app.test_request_context("/"):
+                floors += timings(render, repeat=min(10, REPEAT - n), warmup=WARMUP if not n else 0)
+        first, _ = summary("first page  GET /", firsts)
+        floor, _ = summary("floor: template with data in memory", floors)
+        searched, _ = summary("search page GET " + search[:21] + "...", timings(lambda: client.get(search), repeat=REPEAT, warmup=WARMUP))
+        summary(f"activity    GET /activities/{public_id}", timings(lambda: client.get(f"/activities/{public_id}"), repeat=REPEAT,
+                                                                         warmup=WARMUP))
         with app.app_context():
             db.engine.dispose()
 
-    print(f"  first page {first:.2f} ms (target < 25 ms): {'OK' if first < 25 else 'MISSED'}")
-    print(f"  first page / floor = {first / floor:.2f}x (target <= 8x): {'OK' if first <= 8 * floor else 'MISSED'}")
-    print(f"  search / first page = {searched / first:.2f}x (target <= 3x): {'OK' if searched <= 3 * first else 'MISSED'}")
+    print(f"  first page {first:.2f} ms (target < 25 ms, issue 4): {'MET' if first < 25 else 'MISSED'}")
+    print(f"  first page / template floor = {first / floor:.2f}x (target <= 3x, issue 17): "
+          f"{'MET' if first <= 3 * floor else 'MISSED'}")
+    print(f"  search / first page = {searched / first:.2f}x (target <= 3x, issue 4): "
+          f"{'MET' if searched <= 3 * first else 'MISSED'}")
     return 0
 
 

@@ -30,11 +30,22 @@ ELLIPSIS = "…"
 _FIRA = files("fontpkg_fira_sans") / "files"
 
 
+def _subsets_cached(font: TTFont) -> TTFont:
+    """The font with its embedded subsets memoised by glyph list. ReportLab rebuilds the subset (a TrueType file
+    of the glyphs a document uses, most of a certificate's time) for every document, but its printable ASCII is
+    always in it, so documents of Latin text ask for the same few subsets again and again. A subset is a pure
+    function of the font file and the glyph list, and the bytes are immutable."""
+    make_subset = font.face.makeSubset
+    cached = lru_cache(maxsize=64)(lambda glyphs: make_subset(list(glyphs)))
+    font.face.makeSubset = lambda subset: cached(tuple(subset))
+    return font
+
+
 def _register() -> None:
     if SANS in pdfmetrics.getRegisteredFontNames():
         return
-    pdfmetrics.registerFont(TTFont(SANS, str(_FIRA / "FiraSans-Regular.ttf")))
-    pdfmetrics.registerFont(TTFont(SANS_BOLD, str(_FIRA / "FiraSans-Bold.ttf")))
+    pdfmetrics.registerFont(_subsets_cached(TTFont(SANS, str(_FIRA / "FiraSans-Regular.ttf"))))
+    pdfmetrics.registerFont(_subsets_cached(TTFont(SANS_BOLD, str(_FIRA / "FiraSans-Bold.ttf"))))
     # Paragraph's <b> and <i> find the faces through the family mapping.
     for bold, italic, name in ((0, 0, SANS), (1, 0, SANS_BOLD), (0, 1, SANS), (1, 1, SANS_BOLD)):
         addMapping(SANS, bold, italic, name)

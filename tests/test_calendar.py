@@ -601,3 +601,63 @@ def test_users_created_before_feed_tokens_existed_get_one_from_the_migration(tmp
         assert calendar_service.user_for_feed_token(calendar_service.feed_token(user)) == user
         database.session.remove()
         database.engine.dispose()
+
+
+def _event_bytes_by_icalendar(data: ics_module.EventData) -> bytes:
+    """The VEVENT as icalendar's components write it: what ics.event_bytes writes directly, and must match."""
+    tz = zone(data.zone_name)
+    event = icalendar.Event()
+    event.add("uid", data.uid)
+    event.add("sequence", data.sequence)
+    event.add("dtstamp", data.last_modified)
+    event.add("last-modified", data.last_modified)
+    event.add("dtstart", data.start.astimezone(tz).replace(tzinfo=None), parameters={"TZID": data.zone_name})
+    event.add("dtend", data.end.astimezone(tz).replace(tzinfo=None), parameters={"TZID": data.zone_name})
+    event.add("summary", data.summary)
+    event.add("description", data.description)
+    if data.location:
+        event.add("location", data.location)
+    event.add("url", data.url)
+    event.add("status", data.status)
+    if data.categories:
+        event.add("categories", list(data.categories))
+    organizer = icalendar.vCalAddress(f"mailto:{data.organizer_email}")
+    organizer.params["CN"] = icalendar.vText(data.organizer_name)
+    event.add("organizer", organizer)
+    if data.conference_url:
+        event.add("conference", data.conference_url, parameters={"VALUE": "URI", "FEATURE": "AUDIO,VIDEO",
+                                                                  "LABEL": "Join the webcast"})
+    if data.alarm_minutes is not None and data.status != "CANCELLED":
+        alarm = icalendar.Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", data.summary)
+        alarm.add("trigger", timedelta(minutes=-data.alarm_minutes))
+        event.add_component(alarm)
+    return event.to_ical()
+
+
+AWKWARD_TEXTS = [
+    "", "Plain", "Commas, semicolons; backslashes \\ and a literal \\N", "Lines\nand\r\nreturns\rhere",
+    "Quotes \"double\" and 'single' and a caret ^ and a colon: here", "x" * 73, "x" * 74, "x" * 75, "y" * 300,
+    "a" * 73 + "\\" + "b" * 10, "a" * 73 + "," + "b" * 80, "a" * 72 + "^" + "b" * 80,
+    "Zoë Ελένη Иванова 王小明 " * 6, "é" * 37 + "x", "é" * 38, "x" + "王" * 30, "🩺 stethoscope " * 9,
+    "right ’ single quote", "\"Quoted\"^name", "Hepatitis C Elimination Summit: Simplified Treatment in Primary Care " * 2,
+]
+
+
+@pytest.mark.parametrize("text", AWKWARD_TEXTS)
+def test_event_bytes_match_icalendar_byte_for_byte(text):
+    start = datetime(2026, 3, 8, 6, 30, tzinfo=timezone.utc)  # the night New York springs forward
+    changed = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    for zone_name, last_modified in (("America/New_York", changed), ("UTC", changed), ("Asia/Kolkata", changed.replace(tzinfo=None)),
+                                     ("Europe/London", changed.astimezone(zone("America/Chicago")))):
+        for cancelled, alarm, conference in ((False, None, None), (False, 30, "https://join.example.org/x?a=b,c"),
+                                             (True, 15, None)):
+            data = ics_module.EventData(
+                uid=f"{text[:20]}@cme", sequence=3, summary=text, description=f"{text}\n\nDetails: https://x/1",
+                location=text, url="https://cme.example.org/activities/1", start=start, end=start + timedelta(hours=5),
+                zone_name=zone_name, status="CANCELLED" if cancelled else "CONFIRMED",
+                last_modified=last_modified, organizer_email="cme@example.org",
+                organizer_name=text or "The Liver Education Foundation", categories=("Live meeting", text) if text else (),
+                conference_url=conference, alarm_minutes=alarm)
+            assert ics_module.event_bytes(data) == _event_bytes_by_icalendar(data)

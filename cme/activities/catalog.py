@@ -6,8 +6,9 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from flask_sqlalchemy.pagination import SelectPagination
 from sqlalchemy import Select, exists, func, or_, select
-from sqlalchemy.orm import defer, selectinload
+from sqlalchemy.orm import defer, joinedload, selectinload
 
 from cme.accounts.models import User
 from cme.activities.models import (
@@ -121,20 +122,36 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def catalog_page(filters: CatalogFilters, *, page: int = 1, per_page: int = 20, now: datetime | None = None):
-    """One page of the catalog with designations loaded, in a fixed number of queries.
+class _PageWithTotal(SelectPagination):
+    """A page whose statement also returns the total on each row (an uncorrelated scalar subquery, which
+    PostgreSQL and SQLite run once): the items, their eager loads and the count in one round trip. Only a page
+    with no rows (nothing matches, or a page past the last) counts apart."""
 
-    The total is counted with a plain `SELECT count(*) ... WHERE ...` (Flask-SQLAlchemy's own count wraps the
-    whole select, every column, in a subquery, which makes SQLite read whole rows)."""
+    def _query_items(self) -> list[Activity]:
+        rows = self._query_args["session"].execute(
+            self._query_args["select"].limit(self.per_page).offset(self._query_offset)).unique().all()
+        self._total = rows[0].total if rows else None
+        return [row[0] for row in rows]
+
+    def _query_count(self) -> int:
+        if self._total is not None:
+            return self._total
+        return self._query_args["session"].scalar(self._query_args["count_select"])
+
+
+def catalog_page(filters: CatalogFilters, *, page: int = 1, per_page: int = 20, now: datetime | None = None):
+    """One page of the catalog, with its designations and the total, in one statement.
+
+    The total is a plain `SELECT count(*) ... WHERE ...` (Flask-SQLAlchemy's own count wraps the whole select,
+    every column, in a subquery, which makes SQLite read whole rows)."""
     matching = filtered_activities(filters, now=now)
-    result = db.paginate(matching.options(
-        selectinload(Activity.credit_designations),
+    count = matching.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
+    stmt = matching.add_columns(count.scalar_subquery().correlate(None).label("total")).options(
+        joinedload(Activity.credit_designations),
         defer(Activity.description), defer(Activity.learning_objectives), defer(Activity.target_audience),
-        defer(Activity.accreditation_statement), defer(Activity.access_notes)),
-        page=max(page, 1), per_page=per_page, max_per_page=100, error_out=False, count=False)
-    result.total = db.session.scalar(matching.with_only_columns(func.count(), maintain_column_froms=True)
-                                     .order_by(None))
-    return result
+        defer(Activity.accreditation_statement), defer(Activity.access_notes))
+    return _PageWithTotal(select=stmt, count_select=count, session=db.session, page=max(page, 1), per_page=per_page,
+                          max_per_page=100, error_out=False)
 
 
 @dataclass

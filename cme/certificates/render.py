@@ -100,10 +100,11 @@ def qr_image(data: str) -> Image.Image:
     """The QR code as a one-pixel-per-module greyscale image (the page around it is the quiet zone)."""
     # A fixed mask pattern: any of the eight is a valid code, and scoring all eight is most of segno's time.
     matrix = segno.make(data, error="m", mask=0, micro=False, boost_error=False, mode="byte").matrix
-    size = len(matrix)
-    image = Image.new("L", (size, size))
-    image.putdata([0 if dark else 255 for row in matrix for dark in row])
-    return image
+    # segno's rows are bytearrays of 0 (light) and 1 (dark): one translate makes them grey levels.
+    return Image.frombytes("L", (len(matrix), len(matrix)), b"".join(matrix).translate(_GREY))
+
+
+_GREY = bytes([255, 0]) + bytes(254)
 
 
 def _draw_qr(canvas: Canvas, data: str, x: float, y: float, size: float) -> None:
