@@ -22,6 +22,7 @@ BENCHES = {
     "registration": (True, "registrations in"),
     "library": (True, "two-word search, first page"),
     "reporting": (True, "floor: bare csv.writer"),
+    "growth": (True, "outbox claim query"),
 }
 RUNS = [pytest.param(name, "sqlite", id=f"{name}-sqlite") for name in BENCHES] + [
     pytest.param(name, "postgresql", id=f"{name}-postgresql")

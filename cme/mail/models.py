@@ -24,7 +24,10 @@ class OutboxMessage(db.Model):
         CheckConstraint(check_in("status", OutboxStatus), name="status"),
         CheckConstraint("attempts >= 0", name="attempts_non_negative"),
         CheckConstraint("raw_message IS NOT NULL OR payload IS NOT NULL", name="message_or_payload"),
-        Index("ix_outbox_messages_status_next_attempt_dt", "status", "next_attempt_dt"),
+        # The worker's claim reads due rows in (next_attempt_dt, id) order straight from this index: without `id`,
+        # rows due at the same moment (an activity's reminders, claims let go together) were all read and sorted
+        # for each batch of ten (issue 17, point 3).
+        Index("ix_outbox_messages_status_next_attempt_dt_id", "status", "next_attempt_dt", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -40,24 +40,28 @@ class DueRow:
         return "PARS" if self.kind == ReportKind.PARS else "CPE Monitor"
 
 
-def _unreported(kind: ReportKind) -> Select:
+def _unreported(kind: ReportKind, activity_ids: Select | None = None) -> Select:
+    """Per activity (of `activity_ids` when given), the completions of `kind` not reported yet."""
     reported = exists().where(ReportedRecord.kind == kind, ReportedRecord.user_id == CreditRecord.user_id,
                               ReportedRecord.activity_id == CreditRecord.activity_id,
                               ReportedRecord.action == RecordAction.ADD)
-    return (select(CreditRecord.activity_id.label("activity_id"), literal(kind.value).label("kind"),
+    stmt = (select(CreditRecord.activity_id.label("activity_id"), literal(kind.value).label("kind"),
                    func.count(func.distinct(CreditRecord.user_id)).label("count"),
                    func.min(CreditRecord.completed_dt).label("oldest"))
             .where(CreditRecord.credit_type.in_(DEADLINE_CREDIT_TYPES[kind]), ~reported)
             .group_by(CreditRecord.activity_id))
+    return stmt if activity_ids is None else stmt.where(CreditRecord.activity_id.in_(activity_ids))
 
 
 def due(activity_ids: Select, *, now: datetime | None = None) -> list[DueRow]:
-    """Unreported completions per activity (of `activity_ids`, a select) and kind, oldest first: one query."""
+    """Unreported completions per activity (of `activity_ids`, a select) and kind, oldest first: one query.
+
+    Each branch of the union picks the activities' records before grouping them: a filter on the union's result is
+    not pushed into it, and every branch then read the whole credit_records table (issue 17, point 3)."""
     now = now or now_utc()
-    both = union_all(*(_unreported(kind) for kind in DEADLINE_DAYS)).subquery()
+    both = union_all(*(_unreported(kind, activity_ids) for kind in DEADLINE_DAYS)).subquery()
     rows = db.session.execute(select(both.c.activity_id, Activity.title, both.c.kind, both.c.count, both.c.oldest)
                               .join(Activity, Activity.id == both.c.activity_id)
-                              .where(both.c.activity_id.in_(activity_ids))
                               .order_by(both.c.oldest, both.c.activity_id, both.c.kind))
     result = []
     for activity_id, title, kind, count, oldest in rows:
