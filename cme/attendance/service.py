@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime, time, timedelta, timezone
 from decimal import Decimal
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 
 from cme.accounts.models import User
 from cme.activities.models import Activity, ActivitySession
@@ -21,6 +21,7 @@ from cme.amounts import quarter_floor
 from cme.attendance.models import Attendance
 from cme.errors import DomainError
 from cme.extensions import db
+from cme.pairs import pairs_condition
 from cme.registration.counts import counts_for
 from cme.registration.models import Registration, RegistrationStatus
 from cme.registration.service import active_registration, join_problem
@@ -50,7 +51,7 @@ def checked_in(registrations: Iterable[Registration]) -> set[int]:
     if not active:
         return set()
     pairs = set(db.session.execute(select(Attendance.user_id, Attendance.activity_id).where(
-        tuple_(Attendance.user_id, Attendance.activity_id).in_(sorted({(r.user_id, r.activity_id) for r in active})),
+        pairs_condition(Attendance.user_id, Attendance.activity_id, {(r.user_id, r.activity_id) for r in active}),
         Attendance.session_id.is_(None), Attendance.checked_in_dt.isnot(None))).tuples())
     return {r.id for r in active if (r.user_id, r.activity_id) in pairs}
 
@@ -68,8 +69,8 @@ def attended(pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
     pairs = set(pairs)
     if not pairs:
         return set()
-    return set(db.session.execute(select(Attendance.user_id, Attendance.activity_id).where(
-        tuple_(Attendance.user_id, Attendance.activity_id).in_(sorted(pairs))).distinct()).tuples())
+    return pairs & set(db.session.execute(select(Attendance.user_id, Attendance.activity_id).where(
+        pairs_condition(Attendance.user_id, Attendance.activity_id, pairs)).distinct()).tuples())
 
 
 def checkin_counts(activity: Activity) -> tuple[int, int]:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 
 from cme.accounts.models import User
 from cme.activities.models import Activity
@@ -21,6 +21,7 @@ from cme.credit.evaluation_models import (  # noqa: I001
     EvaluationQuestion, EvaluationResponse, PostTestAttempt, PostTestQuestion, QuestionKind,
 )
 from cme.extensions import db
+from cme.pairs import pairs_condition
 from cme.registration.service import lock_activity
 from cme.timeutil import now_utc
 
@@ -91,8 +92,8 @@ def evaluated_pairs(pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
     pairs = set(pairs)
     if not pairs:
         return set()
-    return set(db.session.execute(select(EvaluationResponse.user_id, EvaluationResponse.activity_id).where(
-        tuple_(EvaluationResponse.user_id, EvaluationResponse.activity_id).in_(sorted(pairs)))).tuples())
+    return pairs & set(db.session.execute(select(EvaluationResponse.user_id, EvaluationResponse.activity_id).where(
+        pairs_condition(EvaluationResponse.user_id, EvaluationResponse.activity_id, pairs))).tuples())
 
 
 def submit_evaluation(user: User, activity: Activity, answers: dict[str, str], *,

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from flask import current_app
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from cme.accounts.models import User
@@ -35,6 +35,7 @@ from cme.credit.models import CreditRecord
 from cme.credit.transcript import Transcript, TranscriptLine, TranscriptYear
 from cme.amounts import is_quarter_step
 from cme.extensions import db
+from cme.pairs import pairs_condition
 from cme.registration.models import Registration
 from cme.registration.service import lock_activity
 from cme.timeutil import now_utc, zone
@@ -51,8 +52,8 @@ def claimed(pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
     pairs = set(pairs)
     if not pairs:
         return set()
-    return set(db.session.execute(select(CreditRecord.user_id, CreditRecord.activity_id).where(
-        tuple_(CreditRecord.user_id, CreditRecord.activity_id).in_(sorted(pairs))).distinct()).tuples())
+    return pairs & set(db.session.execute(select(CreditRecord.user_id, CreditRecord.activity_id).where(
+        pairs_condition(CreditRecord.user_id, CreditRecord.activity_id, pairs)).distinct()).tuples())
 
 
 def took_part(registrations: Iterable[Registration]) -> set[int]:
