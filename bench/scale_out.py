@@ -20,7 +20,8 @@ generated from deploy/nginx-cme.conf (only its ports and paths replaced) as a su
       calendar clients do), the personal one changed half way (its owner registers for one more activity): how
       many polls reached the app and how many the app built (answers 200; a 304 builds nothing). Target: one
       build per change (public: one; personal: two).
-Also prints each web worker's resident memory after the first rush and at the end.
+Also prints the surviving instance's workers' resident memory after its first thousand requests (a smoke run:
+when the feed polls start) and at the end.
 """
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 from _common import ROOT, make_app, scratch_database
-from registration import PASSWORD, Provider, free_port, worker_rss_mib, worker_stats
+from registration import MEMORY_AFTER, MEMORY_GROWTH_MIB, PASSWORD, Provider, free_port, worker_rss_mib, worker_stats
 
 SMOKE = "--smoke" in sys.argv[1:]
 PROVIDERS = 12 if SMOKE else 60
@@ -268,10 +269,13 @@ def wait_for_mail(recorder: Recorder, queued: list[tuple[str, str]], seconds: fl
         time.sleep(0.1)
 
 
-def feed_polls(port: int, path: str, polls: int, change_at: int | None = None, change=None) -> int:
-    """Poll `path` through nginx with If-None-Match; returns the polls that did not get 200 or 304."""
+def feed_polls(port: int, path: str, polls: int, change_at: int | None = None, change=None, each=None) -> int:
+    """Poll `path` through nginx with If-None-Match (calling `each(n)` before poll n); returns the polls that did
+    not get 200 or 304."""
     etag, bad = None, 0
     for n in range(polls):
+        if each is not None:
+            each(n)
         if change is not None and n == change_at:
             change()
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -287,15 +291,16 @@ def feed_polls(port: int, path: str, polls: int, change_at: int | None = None, c
 
 
 def upstream_answers(log: Path, path: str) -> Counter:
-    """What the app answered to the requests for `path` that nginx passed on (its access log's upstream_status;
-    a request answered from the cache has none)."""
+    """What the app answered to the requests for `path` that nginx passed on: the last of its access log's
+    upstream_status (earlier ones are tries at the dead instance, when nginx tries it again after fail_timeout);
+    a request answered from the cache has none."""
     answers: Counter = Counter()
     for line in log.read_text().splitlines():
         if f"GET {path} " in line:
-            status = re.search(r"upstream_status=(\S+)", line).group(1)
-            for each in status.split(", "):
-                if each != "-":
-                    answers[each] += 1
+            status = re.search(r"upstream_status=(\S+(?:, \S+)*) cache=", line).group(1).split(", ")
+            if status[-1] != "-":
+                answers[status[-1]] += 1
+            answers["moved on"] += len(status) - 1
     return answers
 
 
@@ -376,7 +381,6 @@ def main() -> int:
               f"({failed} failed submits); {confirmed} confirmed + waitlist 1..{waitlisted}, exact: {exact}; "
               f"{sum(arrived.values())} mails received for {len(queued)} registrations "
               f"(each exactly once: {all(n == 1 for n in arrived.values())})")
-        memory_first = {**worker_rss_mib(instances[0].pid), **worker_rss_mib(instances[1].pid)}
 
         # (b) one instance SIGKILLed a third of the way through the rush
         killed_at: list[int] = []
@@ -444,8 +448,21 @@ def main() -> int:
         public, personal = "/calendar/activities.ics", f"/calendar/feed/{feed_token}.ics"
         owner = providers[0]
         bad = feed_polls(proxy_port, public, POLLS)
+        # The surviving instance's workers' memory once it has answered MEMORY_AFTER requests (the personal feed's
+        # polls all reach it), or when the polls start if it never gets there (a smoke run).
+        survivor = f"127.0.0.1:{ports[1]}"
+        answered_before = (tmp / "access.log").read_text().count(survivor)
+        memory_first: dict[int, float] = {}
+        first_at = [0]
+
+        def read_memory(n: int) -> None:
+            if not memory_first and (n == 0 and answered_before + POLLS < MEMORY_AFTER
+                                     or answered_before + n >= MEMORY_AFTER):
+                memory_first.update(worker_rss_mib(instances[1].pid))
+                first_at[0] = answered_before + n
+
         bad += feed_polls(proxy_port, personal, POLLS, change_at=POLLS // 2,
-                          change=lambda: owner.registered(activity_ids["feed"]))
+                          change=lambda: owner.registered(activity_ids["feed"]), each=read_memory)
         log = tmp / "access.log"
         deadline = time.time() + 10  # nginx logs a request after answering it: wait for the last lines
         while log.read_text().count(f"GET {personal} ") < POLLS and time.time() < deadline:
@@ -453,15 +470,20 @@ def main() -> int:
         public_answers, personal_answers = upstream_answers(log, public), upstream_answers(log, personal)
         checks["feeds"] = bad == 0 and public_answers["200"] == 1 and personal_answers["200"] == 2
         for name, answers, changes in (("public feed", public_answers, 0), ("personal feed", personal_answers, 1)):
-            print(f"  (d) {name}: {POLLS} polls through nginx, {sum(answers.values())} reached the app, "
-                  f"{answers['200']} built ({answers['304']} answered 304 unbuilt) for {changes} change(s) "
-                  f"(target: one build per version, {changes + 1})")
-        memory_end = {**worker_rss_mib(instances[1].pid)}
+            reached = sum(answers.values()) - answers["moved on"]
+            print(f"  (d) {name}: {POLLS} polls through nginx, {reached} reached the app, "
+                  f"{answers['200']} built ({answers['304']} answered 304 unbuilt; {answers['moved on']} first tried "
+                  f"the dead instance) for {changes} change(s) (target: one build per version, {changes + 1})")
+        memory_end = worker_rss_mib(instances[1].pid)
+        answered_end = log.read_text().count(survivor)
         pids_kept = sorted(memory_first.keys() & memory_end.keys())
-        print(f"  web worker memory (VmRSS, MiB) of the surviving instance after the first rush: "
-              f"{' '.join(f'{memory_first[p]:.1f}' for p in pids_kept)}; at the end: "
+        growth = max((memory_end[p] - memory_first[p] for p in pids_kept), default=0.0)
+        verdict = ("not judged in a smoke run" if SMOKE else "OK" if growth < MEMORY_GROWTH_MIB else "MISSED")
+        print(f"  web worker memory (VmRSS, MiB) of the surviving instance after its first {first_at[0]} requests: "
+              f"{' '.join(f'{memory_first[p]:.1f}' for p in pids_kept)}; at the end ({answered_end} requests): "
               f"{' '.join(f'{memory_end[p]:.1f}' for p in pids_kept)}; growth "
-              f"{' '.join(f'{memory_end[p] - memory_first[p]:+.1f}' for p in pids_kept)}")
+              f"{' '.join(f'{memory_end[p] - memory_first[p]:+.1f}' for p in pids_kept)} "
+              f"(target < {MEMORY_GROWTH_MIB:.0f} MiB after the first {MEMORY_AFTER}): {verdict}")
         engine.dispose()
         if instances[1].poll() is not None or len(worker_stats(instances[1].pid)) != WEB_WORKERS:
             checks["surviving instance up"] = False
