@@ -238,16 +238,18 @@ def counts(conn, activity_id: int) -> tuple[bool, int, int, int, int]:
     """(exact allocation, confirmed, waitlisted, registrations, most registrations of one provider)."""
     import sqlalchemy as sa
 
-    confirmed, waitlisted, total, top, users = conn.execute(sa.text(
+    confirmed, waitlisted, total, users = conn.execute(sa.text(
         "SELECT sum(CASE WHEN status = 'confirmed' THEN 1 ELSE 0 END), "
-        "sum(CASE WHEN status = 'waitlisted' THEN 1 ELSE 0 END), count(*), max(waitlist_position), "
-        "count(DISTINCT user_id) FROM registrations WHERE activity_id = :a"), {"a": activity_id}).one()
+        "sum(CASE WHEN status = 'waitlisted' THEN 1 ELSE 0 END), count(*), count(DISTINCT user_id) "
+        "FROM registrations WHERE activity_id = :a"), {"a": activity_id}).one()
+    most = conn.execute(sa.text("SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM registrations "
+                                "WHERE activity_id = :a GROUP BY user_id) AS per_user"), {"a": activity_id}).scalar()
     positions = sorted(conn.execute(sa.text(
         "SELECT waitlist_position FROM registrations WHERE activity_id = :a AND status = 'waitlisted'"),
         {"a": activity_id}).scalars())
     exact = (confirmed == min(total, CAPACITY) and waitlisted == total - confirmed
              and positions == list(range(1, waitlisted + 1)) and users == total)
-    return exact, confirmed or 0, waitlisted or 0, total, total - users + (1 if total else 0)
+    return exact, confirmed or 0, waitlisted or 0, total, most
 
 
 def queued_mails(conn, title: str) -> list[tuple[str, str]]:
@@ -398,12 +400,16 @@ def main() -> int:
             queued = queued_mails(conn, TITLES["kill"])
         arrived = wait_for_mail(recorder, queued, 30)
         after_kill = (tmp / "access.log").read_text().splitlines()[killed_at[1] if killed_at else log_lines_before:]
-        upstreams = [m.group(1).split(", ") for line in after_kill
-                     if (m := re.search(r"upstream=(\S+(?:, \S+)*) upstream_status", line))]
+        passed_on = [(m.group(1), m.group(2).split(", ")) for line in after_kill
+                     if (m := re.search(r'"(\w+) .*upstream=(\S+(?:, \S+)*) upstream_status', line))]
         dead, survivor = f"127.0.0.1:{ports[0]}", f"127.0.0.1:{ports[1]}"
+        upstreams = [tried for _, tried in passed_on]
         to_survivor = sum(1 for tried in upstreams if tried[-1] == survivor)
         moved = sum(1 for tried in upstreams if tried[-1] == survivor and dead in tried)
-        checks["instance kill"] = exact and ok == total == PROVIDERS and lost == 0 and most == 1
+        lost_with_dead = Counter(method for method, tried in passed_on if tried[-1] == dead)
+        posts_replayed = sum(1 for method, tried in passed_on if method == "POST" and len(tried) > 1)
+        checks["instance kill"] = (exact and ok == total == PROVIDERS and lost == 0 and most == 1
+                                   and posts_replayed == 0)
         checks["instance kill mail"] = len(queued) == total and all(n == 1 for n in arrived.values())
         print(f"  (b) instance on :{ports[0]} SIGKILLed after {killed_at[0] if killed_at else '-'} of {PROVIDERS} "
               f"providers were registered: {ok} of {PROVIDERS} registered ({failed} failed submits sent again, "
@@ -411,37 +417,47 @@ def main() -> int:
               f"1..{waitlisted}, exact: {exact}; {sum(arrived.values())} mails for {len(queued)} registrations "
               f"(each exactly once: {all(n == 1 for n in arrived.values())})")
         print(f"      after the kill nginx passed on {len(upstreams)} requests: {to_survivor} answered by the other "
-              f"instance ({moved} of them after a failed try at the dead one)")
+              f"instance ({moved} of them after a failed try at the dead one), "
+              f"{', '.join(f'{n} {m}' for m, n in sorted(lost_with_dead.items())) or 'none'} in flight at the dead "
+              f"one (answered 502); POSTs nginx sent twice: {posts_replayed}")
 
-        # (c) the mail worker holding claims SIGKILLed mid-batch
+        # (c) the mail worker holding claims SIGKILLed mid-batch: watched for from the start of the rush (the mails
+        # go out while it lasts), killed once a mail of the batch has arrived while it still holds claims
         recorder.delay = SMTP_DELAY
+        pids = {m.pid: m for m in mailers}
+        victim: list[subprocess.Popen] = []
+        arrived_at_kill = [0]
+
+        def kill_a_sender() -> None:
+            deadline = time.time() + 60
+            while not victim and time.time() < deadline:
+                with engine.connect() as conn:
+                    holders = conn.execute(sa.text(
+                        "SELECT DISTINCT claimed_by FROM outbox_messages WHERE status = 'pending' "
+                        "AND claimed_by IS NOT NULL AND subject LIKE :t"), {"t": f"%{TITLES['mail']}%"}).scalars().all()
+                arrived_so_far = sum(1 for _, subject, _ in recorder.snapshot() if TITLES["mail"] in subject)
+                pid = next((int(h.split(":")[1]) for h in holders if int(h.split(":")[1]) in pids), None)
+                if arrived_so_far and pid is not None:
+                    kill(pids[pid])
+                    victim.append(pids[pid])
+                    arrived_at_kill[0] = arrived_so_far
+                time.sleep(0.01)
+
+        watcher = threading.Thread(target=kill_a_sender)
+        watcher.start()
         ok, failed, lost = rush(providers, activity_ids["mail"])
+        watcher.join()
         with engine.connect() as conn:
             queued = queued_mails(conn, TITLES["mail"])
-        victim, deadline = None, time.time() + 30
-        pids = {m.pid: m for m in mailers}
-        while victim is None and time.time() < deadline:
-            with engine.connect() as conn:
-                holders = conn.execute(sa.text(
-                    "SELECT DISTINCT claimed_by FROM outbox_messages WHERE status = 'pending' "
-                    "AND claimed_by IS NOT NULL AND subject LIKE :t"), {"t": f"%{TITLES['mail']}%"}).scalars().all()
-            arrived_so_far = sum(1 for r, s, _ in recorder.snapshot() if TITLES["mail"] in s)
-            for holder in holders:
-                pid = int(holder.split(":")[1])
-                if pid in pids and arrived_so_far:
-                    victim = pids[pid]
-            time.sleep(0.01)
-        if victim is not None:
-            kill(victim)
         arrived = wait_for_mail(recorder, queued, 60)
         recorder.delay = 0.0
         message_ids = Counter(mid for r, s, mid in recorder.snapshot() if TITLES["mail"] in s)
         twice = sum(1 for n in message_ids.values() if n > 1)
-        checks["mail worker kill"] = (victim is not None and ok == PROVIDERS and len(queued) == PROVIDERS
+        checks["mail worker kill"] = (bool(victim) and ok == PROVIDERS and len(queued) == PROVIDERS
                                       and all(n >= 1 for n in arrived.values()) and twice <= 1
                                       and max(message_ids.values(), default=0) <= 2)
-        print(f"  (c) mail worker {victim.pid if victim else '-'} SIGKILLed mid-batch "
-              f"({arrived_so_far} of {len(queued)} mails had arrived): {sum(1 for n in arrived.values() if n)} of "
+        print(f"  (c) mail worker {victim[0].pid if victim else '-'} SIGKILLed mid-batch "
+              f"({arrived_at_kill[0]} of {len(queued)} mails had arrived): {sum(1 for n in arrived.values() if n)} of "
               f"{len(queued)} arrived, {twice} twice (same Message-ID; at most 1 allowed)")
 
         # (d) feeds polled through nginx's cache

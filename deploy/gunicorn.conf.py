@@ -10,8 +10,9 @@ worker_class = "sync"  # nginx buffers slow clients; each request is short and t
 timeout = 30  # a worker stuck this long is killed and replaced
 graceful_timeout = 20  # SIGTERM (systemctl stop/restart): requests in progress finish first
 keepalive = 2
-# The app trusts X-Forwarded-* through werkzeug's ProxyFix (CME_PROXY_HOPS), not gunicorn's.
-forwarded_allow_ips = "127.0.0.1"
+# One mechanism for proxy headers: the app's ProxyFix (CME_PROXY_HOPS) takes the client's address and scheme from
+# X-Forwarded-For and X-Forwarded-Proto; gunicorn's own reading of X-Forwarded-Proto is turned off.
+secure_scheme_headers: dict[str, str] = {}
 accesslog = os.environ.get("CME_ACCESS_LOG") or None  # nginx keeps the access log
 errorlog = "-"
 loglevel = os.environ.get("CME_LOG_LEVEL", "warning")
