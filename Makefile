@@ -48,12 +48,13 @@ tests/js/node_modules/.installed: tests/js/package.json tests/js/package-lock.js
 	touch $@
 
 browser-deps:
-	@if [ ! -x $(CHROMIUM) ] || ! command -v pdftoppm >/dev/null || ! command -v java >/dev/null; then \
+	@if [ ! -x $(CHROMIUM) ] || ! command -v pdftoppm >/dev/null || ! command -v java >/dev/null \
+		|| ! PATH="$$PATH:/usr/sbin" command -v nginx >/dev/null; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			echo "Installing Debian's chromium, poppler-utils and a Java runtime for the browser, PDF and HTML validity tests..."; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils default-jre-headless >/dev/null; \
+			echo "Installing Debian's chromium, poppler-utils, a Java runtime and nginx for the browser, PDF, HTML validity and scale-out tests..."; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils default-jre-headless nginx >/dev/null; \
 		else \
-			echo "The browser, PDF and HTML validity tests need $(CHROMIUM), pdftoppm and java: run 'sudo apt-get install chromium poppler-utils default-jre-headless' first." >&2; exit 1; \
+			echo "The browser, PDF, HTML validity and scale-out tests need $(CHROMIUM), pdftoppm, java and nginx: run 'sudo apt-get install chromium poppler-utils default-jre-headless nginx' first." >&2; exit 1; \
 		fi; \
 	fi
 
@@ -62,3 +63,9 @@ bench: install-test
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+## make scale-out: deploy/ on loopback (two gunicorn instances behind nginx, two mail workers) over a scratch database
+## next to DATABASE_URL (PostgreSQL only), with an app instance and a mail worker killed mid-rush (bench/scale_out.py)
+.PHONY: scale-out
+scale-out: install-test
+	$(BIN)/python bench/scale_out.py
