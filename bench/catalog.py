@@ -26,7 +26,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-from _common import make_app, scratch_database, summary, timings
+from _common import make_app, scratch_database, settle, summary, timings
 
 SMOKE = "--smoke" in sys.argv[1:]
 N_ACTIVITIES = 60 if SMOKE else 10_000
@@ -79,16 +79,7 @@ def seed(db) -> None:
     db.session.execute(session_speakers.insert(), speakers)
     db.session.execute(CreditDesignation.__table__.insert(), designations)
     db.session.commit()
-    if db.engine.dialect.name == "postgresql":
-        for table in ("activities", "activity_sessions", "faculty"):
-            db.session.execute(db.text(f"SELECT setval('{table}_id_seq', (SELECT max(id) FROM {table}))"))
-        db.session.commit()
-        # The steady state autovacuum reaches: statistics and a visibility map (for index-only counts).
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(db.text("VACUUM ANALYZE"))
-    else:
-        db.session.execute(db.text("ANALYZE"))
-        db.session.commit()
+    settle(db, ("activities", "activity_sessions", "faculty"))
 
 
 def main() -> int:

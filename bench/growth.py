@@ -34,7 +34,7 @@ import time  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from datetime import datetime, timedelta, timezone  # noqa: E402
 
-from _common import make_app, scratch_database, timings  # noqa: E402
+from _common import make_app, scratch_database, settle, timings  # noqa: E402
 
 SMOKE = "--smoke" in sys.argv[1:]
 EXPLAIN = "--explain" in sys.argv[1:]
@@ -198,16 +198,7 @@ def grow(db, sql: Sql, *, before: int, size: int) -> None:
                    CASE WHEN r.id % :every = 0 THEN NULL ELSE {sql.hours_from_now('-1000')} END
             FROM registrations r WHERE r.id BETWEEN :lo AND :hi""", lo=r0, hi=size, every=PENDING_EVERY)
     db.session.commit()
-    if sql.pg:
-        for table in ("users", "activities", "activity_sessions", "registrations"):
-            db.session.execute(db.text(f"SELECT setval('{table}_id_seq', (SELECT max(id) FROM {table}))"))
-        db.session.commit()
-        # The steady state autovacuum reaches: statistics and a visibility map.
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(db.text("VACUUM ANALYZE"))
-    else:
-        db.session.execute(db.text("ANALYZE"))
-        db.session.commit()
+    settle(db, ("users", "activities", "activity_sessions", "registrations"))
 
 
 def make_people(db) -> None:

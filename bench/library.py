@@ -43,7 +43,7 @@ import uuid  # noqa: E402
 from datetime import date, datetime, timedelta, timezone  # noqa: E402
 
 import catalog as catalog_bench  # noqa: E402
-from _common import make_app, scratch_database, summary, timings  # noqa: E402
+from _common import make_app, scratch_database, settle, summary, timings  # noqa: E402
 
 SMOKE = "--smoke" in sys.argv[1:]
 EXPLAIN = "--explain" in sys.argv[1:]
@@ -276,12 +276,7 @@ def main() -> int:
             db.session.commit()
             indexed = time.perf_counter() - started
             assert counts == {"abstract": N_ABSTRACTS, "news": N_NEWS, "highlight": 0, "material": N_DECKS}, counts
-            if backend == "postgresql":
-                with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                    conn.execute(db.text("VACUUM ANALYZE"))
-            else:
-                db.session.execute(db.text("ANALYZE"))
-                db.session.commit()
+            settle(db)
             year = db.session.scalar(db.select(db.func.max(SearchEntry.year)))
         client = app.test_client()
         realistic = "/library/search?q=" + "+".join(REALISTIC)
