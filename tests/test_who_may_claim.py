@@ -99,6 +99,7 @@ def test_a_physician_cannot_claim_ancc_or_acpe_for_the_same_minutes(client, db, 
             service.claim_credit(physician, webcast, {"ama_pra_1": Decimal("2"), credit_type: Decimal("2")},
                                  attested=True)
         assert refused.value.code == "not_eligible" and refused.value.field == credit_type
+    db.session.rollback()  # as unit_of_work does after a refusal (an open write would hold SQLite's lock)
     auth.login("ada@example.org")
     page = client.get(f"/activities/{webcast.id}/claim").get_data(as_text=True)
     assert "ANCC contact hours are for nurses and nurse practitioners." in page
