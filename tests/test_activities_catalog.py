@@ -126,6 +126,21 @@ def test_catalog_pagination_keeps_the_filters(client, make_activity):
     assert titles(client.get("/activities/?format=webcast&page=99").get_data(as_text=True)) == []
 
 
+def test_the_catalog_counts_at_most_max_counted_matches_and_says_when_more_match(client, make_activity, monkeypatch):
+    """An exact count grows with everything that matches (bench/growth.py): the catalog stops counting after
+    MAX_COUNTED (here 22), says "More than" and pages through those; an exact count below it."""
+    monkeypatch.setattr(catalog, "MAX_COUNTED", 22)
+    for n in range(25):
+        make_activity(title=f"Webcast {n:02d}", format="live_webcast", join_url="https://x.example/j", start_dt=at(1 + n))
+    first = client.get("/activities/").get_data(as_text=True)
+    assert "More than 22 activities: narrow the search or filters to see them all" in first
+    assert len(titles(first)) == 20 and "Page 1 of 2" in first
+    narrowed = client.get("/activities/?q=Webcast+0").get_data(as_text=True)
+    assert ">12 activities<" in narrowed and "More than" not in narrowed  # 00-09, 10 and 20
+    # A page past the items (no rows: the count is asked apart) is capped alike.
+    assert "More than 22 activities" in client.get("/activities/?page=9").get_data(as_text=True)
+
+
 def test_the_catalog_page_issues_the_same_queries_for_few_or_many_activities(app, client, db, make_user, make_activity,
                                                                               count_queries):
     """Designations, seat counts and specialties are loaded in bulk: 6 activities or 40, the same queries."""

@@ -122,10 +122,17 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+# The catalog counts at most this many matches: an exact count grows with everything that matches (bench/growth.py:
+# at a million registrations a search's count was most of its time), and nobody pages past fifty pages. With more,
+# the page says "More than 1000" and pages through the first ones; a narrower search or filter reaches the rest.
+MAX_COUNTED = 1000
+
+
 class _PageWithTotal(SelectPagination):
     """A page whose statement also returns the total on each row (an uncorrelated scalar subquery, which
     PostgreSQL and SQLite run once): the items, their eager loads and the count in one round trip. Only a page
-    with no rows (nothing matches, or a page past the last) counts apart."""
+    with no rows (nothing matches, or a page past the last) counts apart. The count stops after MAX_COUNTED + 1:
+    `more_than` says when more matched, and `total` is then MAX_COUNTED."""
 
     def _query_items(self) -> list[Activity]:
         rows = self._query_args["session"].execute(
@@ -134,24 +141,26 @@ class _PageWithTotal(SelectPagination):
         return [row[0] for row in rows]
 
     def _query_count(self) -> int:
-        if self._total is not None:
-            return self._total
-        return self._query_args["session"].scalar(self._query_args["count_select"])
+        counted = self._total if self._total is not None else self._query_args["session"].scalar(
+            self._query_args["count_select"])
+        self.more_than = counted > self._query_args["cap"]
+        return min(counted, self._query_args["cap"])
 
 
 def catalog_page(filters: CatalogFilters, *, page: int = 1, per_page: int = 20, now: datetime | None = None):
     """One page of the catalog, with its designations and the total, in one statement.
 
-    The total is a plain `SELECT count(*) ... WHERE ...` (Flask-SQLAlchemy's own count wraps the whole select,
-    every column, in a subquery, which makes SQLite read whole rows)."""
+    The total counts the matching ids, at most MAX_COUNTED + 1 of them (Flask-SQLAlchemy's own count wraps the
+    whole select, every column, in a subquery, which makes SQLite read whole rows)."""
     matching = filtered_activities(filters, now=now)
-    count = matching.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
+    first_matches = matching.with_only_columns(Activity.id, maintain_column_froms=True).order_by(None)
+    count = select(func.count()).select_from(first_matches.limit(MAX_COUNTED + 1).subquery())
     stmt = matching.add_columns(count.scalar_subquery().correlate(None).label("total")).options(
         joinedload(Activity.credit_designations),
         defer(Activity.description), defer(Activity.learning_objectives), defer(Activity.target_audience),
         defer(Activity.accreditation_statement), defer(Activity.access_notes))
-    return _PageWithTotal(select=stmt, count_select=count, session=db.session, page=max(page, 1), per_page=per_page,
-                          max_per_page=100, error_out=False)
+    return _PageWithTotal(select=stmt, count_select=count, cap=MAX_COUNTED, session=db.session, page=max(page, 1),
+                          per_page=per_page, max_per_page=100, error_out=False)
 
 
 @dataclass
