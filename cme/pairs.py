@@ -4,13 +4,14 @@ roster of thousands or a learner's schedule of hundreds.
 A condition `(user_id, activity_id) IN ((u1, a1), ... (u5000, a5000))` sends ten thousand parameters: the database
 answers in a few milliseconds, but binding and planning them took 55-300 ms per statement (bench/growth.py, a
 5,000-seat roster). The pairs of one question almost always share one side (a roster: one activity; a schedule:
-one learner), so `pairs_condition` asks by the side with fewer distinct values and the caller keeps only the
-pairs it asked about (`found & pairs`)."""
+one learner), so `found_pairs` asks by the side with fewer distinct values and keeps only the pairs asked about."""
 from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import ColumnElement, tuple_
+from sqlalchemy import ColumnElement, Select, tuple_
+
+from cme.extensions import db
 
 EXACT_PAIRS = 50  # up to this many pairs, the exact tuple list is cheap and reads nothing extra
 
@@ -25,3 +26,14 @@ def pairs_condition(user_column, activity_column, pairs: Collection[tuple[int, i
     if len(activities) <= len(users):
         return activity_column.in_(activities)
     return user_column.in_(users)
+
+
+def found_pairs(statement: Select, pairs: Collection[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Which of `pairs` the statement finds: `statement` selects (user id, activity id) columns, in that order, with
+    whatever else the question asks in its WHERE clause. One query."""
+    pairs = set(pairs)
+    if not pairs:
+        return set()
+    user_column, activity_column = statement.selected_columns
+    return pairs & set(db.session.execute(statement.where(
+        pairs_condition(user_column, activity_column, pairs))).tuples())

@@ -21,7 +21,7 @@ from cme.amounts import quarter_floor
 from cme.attendance.models import Attendance
 from cme.errors import DomainError
 from cme.extensions import db
-from cme.pairs import pairs_condition
+from cme.pairs import found_pairs
 from cme.registration.counts import counts_for
 from cme.registration.models import Registration, RegistrationStatus
 from cme.registration.service import active_registration, join_problem
@@ -50,9 +50,9 @@ def checked_in(registrations: Iterable[Registration]) -> set[int]:
     active = [r for r in registrations if not r.is_cancelled]
     if not active:
         return set()
-    pairs = set(db.session.execute(select(Attendance.user_id, Attendance.activity_id).where(
-        pairs_condition(Attendance.user_id, Attendance.activity_id, {(r.user_id, r.activity_id) for r in active}),
-        Attendance.session_id.is_(None), Attendance.checked_in_dt.isnot(None))).tuples())
+    pairs = found_pairs(select(Attendance.user_id, Attendance.activity_id).where(
+        Attendance.session_id.is_(None), Attendance.checked_in_dt.isnot(None)),
+        {(r.user_id, r.activity_id) for r in active})
     return {r.id for r in active if (r.user_id, r.activity_id) in pairs}
 
 
@@ -66,11 +66,7 @@ def sessions_checked_in(registration: Registration) -> set[int]:
 def attended(pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
     """Which of these (user_id, activity_id) pairs have any attendance: a check-in (to the meeting or a session) or
     a webcast's viewing record (one query)."""
-    pairs = set(pairs)
-    if not pairs:
-        return set()
-    return pairs & set(db.session.execute(select(Attendance.user_id, Attendance.activity_id).where(
-        pairs_condition(Attendance.user_id, Attendance.activity_id, pairs)).distinct()).tuples())
+    return found_pairs(select(Attendance.user_id, Attendance.activity_id).distinct(), pairs)
 
 
 def checkin_counts(activity: Activity) -> tuple[int, int]:

@@ -21,7 +21,7 @@ from cme.credit.evaluation_models import (  # noqa: I001
     EvaluationQuestion, EvaluationResponse, PostTestAttempt, PostTestQuestion, QuestionKind,
 )
 from cme.extensions import db
-from cme.pairs import pairs_condition
+from cme.pairs import found_pairs
 from cme.registration.service import lock_activity
 from cme.timeutil import now_utc
 
@@ -89,11 +89,7 @@ def evaluated(user: User, activity_ids: Iterable[int]) -> set[int]:
 
 def evaluated_pairs(pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
     """Which of these (user_id, activity_id) pairs have submitted the activity's evaluation (one query)."""
-    pairs = set(pairs)
-    if not pairs:
-        return set()
-    return pairs & set(db.session.execute(select(EvaluationResponse.user_id, EvaluationResponse.activity_id).where(
-        pairs_condition(EvaluationResponse.user_id, EvaluationResponse.activity_id, pairs))).tuples())
+    return found_pairs(select(EvaluationResponse.user_id, EvaluationResponse.activity_id), pairs)
 
 
 def submit_evaluation(user: User, activity: Activity, answers: dict[str, str], *,

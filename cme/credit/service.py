@@ -35,7 +35,7 @@ from cme.credit.models import CreditRecord
 from cme.credit.transcript import Transcript, TranscriptLine, TranscriptYear
 from cme.amounts import is_quarter_step
 from cme.extensions import db
-from cme.pairs import pairs_condition
+from cme.pairs import found_pairs
 from cme.registration.models import Registration
 from cme.registration.service import lock_activity
 from cme.timeutil import now_utc, zone
@@ -49,11 +49,7 @@ if TYPE_CHECKING:
 
 def claimed(pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
     """Which of these (user_id, activity_id) pairs have claimed credit (one query)."""
-    pairs = set(pairs)
-    if not pairs:
-        return set()
-    return pairs & set(db.session.execute(select(CreditRecord.user_id, CreditRecord.activity_id).where(
-        pairs_condition(CreditRecord.user_id, CreditRecord.activity_id, pairs)).distinct()).tuples())
+    return found_pairs(select(CreditRecord.user_id, CreditRecord.activity_id).distinct(), pairs)
 
 
 def took_part(registrations: Iterable[Registration]) -> set[int]:
