@@ -97,7 +97,8 @@ def seed(db) -> list[int]:
     db.session.execute(Activity.__table__.insert(), [dict(
         uuid=uuid.uuid4(), format="live_webcast", status="published", title=f"Bench webcast {i}", summary="",
         description="", learning_objectives="", target_audience="", specialty="", topics="", search_text="",
-        time_zone="America/New_York", start_dt=now + timedelta(days=10), end_dt=now + timedelta(days=10, hours=1),
+        time_zone="America/New_York", start_dt=now + timedelta(days=10, hours=2 * i),
+        end_dt=now + timedelta(days=10, hours=2 * i + 1),
         join_url="https://webcast.example.org/b", access_notes="", capacity=CAPACITY, accreditation_statement="",
         schedule_sequence=0, created_dt=now, updated_dt=now) for i in range(ACTIVITIES)])
     db.session.commit()
