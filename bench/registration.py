@@ -1,7 +1,9 @@
 """Registration benchmark: the app under gunicorn on loopback (PostgreSQL when DATABASE_URL is set, SQLite
 otherwise), 60 simulated providers registering concurrently through HTTP (form GET with its CSRF token, then
 the POST, over logged-in sessions), then the framework floor: a minimal Flask app (bench/_floor_app.py) under the
-same gunicorn settings and the same clients, whose POST is the bare lock-count-insert-commit.
+same gunicorn settings and the same clients, whose POST is the bare lock-count-insert-commit; and the stack floor
+(bench/_stack_floor_app.py): that app rebuilt on the parts the project must use (Flask-Login, Flask-WTF, Jinja,
+Flask-SQLAlchemy models) with nothing of ours, which says what the stack itself costs above the framework floor.
 
     .venv/bin/python bench/registration.py
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test .venv/bin/python bench/registration.py
@@ -12,6 +14,7 @@ order (so they contend for the same activity's lock):
   rush    providers submit as soon as the form loads: the most registrations per second the server gives;
   steady  providers read the form for up to BENCH_THINK_SECONDS (a random share) first: the latency a
           provider sees while registrations keep arriving;
+  stack   the rush again, against the stack floor;
   floor   the rush again, against the framework floor.
 Prints registrations per second, p50/p99 latency, errors, the server's CPU time per registration (from /proc
 of the gunicorn workers), whether every activity ends with exactly 10 confirmed and the rest waitlisted 1..n,
@@ -61,7 +64,7 @@ WORKERS = int(os.environ.get("BENCH_WORKERS", "2" if SMOKE else "4"))
 SETTLE = 0.3 if SMOKE else 2.0  # seconds for the client processes to log their providers in before a phase
 SIDE_SECONDS = 0.5 if SMOKE else 5.0  # the static-file rate and the floor
 CAPACITY = 10
-ACTIVITIES = 30 if SMOKE else 600  # a third each for the rush, the steady phase and the floor's rush
+ACTIVITIES = 40 if SMOKE else 800  # a quarter each for the rush, the steady phase and the two floors' rushes
 PASSWORD = "bench-password-1"
 MEMORY_AFTER = 1000  # requests answered before the first resident-memory reading
 MEMORY_GROWTH_MIB = 4.0  # "a few MiB": more than this after the first thousand requests is a leak to chase
@@ -79,7 +82,7 @@ class Paths:
 
 
 OURS = Paths("/account/login", "/activities/{}/register", "/")
-FLOOR = Paths("/login", "/register/{}", "/login")
+FLOOR = STACK = Paths("/login", "/register/{}", "/login")
 
 
 def seed(db) -> list[int]:
@@ -450,8 +453,8 @@ def main() -> int:
             activity_ids = seed(db)
             user_ids = list(db.session.scalars(db.text("SELECT id FROM users ORDER BY id")))
             db.engine.dispose()
-        third = len(activity_ids) // 3
-        rush_ids, steady_ids, floor_ids = activity_ids[:third], activity_ids[third:2 * third], activity_ids[2 * third:]
+        quarter = len(activity_ids) // 4
+        rush_ids, steady_ids, stack_ids, floor_ids = (activity_ids[n * quarter:(n + 1) * quarter] for n in range(4))
         port = free_port()
         env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "g" * 64, "CME_INSTANCE_PATH": instance,
                "MAIL_OUTBOX_DIR": f"{instance}/outbox", "CME_BASE_URL": f"http://127.0.0.1:{port}"}
@@ -464,6 +467,9 @@ def main() -> int:
             memory.stop()
             static_rate = static_file_rate(port)
             memory_end = (REQUESTS.value, worker_rss_mib(server.pid))
+        port = free_port()
+        with gunicorn("bench._stack_floor_app:app", port, {**env, "FLOOR_CAPACITY": str(CAPACITY)}, STACK.ready) as server:
+            stack = http_phase(port, server.pid, stack_ids, think=0.0, paths=STACK)
         port = free_port()
         with gunicorn("bench._floor_app:app", port, {**env, "FLOOR_CAPACITY": str(CAPACITY)}, FLOOR.ready) as server:
             floor = http_phase(port, server.pid, floor_ids, think=0.0, paths=FLOOR)
@@ -484,11 +490,13 @@ def main() -> int:
         engine.dispose()
         exact, registered = allocation_check(rows, rush_ids + steady_ids)
         floor_exact, floor_registered = allocation_check(rows, floor_ids)
+        stack_exact, stack_registered = allocation_check(rows, stack_ids)
         bare = bare_transaction_rate(url, activity_ids, user_ids)
 
     print(f"Registration benchmark on {backend}: gunicorn -w {WORKERS}, {PROVIDERS} providers in "
           f"{CLIENT_PROCESSES} client processes, {DURATION:.0f} s per phase, capacity {CAPACITY} per activity")
     for name, phase, what in (("rush", rush, "no think time"), ("steady", steady, f"think up to {THINK:.1f} s"),
+                              ("stack", stack, "stack floor, no think time"),
                               ("floor", floor, "framework floor, no think time")):
         print(f"  {name:<7}({what}): {phase.done} registrations in {phase.seconds:.1f} s = {phase.rate:.1f}/s, "
               f"errors {phase.errors}")
@@ -499,6 +507,8 @@ def main() -> int:
           f"time); exactly {CAPACITY} confirmed + waitlist 1..n on every activity: {exact}")
     print(f"  framework floor: {floor_registered} registrations; exactly {CAPACITY} confirmed + waitlist 1..n: "
           f"{floor_exact}")
+    print(f"  stack floor: {stack_registered} registrations; exactly {CAPACITY} confirmed + waitlist 1..n: "
+          f"{stack_exact}")
     (first_requests, first), (end_requests, end) = memory.first, memory_end
     pids = sorted(first.keys() & end.keys())
     growth = max((end[pid] - first[pid] for pid in pids), default=0.0)
@@ -509,17 +519,22 @@ def main() -> int:
     print(f"  for scale: the bare transaction (one connection, no HTTP) {bare:.0f}/s; the same server and clients "
           f"fetch a static file at {static_rate:.0f}/s (a registration is two dynamic requests)")
     ratio = rush.rate / floor.rate if floor.rate else 0.0
-    cpu_ours, cpu_floor = (p.server_cpu / max(p.done, 1) * 1000 for p in (rush, floor))
+    cpu_ours, cpu_stack, cpu_floor = (p.server_cpu / max(p.done, 1) * 1000 for p in (rush, stack, floor))
     p99 = steady.percentile(steady.posts, 0.99)
     print(f"  rush {rush.rate:.1f}/s / framework floor {floor.rate:.1f}/s = {ratio:.2f} (target >= 0.5): "
           f"{'OK' if ratio >= 0.5 else 'MISSED'}; server CPU per registration {cpu_ours:.1f} ms vs {cpu_floor:.1f} ms "
           f"({cpu_ours / max(cpu_floor, 1e-9):.1f}x)")
+    print(f"  the stack's own price: stack floor {stack.rate:.1f}/s / framework floor {floor.rate:.1f}/s = "
+          f"{stack.rate / floor.rate if floor.rate else 0.0:.2f}, server CPU per registration {cpu_stack:.1f} ms vs "
+          f"{cpu_floor:.1f} ms; ours over the stack floor: rush {rush.rate / stack.rate if stack.rate else 0.0:.2f}, "
+          f"CPU {cpu_ours / max(cpu_stack, 1e-9):.1f}x")
     print(f"  steady POST p99 {p99:.1f} ms (target < 250 ms): {'OK' if p99 < 250 else 'MISSED'}")
     verdict = "not judged in a smoke run" if SMOKE else "OK" if growth < MEMORY_GROWTH_MIB else "MISSED"
     print(f"  worker memory growth after the first thousand requests {growth:+.1f} MiB "
           f"(target < {MEMORY_GROWTH_MIB:.0f} MiB): {verdict}")
-    errors = rush.errors + steady.errors + floor.errors
-    return 0 if exact and floor_exact and registered and floor_registered and errors == 0 and mail == registered \
+    errors = rush.errors + steady.errors + stack.errors + floor.errors
+    return 0 if exact and floor_exact and stack_exact and registered and floor_registered and stack_registered \
+        and errors == 0 and mail == registered \
         and reminders <= registered and pids else 1
 
 

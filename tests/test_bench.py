@@ -19,7 +19,7 @@ BENCHES = {
     "catalog": (True, "first page  GET /"),
     "calendar": (True, "public feed, fragments stored"),
     "certificates": (False, "certificates (with QR code)"),
-    "registration": (True, "registrations in"),
+    "registration": (True, "the stack's own price: stack floor"),
     "library": (True, "two-word search, first page"),
     "reporting": (True, "floor: bare csv.writer"),
     "growth": (True, "outbox claim query"),
