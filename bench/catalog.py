@@ -11,14 +11,6 @@ Targets: first page median < 25 ms and search <= 3x the first page (issue 4); fi
 """
 from __future__ import annotations
 
-import os
-import sys
-
-# bench/calendar.py is named like the standard library's `calendar` (which `email` imports): keep bench/
-# at the end of the path so the standard module wins.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE] + [_HERE]
-
 import random
 import sys
 import tempfile

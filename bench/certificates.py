@@ -10,14 +10,6 @@ Targets: at least 400 certificates per second (issue 7), and at least 0.5x the f
 """
 from __future__ import annotations
 
-import os
-import sys
-
-# bench/calendar.py is named like the standard library's `calendar` (which `email` imports): keep bench/
-# at the end of the path so the standard module wins.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE] + [_HERE]
-
 import io
 import sys
 import time

@@ -19,22 +19,17 @@ SQLite it says so and exits 2.
 """
 from __future__ import annotations
 
+import csv
+import io
 import os
+import statistics
 import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
 
-# bench/calendar.py is named like the standard library's `calendar`: keep bench/ at the end of the path.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE] + [_HERE]
-
-import csv  # noqa: E402
-import io  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from datetime import datetime, timedelta, timezone  # noqa: E402
-
-from _common import make_app, scratch_database, settle, timings  # noqa: E402
+from _common import make_app, scratch_database, settle, timings
 
 SMOKE = "--smoke" in sys.argv[1:]
 EXPLAIN = "--explain" in sys.argv[1:]

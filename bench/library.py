@@ -24,26 +24,21 @@ Target (issue 15): the search's median within 3x the catalog's first page.
 """
 from __future__ import annotations
 
+import hashlib
+import io
+import itertools
 import os
+import random
+import re
+import statistics
 import sys
+import tempfile
+import time
+import uuid
+from datetime import date, datetime, timedelta, timezone
 
-# bench/calendar.py is named like the standard library's `calendar`: keep bench/ at the end of the path.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE] + [_HERE]
-
-import hashlib  # noqa: E402
-import io  # noqa: E402
-import itertools  # noqa: E402
-import random  # noqa: E402
-import re  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import uuid  # noqa: E402
-from datetime import date, datetime, timedelta, timezone  # noqa: E402
-
-import catalog as catalog_bench  # noqa: E402
-from _common import make_app, scratch_database, settle, summary, timings  # noqa: E402
+import catalog as catalog_bench
+from _common import make_app, scratch_database, settle, summary, timings
 
 SMOKE = "--smoke" in sys.argv[1:]
 EXPLAIN = "--explain" in sys.argv[1:]

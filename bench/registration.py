@@ -27,31 +27,25 @@ first thousand requests.
 
 from __future__ import annotations
 
-import os
-import sys
-
-# bench/calendar.py is named like the standard library's `calendar` (which `email` imports): keep bench/
-# at the end of the path so the standard module wins.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE] + [_HERE]
-
-import http.client  # noqa: E402
+import http.client
 import multiprocessing
+import os
 import random
 import re
 import signal
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Iterator
 import urllib.parse
 import urllib.request
 import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Iterator
 
 from _common import ROOT, make_app, scratch_database
 

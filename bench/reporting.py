@@ -11,23 +11,17 @@ validation), its time and peak memory.
 """
 from __future__ import annotations
 
-import os
+import csv
+import random
 import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
-# bench/calendar.py is named like the standard library's `calendar`: keep bench/ at the end of the path.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE] + [_HERE]
-
-import csv  # noqa: E402
-import random  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import tracemalloc  # noqa: E402
-import uuid  # noqa: E402
-from datetime import datetime, timedelta, timezone  # noqa: E402
-from decimal import Decimal  # noqa: E402
-
-from _common import make_app, scratch_database  # noqa: E402
+from _common import make_app, scratch_database
 
 SMOKE = "--smoke" in sys.argv[1:]
 PER_ACTIVITY = 10 if SMOKE else 250

@@ -25,19 +25,14 @@ when the feed polls start) and at the end.
 """
 from __future__ import annotations
 
-import os
-import sys
-
-# bench/calendar.py is named like the standard library's `calendar`: keep bench/ at the end of the path.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE] + [_HERE]
-
-import asyncio  # noqa: E402
+import asyncio
 import http.client
+import os
 import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # bench script -> (does it take DATABASE_URL?, a line its figures print)
 BENCHES = {
     "catalog": (True, "first page  GET /"),
-    "calendar": (True, "public feed, fragments stored"),
+    "feeds": (True, "public feed, fragments stored"),
     "certificates": (False, "certificates (with QR code)"),
     "registration": (True, "the stack's own price: stack floor"),
     "library": (True, "two-word search, first page"),

@@ -7,9 +7,9 @@ transaction), what that change's commit costs, the personal feed's build, the me
 test client, and the floor measured in the same run: plain icalendar building and serialising the same events
 naively from rows already read (with add_missing_timezones()), timed alternately with our builds.
 
-    .venv/bin/python bench/calendar.py
-    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test .venv/bin/python bench/calendar.py
-    .venv/bin/python bench/calendar.py --smoke   # tiny sizes, a few seconds, every phase (the suite runs it)
+    .venv/bin/python bench/feeds.py
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test .venv/bin/python bench/feeds.py
+    .venv/bin/python bench/feeds.py --smoke   # tiny sizes, a few seconds, every phase (the suite runs it)
 
 Targets (issues 6, 11 and 17): the feed from nothing no slower than the naive reference, with fragments stored
 at most 0.15x of it and under 1 s, with no in-process cache; the feed right after a change costs what any build
@@ -17,22 +17,15 @@ costs (no rebuild penalty); a 304 builds nothing.
 """
 from __future__ import annotations
 
-import os
+import random
+import statistics
 import sys
-
-# This file is named like the standard library's `calendar`, which `email` imports: keep bench/ at the end
-# of the path so the standard module wins.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE] + [_HERE]
-
-import random  # noqa: E402
-import statistics  # noqa: E402
 import tempfile
-import time  # noqa: E402
-import uuid  # noqa: E402
-from datetime import datetime, timedelta, timezone  # noqa: E402
-from decimal import Decimal  # noqa: E402
-from typing import Callable  # noqa: E402
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Callable
 
 from _common import make_app, scratch_database, summary, timings
 
