@@ -235,9 +235,10 @@ def public_activity(activity_id: int, *, for_page: bool = True) -> Activity | No
     options = [selectinload(Activity.sessions).selectinload(ActivitySession.speakers),
                selectinload(Activity.credit_designations),
                selectinload(Activity.faculty).selectinload(Faculty.disclosures)] if for_page else [
-        selectinload(Activity.sessions)]
-    return db.session.scalar(
-        select(Activity).where(Activity.id == activity_id, Activity.status.in_(PUBLIC_STATUSES)).options(*options))
+        joinedload(Activity.sessions)]  # one statement with the activity's row, not a second one
+    return db.session.scalars(
+        select(Activity).where(Activity.id == activity_id, Activity.status.in_(PUBLIC_STATUSES)).options(*options)
+    ).unique().one_or_none()
 
 
 def draft_for_preview(activity_id: int, user: User) -> Activity | None:
