@@ -1,5 +1,6 @@
 """Certificates: PDF content read back with pypdf, the QR code decoded from a pdftoppm rendering with
-zxing-cpp, verification (valid, superseded, unknown), reissue on change, issuing for an activity."""
+zxing-cpp and compared bit for bit with segno's, verification (valid, superseded, unknown), reissue on change,
+issuing for an activity."""
 from __future__ import annotations
 
 import io
@@ -85,6 +86,23 @@ def test_a_physicians_certificate_says_everything_and_its_qr_code_verifies(app, 
     page = client.get(urlpath(url)).get_data(as_text=True)
     assert "Valid." in page and "Ada Lovelace, MD" in page and "1.5 AMA PRA Category 1 Credit(s)™ claimed" in page
     assert "ada@example.org" not in page  # nothing more than the certificate says
+
+
+@pytest.mark.parametrize("url", [
+    "http://cme.test/verify/ABCDEFGHJKLMNPQRSTUV", "http://cme.test/verify/ZZZZZZZZZZZZZZZZZZZZ",
+    "https://cme.example.org/verify/8H87TLGSTQZCM4R5XUW9", "https://cme.example.org/verify/23456789ABCDEFGHJKLM",
+    "http://x/verify/A", "https://cme.example.org/verify/~\x7f\x00" + "Z" * 30, "https://cmé.example.org/verify/AB",
+])
+def test_the_qr_code_on_a_certificate_is_segnos_code_of_its_url(url):
+    import segno
+
+    from cme.certificates.qr import SEGNO_OPTIONS, qr_bitmap
+
+    matrix = segno.make(url, **SEGNO_OPTIONS).matrix
+    padded = -len(matrix) % 8
+    expected = "".join("".join("1" if dark == 0 else "0" for dark in row) + "1" * padded for row in matrix)
+    code = qr_bitmap(url)
+    assert code.size == len(matrix) and code.rows == int(expected, 2).to_bytes(len(expected) // 8, "big")
 
 
 def urlpath(url: str) -> str:

@@ -1,8 +1,7 @@
 """Certificate PDFs (ReportLab, US Letter landscape) with a QR code (segno) to the verification page.
 
 `build_certificate_pdf` is pure: a snapshot dict and a URL in, bytes out. The QR code is one small image
-(a pixel per module; the PDF scales it), not hundreds of drawn modules, and segno is told the mask pattern
-instead of trying all eight.
+(a pixel per module; the PDF scales it), not hundreds of drawn modules, encoded by cme.certificates.qr.
 """
 from __future__ import annotations
 
@@ -11,13 +10,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import segno
-from PIL import Image
 from reportlab.lib.colors import Color, HexColor
 from reportlab.lib.pagesizes import landscape, letter
-from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
+from cme.certificates.qr import qr_bitmap
 from cme.pdffonts import draw, fit, wrap
 
 PAGE_WIDTH, PAGE_HEIGHT = landscape(letter)
@@ -96,20 +93,16 @@ def _layout(snapshot: dict[str, Any], bottom: float) -> list[Block]:
     return blocks
 
 
-def qr_image(data: str) -> Image.Image:
-    """The QR code as a one-pixel-per-module greyscale image (the page around it is the quiet zone)."""
-    # A fixed mask pattern: any of the eight is a valid code, and scoring all eight is most of segno's time.
-    matrix = segno.make(data, error="m", mask=0, micro=False, boost_error=False, mode="byte").matrix
-    # segno's rows are bytearrays of 0 (light) and 1 (dark): one translate makes them grey levels.
-    return Image.frombytes("L", (len(matrix), len(matrix)), b"".join(matrix).translate(_GREY))
-
-
-_GREY = bytes([255, 0]) + bytes(254)
-
-
 def _draw_qr(canvas: Canvas, data: str, x: float, y: float, size: float) -> None:
-    """One small image XObject, scaled up without smoothing: cheaper than drawing hundreds of modules."""
-    canvas.drawImage(ImageReader(qr_image(data)), x, y, size, size)
+    """An inline 1-bit image, a pixel per module, scaled up without smoothing (the page around it is the quiet
+    zone): ~350 bytes in the page, none of an image XObject's conversion and compression. In hex, the data can
+    never contain the `EI` that ends it."""
+    code = qr_bitmap(data)
+    canvas.saveState()
+    canvas.translate(x, y)
+    canvas.scale(size, size)
+    canvas.addLiteral(f"BI /W {code.size} /H {code.size} /BPC 1 /CS /G /F /AHx ID {code.rows.hex()}> EI")
+    canvas.restoreState()
 
 
 def build_certificate_pdf(snapshot: dict[str, Any], verify_url: str, *, superseded_note: str | None = None) -> bytes:
@@ -135,7 +128,6 @@ def build_certificate_pdf(snapshot: dict[str, Any], verify_url: str, *, supersed
                     (MARGIN + 28, f"Verification code {snapshot['code']} · {verify_url}")):
         line = fit(text, size=9, min_size=7, limit=FOOTER_WIDTH, max_lines=1)
         draw(canvas, FOOTER_X, y, line.lines[0], line.size)
-    canvas.setFillColor(HexColor("#000000"))
     _draw_qr(canvas, verify_url, QR_X, QR_Y, QR_SIZE)
     # Body, centred, top down.
     center = PAGE_WIDTH / 2
