@@ -434,6 +434,40 @@ def test_the_search_follows_edits_of_people_places_and_credit(db, make_user, mak
     assert found("blackfeather") == found("boulder") == ["Transplant day"]
 
 
+# ---------------------------------------------------------------- issue 17: the search within a date range
+
+@pytest.fixture
+def fibrosis_through_time(make_activity):
+    """Fibrosis activities that ended, that run now, and that come; one draft; one about something else."""
+    make_activity(title="Fibrosis last year", start_dt=at(-300))
+    make_activity(title="Fibrosis last week", start_dt=at(-7), description="Elastography and FIB-4")
+    make_activity(title="Fibrosis course running now", format="on_demand_webcast", join_url="https://x.example/w",
+                  start_dt=at(-30), end_dt=at(30))
+    make_activity(title="Fibrosis next week", start_dt=at(7), description="Elastography cases")
+    make_activity(title="Fibrosis next year", start_dt=at(300))
+    make_activity(title="Fibrosis draft", status="draft", start_dt=at(8))
+    make_activity(title="Hepatitis B next week", start_dt=at(6))
+
+
+@pytest.mark.parametrize("filters, expected", [
+    pytest.param({}, ["Fibrosis course running now", "Fibrosis next week", "Fibrosis next year"], id="upcoming"),
+    pytest.param({"when": "past"}, ["Fibrosis last week", "Fibrosis last year"], id="past-latest-first"),
+    pytest.param({"when": "all"}, ["Fibrosis last year", "Fibrosis course running now", "Fibrosis last week",
+                                   "Fibrosis next week", "Fibrosis next year"], id="all-by-start"),
+    pytest.param({"q": "FIBROSIS elastography"}, ["Fibrosis next week"], id="upcoming-every-word"),
+    pytest.param({"q": "elastography", "when": "past"}, ["Fibrosis last week"], id="past-every-word"),
+    pytest.param({"q": "brosis", "when": "all", "date_from": -8, "date_to": 8},
+                 ["Fibrosis course running now", "Fibrosis last week", "Fibrosis next week"], id="part-of-a-word-in-dates"),
+    pytest.param({"date_from": 100}, ["Fibrosis next year"], id="from-a-date"),
+    pytest.param({"when": "past", "date_to": -100}, ["Fibrosis last year"], id="past-to-a-date"),
+])
+def test_the_search_finds_the_same_activities_in_each_date_range(db, fibrosis_through_time, filters, expected):
+    """What the catalog, the month view, alerts and feeds find (`filtered_activities`), on both databases."""
+    days = {k: (NOW + timedelta(days=v)).date() for k, v in filters.items() if k.startswith("date_")}
+    found = catalog.filtered_activities(catalog.CatalogFilters(**{"q": "fibrosis", **filters, **days}), now=NOW)
+    assert [a.title for a in db.session.scalars(found)] == expected
+
+
 # ---------------------------------------------------------------- issue 14, point 5: on demand in the month view
 
 def test_the_month_view_lists_an_on_demand_module_from_its_release_never_before(client, make_activity):
