@@ -214,8 +214,9 @@ def catalog_page(filters: CatalogFilters, *, page: int = 1, per_page: int = 20, 
 @lru_cache(maxsize=256)
 def _page_statements(filters: CatalogFilters, seats_taken: Callable | None, cap: int) -> tuple[Select, Select]:
     """The statements of a catalog page with these filters, and of their count, with the moment (`now`) and the
-    page's `limit` and `offset` as parameters: built once per process. Building them, and SQLAlchemy's cache key
-    of them (which it keeps on the statement), were a fifth of the first page's time outside its template.
+    page's `limit` and `offset` as parameters: built once per process (SQL, no data: every request reads the
+    database). Building them, and SQLAlchemy's cache key of them (which it keeps on the statement), were a fifth
+    of the first page's time outside its template.
 
     The total counts the matching ids, at most `cap` + 1 of them (Flask-SQLAlchemy's own count wraps the whole
     select, every column, in a subquery, which makes SQLite read whole rows)."""
