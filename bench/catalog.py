@@ -83,7 +83,7 @@ def main() -> int:
     from cme.activities import catalog
     from cme.activities.models import Activity, ActivitySession, CreditDesignation
     from cme.extensions import db
-    from cme.registration.counts import taken_counts
+    from cme.registration.counts import taken_count
     from cme.registration.service import active_registrations_of
 
     with scratch_database() as (backend, url), tempfile.TemporaryDirectory() as instance:
@@ -102,16 +102,14 @@ def main() -> int:
         cards = client.get("/").get_data(as_text=True).count('<li class="card">')
         assert cards == 20, f"the first page shows {cards} activities, not 20"
 
-        # The floor's data: what the view hands its template, loaded once (then detached: a render that reached
-        # for the database would fail, not quietly query).
+        # The floor's data: what the view hands its template, loaded once (plain cards: the render has no database
+        # to reach for).
         with app.test_request_context("/"):
             from cme.activities.views import _filters
 
             form, filters = _filters()
-            page = catalog.catalog_page(filters)
-            seats_taken = taken_counts([a.id for a in page.items])
-            states = {a.id: catalog.seat_state(a, seats_taken[a.id]) for a in page.items}
-            _ = [a.credit_designations for a in page.items]
+            page = catalog.catalog_page(filters, seats_taken=taken_count)
+            states = {a.id: catalog.seat_state(a, a.seats_taken) for a in page.items}
             mine = active_registrations_of(current_user, [a.id for a in page.items])
         render = lambda: render_template("activities/catalog.html", page=page, form=form, filters=filters,  # noqa: E731
                                          seat_states=states, mine=mine)

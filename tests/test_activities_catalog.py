@@ -162,6 +162,61 @@ def test_the_catalog_page_issues_the_same_queries_for_few_or_many_activities(app
     assert small == large
 
 
+def test_the_first_catalog_page_is_one_statement(client, db, make_user, make_activity, count_queries, auth):
+    """Issue 17: the cards, their designations, their seats taken and the total come in the page's one statement
+    (a provider's page adds their own registrations); only a page past the last counts apart."""
+    for i in range(3):
+        activity = make_activity(title=f"A{i}", start_dt=at(1 + i), capacity=5, credits={"ama_pra_1": "1", "ancc": "1"})
+        db.session.add(Registration(user=make_user(), activity=activity, status="confirmed"))
+    db.session.commit()
+
+    def statements(path: str) -> int:
+        db.session.expunge_all()
+        with count_queries() as sent:
+            assert client.get(path).status_code == 200
+        return len(sent)
+
+    assert statements("/") == 1
+    assert statements("/activities/?page=9") == 2
+    make_user("ada@example.org")
+    auth.login("ada@example.org")
+    assert statements("/") == 2  # (their user, loaded at log-in, stays in the tests' app context: not counted here)
+
+
+def test_catalog_cards_count_confirmed_and_offered_registrants_as_seats_taken(client, db, make_user, make_activity):
+    """The figures a card shows: seats taken are what registration.counts says (confirmed, and offered), never the
+    waitlisted or the cancelled; designations in CreditType order whatever order they were made in."""
+    from cme.registration.counts import taken_counts
+
+    activity = make_activity(title="Counted", capacity=6, start_dt=at(3),
+                             credits={"participation": "2", "abim_moc": "2", "ama_pra_1": "2"})
+    offer_until = NOW + timedelta(days=1)
+    for status, position in (("confirmed", None), ("confirmed", None), ("offered", 1), ("waitlisted", 2),
+                             ("cancelled", None)):
+        db.session.add(Registration(user=make_user(), activity=activity, status=status, waitlist_position=position,
+                                    offer_expires_dt=offer_until if status == "offered" else None))
+    db.session.commit()
+    assert taken_counts([activity.id])[activity.id] == 3
+    shown = card(client.get("/").get_data(as_text=True), "Counted")
+    assert "3 seats left" in shown
+    assert re.findall(r'<span class="credit">([^<]+)</span>', shown) == [
+        "2 AMA PRA Category 1 Credit™", "2 ABIM MOC points", "2 Certificate of participation (hours)"]
+    assert "Hilton Midtown · New York, NY" in shown
+
+
+def test_a_catalog_page_statement_is_built_once_and_reads_each_requests_moment(app, make_activity):
+    """The page's statement is built once per filters (building it, and SQLAlchemy's cache key of it, were a fifth
+    of the first page's time beyond its template), with the moment as a parameter: what ended drops off."""
+    make_activity(title="Ends soon", start_dt=at(1), end_dt=at(1) + timedelta(hours=2))
+    make_activity(title="Later", start_dt=at(5))
+    filters = catalog.CatalogFilters()
+    with app.test_request_context("/"):
+        before, after = (catalog.catalog_page(filters, now=now) for now in (NOW, at(2)))
+    assert before._query_args["select"] is after._query_args["select"]
+    assert [a.title for a in before.items] == ["Ends soon", "Later"] and before.total == 2
+    assert [a.title for a in after.items] == ["Later"] and after.total == 1
+
+
 def test_month_view_shows_activities_on_their_local_days_and_times(client, make_activity):
     make_activity(title="Late night in LA", time_zone="America/Los_Angeles",
                   start_dt=datetime(2030, 3, 9, 5, 30, tzinfo=timezone.utc),  # Mar 8, 9:30 PM PST

@@ -3,16 +3,20 @@ and the seat state a card shows. Nothing here writes."""
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from functools import lru_cache
+from typing import Callable
 
-from flask_sqlalchemy.pagination import SelectPagination
-from sqlalchemy import Select, exists, func, or_, select
-from sqlalchemy.orm import defer, joinedload, selectinload
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import BindParameter, ColumnElement, Integer, Select, bindparam, exists, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from cme.accounts.models import User
 from cme.activities.models import (
-    PUBLIC_STATUSES, Activity, ActivityFormat, ActivitySession, ActivityStatus, CreditDesignation, CreditType, Faculty,
+    PUBLIC_STATUSES, Activity, ActivityFacts, ActivityFormat, ActivitySession, ActivityStatus, CreditDesignation,
+    CreditType, DesignationFacts, Faculty,
 )
 from cme.activities.forms import FORMAT_FILTERS, CatalogFilterForm
 from cme.activities.reporting_data import ActivityContentTag
@@ -25,7 +29,7 @@ WEBCAST_FORMATS = (ActivityFormat.LIVE_WEBCAST.value, ActivityFormat.ON_DEMAND_W
 DEFAULT_ZONE = "America/New_York"
 
 
-@dataclass
+@dataclass(frozen=True)
 class CatalogFilters:
     q: str = ""
     format: str = ""
@@ -79,12 +83,13 @@ def _day_start_utc(day: date, zone_name: str) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone(zone_name))
 
 
-def filtered_activities(filters: CatalogFilters, *, now: datetime | None = None) -> Select:
+def filtered_activities(filters: CatalogFilters, *, now: datetime | BindParameter | None = None) -> Select:
     """Published and cancelled activities matching the filters.
 
-    `when`: "upcoming" (not ended, soonest first), "past" (ended, latest first) or "all" (by start).
+    `when`: "upcoming" (not ended, soonest first), "past" (ended, latest first) or "all" (by start). `now` may be a
+    bound parameter (the catalog's page, built once).
     """
-    now = now or now_utc()
+    now = now_utc() if now is None else now
     stmt = select(Activity).where(Activity.status.in_(PUBLIC_STATUSES))
     if filters.when == "past":
         stmt = stmt.where(Activity.end_dt < now).order_by(Activity.start_dt.desc(), Activity.id.desc())
@@ -128,39 +133,102 @@ def _escape_like(text: str) -> str:
 MAX_COUNTED = 1000
 
 
-class _PageWithTotal(SelectPagination):
-    """A page whose statement also returns the total on each row (an uncorrelated scalar subquery, which
-    PostgreSQL and SQLite run once): the items, their eager loads and the count in one round trip. Only a page
-    with no rows (nothing matches, or a page past the last) counts apart. The count stops after MAX_COUNTED + 1:
-    `more_than` says when more matched, and `total` is then MAX_COUNTED."""
+@dataclass(frozen=True)
+class CardCredit(DesignationFacts):
+    """A designation as a card shows it: its credit type and maximum amount."""
+    credit_type: str
+    max_amount: Decimal
 
-    def _query_items(self) -> list[Activity]:
-        rows = self._query_args["session"].execute(
-            self._query_args["select"].limit(self.per_page).offset(self._query_offset)).unique().all()
+
+@dataclass(frozen=True)
+class ActivityCard(ActivityFacts):
+    """An activity as its catalog card (and `seat_state`) reads it: the columns it shows, as plain values, with
+    Activity's own rules (ActivityFacts). Twenty mapped activities with their eagerly loaded designations were
+    most of the first page's time beyond its template (bench/catalog.py, issue 17)."""
+    id: int
+    format: str
+    status: str
+    title: str
+    time_zone: str
+    start_dt: datetime
+    end_dt: datetime
+    venue_name: str | None
+    city: str | None
+    state: str | None
+    capacity: int | None
+    registration_opens_dt: datetime | None
+    registration_closes_dt: datetime | None
+    credit_designations: list[CardCredit]
+    seats_taken: int | None = None  # when the page was asked to count them (catalog_page's `seats_taken`)
+
+
+CARD_COLUMNS = tuple(getattr(Activity, f.name) for f in fields(ActivityCard)
+                     if f.name not in ("credit_designations", "seats_taken"))
+# Each credit type's designated amount (NULL: none), a column each: the designations come in the page's own
+# statement, already in CreditType order.
+CREDIT_TYPES = tuple(credit_type.value for credit_type in CreditType)
+DESIGNATED_AMOUNTS = tuple(
+    select(CreditDesignation.max_amount).where(CreditDesignation.activity_id == Activity.id,
+                                               CreditDesignation.credit_type == credit_type)
+    .scalar_subquery().label(f"designated_{credit_type}")
+    for credit_type in CREDIT_TYPES)
+
+
+class CatalogPage(Pagination):
+    """A page of activity cards whose one statement also returns, on each row, the total (an uncorrelated scalar
+    subquery, which PostgreSQL and SQLite run once), the designations and, when asked, the seats taken. Only a
+    page with no rows (nothing matches, or a page past the last) counts apart. The count stops after
+    MAX_COUNTED + 1: `more_than` says when more matched, and `total` is then MAX_COUNTED."""
+
+    def _query_items(self) -> list[ActivityCard]:
+        rows = self._query_args["session"].execute(self._query_args["select"], {
+            **self._query_args["params"], "limit": self.per_page, "offset": self._query_offset}).all()
         self._total = rows[0].total if rows else None
-        return [row[0] for row in rows]
+        return [_card(row) for row in rows]
 
     def _query_count(self) -> int:
         counted = self._total if self._total is not None else self._query_args["session"].scalar(
-            self._query_args["count_select"])
+            self._query_args["count_select"], self._query_args["params"])
         self.more_than = counted > self._query_args["cap"]
         return min(counted, self._query_args["cap"])
 
 
-def catalog_page(filters: CatalogFilters, *, page: int = 1, per_page: int = 20, now: datetime | None = None):
-    """One page of the catalog, with its designations and the total, in one statement.
+def _card(row) -> ActivityCard:
+    """A card from a page's row: CARD_COLUMNS, then DESIGNATED_AMOUNTS, then the total and the seats taken (read
+    by position: by name took twice as long)."""
+    amounts = row[len(CARD_COLUMNS):len(CARD_COLUMNS) + len(DESIGNATED_AMOUNTS)]
+    credits = [CardCredit(credit_type, amount) for credit_type, amount in zip(CREDIT_TYPES, amounts)
+               if amount is not None]
+    return ActivityCard(*row[:len(CARD_COLUMNS)], credits, row._mapping.get("seats_taken"))
 
-    The total counts the matching ids, at most MAX_COUNTED + 1 of them (Flask-SQLAlchemy's own count wraps the
-    whole select, every column, in a subquery, which makes SQLite read whole rows)."""
-    matching = filtered_activities(filters, now=now)
+
+def catalog_page(filters: CatalogFilters, *, page: int = 1, per_page: int = 20, now: datetime | None = None,
+                 seats_taken: Callable[[ColumnElement[int]], ColumnElement[int]] | None = None) -> CatalogPage:
+    """One page of the catalog as cards, with their designations and the total, in one statement; with
+    `seats_taken` (registration.counts.taken_count: SQL of an activity id column), each card's seats taken too."""
+    select_page, count = _page_statements(filters, seats_taken, MAX_COUNTED)
+    return CatalogPage(select=select_page, count_select=count, params={"now": now or now_utc()}, cap=MAX_COUNTED,
+                       session=db.session, page=max(page, 1), per_page=per_page, max_per_page=100, error_out=False)
+
+
+@lru_cache(maxsize=256)
+def _page_statements(filters: CatalogFilters, seats_taken: Callable | None, cap: int) -> tuple[Select, Select]:
+    """The statements of a catalog page with these filters, and of their count, with the moment (`now`) and the
+    page's `limit` and `offset` as parameters: built once per process (SQL, no data: every request reads the
+    database). Building them, and SQLAlchemy's cache key of them (which it keeps on the statement), were a fifth
+    of the first page's time outside its template.
+
+    The total counts the matching ids, at most `cap` + 1 of them (Flask-SQLAlchemy's own count wraps the whole
+    select, every column, in a subquery, which makes SQLite read whole rows)."""
+    matching = filtered_activities(filters, now=bindparam("now"))
     first_matches = matching.with_only_columns(Activity.id, maintain_column_froms=True).order_by(None)
-    count = select(func.count()).select_from(first_matches.limit(MAX_COUNTED + 1).subquery())
-    stmt = matching.add_columns(count.scalar_subquery().correlate(None).label("total")).options(
-        joinedload(Activity.credit_designations),
-        defer(Activity.description), defer(Activity.learning_objectives), defer(Activity.target_audience),
-        defer(Activity.accreditation_statement), defer(Activity.access_notes))
-    return _PageWithTotal(select=stmt, count_select=count, cap=MAX_COUNTED, session=db.session, page=max(page, 1),
-                          per_page=per_page, max_per_page=100, error_out=False)
+    count = select(func.count()).select_from(first_matches.limit(cap + 1).subquery())
+    columns = [*CARD_COLUMNS, *DESIGNATED_AMOUNTS, count.scalar_subquery().correlate(None).label("total")]
+    if seats_taken is not None:
+        columns.append(seats_taken(Activity.id).label("seats_taken"))
+    select_page = matching.with_only_columns(*columns, maintain_column_froms=True).limit(
+        bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer))
+    return select_page, count
 
 
 @dataclass
@@ -249,7 +317,7 @@ def draft_for_preview(activity_id: int, user: User) -> Activity | None:
     return activity
 
 
-def seat_state(activity: Activity, taken: int, *, now: datetime | None = None) -> tuple[str, str]:
+def seat_state(activity: Activity | ActivityCard, taken: int, *, now: datetime | None = None) -> tuple[str, str]:
     """(key, label) of what a card shows: seats left, Waitlist, Full, Cancelled, Ended (an on-demand webcast: No
     longer available), Registration closed, Open. `taken`: seats taken (registration.counts: confirmed, and held
     for someone with an offer)."""

@@ -19,7 +19,7 @@ from cme.library.abstracts.service import public_count as abstract_count
 from cme.library.materials import service as materials
 from cme.library.highlights import service as highlights
 from cme.library.topic_pages import topics_of
-from cme.registration.counts import taken_counts
+from cme.registration.counts import taken_count, taken_counts
 from cme.registration.overlaps import overlapping_registrations
 from cme.registration.service import (
     active_registration, active_registrations_of, registrant_problem, registration_problem,
@@ -42,10 +42,9 @@ def _filters() -> tuple[CatalogFilterForm, public.CatalogFilters]:
 @bp.get("/activities/")
 def catalog():
     form, filters = _filters()
-    page = public.catalog_page(filters, page=page_arg())
+    page = public.catalog_page(filters, page=page_arg(), seats_taken=taken_count)
     now = now_utc()
-    seats_taken = taken_counts([a.id for a in page.items])
-    seat_states = {a.id: public.seat_state(a, seats_taken[a.id], now=now) for a in page.items}
+    seat_states = {a.id: public.seat_state(a, a.seats_taken, now=now) for a in page.items}
     mine = active_registrations_of(current_user, [a.id for a in page.items])
     return render_template("activities/catalog.html", page=page, form=form, filters=filters, seat_states=seat_states,
                            mine=mine)

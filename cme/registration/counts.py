@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, ScalarSelect, func, select
 
 from cme.activities.models import Activity
 from cme.extensions import db
@@ -22,8 +22,11 @@ class RegistrationCounts:
 
     @property
     def taken(self) -> int:
-        """Seats taken: confirmed, and held for someone with an offer."""
+        """Seats taken: confirmed, and held for someone with an offer (SEAT_TAKERS, as `taken_count` counts)."""
         return self.confirmed + self.offered
+
+
+SEAT_TAKERS = (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED)
 
 
 def registration_counts(activity_ids: list[int]) -> dict[int, RegistrationCounts]:
@@ -52,6 +55,13 @@ def counts_for(activity_id: int) -> RegistrationCounts:
 def taken_counts(activity_ids: list[int]) -> dict[int, int]:
     """{activity_id: seats taken}: what catalog cards, month entries and activity pages show."""
     return {activity_id: c.taken for activity_id, c in registration_counts(activity_ids).items()}
+
+
+def taken_count(activity_id: ColumnElement[int]) -> ScalarSelect[int]:
+    """Seats taken (`RegistrationCounts.taken`) of the activity `activity_id` names, as SQL: a column of a
+    statement that lists activities (the catalog's page counts its seats in its own statement)."""
+    return select(func.count()).where(Registration.activity_id == activity_id,
+                                      Registration.status.in_(SEAT_TAKERS)).scalar_subquery()
 
 
 def seats_left(activity: Activity) -> int | None:
