@@ -11,7 +11,7 @@ from typing import Callable
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import BindParameter, ColumnElement, Integer, Select, bindparam, exists, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from cme.accounts.models import User
 from cme.activities.models import (
