@@ -13,6 +13,10 @@ from cme.extensions import db
 from cme.registration.models import Registration, RegistrationStatus
 
 
+# Who takes a seat: the one rule `RegistrationCounts.taken` (in Python) and `taken_count` (in SQL) both read.
+SEAT_TAKERS = (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED)
+
+
 @dataclass(frozen=True)
 class RegistrationCounts:
     confirmed: int = 0
@@ -23,10 +27,7 @@ class RegistrationCounts:
     @property
     def taken(self) -> int:
         """Seats taken: confirmed, and held for someone with an offer (SEAT_TAKERS, as `taken_count` counts)."""
-        return self.confirmed + self.offered
-
-
-SEAT_TAKERS = (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED)
+        return sum(getattr(self, status.value) for status in SEAT_TAKERS)
 
 
 def registration_counts(activity_ids: list[int]) -> dict[int, RegistrationCounts]:
