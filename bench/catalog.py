@@ -117,16 +117,17 @@ def main() -> int:
             assert render().count('<li class="card">') == 20
 
         print(f"Catalog benchmark on {backend}: {N_ACTIVITIES:,} activities, 3 sessions and 2 designations each")
-        # The first page and its floor alternately, a slice of each at a time (the machine is shared: a burst of
-        # load elsewhere slows both alike).
-        firsts, floors = [], []
+        # The first page, its floor and the search alternately, a slice of each at a time (the machine is shared: a
+        # burst of load elsewhere slows all three alike, and both ratios compare figures taken together).
+        firsts, floors, searches = [], [], []
         for n in range(0, REPEAT, 10):
             firsts += timings(lambda: client.get("/"), repeat=min(10, REPEAT - n), warmup=WARMUP if not n else 0)
             with app.test_request_context("/"):
                 floors += timings(render, repeat=min(10, REPEAT - n), warmup=WARMUP if not n else 0)
+            searches += timings(lambda: client.get(search), repeat=min(10, REPEAT - n), warmup=WARMUP if not n else 0)
         first, _ = summary("first page  GET /", firsts)
         floor, _ = summary("floor: template with data in memory", floors)
-        searched, _ = summary("search page GET " + search[:21] + "...", timings(lambda: client.get(search), repeat=REPEAT, warmup=WARMUP))
+        searched, _ = summary("search page GET " + search[:21] + "...", searches)
         summary(f"activity    GET /activities/{public_id}", timings(lambda: client.get(f"/activities/{public_id}"), repeat=REPEAT,
                                                                          warmup=WARMUP))
         with app.app_context():

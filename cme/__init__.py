@@ -86,14 +86,22 @@ def _init_extensions(app: Flask) -> None:
     library_search.register()  # issue 15, point 9: the library's search index, kept by flush listeners
 
 
+# How much of an SQLite database file is read through a memory map (address space, not memory: the pages are the
+# operating system's file cache, shared by every connection).
+SQLITE_MMAP_BYTES = 256 * 1024 * 1024
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    """WAL for concurrent readers, foreign keys enforced, and a wait instead of 'database is locked'."""
+    """WAL for concurrent readers, foreign keys enforced, a wait instead of 'database is locked', and reads through
+    a memory map: a scan (the catalog search's capped count reads every activity's row, bench/catalog.py) otherwise
+    copies each page with a system call once the tables outgrow SQLite's 2 MB page cache, half the scan's time."""
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
         cursor.close()
 
 

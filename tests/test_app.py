@@ -39,6 +39,19 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
         db.engine.dispose()
 
 
+def test_sqlite_reads_its_file_through_a_memory_map(tmp_path):
+    """A scan past SQLite's 2 MB page cache (the catalog search's count) reads pages in place, not by a system call
+    each (bench/catalog.py)."""
+    from cme.extensions import db
+
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'm.db'}"})
+    with app.app_context(), db.engine.connect() as connection:
+        raw = connection.connection.dbapi_connection
+        assert raw.execute("PRAGMA mmap_size").fetchone()[0] >= 64 * 1024 * 1024
+    with app.app_context():
+        db.engine.dispose()
+
+
 def test_a_postgresql_database_url_is_driven_by_psycopg3(tmp_path):
     """Configured, not connected: a plain postgresql:// DATABASE_URL gets psycopg 3, never psycopg2."""
     import psycopg
