@@ -7,7 +7,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from cme.activities.models import ActivitySession
 from cme.library import search
@@ -484,6 +484,15 @@ def test_a_search_reads_its_page_in_one_statement_on_postgresql_and_two_on_sqlit
         page = search.search("albumin terlipressin")
     assert page.total == 3 and all("<mark>" in hit.snippet_html for hit in page.items)
     assert len(statements) == (1 if backend == "postgresql" else 2)
+
+
+@pytest.mark.postgresql
+def test_the_entries_text_and_document_are_stored_uncompressed(db):
+    # Each search decompressed every candidate's document to rank it, and each shown body for its snippet.
+    storage = dict(db.session.execute(text(
+        "SELECT attname, attstorage FROM pg_attribute WHERE attrelid = 'library_search_entries'::regclass "
+        "AND attname IN ('body', 'document')")).all())
+    assert storage == {"body": "e", "document": "e"}
 
 
 def test_a_registrants_search_asks_once_which_slides_they_may_open(

@@ -682,7 +682,8 @@ def _sqlite_statements(filtered: tuple[str, ...], opened: tuple[str, ...]) -> tu
 
 
 # PostgreSQL: the generated `document` (title weight A, body B) against websearch_to_tsquery; ts_rank weighs A
-# over B; ts_headline only for the page's rows.
+# over B; ts_headline only for the page's rows. Both `document` and `body` are stored uncompressed (migration
+# b9e3f1c7a2d4): each search reads every candidate's document and each shown row's body.
 _DOCUMENT = literal_column("library_search_entries.document")
 _ENGLISH = literal_column("'english'::regconfig")
 _HEADLINE = f"StartSel={START}, StopSel={STOP}, MaxWords=40, MinWords=15, MaxFragments=2, FragmentDelimiter=\" … \""
