@@ -7,7 +7,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from cme.activities.models import ActivitySession
 from cme.library import search
@@ -177,6 +177,16 @@ def test_a_word_deep_inside_a_long_text_is_marked_in_its_snippet(db, meeting, ad
     assert "<mark>ledipasvir</mark>" in hit.snippet_html
     hit = search.search("velpatasvir ledipasvir").items[0]
     assert "<mark>ledipasvir</mark>" in hit.snippet_html and "<mark>velpatasvir</mark>" in hit.snippet_html
+
+
+@pytest.mark.postgresql
+def test_a_long_texts_snippet_starts_near_the_first_word_in_any_case_counted_in_characters(db, meeting, add):
+    # Longer than the window PostgreSQL's ts_headline reads (HEADLINE_WINDOW): the window starts a little before the first place
+    # a typed word is written, whatever its case, counted in characters (these are three bytes each).
+    add(meeting, "A long abstract", background="漢字テキスト、 " * 600,
+        methods="Ledipasvir first. " + "Nothing again. " * 300, conclusions="Then ledipasvir at last.")
+    snippet = search.search("LEDIPASVIR").items[0].snippet_html
+    assert "<mark>Ledipasvir</mark> first" in snippet
 
 
 def test_the_page_says_more_than_the_cap_when_more_match(db, client, meeting, add, monkeypatch):
@@ -464,6 +474,45 @@ def test_the_results_page_runs_the_same_number_of_queries_for_5_and_for_50_resul
         return len(statements)
 
     assert queries_for(5) == queries_for(50)
+
+
+def test_a_search_reads_its_page_in_one_statement_on_postgresql_and_two_on_sqlite(
+        db, meeting, add, backend, count_queries):
+    for n in range(3):
+        add(meeting, f"Albumin trial {n}", results="albumin and terlipressin")
+    with count_queries() as statements:
+        page = search.search("albumin terlipressin")
+    assert page.total == 3 and all("<mark>" in hit.snippet_html for hit in page.items)
+    assert len(statements) == (1 if backend == "postgresql" else 2)
+
+
+@pytest.mark.postgresql
+def test_the_entries_text_and_document_are_stored_uncompressed(db):
+    # Each search decompressed every candidate's document to rank it, and each shown body for its snippet.
+    storage = dict(db.session.execute(text(
+        "SELECT attname, attstorage FROM pg_attribute WHERE attrelid = 'library_search_entries'::regclass "
+        "AND attname IN ('body', 'document')")).all())
+    assert storage == {"body": "e", "document": "e"}
+
+
+def test_a_registrants_search_asks_once_which_slides_they_may_open(
+        db, meeting, slides, make_user, register, count_queries):
+    slides("Bleeding varices", "registrants")
+    registrant = make_user("reg@example.org")
+    register(registrant, meeting, by_organizer=True)
+    with count_queries() as statements:
+        hit = search.search("carvedilol", viewer=registrant).items[0]
+    assert hit.title == "Bleeding varices" and "<mark>" in hit.snippet_html
+    assert len([s for s in statements if "FROM materials" in s]) == 1
+
+
+def test_the_year_choices_are_the_years_of_listed_entries_newest_first(db, make_activity, add, add_article):
+    now = now_utc().replace(microsecond=0)
+    for n in (0, 2, 2, 5):
+        add(make_activity(title=f"Course {n}", start_dt=now - timedelta(days=366 * n)), f"Albumin {n}")
+    add_article("Undated news", publication_date=date(2001, 6, 1), reviewed_on=date(2001, 6, 1))
+    expected = sorted(set(db.session.scalars(select(SearchEntry.year))), reverse=True)
+    assert search.years_in_index() == expected and len(expected) == 4 and expected[-1] == 2001
 
 
 def test_searching_writes_nothing(db, client, meeting, add, count_queries):

@@ -24,12 +24,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from math import ceil
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Collection, Optional, Sequence
 
 from markupsafe import Markup, escape
-from sqlalchemy import (CheckConstraint, ColumnElement, ForeignKey, Index, Select, String, Text, UniqueConstraint, and_,
-                        bindparam, case, column, delete, event, func, insert, inspect, literal_column, or_, select, table)
+from sqlalchemy import (ARRAY, Boolean, CheckConstraint, ColumnElement, ForeignKey, Index, Select, String, Subquery,
+                        Text, UniqueConstraint, and_, bindparam, case, column, delete, event, func, insert, inspect,
+                        literal_column, or_, select, table)
 from sqlalchemy.orm import Mapped, Session, mapped_column, selectinload, undefer
 
 from cme.activities.models import Activity, ActivitySession, ActivityStatus, Faculty, activity_organizers
@@ -113,8 +115,8 @@ class Provider:
     - `parents`: classes an item reads from, with the attributes that matter and the query of the items of given
       parents (an activity's status or dates for its abstracts);
     - `link(item_id, title)`: where a result links, as (endpoint, arguments);
-    - `openable(viewer, now)`: SQL over `SearchEntry`, true for restricted entries the viewer may open (None:
-      nobody opens a restricted entry through the search)."""
+    - `openable(viewer, now)`: the ids of its restricted items the viewer may open now, or True for every one (an
+      administrator); None: nobody opens a restricted entry through the search."""
 
     kind: str
     model: type
@@ -123,7 +125,7 @@ class Provider:
     link: Callable[[int, str], tuple[str, dict[str, Any]]]
     children: dict[type, str] = field(default_factory=dict)
     parents: dict[type, tuple[tuple[str, ...], Callable[[set[int]], Select]]] = field(default_factory=dict)
-    openable: Optional[Callable[[Any, datetime], ColumnElement[bool]]] = None
+    openable: Optional[Callable[[Any, datetime], Collection[int] | bool]] = None
 
 
 PROVIDERS: dict[str, Provider] = {}
@@ -230,13 +232,13 @@ def _load_materials(ids: Sequence[int]) -> list[Material]:
         selectinload(Material.speaker))))
 
 
-def _material_openable(viewer, now: datetime) -> ColumnElement[bool]:
+def _material_openable(viewer, now: datetime) -> Collection[int] | bool:
     """The restricted slides `viewer` may open now, by asking `release.may_open` of the materials of the activities
     they are registered for or organize (none for an anonymous visitor; all for an administrator)."""
     if viewer is None or not getattr(viewer, "is_authenticated", False):
-        return literal_column("1") == literal_column("0")
+        return ()
     if viewer.is_admin:
-        return literal_column("1") == literal_column("1")
+        return True
     mine = select(Registration.activity_id).where(Registration.user_id == viewer.id,
                                                   Registration.status == RegistrationStatus.CONFIRMED) \
         .union(select(activity_organizers.c.activity_id).where(activity_organizers.c.user_id == viewer.id))
@@ -244,7 +246,7 @@ def _material_openable(viewer, now: datetime) -> ColumnElement[bool]:
         select(Material).where(Material.activity_id.in_(mine), Material.release != Release.PUBLIC.value)
         .options(selectinload(Material.activity), selectinload(Material.session))))
     who = release.viewer_for(viewer, {m.activity_id for m in materials})
-    return SearchEntry.item_id.in_([m.id for m in materials if release.may_open(who, m, now)])
+    return [m.id for m in materials if release.may_open(who, m, now)]
 
 
 register_provider(Provider(
@@ -503,32 +505,58 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _filters(filters: SearchFilters, now: datetime) -> list[ColumnElement[bool]]:
-    conditions = [or_(SearchEntry.listed_from_dt.is_(None), SearchEntry.listed_from_dt <= now)]
-    if filters.kind:
-        conditions.append(SearchEntry.kind == filters.kind)
-    if filters.topic:
-        conditions.append(SearchEntry.topics.like(_like(f" {filters.topic} "), escape="\\"))
-    if filters.activity_id:
-        conditions.append(SearchEntry.activity_id == filters.activity_id)
-    if filters.speaker:
-        conditions.append(func.lower(SearchEntry.speaker).like(_like(filters.speaker.lower()), escape="\\"))
-    if filters.year:
-        conditions.append(SearchEntry.year == filters.year)
+# The statements of a search are built once per process for each shape (the database, which filters are set, which
+# kinds have restricted entries a viewer may open): SQL with parameters, no data (every search reads the index).
+# Building them, and SQLAlchemy's cache key of them, cost about 2.5 ms a statement, as much as the database's
+# ranking of a realistic search.
+
+def _filtered(names: tuple[str, ...]) -> list[ColumnElement[bool]]:
+    """SQL of the filters set (named as in `SearchFilters.args`), over the parameters `_parameters` gives."""
+    conditions = [or_(SearchEntry.listed_from_dt.is_(None), SearchEntry.listed_from_dt <= bindparam("now"))]
+    if "type" in names:
+        conditions.append(SearchEntry.kind == bindparam("kind"))
+    if "topic" in names:
+        conditions.append(SearchEntry.topics.like(bindparam("topic"), escape="\\"))
+    if "activity" in names:
+        conditions.append(SearchEntry.activity_id == bindparam("activity_id"))
+    if "speaker" in names:
+        conditions.append(func.lower(SearchEntry.speaker).like(bindparam("speaker"), escape="\\"))
+    if "year" in names:
+        conditions.append(SearchEntry.year == bindparam("year"))
     return conditions
 
 
-def _openable(viewer, now: datetime) -> ColumnElement[bool]:
-    """Entries whose text the viewer may read: public ones, and restricted ones their provider opens to them."""
-    opened = [and_(SearchEntry.kind == p.kind, p.openable(viewer, now)) for p in PROVIDERS.values() if p.openable]
+def _openable(kinds: tuple[str, ...]) -> ColumnElement[bool]:
+    """SQL: entries whose text the viewer may read: public ones, and restricted ones of these kinds that their
+    provider opens to them (the parameters `open_<kind>`, the ids, and `open_every_<kind>`)."""
+    opened = [and_(SearchEntry.kind == kind, or_(bindparam(f"open_every_{kind}", type_=Boolean),
+                                                 SearchEntry.item_id.in_(bindparam(f"open_{kind}", expanding=True))))
+              for kind in kinds]
     return or_(SearchEntry.access == Access.PUBLIC.value, *opened)
+
+
+def _opening_kinds() -> tuple[str, ...]:
+    return tuple(p.kind for p in PROVIDERS.values() if p.openable)
+
+
+def _parameters(filters: SearchFilters, viewer, now: datetime) -> dict[str, Any]:
+    """The values of the filters and of what the viewer may open, for the statements' parameters."""
+    params: dict[str, Any] = dict(now=now, kind=filters.kind, topic=_like(f" {filters.topic} "),
+                                  activity_id=filters.activity_id, speaker=_like(filters.speaker.lower()),
+                                  year=filters.year)
+    for kind in _opening_kinds():
+        opened = PROVIDERS[kind].openable(viewer, now)
+        params[f"open_every_{kind}"] = opened is True
+        params[f"open_{kind}"] = [] if isinstance(opened, bool) else list(opened)
+    return params
 
 
 def search(text: str, filters: SearchFilters = SearchFilters(), *, viewer=None, page: int = 1,
            per_page: int = PER_PAGE, now: datetime | None = None, ranked_max: int | None = None) -> SearchPage:
     """A page of what matches `text` (ranked) within `filters`, or, with no words but some filter, what the filters
-    select (newest first). Two queries: the ranked page with the number of matches, then its rows with their
-    snippets (a third, the count, only for a page past the last).
+    select (newest first). On PostgreSQL one statement: the ranked page with its rows, their snippets and the
+    number of matches; on SQLite two: the ranked page with the number of matches, then its rows with their snippets
+    (a further one, the count, only for a page past the last).
 
     At most `ranked_max` (default `MAX_RANKED`) matches are ranked: the newest ones (the database's full-text index
     gives them in that order and stops there); when more match, the page is `capped` and its `total` is that
@@ -536,35 +564,52 @@ def search(text: str, filters: SearchFilters = SearchFilters(), *, viewer=None, 
     now = now or now_utc()
     cap = ranked_max or MAX_RANKED
     groups = parse_query(text)
-    conditions = _filters(filters, now)
     page = max(page, 1)
     if not groups:
         if not filters.any:
             return SearchPage([], 0, 1, per_page)
-        return _browse(conditions, viewer, now, page, per_page)
+        return _browse(filters, viewer, now, page, per_page)
+    params = dict(_parameters(filters, viewer, now), candidates=cap + 1, cap=cap, limit=per_page,
+                  offset=(page - 1) * per_page)
+    shape = (tuple(filters.args()), _opening_kinds())
     if db.session.get_bind().dialect.name == "postgresql":
         words = sorted({w.lower() for g in groups for t in g if not t.negated for w in t.words})
-        return _search_postgres(_websearch(groups), words, conditions, viewer, now, page, per_page, cap)
-    return _search_sqlite(_fts5(groups), conditions, viewer, now, page, per_page, cap)
+        params.update(q=_websearch(groups), words=words[:MAX_TERMS])
+        return _search_postgres(shape, params, page, per_page, cap)
+    params.update(q=_fts5(groups))
+    return _search_sqlite(shape, params, page, per_page, cap)
 
 
-def _hit(entry: SearchEntry, activity_title: Optional[str], title_html: Markup, snippet: Optional[Markup],
-         may_read: bool) -> Hit:
-    endpoint, url_args = PROVIDERS[entry.kind].link(entry.item_id, entry.title)
-    return Hit(kind=entry.kind, item_id=entry.item_id, title=entry.title, title_html=title_html,
-               snippet_html=snippet if may_read else None, endpoint=endpoint, url_args=url_args,
-               activity_title=activity_title, speaker=entry.speaker, year=entry.year)
+def _hit(row, title_html: Markup, snippet: Optional[Markup]) -> Hit:
+    """A result from a row of the entry's `_HIT_COLUMNS` (and `may_read`)."""
+    endpoint, url_args = PROVIDERS[row.kind].link(row.item_id, row.title)
+    return Hit(kind=row.kind, item_id=row.item_id, title=row.title, title_html=title_html,
+               snippet_html=snippet if row.may_read else None, endpoint=endpoint, url_args=url_args,
+               activity_title=row.activity_title, speaker=row.speaker, year=row.year)
 
 
-def _browse(conditions, viewer, now, page, per_page) -> SearchPage:
-    total = db.session.scalar(select(func.count()).select_from(SearchEntry).where(*conditions))
-    rows = db.session.execute(
-        select(SearchEntry, Activity.title, _openable(viewer, now).label("may_read"))
-        .outerjoin(Activity, Activity.id == SearchEntry.activity_id).where(*conditions)
-        .order_by(SearchEntry.year.desc(), SearchEntry.id.desc()).limit(per_page).offset((page - 1) * per_page))
-    hits = [_hit(entry, title, marked(entry.title), marked(_lead(entry.body)), may_read)
-            for entry, title, may_read in rows]
+# What a result shows of its entry (never the body: a deck's text is long, and only its snippet is shown).
+_HIT_COLUMNS = (SearchEntry.kind, SearchEntry.item_id, SearchEntry.title, SearchEntry.speaker, SearchEntry.year,
+                Activity.title.label("activity_title"))
+
+
+def _browse(filters: SearchFilters, viewer, now: datetime, page: int, per_page: int) -> SearchPage:
+    select_page, count = _browse_statements(tuple(filters.args()), _opening_kinds())
+    params = dict(_parameters(filters, viewer, now), limit=per_page, offset=(page - 1) * per_page)
+    total = db.session.scalar(count, params)
+    hits = [_hit(row, marked(row.title), marked(_lead(row.body))) for row in db.session.execute(select_page, params)]
     return SearchPage(hits, total, page, per_page)
+
+
+@lru_cache(maxsize=64)
+def _browse_statements(filtered: tuple[str, ...], opened: tuple[str, ...]) -> tuple[Select, Select]:
+    conditions = _filtered(filtered)
+    count = select(func.count()).select_from(SearchEntry).where(*conditions)
+    select_page = (select(*_HIT_COLUMNS, SearchEntry.body, _openable(opened).label("may_read"))
+                   .outerjoin(Activity, Activity.id == SearchEntry.activity_id).where(*conditions)
+                   .order_by(SearchEntry.year.desc(), SearchEntry.id.desc())
+                   .limit(bindparam("limit")).offset(bindparam("offset")))
+    return select_page, count
 
 
 def _lead(body: str, words: int = 40) -> str:
@@ -572,44 +617,16 @@ def _lead(body: str, words: int = 40) -> str:
     return " ".join(parts[:words]) + (" …" if len(parts) > words else "")
 
 
-# SQLite: FTS5 over the entries (rowid = entry id). bm25: lower is better; the title weighs ten times the body.
-_FTS = table("library_search_fts", column("rowid"), column("title"))
-_TITLES = _FTS.alias("library_search_titles")
-
-
-def _search_sqlite(query: str, conditions, viewer, now, page, per_page, cap) -> SearchPage:
-    # A restricted entry the viewer may not open is found by its title only.
-    by_title = select(_TITLES.c.rowid).where(_TITLES.c.title.op("MATCH")(query))
-    found = (literal_column("library_search_fts").op("MATCH")(query),
-             or_(_openable(viewer, now), SearchEntry.id.in_(by_title)), *conditions)
-    joined = _FTS.join(SearchEntry, SearchEntry.id == _FTS.c.rowid)
-    rank = func.bm25(literal_column("library_search_fts"), 10.0, 1.0)
-    # The candidates: the newest cap + 1 matches, in the index's own (rowid) order, so FTS5 stops there and bm25
-    # is computed for these rows only.
-    candidates = (select(_FTS.c.rowid.label("id"), rank.label("rank")).select_from(joined).where(*found)
-                  .order_by(_FTS.c.rowid.desc()).limit(cap + 1).subquery())
-    ranked = _ranked(candidates, candidates.c.rank, cap, page, per_page)
-    total = ranked[0][1] if ranked else _count(select(func.count()).select_from(candidates), page)
-    if not ranked:
-        return _page([], total, page, per_page, cap)
-    # The page's rows again, with their snippets: computed for these rows only, not for every match.
-    fts = literal_column("library_search_fts")
-    rows = db.session.execute(
-        select(SearchEntry, Activity.title, _openable(viewer, now).label("may_read"),
-               func.highlight(fts, 0, START, STOP), func.snippet(fts, 1, START, STOP, "…", 32))
-        .select_from(joined).outerjoin(Activity, Activity.id == SearchEntry.activity_id)
-        .where(fts.op("MATCH")(query), _FTS.c.rowid.in_([i for i, _ in ranked])))
-    return _page(_in_order(rows, [i for i, _ in ranked]), total, page, per_page, cap)
-
-
-def _ranked(candidates, rank, cap: int, page: int, per_page: int) -> list[tuple[int, int]]:
-    """(id, number of candidates) of the page's rows, lowest `rank` first (the best), among the candidates (the newest cap + 1
-    matches, by id descending) less the oldest when there are cap + 1 of them: it only tells that more match."""
+def _ranked(candidates, rank) -> Subquery:
+    """(id, rank, found: the number of candidates) of the page's rows, lowest `rank` first (the best), among the
+    candidates (the newest cap + 1 matches, by id descending) less the oldest when there are cap + 1 of them: it
+    only tells that more match. Parameters: `cap`, `limit`, `offset`."""
     counted = select(candidates.c.id, rank.label("rank"), func.count().over().label("found"),
                      func.min(candidates.c.id).over().label("oldest")).subquery()
-    return [tuple(row) for row in db.session.execute(
-        select(counted.c.id, counted.c.found).where(or_(counted.c.found <= cap, counted.c.id != counted.c.oldest))
-        .order_by(counted.c.rank, counted.c.id.desc()).limit(per_page).offset((page - 1) * per_page))]
+    return (select(counted.c.id, counted.c.rank, counted.c.found)
+            .where(or_(counted.c.found <= bindparam("cap"), counted.c.id != counted.c.oldest))
+            .order_by(counted.c.rank, counted.c.id.desc()).limit(bindparam("limit")).offset(bindparam("offset"))
+            .subquery("ranked"))
 
 
 def _page(hits: list[Hit], found: int, page: int, per_page: int, cap: int) -> SearchPage:
@@ -617,56 +634,112 @@ def _page(hits: list[Hit], found: int, page: int, per_page: int, cap: int) -> Se
     return SearchPage(hits, min(found, cap), page, per_page, capped=found > cap)
 
 
-def _count(stmt: Select, page: int) -> int:
+def _count(stmt: Select, params: dict[str, Any], page: int) -> int:
     """The number of matches when the page asked for holds none (past the last page): counted only then."""
-    return db.session.scalar(stmt) if page > 1 else 0
+    return db.session.scalar(stmt, params) if page > 1 else 0
 
 
-def _in_order(rows, ids: list[int]) -> list[Hit]:
-    hits = {entry.id: _hit(entry, title, marked(title_html), marked(snippet), may_read)
-            for entry, title, may_read, title_html, snippet in rows}
-    return [hits[i] for i in ids if i in hits]
+# SQLite: FTS5 over the entries (rowid = entry id). bm25: lower is better; the title weighs ten times the body.
+_FTS = table("library_search_fts", column("rowid"), column("title"))
+_TITLES = _FTS.alias("library_search_titles")
+
+
+def _search_sqlite(shape, params: dict[str, Any], page: int, per_page: int, cap: int) -> SearchPage:
+    select_ranked, select_rows, count = _sqlite_statements(*shape)
+    ranked = [(row.id, row.found) for row in db.session.execute(select_ranked, params)]
+    total = ranked[0][1] if ranked else _count(count, params, page)
+    if not ranked:
+        return _page([], total, page, per_page, cap)
+    ids = [i for i, _ in ranked]
+    rows = {row.id: row for row in db.session.execute(select_rows, dict(params, ids=ids))}
+    hits = [_hit(rows[i], marked(rows[i].title_html), marked(rows[i].snippet)) for i in ids if i in rows]
+    return _page(hits, total, page, per_page, cap)
+
+
+@lru_cache(maxsize=256)
+def _sqlite_statements(filtered: tuple[str, ...], opened: tuple[str, ...]) -> tuple[Select, Select, Select]:
+    """The ranked page's ids (with the number of candidates), the rows of given ids (`ids`) with their snippets,
+    and the count of the matches; the FTS5 query is the parameter `q`."""
+    fts = literal_column("library_search_fts")
+    query = bindparam("q")
+    # A restricted entry the viewer may not open is found by its title only.
+    by_title = select(_TITLES.c.rowid).where(_TITLES.c.title.op("MATCH")(query))
+    found = (fts.op("MATCH")(query), or_(_openable(opened), SearchEntry.id.in_(by_title)), *_filtered(filtered))
+    joined = _FTS.join(SearchEntry, SearchEntry.id == _FTS.c.rowid)
+    rank = func.bm25(fts, 10.0, 1.0)
+    # The candidates: the newest cap + 1 matches, in the index's own (rowid) order, so FTS5 stops there and bm25
+    # is computed for these rows only.
+    candidates = (select(_FTS.c.rowid.label("id"), rank.label("rank")).select_from(joined).where(*found)
+                  .order_by(_FTS.c.rowid.desc()).limit(bindparam("candidates")).subquery())
+    ranked = _ranked(candidates, candidates.c.rank)
+    # The page's rows again, with their snippets: computed for these rows only, not for every match.
+    select_rows = (select(SearchEntry.id, *_HIT_COLUMNS, _openable(opened).label("may_read"),
+                          func.highlight(fts, 0, START, STOP).label("title_html"),
+                          func.snippet(fts, 1, START, STOP, "…", 32).label("snippet"))
+                   .select_from(joined).outerjoin(Activity, Activity.id == SearchEntry.activity_id)
+                   .where(fts.op("MATCH")(query), _FTS.c.rowid.in_(bindparam("ids", expanding=True))))
+    return select(ranked.c.id, ranked.c.found), select_rows, select(func.count()).select_from(candidates)
 
 
 # PostgreSQL: the generated `document` (title weight A, body B) against websearch_to_tsquery; ts_rank weighs A
-# over B; ts_headline only for the page's rows.
+# over B; ts_headline only for the page's rows. Both `document` and `body` are stored uncompressed (migration
+# b9e3f1c7a2d4): each search reads every candidate's document and each shown row's body.
 _DOCUMENT = literal_column("library_search_entries.document")
+_ENGLISH = literal_column("'english'::regconfig")
 _HEADLINE = f"StartSel={START}, StopSel={STOP}, MaxWords=40, MinWords=15, MaxFragments=2, FragmentDelimiter=\" … \""
 
 
 HEADLINE_WINDOW = 4000  # characters of a long body that ts_headline reads (`_headline_text`)
 
 
-def _headline_text(body, words: list[str]):
-    """What ts_headline reads of a body: all of it when short; else HEADLINE_WINDOW characters from a little before
-    the first place one of the words is written as typed (ts_headline parses all it is given: a long deck's text
+def _headline_text(text, lowered):
+    """What ts_headline reads of a body (`text`; `lowered`: in lower case, when longer than the window): all of it
+    when short; else HEADLINE_WINDOW characters from a little before the first place one of the words (the
+    parameter `words`, in lower case) is written as typed (ts_headline parses all it is given: a long deck's text
     costs milliseconds per row). Words found only in another form (typed "cirrhotic", written "cirrhosis") or far
     after the first one may then be outside the window, and left unmarked in the snippet."""
-    first = func.least(*(func.nullif(func.strpos(func.lower(body), word), 0) for word in words[:MAX_TERMS]))
+    word = func.unnest(bindparam("words", type_=ARRAY(String))).column_valued("word")
+    first = select(func.min(func.nullif(func.strpos(lowered, word), 0))).scalar_subquery()
     start = func.greatest(1, func.coalesce(first, 1) - HEADLINE_WINDOW // 4)
-    return case((func.length(body) <= HEADLINE_WINDOW, body), else_=func.substr(body, start, HEADLINE_WINDOW))
+    return case((func.length(text) <= HEADLINE_WINDOW, text), else_=func.substr(text, start, HEADLINE_WINDOW))
 
 
-def _search_postgres(query: str, words: list[str], conditions, viewer, now, page, per_page, cap) -> SearchPage:
-    tsquery = func.websearch_to_tsquery(literal_column("'english'::regconfig"), bindparam("q", query))
-    title_only = func.to_tsvector(literal_column("'english'::regconfig"), SearchEntry.title).op("@@")(tsquery)
-    found = and_(_DOCUMENT.op("@@")(tsquery), or_(_openable(viewer, now), title_only), *conditions)
+def _search_postgres(shape, params: dict[str, Any], page: int, per_page: int, cap: int) -> SearchPage:
+    select_page, count = _postgres_statements(*shape)
+    rows = db.session.execute(select_page, params).all()
+    total = rows[0].found if rows else _count(count, params, page)
+    hits = [_hit(row, marked(row.title_html), marked(row.snippet)) for row in rows]
+    return _page(hits, total, page, per_page, cap)
+
+
+@lru_cache(maxsize=256)
+def _postgres_statements(filtered: tuple[str, ...], opened: tuple[str, ...]) -> tuple[Select, Select]:
+    """The ranked page's rows with the number of candidates and their headlines, and the count of the matches;
+    the websearch query is the parameter `q`."""
+    tsquery = func.websearch_to_tsquery(_ENGLISH, bindparam("q", type_=String))
+    title_only = func.to_tsvector(_ENGLISH, SearchEntry.title).op("@@")(tsquery)
+    found = and_(_DOCUMENT.op("@@")(tsquery), or_(_openable(opened), title_only), *_filtered(filtered))
     # The candidates: the newest cap + 1 matches (through the GIN index, or the primary key backwards when most
     # entries match); ts_rank reads the documents of these rows only.
     candidates = (select(SearchEntry.id, _DOCUMENT.label("document")).where(found)
-                  .order_by(SearchEntry.id.desc()).limit(cap + 1).subquery())
-    ranked = _ranked(candidates, -func.ts_rank(candidates.c.document, tsquery), cap, page, per_page)
-    total = ranked[0][1] if ranked else _count(select(func.count()).select_from(candidates), page)
-    if not ranked:
-        return _page([], total, page, per_page, cap)
-    english = literal_column("'english'::regconfig")
-    rows = db.session.execute(
-        select(SearchEntry, Activity.title, _openable(viewer, now).label("may_read"),
-               func.ts_headline(english, _shielded(SearchEntry.title), tsquery, f"HighlightAll=true, {_HEADLINE}"),
-               func.ts_headline(english, _shielded(_headline_text(SearchEntry.body, words)), tsquery, _HEADLINE))
-        .outerjoin(Activity, Activity.id == SearchEntry.activity_id)
-        .where(SearchEntry.id.in_([i for i, _ in ranked])))
-    return _page(_in_order(rows, [i for i, _ in ranked]), total, page, per_page, cap)
+                  .order_by(SearchEntry.id.desc()).limit(bindparam("candidates")).subquery())
+    ranked = _ranked(candidates, -func.ts_rank(candidates.c.document, tsquery))
+    # The page's entries, each body read once (`|| ''`: the text itself, not a reference to the stored value that
+    # each use would fetch, and decompress if it is compressed, again) and lowered once when longer than the
+    # window; OFFSET 0 keeps this a step of its own, so the headlines below use these values.
+    body = SearchEntry.body.op("||")(literal_column("''"))
+    lowered = case((func.octet_length(SearchEntry.body) > HEADLINE_WINDOW, func.lower(SearchEntry.body)))
+    rows = (select(ranked.c.id, ranked.c.rank, ranked.c.found, *_HIT_COLUMNS, _openable(opened).label("may_read"),
+                   body.label("body"), lowered.label("lowered"))
+            .select_from(ranked.join(SearchEntry, SearchEntry.id == ranked.c.id))
+            .outerjoin(Activity, Activity.id == SearchEntry.activity_id).offset(0).subquery("page_rows"))
+    title_html = func.ts_headline(_ENGLISH, _shielded(rows.c.title), tsquery, f"HighlightAll=true, {_HEADLINE}")
+    snippet = func.ts_headline(_ENGLISH, _shielded(_headline_text(rows.c.body, rows.c.lowered)), tsquery, _HEADLINE)
+    select_page = (select(rows.c.found, rows.c.kind, rows.c.item_id, rows.c.title, rows.c.speaker, rows.c.year,
+                          rows.c.activity_title, rows.c.may_read, title_html.label("title_html"),
+                          snippet.label("snippet"))
+                   .order_by(rows.c.rank, rows.c.id.desc()))
+    return select_page, select(func.count()).select_from(candidates)
 
 
 # ---------------------------------------------------------------- the filters' choices
@@ -680,22 +753,42 @@ def activities_in_index(*, year: int | None = None, chosen: int | None = None,
     when given, the `limit` (default `ACTIVITY_CHOICES`) newest, and `chosen` among them when it has entries: the
     activity filter's choices, a short list whatever the size of the library. Read through the activities' start
     index: a year's activities only, never every activity's entries."""
-    listed = select(SearchEntry.id).where(SearchEntry.activity_id == Activity.id).exists()
-    published = [listed, Activity.status == ActivityStatus.PUBLISHED.value]
+    newest, one = _activity_statements(bool(year))
+    params: dict[str, Any] = {"limit": limit or ACTIVITY_CHOICES}
     if year:  # every zone's 1 January falls between these UTC instants
-        published += [Activity.start_dt >= datetime(year, 1, 1, tzinfo=timezone.utc) - timedelta(hours=14),
-                      Activity.start_dt < datetime(year + 1, 1, 1, tzinfo=timezone.utc) + timedelta(hours=14)]
-    columns = (Activity.id, Activity.title, Activity.start_dt, Activity.time_zone)
-    rows = list(db.session.execute(select(*columns).where(*published)
-                                   .order_by(Activity.start_dt.desc(), Activity.id.desc())
-                                   .limit(limit or ACTIVITY_CHOICES)))
+        params.update(after=datetime(year, 1, 1, tzinfo=timezone.utc) - timedelta(hours=14),
+                      before=datetime(year + 1, 1, 1, tzinfo=timezone.utc) + timedelta(hours=14))
+    rows = list(db.session.execute(newest, params))
     rows = [row for row in rows if not year or utc_to_local(row[2], row[3]).year == year]
     if chosen and chosen not in {row[0] for row in rows}:
-        rows += db.session.execute(select(*columns).where(Activity.id == chosen, *published[:2]))
+        rows += db.session.execute(one, {"chosen": chosen})
     return [(i, f"{title} ({utc_to_local(start, zone):%b %Y})") for i, title, start, zone in rows]
 
 
-def years_in_index() -> list[int]:
-    return list(db.session.scalars(select(SearchEntry.year).where(SearchEntry.year.is_not(None)).distinct()
-                                   .order_by(SearchEntry.year.desc())))
+@lru_cache(maxsize=2)
+def _activity_statements(by_year: bool) -> tuple[Select, Select]:
+    """The newest activities with listed entries (between the parameters `after` and `before` when `by_year`), and
+    the one chosen (`chosen`): built once per process, as the search's statements."""
+    listed = select(SearchEntry.id).where(SearchEntry.activity_id == Activity.id).exists()
+    published = [listed, Activity.status == ActivityStatus.PUBLISHED.value]
+    columns = (Activity.id, Activity.title, Activity.start_dt, Activity.time_zone)
+    in_year = [Activity.start_dt >= bindparam("after"), Activity.start_dt < bindparam("before")] if by_year else []
+    newest = (select(*columns).where(*published, *in_year).order_by(Activity.start_dt.desc(), Activity.id.desc())
+              .limit(bindparam("limit")))
+    return newest, select(*columns).where(Activity.id == bindparam("chosen"), *published)
 
+
+def _years_statement() -> Select:
+    """The years of the entries, newest first, read as a walk down the year index (the newest year, then the
+    newest before it, ...): one index probe per year, where DISTINCT reads every entry's."""
+    years = select(func.max(SearchEntry.year).label("year")).cte("years", recursive=True)
+    earlier = select(func.max(SearchEntry.year)).where(SearchEntry.year < years.c.year).scalar_subquery()
+    years = years.union_all(select(earlier).where(years.c.year.is_not(None)))
+    return select(years.c.year).where(years.c.year.is_not(None)).order_by(years.c.year.desc())
+
+
+_YEARS = _years_statement()
+
+
+def years_in_index() -> list[int]:
+    return list(db.session.scalars(_YEARS))
