@@ -32,11 +32,11 @@ _connection = None  # one per worker process, opened after the fork (sync worker
 def connection():
     global _connection
     if _connection is None:
-        if SQLITE:  # the app's pragmas (cme/__init__.py), and transactions begun by hand
+        if SQLITE:  # the app's own pragmas, and transactions begun by hand
+            from cme import _sqlite_pragmas
+
             _connection = sqlite3.connect(DATABASE_URL.split("///", 1)[1], isolation_level=None)
-            _connection.execute("PRAGMA journal_mode=WAL")
-            _connection.execute("PRAGMA foreign_keys=ON")
-            _connection.execute("PRAGMA busy_timeout=15000")
+            _sqlite_pragmas(_connection, None)
         else:
             import psycopg
 

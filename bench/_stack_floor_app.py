@@ -18,7 +18,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_required, l
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import FlaskForm
 from jinja2 import DictLoader
-from sqlalchemy import String, func, select, update
+from sqlalchemy import String, event, func, select, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
@@ -46,6 +46,10 @@ app.jinja_loader = DictLoader({
 })
 db.init_app(app)
 login_manager = LoginManager(app)
+with app.app_context():  # the app's own SQLite pragmas (WAL, foreign keys, busy timeout, memory map)
+    from cme import _sqlite_pragmas
+
+    event.listen(db.engine, "connect", _sqlite_pragmas)
 
 
 class User(UserMixin, db.Model):

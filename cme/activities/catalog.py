@@ -96,7 +96,7 @@ def filtered_activities(filters: CatalogFilters, *, now: datetime | BindParamete
     elif filters.when == "all":
         stmt = stmt.order_by(Activity.start_dt, Activity.id)
     else:
-        stmt = stmt.where(Activity.end_dt >= now).order_by(Activity.start_dt, Activity.id)
+        stmt = stmt.where(Activity.end_dt > now).order_by(Activity.start_dt, Activity.id)  # has_ended's instant
     if filters.format == "webcast":
         stmt = stmt.where(Activity.format.in_(WEBCAST_FORMATS))
     elif filters.format in {f.value for f in ActivityFormat}:
@@ -130,8 +130,8 @@ def _escape_like(text: str) -> str:
 # The catalog counts at most this many matches (ten pages): an exact count grows with everything that matches, and
 # each counted match of a search is its text checked once more. In bench/growth.py, at a million registrations, a
 # search matched ~2,000 activities still to come: counting to 1,000 took 12 ms of the page's 20 (2.3x its figure at
-# 10 thousand registrations); counting to 200 keeps it within 1.2x. With more, the page says "More than 200" and
-# pages through those; a narrower search or filter (a date, a format, a specialty) reaches the rest.
+# 10 thousand registrations); counting to 200 keeps it at about 1.2x. With more, the page says "More than 200",
+# and its pager goes on page by page (CatalogPage.has_next) without saying how many pages there are.
 MAX_COUNTED = 200
 
 
@@ -180,13 +180,19 @@ class CatalogPage(Pagination):
     """A page of activity cards whose one statement also returns, on each row, the total (an uncorrelated scalar
     subquery, which PostgreSQL and SQLite run once), the designations and, when asked, the seats taken. Only a
     page with no rows (nothing matches, or a page past the last) counts apart. The count stops after
-    MAX_COUNTED + 1: `more_than` says when more matched, and `total` is then MAX_COUNTED."""
+    MAX_COUNTED + 1: `more_than` says when more matched, and `total` is then MAX_COUNTED; the pages then go on past
+    the counted ones for as long as there is a next one (the statement reads one row more than a page to know)."""
 
     def _query_items(self) -> list[ActivityCard]:
         rows = self._query_args["session"].execute(self._query_args["select"], {
-            **self._query_args["params"], "limit": self.per_page, "offset": self._query_offset}).all()
+            **self._query_args["params"], "limit": self.per_page + 1, "offset": self._query_offset}).all()
         self._total = rows[0].total if rows else None
-        return [_card(row) for row in rows]
+        self._page_follows = len(rows) > self.per_page
+        return [_card(row) for row in rows[:self.per_page]]
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages or (self.more_than and self._page_follows)
 
     def _query_count(self) -> int:
         counted = self._total if self._total is not None else self._query_args["session"].scalar(

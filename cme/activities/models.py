@@ -109,8 +109,9 @@ class ActivityFacts:
         return ActivityFormat(self.format).label
 
     @property
-    def designations(self) -> list[CreditDesignation]:
-        """Credit designations in CreditType order (AMA first), as learners expect to read them."""
+    def designations(self) -> list[DesignationFacts]:
+        """Credit designations in CreditType order (AMA first), as learners expect to read them (a mapped
+        activity's CreditDesignation rows, a card's plain ones)."""
         order = {c.value: i for i, c in enumerate(CreditType)}
         return sorted(self.credit_designations, key=lambda d: order[d.credit_type])
 

@@ -724,9 +724,11 @@ def _postgres_statements(filtered: tuple[str, ...], opened: tuple[str, ...]) -> 
     candidates = (select(SearchEntry.id, _DOCUMENT.label("document")).where(found)
                   .order_by(SearchEntry.id.desc()).limit(bindparam("candidates")).subquery())
     ranked = _ranked(candidates, -func.ts_rank(candidates.c.document, tsquery))
-    # The page's entries, each body read once (`|| ''`: the text itself, not a reference to the stored value that
-    # each use would fetch, and decompress if it is compressed, again) and lowered once when longer than the
-    # window; OFFSET 0 keeps this a step of its own, so the headlines below use these values.
+    # The page's entries: each body copied once (`|| ''`: the text itself, not a reference to the stored value that
+    # each later use would fetch again) and, when longer than the window, lowered once (a second read of the
+    # stored value); OFFSET 0 keeps this a step of its own, so the headlines below use these values. Longer is
+    # asked in bytes, which the stored value's header tells without reading it: a text has at least as many bytes
+    # as characters, so every body _headline_text cuts (over HEADLINE_WINDOW characters) has its lowered copy.
     body = SearchEntry.body.op("||")(literal_column("''"))
     lowered = case((func.octet_length(SearchEntry.body) > HEADLINE_WINDOW, func.lower(SearchEntry.body)))
     rows = (select(ranked.c.id, ranked.c.rank, ranked.c.found, *_HIT_COLUMNS, _openable(opened).label("may_read"),
