@@ -249,13 +249,16 @@ def worker_cpu_seconds(master_pid: int) -> float:
     return sum(int(fields[11]) + int(fields[12]) for fields in worker_stats(master_pid).values()) / ticks  # u+s time
 
 
-def worker_rss_mib(master_pid: int) -> dict[int, float]:
-    """Resident memory (VmRSS) of each of the gunicorn master's workers, in MiB."""
+def worker_rss_mib(master_pid: int, field: str = "RssAnon") -> dict[int, float]:
+    """Resident memory of each of the gunicorn master's workers, in MiB: by default the anonymous part (RssAnon:
+    the heap, where a leak grows). VmRSS also counts the file pages mapped in, and the app reads SQLite's file
+    through a memory map (PRAGMA mmap_size): VmRSS then grows with every page of the database a worker reads,
+    which is the page cache, not the worker's memory."""
     rss = {}
     for pid in worker_stats(master_pid):
         try:
             with open(f"/proc/{pid}/status") as f:
-                kib = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+                kib = next(int(line.split()[1]) for line in f if line.startswith(f"{field}:"))
         except (OSError, StopIteration):
             continue
         rss[pid] = kib / 1024
@@ -461,6 +464,7 @@ def main() -> int:
             memory.stop()
             static_rate = static_file_rate(port)
             memory_end = (REQUESTS.value, worker_rss_mib(server.pid))
+            mapped_end = worker_rss_mib(server.pid, "VmRSS")
         port = free_port()
         with gunicorn("bench._stack_floor_app:app", port, {**env, "FLOOR_CAPACITY": str(CAPACITY)}, STACK.ready) as server:
             stack = http_phase(port, server.pid, stack_ids, think=0.0, paths=STACK)
@@ -506,10 +510,11 @@ def main() -> int:
     (first_requests, first), (end_requests, end) = memory.first, memory_end
     pids = sorted(first.keys() & end.keys())
     growth = max((end[pid] - first[pid] for pid in pids), default=0.0)
-    print(f"  worker memory (VmRSS, MiB) after the first {first_requests} requests: "
+    print(f"  worker memory (anonymous resident, RssAnon, MiB) after the first {first_requests} requests: "
           f"{' '.join(f'{first[pid]:.1f}' for pid in pids)}; at the end ({end_requests} requests): "
           f"{' '.join(f'{end[pid]:.1f}' for pid in pids)}; "
-          f"growth {' '.join(f'{end[pid] - first[pid]:+.1f}' for pid in pids)}")
+          f"growth {' '.join(f'{end[pid] - first[pid]:+.1f}' for pid in pids)} (VmRSS at the end, with the mapped "
+          f"files: {' '.join(f'{mapped_end[pid]:.1f}' for pid in pids if pid in mapped_end)})")
     print(f"  for scale: the bare transaction (one connection, no HTTP) {bare:.0f}/s; the same server and clients "
           f"fetch a static file at {static_rate:.0f}/s (a registration is two dynamic requests)")
     ratio = rush.rate / floor.rate if floor.rate else 0.0

@@ -490,7 +490,7 @@ def main() -> int:
         pids_kept = sorted(memory_first.keys() & memory_end.keys())
         growth = max((memory_end[p] - memory_first[p] for p in pids_kept), default=0.0)
         verdict = ("not judged in a smoke run" if SMOKE else "OK" if growth < MEMORY_GROWTH_MIB else "MISSED")
-        print(f"  web worker memory (VmRSS, MiB) of the surviving instance after its first {first_at[0]} requests: "
+        print(f"  web worker memory (anonymous resident, RssAnon, MiB) of the surviving instance after its first {first_at[0]} requests: "
               f"{' '.join(f'{memory_first[p]:.1f}' for p in pids_kept)}; at the end ({answered_end} requests): "
               f"{' '.join(f'{memory_end[p]:.1f}' for p in pids_kept)}; growth "
               f"{' '.join(f'{memory_end[p] - memory_first[p]:+.1f}' for p in pids_kept)} "
